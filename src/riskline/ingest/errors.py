@@ -1,0 +1,22 @@
+"""Errors of the ingest package.
+
+    IngestError                 root: something about an input cannot be read at all
+    ├── UnknownFormatError      the content matches no supported format (whose fault: the input)
+    └── UnreadableInputError    the file or stream cannot be opened or read (whose fault: the environment)
+
+Dirty data inside a readable input never raises: it is counted in ``IngestStats.rejected`` and skipped.
+"""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """Root of every ingest error; its message is one line, fit for an operator."""
+
+
+class UnknownFormatError(IngestError):
+    pass
+
+
+class UnreadableInputError(IngestError):
+    pass
