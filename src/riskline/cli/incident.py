@@ -1,0 +1,115 @@
+"""``riskline incident list|show|plot``: look at what the watch stored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from riskline.cli.options import DB, JSON
+from riskline.detection.rulebook import load_rulebook
+from riskline.incidents.plot import render_incident_png
+from riskline.incidents.report import encounter_json
+from riskline.storage.engine import open_database
+from riskline.storage.watch_store import WatchStore
+from riskline.timeutil import to_iso
+
+incident_app = typer.Typer(help="Incidents stored by the watch.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(incident_app, name="incident")
+
+
+@incident_app.command("list")
+def list_incidents(
+    db: Path = DB,
+    rule: str | None = typer.Option(None, "--rule", help="Only this rule."),
+    limit: int = typer.Option(50, "--limit", min=1),
+    as_json: bool = JSON,
+) -> None:
+    """List stored incidents, newest first.
+
+    Example: riskline incident list --rule air_intercept
+    """
+    database = open_database(db, create=False)
+    try:
+        stored = WatchStore(database).list_incidents(rule=rule, limit=limit)
+    finally:
+        database.close()
+    if as_json:
+        for item in stored:
+            typer.echo(json.dumps({"id": item.id, **encounter_json(item.encounter)}))
+        return
+    table = Table(title=f"incidents in {db}", title_justify="left")
+    for column in ("id", "rule", "severity", "a", "b", "parties", "occurred", "start (UTC)", "min dist [m]", "lead [s]"):
+        table.add_column(column)
+    for item in stored:
+        e = item.encounter
+        lead = "" if e.lead_time_s is None else f"{e.lead_time_s:.0f}"
+        table.add_row(str(item.id), e.rule, e.severity, e.a, e.b, f"{e.party_a}–{e.party_b}",
+                      "yes" if e.occurred else "predicted", to_iso(e.start), f"{e.min_distance_m:.1f}", lead)
+    Console().print(table)
+
+
+@incident_app.command("show")
+def show(incident_id: int = typer.Argument(..., metavar="ID"), db: Path = DB) -> None:
+    """Print one incident as JSON, with its rule's source and the size of its evidence.
+
+    Example: riskline incident show 3
+    """
+    database = open_database(db, create=False)
+    try:
+        item = WatchStore(database).get_incident(incident_id)
+    finally:
+        database.close()
+    e = item.encounter
+    evidence = e.evidence
+    document = {
+        "id": item.id,
+        **encounter_json(e),
+        "lead_time_s": e.lead_time_s,
+        "details": e.details,
+        "evidence": None if evidence is None else {
+            "fixes_a": len(evidence.segment_a),
+            "fixes_b": 0 if evidence.segment_b is None else len(evidence.segment_b),
+            "separation_samples": len(evidence.separation_t),
+        },
+    }
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@incident_app.command("plot")
+def plot(
+    incident_id: int = typer.Argument(..., metavar="ID"),
+    output: Path = typer.Option(..., "-o", "--output", help="PNG file to write.", dir_okay=False),
+    db: Path = DB,
+) -> None:
+    """Draw both tracks around the closest approach, and the separation over time.
+
+    Example: riskline incident plot 3 -o incident-3.png
+    """
+    database = open_database(db, create=False)
+    try:
+        item = WatchStore(database).get_incident(incident_id)
+    finally:
+        database.close()
+    threshold = _threshold(item.encounter.rule)
+    output.write_bytes(render_incident_png(item.encounter, threshold_m=threshold))
+    typer.echo(f"wrote {output}")
+
+
+def _threshold(rule: str) -> float | None:
+    rulebook = load_rulebook()
+    thresholds = {
+        "air_proximity": rulebook.air_proximity.horizontal_m,
+        "air_intercept": rulebook.air_intercept.max_m,
+        "low_pass": rulebook.low_pass.horizontal_m,
+        "repeated_low_passes": rulebook.low_pass.horizontal_m,
+        "ship_contact_range": rulebook.ship_contact_range.night_m,
+        "non_cooperative_aircraft": rulebook.non_cooperative_aircraft.horizontal_m,
+    }
+    return thresholds.get(rule)

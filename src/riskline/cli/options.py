@@ -1,0 +1,20 @@
+"""Options shared by several commands, so that each is spelled and documented once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from riskline.detection.rulebook import Rulebook, load_rulebook
+
+RULES = typer.Option(None, "--rules", help="Rulebook TOML file (default: the built-in rulebook).", dir_okay=False)
+SETS = typer.Option(
+    [], "--set", metavar="RULE.PARAM=VALUE", help="Override one rule parameter, e.g. air_proximity.horizontal_m=18520."
+)
+DB = typer.Option(Path("riskline.db"), "--db", help="SQLite database file (or a SQLAlchemy URL).")
+JSON = typer.Option(False, "--json", help="Machine-readable output on standard output.")
+
+
+def rulebook_from(rules: Path | None, sets: list[str]) -> Rulebook:
+    return load_rulebook(rules, sets)

@@ -1,0 +1,147 @@
+"""The watch: observations in, encounters out — ``ingest → tracks → detection → incidents`` in one object.
+
+Pure core: no files, no clock. The caller feeds observations (in roughly increasing time) and the watch ticks
+the detector on data time every ``tick_s``, so a recording replays exactly as it happened live, and a replay
+of the same input always gives the same encounters.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from riskline.detection.detector import Detector
+from riskline.detection.findings import Finding
+from riskline.detection.rulebook import Rulebook
+from riskline.incidents.evidence import build_evidence
+from riskline.incidents.model import Encounter, Evidence
+from riskline.incidents.tracker import EncounterTracker
+from riskline.ingest.observation import Observation
+from riskline.tracks.attribution import Attributor
+from riskline.tracks.table import TrackTable
+
+_MAX_CATCH_UP_TICKS = 5
+"""After a gap in the data longer than this many ticks, jump to the new time instead of ticking through it."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchStatus:
+    t: float | None
+    """[s] data time of the last tick."""
+    observations: int
+    tracks: int
+    open_encounters: int
+    closed_encounters: int
+    ticks: int
+
+
+class Watch:
+    def __init__(self, rulebook: Rulebook, *, attributor: Attributor | None = None) -> None:
+        settings = rulebook.watch
+        self.rulebook = rulebook
+        self.attributor = attributor or Attributor(None)
+        self.tracks = TrackTable(
+            max_age_air_s=60.0,
+            max_age_sea_s=600.0,
+            history_s=2 * settings.evidence_sea_s + settings.hold_sea_s,
+        )
+        self.detector = Detector(rulebook)
+        self.tracker = EncounterTracker(rulebook, evidence=self._evidence)
+        self._tick_s = settings.tick_s
+        self._next_tick: float | None = None
+        self._last_tick: float | None = None
+        self._observations = 0
+        self._ticks = 0
+        self._closed = 0
+
+    # ------------------------------------------------------------------ feeding
+
+    def feed(self, observation: Observation) -> list[Encounter]:
+        """Take one observation; return the encounters that closed on the ticks it triggered."""
+        closed: list[Encounter] = []
+        t = observation.t
+        if not math.isfinite(t):
+            return closed
+        if self._next_tick is None:
+            self._next_tick = math.floor(t / self._tick_s) * self._tick_s + self._tick_s
+        elif t > self._next_tick:
+            if t - self._next_tick > _MAX_CATCH_UP_TICKS * self._tick_s:
+                closed += self.tick(self._next_tick)
+                self._next_tick = math.floor(t / self._tick_s) * self._tick_s
+            while t > self._next_tick:
+                closed += self.tick(self._next_tick)
+                self._next_tick += self._tick_s
+        self._observations += 1
+        pid = observation.platform_id
+        identity = self.attributor.identify(observation, self.tracks.identity(pid))
+        self.tracks.update(observation, identity)
+        return closed
+
+    def feed_all(self, observations: Iterable[Observation]) -> Iterator[Encounter]:
+        for observation in observations:
+            yield from self.feed(observation)
+
+    def tick(self, t: float) -> list[Encounter]:
+        """Run the detector at data time ``t`` and advance the encounters."""
+        since = self._last_tick if self._last_tick is not None else t - self._tick_s
+        snapshot = self.tracks.snapshot(t)
+        findings = self.detector.detect(snapshot, t, since=since)
+        closed = self.tracker.update(findings, t)
+        self.tracks.expire(t)
+        self._last_tick = t
+        self._ticks += 1
+        self._closed += len(closed)
+        return closed
+
+    def finish(self) -> list[Encounter]:
+        """End of input: a last tick, then close every open encounter."""
+        if self._next_tick is None:
+            return []
+        closed = self.tick(self._next_tick)
+        remaining = self.tracker.close_all(self._next_tick)
+        self._closed += len(remaining)
+        return closed + remaining
+
+    def status(self) -> WatchStatus:
+        return WatchStatus(
+            t=self._last_tick,
+            observations=self._observations,
+            tracks=len(self.tracks),
+            open_encounters=self.tracker.open_count,
+            closed_encounters=self._closed,
+            ticks=self._ticks,
+        )
+
+    # ------------------------------------------------------------------ evidence
+
+    def _evidence(self, finding: Finding, t: float) -> Evidence | None:
+        settings = self.rulebook.watch
+        sea = finding.vertical_m is None
+        half = settings.evidence_sea_s if sea else settings.evidence_air_s
+        t0, t1 = finding.t_cpa - half, finding.t_cpa + half
+        segment_a = self.tracks.segment(finding.a, t0, t1)
+        segment_b = None if finding.b.startswith("territory:") else self.tracks.segment(finding.b, t0, t1)
+        return build_evidence(segment_a, segment_b, three_d=not sea)
+
+
+def in_time_order(sources: Iterable[Iterable[Observation]], *, reorder_window_s: float = 10.0) -> Iterator[Observation]:
+    """Merge several observation streams into one in time order.
+
+    Each stream may be slightly out of order (receivers, multipart assembly): a heap holds observations for
+    ``reorder_window_s`` of data time before releasing them. Later arrivals older than that pass through as they
+    come; the track table handles them as out-of-order reports.
+    """
+    heap: list[tuple[float, int, Observation]] = []
+    counter = 0
+    newest = -math.inf
+    merged = heapq.merge(*sources, key=lambda o: o.t)
+    for observation in merged:
+        counter += 1
+        heapq.heappush(heap, (observation.t, counter, observation))
+        newest = max(newest, observation.t)
+        while heap and heap[0][0] < newest - reorder_window_s:
+            yield heapq.heappop(heap)[2]
+    while heap:
+        yield heapq.heappop(heap)[2]
