@@ -10,10 +10,9 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from riskline.detection.detector import Detector
-from riskline.detection.findings import Finding
 from riskline.detection.rulebook import Rulebook
 from riskline.incidents.evidence import build_evidence
 from riskline.incidents.model import Encounter, Evidence
@@ -48,7 +47,8 @@ class Watch:
             history_s=2 * settings.evidence_sea_s + settings.hold_sea_s,
         )
         self.detector = Detector(rulebook)
-        self.tracker = EncounterTracker(rulebook, evidence=self._evidence)
+        self.tracker = EncounterTracker(rulebook)
+        self._awaiting_evidence: list[tuple[float, int, Encounter]] = []
         self._tick_s = settings.tick_s
         self._next_tick: float | None = None
         self._last_tick: float | None = None
@@ -88,21 +88,19 @@ class Watch:
         since = self._last_tick if self._last_tick is not None else t - self._tick_s
         snapshot = self.tracks.snapshot(t)
         findings = self.detector.detect(snapshot, t, since=since)
-        closed = self.tracker.update(findings, t)
+        self._await_evidence(self.tracker.update(findings, t))
         self.tracks.expire(t)
         self._last_tick = t
         self._ticks += 1
-        self._closed += len(closed)
-        return closed
+        return self._with_evidence(until=t)
 
     def finish(self) -> list[Encounter]:
         """End of input: a last tick, then close every open encounter."""
         if self._next_tick is None:
             return []
         closed = self.tick(self._next_tick)
-        remaining = self.tracker.close_all(self._next_tick)
-        self._closed += len(remaining)
-        return closed + remaining
+        self._await_evidence(self.tracker.close_all())
+        return closed + self._with_evidence(until=math.inf)
 
     def status(self) -> WatchStatus:
         return WatchStatus(
@@ -115,15 +113,32 @@ class Watch:
         )
 
     # ------------------------------------------------------------------ evidence
+    # A closed encounter waits until the data has run past ``t_cpa + window``, so that its evidence holds both
+    # tracks on both sides of the closest approach; at the end of the input every waiting one is released.
 
-    def _evidence(self, finding: Finding, t: float) -> Evidence | None:
+    def _half_window(self, encounter: Encounter) -> float:
         settings = self.rulebook.watch
-        sea = finding.vertical_m is None
-        half = settings.evidence_sea_s if sea else settings.evidence_air_s
-        t0, t1 = finding.t_cpa - half, finding.t_cpa + half
-        segment_a = self.tracks.segment(finding.a, t0, t1)
-        segment_b = None if finding.b.startswith("territory:") else self.tracks.segment(finding.b, t0, t1)
-        return build_evidence(segment_a, segment_b, three_d=not sea)
+        return settings.evidence_sea_s if encounter.min_vertical_m is None else settings.evidence_air_s
+
+    def _await_evidence(self, closed: list[Encounter]) -> None:
+        for encounter in closed:
+            ready = encounter.t_cpa + self._half_window(encounter)
+            heapq.heappush(self._awaiting_evidence, (ready, self._closed, encounter))
+            self._closed += 1
+
+    def _with_evidence(self, *, until: float) -> list[Encounter]:
+        released = []
+        while self._awaiting_evidence and self._awaiting_evidence[0][0] <= until:
+            _, _, encounter = heapq.heappop(self._awaiting_evidence)
+            released.append(replace(encounter, evidence=self._evidence(encounter)))
+        return released
+
+    def _evidence(self, encounter: Encounter) -> Evidence:
+        half = self._half_window(encounter)
+        t0, t1 = encounter.t_cpa - half, encounter.t_cpa + half
+        segment_a = self.tracks.segment(encounter.a, t0, t1)
+        segment_b = None if encounter.b.startswith("territory:") else self.tracks.segment(encounter.b, t0, t1)
+        return build_evidence(segment_a, segment_b, three_d=encounter.min_vertical_m is not None)
 
 
 def in_time_order(sources: Iterable[Iterable[Observation]], *, reorder_window_s: float = 10.0) -> Iterator[Observation]:
@@ -134,11 +149,8 @@ def in_time_order(sources: Iterable[Iterable[Observation]], *, reorder_window_s:
     come; the track table handles them as out-of-order reports.
     """
     heap: list[tuple[float, int, Observation]] = []
-    counter = 0
     newest = -math.inf
-    merged = heapq.merge(*sources, key=lambda o: o.t)
-    for observation in merged:
-        counter += 1
+    for counter, observation in enumerate(heapq.merge(*sources, key=lambda o: o.t)):
         heapq.heappush(heap, (observation.t, counter, observation))
         newest = max(newest, observation.t)
         while heap and heap[0][0] < newest - reorder_window_s:

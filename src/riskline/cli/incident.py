@@ -45,7 +45,8 @@ def list_incidents(
             typer.echo(json.dumps({"id": item.id, **encounter_json(item.encounter)}))
         return
     table = Table(title=f"incidents in {db}", title_justify="left")
-    for column in ("id", "rule", "severity", "a", "b", "parties", "occurred", "start (UTC)", "min dist [m]", "lead [s]"):
+    columns = ("id", "rule", "severity", "a", "b", "parties", "occurred", "start (UTC)", "min dist [m]", "lead [s]")
+    for column in columns:
         table.add_column(column)
     for item in stored:
         e = item.encounter

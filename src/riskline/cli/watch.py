@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from riskline.cli.options import DB, JSON, RULES, SETS, rulebook_from
@@ -47,10 +47,15 @@ def register(app: typer.Typer) -> None:
 
 
 def watch(
-    inputs: list[Path] = typer.Argument(None, help="Recorded traffic files (AIS NMEA, NOAA CSV, Mode S, Beast, SBS, "
-                                        "traffic JSON, positions table); the format is told from the content."),
+    inputs: list[Path] = typer.Argument(
+        None,
+        help="Recorded traffic files (AIS NMEA, NOAA CSV, Mode S, Beast, SBS, traffic JSON, positions table); "
+        "the format is told from the content.",
+    ),
     rules: Path | None = RULES,
-    fleet: Path | None = typer.Option(None, "--fleet", help="Fleet file mapping identifiers to parties.", dir_okay=False),
+    fleet: Path | None = typer.Option(
+        None, "--fleet", help="Fleet file mapping identifiers to parties.", dir_okay=False
+    ),
     sets: list[str] = SETS,
     db: Path = DB,
     as_json: bool = JSON,
@@ -148,11 +153,13 @@ def _progress(console: Console, total: int) -> Progress:
     )
 
 
-def _refresh(progress: Progress, task: object, outcome: WatchOutcome, engine: Watch, count: int, started: float) -> None:
+def _refresh(
+    progress: Progress, task: TaskID, outcome: WatchOutcome, engine: Watch, count: int, started: float
+) -> None:
     elapsed = max(time.monotonic() - started, 1e-9)
     status = engine.status()
     progress.update(
-        task,  # type: ignore[arg-type]
+        task,
         completed=outcome.stats.bytes_read,
         rate=f"{count / elapsed:,.0f} msg/s",
         tracks=status.tracks,

@@ -99,8 +99,10 @@ class Detector:
         findings: list[Finding] = []
 
         if rb.air_proximity.enabled and both_air.any():
-            rule = rb.air_proximity
-            volume = _Volume("air_proximity", rule.horizontal_m, rule.vertical_m, rule.lookahead_s, rule.severity)
+            proximity = rb.air_proximity
+            volume = _Volume(
+                "air_proximity", proximity.horizontal_m, proximity.vertical_m, proximity.lookahead_s, proximity.severity
+            )
             findings += self._volume_findings(snapshot, geom.take(both_air), volume, window)
 
         if rb.air_intercept.enabled and both_air.any():
@@ -111,16 +113,20 @@ class Detector:
             silent = ~snapshot.transponder
             mask = both_air & ((civil[geom.i] & silent[geom.j]) | (civil[geom.j] & silent[geom.i]))
             if mask.any():
-                rule = rb.non_cooperative_aircraft
+                silent_rule = rb.non_cooperative_aircraft
                 volume = _Volume(
-                    "non_cooperative_aircraft", rule.horizontal_m, rule.vertical_m, rule.lookahead_s, rule.severity
+                    "non_cooperative_aircraft",
+                    silent_rule.horizontal_m,
+                    silent_rule.vertical_m,
+                    silent_rule.lookahead_s,
+                    silent_rule.severity,
                 )
                 findings += self._volume_findings(snapshot, geom.take(mask), volume, window)
 
         mixed = air_i ^ air_j
         if rb.low_pass.enabled and mixed.any():
-            rule = rb.low_pass
-            volume = _Volume("low_pass", rule.horizontal_m, rule.altitude_m, rule.lookahead_s, rule.severity)
+            low = rb.low_pass
+            volume = _Volume("low_pass", low.horizontal_m, low.altitude_m, low.lookahead_s, low.severity)
             findings += self._volume_findings(snapshot, geom.take(mixed), volume, window)
 
         if rb.ship_contact_range.enabled and both_sea.any():

@@ -327,8 +327,10 @@ def _apply_override(document: dict[str, Any], text: str) -> None:
     section = document.setdefault("watch", {}) if rule == "watch" else document.setdefault("rules", {}).get(rule)
     if not isinstance(section, dict):
         raise RulebookError(f"--set {text!r}: rule {rule!r} is not in this rulebook")
-    if param not in section and not (rule == "watch" and param in _WatchSettings.model_fields):
-        known = ", ".join(sorted(k for k in section if k not in {"description", "source", "mark"}))
+    model = _WatchSettings if rule == "watch" else _Rules.model_fields[rule].annotation
+    allowed = set(getattr(model, "model_fields", {})) - {"description", "source", "mark"}
+    if param not in allowed:
+        known = ", ".join(sorted(allowed))
         raise RulebookError(f"--set {text!r}: rule {rule!r} has no parameter {param!r}; it has: {known}")
     section[param] = value
 

@@ -1,41 +1,39 @@
 """The picture of an incident: both tracks around the closest approach, and their separation over time.
 
 Returns PNG bytes (the caller decides where they go: a file, an attachment of an ``incident_report``).
-Uses matplotlib's Agg backend: no display, no fonts from the network.
+Uses matplotlib's object API with the Agg canvas: no display, no global pyplot state, safe in a server thread.
 """
 
 from __future__ import annotations
 
 import io
 
-import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from riskline.incidents.model import Encounter  # noqa: E402
-from riskline.timeutil import to_iso  # noqa: E402
+from riskline.incidents.model import Encounter
+from riskline.timeutil import to_iso
 
 
 def render_incident_png(encounter: Encounter, *, threshold_m: float | None = None) -> bytes:
     """Two panels: tracks in a local east/north frame (km) centred on the closest approach; separation (m)."""
-    figure, (track_axes, separation_axes) = plt.subplots(1, 2, figsize=(12, 5.2), dpi=100)
-    try:
-        _draw_tracks(track_axes, encounter)
-        _draw_separation(separation_axes, encounter, threshold_m)
-        title = (
-            f"{encounter.rule} ({encounter.severity}) — {encounter.a} [{encounter.party_a}] vs "
-            f"{encounter.b} [{encounter.party_b}]\nclosest {encounter.min_distance_m:.1f} m at "
-            f"{to_iso(encounter.t_cpa)}{'' if encounter.occurred else ' (predicted, did not occur)'}"
-        )
-        figure.suptitle(title, fontsize=10)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        return buffer.getvalue()
-    finally:
-        plt.close(figure)
+    figure = Figure(figsize=(12, 5.2), dpi=100)
+    FigureCanvasAgg(figure)
+    track_axes, separation_axes = figure.subplots(1, 2)
+    _draw_tracks(track_axes, encounter)
+    _draw_separation(separation_axes, encounter, threshold_m)
+    title = (
+        f"{encounter.rule} ({encounter.severity}) — {encounter.a} [{encounter.party_a}] vs "
+        f"{encounter.b} [{encounter.party_b}]\nclosest {encounter.min_distance_m:.1f} m at "
+        f"{to_iso(encounter.t_cpa)}{'' if encounter.occurred else ' (predicted, did not occur)'}"
+    )
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
 
 
 def _local_km(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> tuple[np.ndarray, np.ndarray]:
@@ -45,7 +43,7 @@ def _local_km(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> tup
     return east, north
 
 
-def _draw_tracks(axes: plt.Axes, encounter: Encounter) -> None:
+def _draw_tracks(axes: Axes, encounter: Encounter) -> None:
     evidence = encounter.evidence
     axes.set_title("tracks around the closest approach (km, north up)", fontsize=9)
     axes.set_xlabel("east [km]")
@@ -69,7 +67,7 @@ def _draw_tracks(axes: plt.Axes, encounter: Encounter) -> None:
     axes.legend(fontsize=8, loc="best")
 
 
-def _draw_separation(axes: plt.Axes, encounter: Encounter, threshold_m: float | None) -> None:
+def _draw_separation(axes: Axes, encounter: Encounter, threshold_m: float | None) -> None:
     evidence = encounter.evidence
     axes.set_title("separation over time", fontsize=9)
     axes.set_xlabel("time from closest approach [s]")

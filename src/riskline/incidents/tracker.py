@@ -14,15 +14,12 @@ within ``window_s`` raise it (USS Donald Cook, 2016: 11 to 20 passes).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from riskline.detection.findings import Finding
-from riskline.detection.rulebook import SEVERITY_ORDER, Rulebook
-from riskline.incidents.model import Encounter, Evidence
-
-EvidenceSource = Callable[[Finding, float], Evidence | None]
-"""Given the best finding and the time the encounter closes, return its evidence (or None)."""
+from riskline.detection.rulebook import Rulebook
+from riskline.incidents.model import Encounter
 
 _SEA_RULES = frozenset({"ship_contact_range"})
 
@@ -63,9 +60,8 @@ class _OpenEncounter:
 class EncounterTracker:
     """Turns a stream of per-tick findings into encounters. Time is the findings' data time."""
 
-    def __init__(self, rulebook: Rulebook, evidence: EvidenceSource | None = None) -> None:
+    def __init__(self, rulebook: Rulebook) -> None:
         self._rulebook = rulebook
-        self._evidence = evidence
         self._open: dict[tuple[str, str, str], _OpenEncounter] = {}
         self._passes: dict[tuple[str, str], deque[float]] = {}
         self._last_low_pass: dict[tuple[str, str], float] = {}
@@ -75,7 +71,7 @@ class EncounterTracker:
         return len(self._open)
 
     def open_encounters(self) -> list[Encounter]:
-        return [self._finish(state, state.last_seen, with_evidence=False) for state in self._open.values()]
+        return [self._finish(state) for state in self._open.values()]
 
     def update(self, findings: Iterable[Finding], t: float) -> list[Encounter]:
         """Absorb this tick's findings (all from tick ``t``) and return the encounters that closed."""
@@ -85,9 +81,9 @@ class EncounterTracker:
                 self._count_pass(finding)
         return self._close_expired(t)
 
-    def close_all(self, t: float) -> list[Encounter]:
-        """End of input: close every open encounter as of time ``t``."""
-        closed = [self._finish(state, t) for state in self._open.values()]
+    def close_all(self) -> list[Encounter]:
+        """End of input: close every open encounter."""
+        closed = [self._finish(state) for state in self._open.values()]
         self._open.clear()
         return closed
 
@@ -134,16 +130,18 @@ class EncounterTracker:
         expired = [
             key for key, state in self._open.items() if t - state.last_seen > self._hold(key[0], state.first)
         ]
-        return [self._finish(self._open.pop(key), t) for key in expired]
+        return [self._finish(self._open.pop(key)) for key in expired]
 
-    def _finish(self, state: _OpenEncounter, t: float, *, with_evidence: bool = True) -> Encounter:
+    def _finish(self, state: _OpenEncounter) -> Encounter:
+        """The encounter as it stands; evidence is attached later by the watch, once the tracks are complete."""
         occurred = state.breach_start is not None
         best = state.best_breach if occurred else state.best_prediction
         assert best is not None
         if occurred:
-            assert state.breach_start is not None and state.breach_end is not None
+            assert state.breach_start is not None
+            assert state.breach_end is not None
             start, end = state.breach_start, state.breach_end
-            severity = self._breach_severity(state, best)
+            severity = self._breach_severity(best)
         else:
             latest = state.latest_prediction
             assert latest is not None
@@ -156,7 +154,6 @@ class EncounterTracker:
             "source": citation.source,
             "mark": citation.mark,
         }
-        evidence = self._evidence(best, t) if with_evidence and self._evidence is not None else None
         return Encounter(
             rule=best.rule,
             severity=severity,
@@ -175,12 +172,10 @@ class EncounterTracker:
             lat=best.lat,
             lon=best.lon,
             details=details,
-            evidence=evidence,
         )
 
-    def _breach_severity(self, state: _OpenEncounter, best: Finding) -> str:
+    def _breach_severity(self, best: Finding) -> str:
+        """The band of the actual minimum for banded rules; the rule's own severity otherwise."""
         if best.rule == "air_intercept":
-            band = self._rulebook.air_intercept.severity_for(best.distance_m)
-            return band or best.severity
-        severities = [best.severity, state.first.severity]
-        return max(severities, key=lambda s: SEVERITY_ORDER.get(s, 0))
+            return self._rulebook.air_intercept.severity_for(best.distance_m) or best.severity
+        return best.severity
