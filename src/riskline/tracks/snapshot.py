@@ -23,7 +23,7 @@ class Snapshot:
     t: float
     """[s] POSIX time the snapshot was taken for."""
     ids: tuple[str, ...]
-    """Platform identifiers, row order."""
+    """Platform identifiers, row order (``TrackTable`` sorts them, so equal inputs give equal snapshots)."""
     party: IntArray
     """Index into ``party_names`` per row."""
     party_names: tuple[str, ...]
@@ -38,7 +38,8 @@ class Snapshot:
     lon: FloatArray
     """[deg] longitude of the last fix."""
     alt: FloatArray
-    """[m] altitude above mean sea level of the last fix; 0 for ships."""
+    """[m] altitude above mean sea level of the last fix; 0 for ships; NaN for an aircraft whose altitude has
+    not been reported (treat it as unknown: it may be at any altitude)."""
     v_east: FloatArray
     """[m/s] velocity, east component."""
     v_north: FloatArray

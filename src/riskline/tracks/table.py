@@ -1,0 +1,402 @@
+"""Per-platform state as struct-of-arrays, so that the detector's snapshot is a masked array copy.
+
+Design note. Each platform owns a slot: one row in a set of preallocated NumPy arrays (position, velocity,
+time of fix, party, flags), grown geometrically and reused after expiry. ``snapshot(t)`` selects the live rows
+with one boolean mask and copies them with fancy indexing; no Python loop touches the rows, so it scales to
+100k tracks. Rows come out sorted by platform id (the order is kept incrementally), which makes snapshots
+reproducible whatever order the reports arrived in.
+
+Time is always a parameter, never the wall clock. Reports may come late or twice (several receivers, replays):
+- a report at the same time as one already held for that platform is a duplicate: ignored and counted;
+- an older report never moves the current state backwards: it goes into the history if it falls within
+  ``history_s`` of the newest fix, and is counted as out of order either way.
+
+Velocity: from the report's speed and course over ground and vertical rate when given; otherwise derived from
+the earlier fixes on the WGS-84 ellipsoid over at least ``MIN_DERIVE_DT_S``, and a velocity reported less than
+that before is kept (``riskline.tracks.history``). The state is a pure function of the fixes held, so the same
+reports in any order give the same snapshot. A first fix without speed and course counts as stationary.
+Altitude: ships are at 0; an aircraft fix without altitude keeps the last known one (NaN until one is known).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from riskline.ingest.observation import Domain, Kind, Observation
+from riskline.tracks.history import FixHistory
+from riskline.tracks.identity import PlatformIdentity
+from riskline.tracks.segment import TrackSegment
+from riskline.tracks.snapshot import Snapshot
+
+MIN_DERIVE_DT_S = 1.0  # [s] shortest interval a velocity is derived over; position noise dominates below it
+_INITIAL_CAPACITY = 1024
+_FEW_REMOVALS = 64
+_Scalar = TypeVar("_Scalar", bound=np.generic)
+
+
+class UpdateResult(StrEnum):
+    """What ``TrackTable.update`` did with a report."""
+
+    ACCEPTED = "accepted"
+    """The report is the platform's newest fix: the current state moved to it."""
+    DUPLICATE = "duplicate"
+    """A fix at the same time is already held for the platform: ignored."""
+    OUT_OF_ORDER = "out_of_order"
+    """Older than the current fix: kept in the history if within the window, the current state unchanged."""
+    NO_POSITION = "no_position"
+    """A report without position (AIS statics, Mode S identification): only the identity was updated."""
+    INVALID = "invalid"
+    """Time not finite or position outside [-90, 90] x [-180, 180]: only the identity was updated."""
+
+
+@dataclass(slots=True)
+class TableStats:
+    """What the table did with every report it was given; nothing is dropped without being counted here."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    out_of_order: int = 0
+    out_of_order_in_history: int = 0
+    """Out-of-order reports that were kept in the history (the others were older than ``history_s``)."""
+    no_position: int = 0
+    invalid: int = 0
+    expired: int = 0
+    """Platforms dropped by ``expire``."""
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "out_of_order": self.out_of_order,
+            "out_of_order_in_history": self.out_of_order_in_history,
+            "no_position": self.no_position,
+            "invalid": self.invalid,
+            "expired": self.expired,
+        }
+
+
+class TrackTable:
+    """Current state and recent history of every platform, indexed by platform id."""
+
+    def __init__(self, *, max_age_air_s: float = 60.0, max_age_sea_s: float = 600.0,
+                 history_s: float = 1800.0) -> None:
+        for name, value in (("max_age_air_s", max_age_air_s), ("max_age_sea_s", max_age_sea_s),
+                            ("history_s", history_s)):
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"TrackTable: {name} must be a positive number of seconds, got {value!r}")
+        self.max_age_air_s = float(max_age_air_s)  # [s]
+        self.max_age_sea_s = float(max_age_sea_s)  # [s]
+        self.history_s = float(history_s)  # [s]
+        self.stats = TableStats()
+
+        self._capacity = _INITIAL_CAPACITY
+        self._used = 0
+        """Slots ever handed out: every slot below it is occupied or in ``_free``."""
+        self._free: list[int] = []
+        self._slot_of: dict[str, int] = {}
+        self._identity_of: dict[str, PlatformIdentity] = {}
+        self._history_of: dict[str, FixHistory] = {}
+        self._with_fix = 0
+        self._order_ids: list[str] = []
+        """Platform ids, sorted; ``_order_slots`` holds their slots in the same order."""
+        self._order_slots: list[int] = []
+        self._order_cache: npt.NDArray[np.int64] | None = None
+        self._party_code: dict[str, int] = {}
+        self._party_names: list[str] = []
+
+        size = self._capacity
+        self._ids: npt.NDArray[np.object_] = np.full(size, None, dtype=object)
+        self._occupied = np.zeros(size, dtype=bool)
+        self._has_fix = np.zeros(size, dtype=bool)
+        self._t_fix = np.full(size, np.nan)  # [s]
+        self._t_seen = np.full(size, -np.inf)  # [s] newest report of any kind, for expiry
+        self._lat = np.full(size, np.nan)  # [deg]
+        self._lon = np.full(size, np.nan)  # [deg]
+        self._alt = np.full(size, np.nan)  # [m]
+        self._v_east = np.zeros(size)  # [m/s]
+        self._v_north = np.zeros(size)  # [m/s]
+        self._v_up = np.zeros(size)  # [m/s]
+        self._is_air = np.zeros(size, dtype=bool)
+        self._is_military = np.zeros(size, dtype=bool)
+        self._transponder = np.ones(size, dtype=bool)
+        self._party = np.zeros(size, dtype=np.int64)
+
+    # --- reading ---
+
+    def __len__(self) -> int:
+        """Platforms held with a position (not yet expired); ``snapshot(t)`` further keeps only the fresh ones."""
+        return self._with_fix
+
+    def __contains__(self, platform_id: object) -> bool:
+        return platform_id in self._slot_of
+
+    def identity(self, platform_id: str) -> PlatformIdentity | None:
+        """The platform's identity as last given to ``update``, or None if the table does not hold it."""
+        return self._identity_of.get(platform_id)
+
+    def identities(self) -> Iterator[PlatformIdentity]:
+        """Identities of every platform held (with or without a position), by platform id."""
+        for platform_id in list(self._order_ids):
+            yield self._identity_of[platform_id]
+
+    def snapshot(self, t: float) -> Snapshot:
+        """Live tracks at ``t``: last fix at or before ``t`` and no older than its domain's maximum age."""
+        order = self._ordered_slots()
+        t_fix = self._t_fix[order]
+        is_air = self._is_air[order]
+        age = t - t_fix  # [s] NaN where there is no fix: every comparison below is False there
+        live = (age >= 0.0) & (age <= np.where(is_air, self.max_age_air_s, self.max_age_sea_s))
+        rows = order[live]
+        air = is_air[live]
+        codes = self._party[rows]
+        present = np.flatnonzero(np.bincount(codes, minlength=len(self._party_names)))
+        party_names = sorted(self._party_names[code] for code in present)
+        renumber = np.zeros(max(len(self._party_names), 1), dtype=np.int64)
+        for index, name in enumerate(party_names):
+            renumber[self._party_code[name]] = index
+        return Snapshot(
+            t=t,
+            ids=tuple(self._ids[rows].tolist()),
+            party=_frozen(renumber[codes]),
+            party_names=tuple(party_names),
+            is_air=_frozen(air),
+            is_military=_frozen(self._is_military[rows]),
+            transponder=_frozen(self._transponder[rows]),
+            lat=_frozen(self._lat[rows]),
+            lon=_frozen(self._lon[rows]),
+            alt=_frozen(np.where(air, self._alt[rows], 0.0)),
+            v_east=_frozen(self._v_east[rows]),
+            v_north=_frozen(self._v_north[rows]),
+            v_up=_frozen(np.where(air, self._v_up[rows], 0.0)),
+            t_fix=_frozen(t_fix[live]),
+        )
+
+    def segment(self, platform_id: str, t0: float, t1: float) -> TrackSegment:
+        """The platform's fixes with ``t0 <= t <= t1``, oldest first (none if the table does not hold it)."""
+        if t1 < t0:
+            raise ValueError(f"segment: t0 ({t0}) is after t1 ({t1})")
+        history = self._history_of.get(platform_id)
+        if history is None:
+            return TrackSegment(platform_id, (), (), (), ())
+        rows = history.between(t0, t1)
+        identity = self._identity_of[platform_id]
+        alt = rows[:, 3] if identity.domain is Domain.AIR else np.zeros(len(rows))
+        return TrackSegment(platform_id, tuple(rows[:, 0].tolist()), tuple(rows[:, 1].tolist()),
+                            tuple(rows[:, 2].tolist()), tuple(alt.tolist()))
+
+    # --- writing ---
+
+    def update(self, obs: Observation, identity: PlatformIdentity) -> UpdateResult:
+        """Take one report and the identity the attributor gave it; see ``UpdateResult`` for the outcomes."""
+        platform_id = obs.platform_id
+        if identity.platform_id != platform_id:
+            raise ValueError(f"update: identity is for {identity.platform_id}, the report for {platform_id}")
+        slot = self._slot_of.get(platform_id)
+        if slot is None:
+            slot = self._add(platform_id)
+        self._identity_of[platform_id] = identity
+        self._is_air[slot] = identity.domain is Domain.AIR
+        self._is_military[slot] = identity.kind is Kind.MILITARY
+        self._party[slot] = self._party_index(identity.party)
+
+        t = obs.t
+        if not math.isfinite(t):
+            self.stats.invalid += 1
+            return UpdateResult.INVALID
+        if t > self._t_seen[slot]:
+            self._t_seen[slot] = t
+        lat, lon = obs.lat, obs.lon
+        if lat is None or lon is None:
+            self.stats.no_position += 1
+            return UpdateResult.NO_POSITION
+        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+            self.stats.invalid += 1
+            return UpdateResult.INVALID
+
+        if not self._has_fix[slot]:
+            self._first_fix(slot, platform_id, obs, lat, lon)
+            return UpdateResult.ACCEPTED
+        t_current = float(self._t_fix[slot])
+        if t == t_current:
+            self.stats.duplicates += 1
+            return UpdateResult.DUPLICATE
+        if t < t_current:
+            return self._late_fix(slot, platform_id, obs, lat, lon, t_current)
+        self._next_fix(slot, platform_id, obs, lat, lon)
+        return UpdateResult.ACCEPTED
+
+    def expire(self, t: float) -> list[str]:
+        """Drop the platforms not heard from for longer than their domain's maximum age; their ids, sorted."""
+        used = self._used
+        silence = t - self._t_seen[:used]  # [s]
+        max_age = np.where(self._is_air[:used], self.max_age_air_s, self.max_age_sea_s)
+        stale_slots = np.flatnonzero(self._occupied[:used] & (silence > max_age))
+        if stale_slots.size == 0:
+            return []
+        expired = sorted(str(self._ids[slot]) for slot in stale_slots)
+        for platform_id in expired:
+            self._remove(platform_id)
+        self._unorder(expired)
+        self.stats.expired += len(expired)
+        return expired
+
+    # --- internals ---
+
+    def _first_fix(self, slot: int, platform_id: str, obs: Observation, lat: float, lon: float) -> None:
+        history = FixHistory()
+        history.append(obs.t, lat, lon, *_reported(obs))
+        self._history_of[platform_id] = history
+        self._has_fix[slot] = True
+        self._with_fix += 1
+        self._transponder[slot] = obs.transponder
+        self._set_state(slot, history)
+        self.stats.accepted += 1
+
+    def _next_fix(self, slot: int, platform_id: str, obs: Observation, lat: float, lon: float) -> None:
+        history = self._history_of[platform_id]
+        history.append(obs.t, lat, lon, *_reported(obs))
+        history.trim_before(obs.t - self.history_s)
+        self._transponder[slot] = obs.transponder
+        self._set_state(slot, history)
+        self.stats.accepted += 1
+
+    def _late_fix(self, slot: int, platform_id: str, obs: Observation, lat: float, lon: float,
+                  t_current: float) -> UpdateResult:
+        if obs.t < t_current - self.history_s:
+            self.stats.out_of_order += 1
+            return UpdateResult.OUT_OF_ORDER
+        history = self._history_of[platform_id]
+        if not history.insert(obs.t, lat, lon, *_reported(obs)):
+            self.stats.duplicates += 1
+            return UpdateResult.DUPLICATE
+        self._set_state(slot, history)
+        self.stats.out_of_order += 1
+        self.stats.out_of_order_in_history += 1
+        return UpdateResult.OUT_OF_ORDER
+
+    def _set_state(self, slot: int, history: FixHistory) -> None:
+        state = history.kinematics(MIN_DERIVE_DT_S)
+        self._t_fix[slot] = state.t
+        self._lat[slot] = state.lat
+        self._lon[slot] = state.lon
+        self._alt[slot] = state.alt
+        self._v_east[slot] = state.v_east
+        self._v_north[slot] = state.v_north
+        self._v_up[slot] = state.v_up
+
+    def _add(self, platform_id: str) -> int:
+        if self._free:
+            slot = self._free.pop()
+        else:
+            if self._used == self._capacity:
+                self._grow()
+            slot = self._used
+            self._used += 1
+        self._slot_of[platform_id] = slot
+        self._ids[slot] = platform_id
+        self._occupied[slot] = True
+        position = bisect.bisect_left(self._order_ids, platform_id)
+        self._order_ids.insert(position, platform_id)
+        self._order_slots.insert(position, slot)
+        self._order_cache = None
+        return slot
+
+    def _remove(self, platform_id: str) -> None:
+        slot = self._slot_of.pop(platform_id)
+        del self._identity_of[platform_id]
+        self._history_of.pop(platform_id, None)
+        if self._has_fix[slot]:
+            self._with_fix -= 1
+        self._ids[slot] = None
+        self._occupied[slot] = False
+        self._has_fix[slot] = False
+        self._t_fix[slot] = np.nan
+        self._t_seen[slot] = -np.inf
+        self._lat[slot] = self._lon[slot] = self._alt[slot] = np.nan
+        self._v_east[slot] = self._v_north[slot] = self._v_up[slot] = 0.0
+        self._transponder[slot] = True
+        self._free.append(slot)
+
+    def _unorder(self, removed: list[str]) -> None:
+        if len(removed) <= _FEW_REMOVALS:
+            for platform_id in removed:
+                position = bisect.bisect_left(self._order_ids, platform_id)
+                del self._order_ids[position]
+                del self._order_slots[position]
+        else:
+            gone = set(removed)
+            kept = [(platform_id, slot) for platform_id, slot in zip(self._order_ids, self._order_slots, strict=True)
+                    if platform_id not in gone]
+            self._order_ids = [platform_id for platform_id, _ in kept]
+            self._order_slots = [slot for _, slot in kept]
+        self._order_cache = None
+
+    def _ordered_slots(self) -> npt.NDArray[np.int64]:
+        if self._order_cache is None:
+            self._order_cache = np.array(self._order_slots, dtype=np.int64)
+        return self._order_cache
+
+    def _party_index(self, party: str) -> int:
+        code = self._party_code.get(party)
+        if code is None:
+            code = len(self._party_names)
+            self._party_code[party] = code
+            self._party_names.append(party)
+        return code
+
+    def _grow(self) -> None:
+        old = self._capacity
+        new = old * 2
+        self._capacity = new
+        self._ids = _grown(self._ids, new, None)
+        self._occupied = _grown(self._occupied, new, False)
+        self._has_fix = _grown(self._has_fix, new, False)
+        self._t_fix = _grown(self._t_fix, new, np.nan)
+        self._t_seen = _grown(self._t_seen, new, -np.inf)
+        self._lat = _grown(self._lat, new, np.nan)
+        self._lon = _grown(self._lon, new, np.nan)
+        self._alt = _grown(self._alt, new, np.nan)
+        self._v_east = _grown(self._v_east, new, 0.0)
+        self._v_north = _grown(self._v_north, new, 0.0)
+        self._v_up = _grown(self._v_up, new, 0.0)
+        self._is_air = _grown(self._is_air, new, False)
+        self._is_military = _grown(self._is_military, new, False)
+        self._transponder = _grown(self._transponder, new, True)
+        self._party = _grown(self._party, new, 0)
+
+
+def _reported(obs: Observation) -> tuple[float, float, float, float]:
+    """(alt, v_east, v_north, v_up) as the report gives them, NaN for what it does not."""
+    sog, cog = obs.sog_mps, obs.cog_deg
+    if sog is not None and cog is not None:
+        radians = math.radians(cog)
+        v_east, v_north = sog * math.sin(radians), sog * math.cos(radians)
+    elif sog == 0.0:
+        v_east = v_north = 0.0
+    else:
+        v_east = v_north = math.nan
+    return (
+        obs.alt_m if obs.alt_m is not None else math.nan,
+        v_east,
+        v_north,
+        obs.vrate_mps if obs.vrate_mps is not None else math.nan,
+    )
+
+
+def _grown(array: npt.NDArray[_Scalar], size: int, fill: object) -> npt.NDArray[_Scalar]:
+    bigger = np.full(size, fill, dtype=array.dtype)
+    bigger[:len(array)] = array
+    return bigger
+
+
+def _frozen(array: npt.NDArray[_Scalar]) -> npt.NDArray[_Scalar]:
+    array.flags.writeable = False
+    return array
