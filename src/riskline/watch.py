@@ -19,6 +19,7 @@ from riskline.incidents.model import Encounter, Evidence
 from riskline.incidents.tracker import EncounterTracker
 from riskline.ingest.observation import Observation
 from riskline.tracks.attribution import Attributor
+from riskline.tracks.identity import PlatformIdentity
 from riskline.tracks.table import TrackTable
 
 _MAX_CATCH_UP_TICKS = 5
@@ -31,6 +32,9 @@ class WatchStatus:
     """[s] data time of the last tick."""
     observations: int
     tracks: int
+    """Live tracks now."""
+    platforms: int
+    """Distinct platforms seen since the start."""
     open_encounters: int
     closed_encounters: int
     ticks: int
@@ -53,6 +57,7 @@ class Watch:
         self._next_tick: float | None = None
         self._last_tick: float | None = None
         self._observations = 0
+        self._identities: dict[str, PlatformIdentity] = {}
         self._ticks = 0
         self._closed = 0
 
@@ -75,7 +80,8 @@ class Watch:
                 self._next_tick += self._tick_s
         self._observations += 1
         pid = observation.platform_id
-        identity = self.attributor.identify(observation, self.tracks.identity(pid))
+        identity = self.attributor.identify(observation, self._identities.get(pid))
+        self._identities[pid] = identity
         self.tracks.update(observation, identity)
         return closed
 
@@ -102,11 +108,16 @@ class Watch:
         self._await_evidence(self.tracker.close_all())
         return closed + self._with_evidence(until=math.inf)
 
+    def identities(self) -> list[PlatformIdentity]:
+        """Every platform seen since the start, with its latest identity."""
+        return list(self._identities.values())
+
     def status(self) -> WatchStatus:
         return WatchStatus(
             t=self._last_tick,
             observations=self._observations,
             tracks=len(self.tracks),
+            platforms=len(self._identities),
             open_encounters=self.tracker.open_count,
             closed_encounters=self._closed,
             ticks=self._ticks,
@@ -118,7 +129,7 @@ class Watch:
 
     def _half_window(self, encounter: Encounter) -> float:
         settings = self.rulebook.watch
-        return settings.evidence_sea_s if encounter.min_vertical_m is None else settings.evidence_air_s
+        return settings.evidence_sea_s if encounter.details.get("domain") == "sea" else settings.evidence_air_s
 
     def _await_evidence(self, closed: list[Encounter]) -> None:
         for encounter in closed:
@@ -138,7 +149,7 @@ class Watch:
         t0, t1 = encounter.t_cpa - half, encounter.t_cpa + half
         segment_a = self.tracks.segment(encounter.a, t0, t1)
         segment_b = None if encounter.b.startswith("territory:") else self.tracks.segment(encounter.b, t0, t1)
-        return build_evidence(segment_a, segment_b, three_d=encounter.min_vertical_m is not None)
+        return build_evidence(segment_a, segment_b, three_d=encounter.details.get("domain") == "air")
 
 
 def in_time_order(sources: Iterable[Iterable[Observation]], *, reorder_window_s: float = 10.0) -> Iterator[Observation]:

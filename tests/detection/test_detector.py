@@ -155,3 +155,18 @@ def test_territorial_entry_and_its_prediction(tmp_path: Path) -> None:
     assert approaching[0].t_entry - T == 210.0  # 200 s to the line, sampled every 30 s
     assert detect(ship("id:ee", "EE"), overrides=overrides) == []
     assert detect(ship("id:civil", "civil", military=False), overrides=overrides) == []
+
+
+def test_an_aircraft_of_unknown_altitude_is_taken_as_possibly_co_altitude() -> None:
+    airliner = aircraft("icao:4aa001", "civil", alt=10_000, military=False)
+    radar_only = aircraft("id:track7", "RU", east=400, alt=float("nan"), transponder=False)
+    found = by_rule(detect(airliner, radar_only))
+    assert found["non_cooperative_aircraft"].breach
+    assert found["air_proximity"].breach
+    assert found["air_proximity"].vertical_m is None
+    assert found["air_proximity"].distance_m == pytest.approx(400, abs=0.5)
+    assert found["air_proximity"].details["altitude"] == "unknown"
+
+
+def test_a_low_pass_needs_a_known_altitude() -> None:
+    assert detect(ship("id:ddg", "US"), aircraft("id:x", "RU", east=300, alt=float("nan"))) == []

@@ -26,7 +26,7 @@ from riskline.ingest.stats import IngestStats
 from riskline.storage.engine import open_database
 from riskline.storage.watch_store import WatchStore
 from riskline.timeutil import parse_time, to_iso
-from riskline.tracks.attribution import Attributor
+from riskline.tracks.attribution import Attributor, tracks_by_party
 from riskline.tracks.fleet import Fleet
 from riskline.watch import Watch, in_time_order
 
@@ -115,7 +115,7 @@ def watch(
         stop.set()
         emit(engine.finish())
     finally:
-        store.save_identities(engine.tracks.identities(), time.time())
+        store.save_identities(engine.identities(), time.time())
         store.finish_run(run_id, outcome.stats, time.time())
         database.close()
     print_summary(out_console, outcome, engine, db)
@@ -178,7 +178,9 @@ def print_summary(console: Console, outcome: WatchOutcome, engine: Watch, db: Pa
     table.add_row("observations", f"{stats.observations:,}")
     for reason, count in sorted(stats.rejected.items()):
         table.add_row(f"rejected: {reason}", f"{count:,}")
-    table.add_row("tracks seen", f"{sum(1 for _ in engine.tracks.identities()):,}")
+    table.add_row("platforms seen", f"{status.platforms:,}")
+    for count in tracks_by_party(engine.identities()):
+        table.add_row(f"  party {count.party} (air {count.air}, sea {count.sea})", f"{count.tracks:,}")
     table.add_row("detection ticks", f"{status.ticks:,}")
     if status.t is not None:
         table.add_row("data time of last tick", to_iso(status.t))

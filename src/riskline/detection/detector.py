@@ -8,12 +8,16 @@ Design (after BlueSky's state-based detector, without its all-pairs cost):
    the volume at some moment since the previous tick is a *breach* (so a fast pass between two ticks is not
    missed); a pair that will enter it within the rule's look-ahead is a *prediction*.
 The encounter tracker (``riskline.incidents``) turns findings into encounters with hysteresis.
+
+Unknown altitude (an aircraft whose altitude was never reported, a radar track without height) is NaN in the
+snapshot. For air–air rules it is taken as "could be at any altitude": the vertical limit is lifted for that pair,
+so a silent, height-less track next to an airliner is still flagged. A low pass needs a known altitude.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,10 +45,12 @@ class _Volume:
     """One rule's volume test over a subset of pairs."""
 
     rule: str
-    horizontal_m: FloatArray | float  # [m]
-    vertical_m: FloatArray | float  # [m] +inf for horizontal-only rules
+    horizontal_m: FloatArray | float  # [m] scalar or one per pair
+    vertical_m: FloatArray | float  # [m] scalar or one per pair; +inf lifts the vertical limit
     lookahead_s: float  # [s]
     severity: str
+    height_unknown: BoolArray | None = None
+    """Per pair: an altitude is unknown, so separations are reported horizontally only."""
 
 
 class Detector:
@@ -92,7 +98,10 @@ class Detector:
         )
         if len(pairs.i) == 0:
             return []
-        geom = geometry_of_pairs(track_motion(snapshot, t), pairs.i, pairs.j)
+        unknown_alt = np.isnan(snapshot.alt)
+        known = replace(snapshot, alt=np.where(unknown_alt, 0.0, snapshot.alt)) if unknown_alt.any() else snapshot
+        geom = geometry_of_pairs(track_motion(known, t), pairs.i, pairs.j)
+        height_unknown = unknown_alt[geom.i] | unknown_alt[geom.j]
         air_i, air_j = is_air[geom.i], is_air[geom.j]
         both_air = air_i & air_j
         both_sea = ~air_i & ~air_j
@@ -100,8 +109,10 @@ class Detector:
 
         if rb.air_proximity.enabled and both_air.any():
             proximity = rb.air_proximity
+            vertical = np.where(height_unknown[both_air], np.inf, proximity.vertical_m)
             volume = _Volume(
-                "air_proximity", proximity.horizontal_m, proximity.vertical_m, proximity.lookahead_s, proximity.severity
+                "air_proximity", proximity.horizontal_m, vertical, proximity.lookahead_s, proximity.severity,
+                height_unknown[both_air],
             )
             findings += self._volume_findings(snapshot, geom.take(both_air), volume, window)
 
@@ -117,13 +128,14 @@ class Detector:
                 volume = _Volume(
                     "non_cooperative_aircraft",
                     silent_rule.horizontal_m,
-                    silent_rule.vertical_m,
+                    np.where(height_unknown[mask], np.inf, silent_rule.vertical_m),
                     silent_rule.lookahead_s,
                     silent_rule.severity,
+                    height_unknown[mask],
                 )
                 findings += self._volume_findings(snapshot, geom.take(mask), volume, window)
 
-        mixed = air_i ^ air_j
+        mixed = (air_i ^ air_j) & ~height_unknown
         if rb.low_pass.enabled and mixed.any():
             low = rb.low_pass
             volume = _Volume("low_pass", low.horizontal_m, low.altitude_m, low.lookahead_s, low.severity)
@@ -156,14 +168,15 @@ class Detector:
         rows = np.flatnonzero(breach | predicted)
         if len(rows) == 0:
             return []
-        horizontal_only = bool(np.all(np.isinf(volume.vertical_m)))
+        horizontal_only = volume.rule == "ship_contact_range"
         recent = closest_approach(geom, -window, 0.0)
         ahead = closest_approach(geom, 0.0, volume.lookahead_s)
         findings = []
         for k in rows:
             is_breach = bool(breach[k])
             approach = recent if is_breach else ahead
-            if horizontal_only:
+            flat = horizontal_only or (volume.height_unknown is not None and bool(volume.height_unknown[k]))
+            if flat:
                 tau = float(approach.t_cpa_horizontal_s[k])
                 distance = horizontal = float(approach.horizontal_min_m[k])
                 vertical: float | None = None
@@ -179,6 +192,8 @@ class Detector:
                 t_entry = geom.t + float(future.entry_s[k])
                 t_exit = geom.t + min(float(future.exit_s[k]), volume.lookahead_s)
             details: dict[str, object] = {"domain": "sea" if horizontal_only else "air"}
+            if flat and not horizontal_only:
+                details["altitude"] = "unknown"
             if night is not None:
                 details["light"] = "night" if night[k] else "day"
                 details["threshold_m"] = float(np.asarray(volume.horizontal_m)[k])

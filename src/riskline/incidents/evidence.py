@@ -14,7 +14,8 @@ _GEOD = Geod(ellps="WGS84")
 def build_evidence(segment_a: TrackSegment, segment_b: TrackSegment | None, *, three_d: bool) -> Evidence:
     """Pair both segments on the union of their fix times inside their common span and measure separation.
 
-    Horizontal separation is geodesic (WGS-84); with ``three_d`` the altitude difference is added in quadrature.
+    Horizontal separation is geodesic (WGS-84); with ``three_d`` the altitude difference is added in quadrature
+wherever both altitudes are known.
     """
     if segment_b is None or len(segment_a) == 0 or len(segment_b) == 0:
         return Evidence(segment_a=segment_a, segment_b=segment_b)
@@ -35,7 +36,9 @@ def build_evidence(segment_a: TrackSegment, segment_b: TrackSegment | None, *, t
     lat_a, lon_a, alt_a = at(segment_a, ta)
     lat_b, lon_b, alt_b = at(segment_b, tb)
     _, _, horizontal = _GEOD.inv(lon_a, lat_a, lon_b, lat_b)  # [m]
-    separation = np.hypot(horizontal, alt_b - alt_a) if three_d else np.abs(horizontal)
+    horizontal = np.abs(horizontal)
+    vertical = alt_b - alt_a
+    separation = np.where(np.isfinite(vertical), np.hypot(horizontal, vertical), horizontal) if three_d else horizontal
     return Evidence(
         segment_a=segment_a,
         segment_b=segment_b,

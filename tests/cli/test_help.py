@@ -1,0 +1,35 @@
+"""Every command has help that ends with an example, as sqlite-utils does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import click
+import pytest
+import typer.main
+
+from riskline.cli.main import app
+
+
+def commands(group: click.Command, prefix: str = "riskline") -> Iterator[tuple[str, click.Command]]:
+    if isinstance(group, click.Group):
+        for name, command in sorted(group.commands.items()):
+            yield from commands(command, f"{prefix} {name}")
+    else:
+        yield prefix, group
+
+
+ALL = list(commands(typer.main.get_command(app)))
+
+
+def test_there_are_commands() -> None:
+    names = {name for name, _ in ALL}
+    assert {"riskline watch", "riskline rules show", "riskline incident plot"} <= names
+
+
+@pytest.mark.parametrize(("name", "command"), ALL, ids=[name for name, _ in ALL])
+def test_every_command_has_help_ending_with_an_example(name: str, command: click.Command) -> None:
+    text = (command.help or "").strip()
+    assert text, f"{name} has no help"
+    last = text.splitlines()[-1].strip()
+    assert last.startswith("Example: riskline "), f"{name}: help must end with 'Example: riskline …', not {last!r}"
