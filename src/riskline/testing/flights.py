@@ -11,17 +11,38 @@ T0 = 1_460_000_000.0  # [s] 2016-04-07T03:33:20Z
 
 
 def straight_flight(
-    platform_id: str, party: str, lat: float, lon: float, course: float, speed: float, alt: float, seconds: int,
-    *, t0: float = T0, step: int = 1,
+    platform_id: str,
+    party: str,
+    lat: float,
+    lon: float,
+    course: float,
+    speed: float,
+    alt: float,
+    seconds: int,
+    *,
+    t0: float = T0,
+    step: int = 1,
 ) -> list[Observation]:
     """One fix every ``step`` s along the geodesic from (lat, lon) [deg] at ``course`` [deg] and ``speed`` [m/s]."""
     fixes = []
     for k in range(0, seconds, step):
         lon_k, lat_k, _ = _GEOD.fwd(lon, lat, course, speed * k)
-        fixes.append(Observation(
-            t=t0 + k, platform_id=platform_id, source="table", lat=lat_k, lon=lon_k, alt_m=alt, sog_mps=speed,
-            cog_deg=course, vrate_mps=0.0, domain=Domain.AIR, party=party, kind=Kind.MILITARY,
-        ))
+        fixes.append(
+            Observation(
+                t=t0 + k,
+                platform_id=platform_id,
+                source="table",
+                lat=lat_k,
+                lon=lon_k,
+                alt_m=alt,
+                sog_mps=speed,
+                cog_deg=course,
+                vrate_mps=0.0,
+                domain=Domain.AIR,
+                party=party,
+                kind=Kind.MILITARY,
+            )
+        )
     return fixes
 
 
