@@ -2,7 +2,9 @@
 
     IngestError                 root: something about an input cannot be read at all
     ├── UnknownFormatError      the content matches no supported format (whose fault: the input)
-    └── UnreadableInputError    the file or stream cannot be opened or read (whose fault: the environment)
+    ├── UnreadableInputError    the file or stream cannot be opened or read (whose fault: the environment)
+    └── InvalidOptionError      a reader option or a listen URL is wrong (whose fault: the caller);
+                                also a ``ValueError``
 
 Dirty data inside a readable input never raises: it is counted in ``IngestStats.rejected`` and skipped.
 """
@@ -19,4 +21,8 @@ class UnknownFormatError(IngestError):
 
 
 class UnreadableInputError(IngestError):
+    pass
+
+
+class InvalidOptionError(IngestError, ValueError):
     pass

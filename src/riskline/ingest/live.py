@@ -1,0 +1,233 @@
+"""Live feeds: listen on TCP or UDP for AIS NMEA or SBS-1 text, from as many feeders as connect.
+
+``listen("tcp://0.0.0.0:10110", stats, options=...)`` binds at once (a bad URL or a port in use raises
+then, one line) and returns an iterator of observations that runs until ``stop`` is set or the iterator is
+closed. TCP: every accepted connection is its own feed; UDP: every sender address is. Each feed picks its
+format from its first meaningful line (NMEA or SBS; lines before that which are neither are ``malformed``)
+and keeps its own decoder, so multi-sentence AIS groups never mix feeders. A feed that closes is flushed
+(its incomplete groups counted); on ``stop`` every feed is flushed and its last observations yielded.
+
+Time: a message's own time when it has one, else ``options.clock()``, which defaults here, at the edge,
+to ``time.time``. This is the one place in ingest that may read the wall clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from riskline.ingest.errors import InvalidOptionError, UnreadableInputError
+from riskline.ingest.nmea import NmeaDecoder
+from riskline.ingest.observation import Observation
+from riskline.ingest.options import ReaderOptions
+from riskline.ingest.sbs import SbsDecoder
+from riskline.ingest.sniff import line_format
+from riskline.ingest.sources import Decoder
+from riskline.ingest.stats import IngestStats
+
+POLL_INTERVAL = 0.2  # [s] how often the loop looks at ``stop``
+MAX_LINE = 1 << 16  # [bytes] a "line" longer than this is malformed and dropped
+_URL = re.compile(r"(?P<protocol>tcp|udp)://(?P<host>\[[^\]]*\]|[^:/\[\]]*):(?P<port>\d{1,5})/?")
+
+
+@dataclass(frozen=True, slots=True)
+class ListenAddress:
+    protocol: str
+    """``tcp`` or ``udp``."""
+    host: str
+    port: int
+
+
+def parse_listen_url(url: str) -> ListenAddress:
+    """``tcp://HOST:PORT`` or ``udp://HOST:PORT`` (IPv6 hosts in brackets); raises ``InvalidOptionError``."""
+    match = _URL.fullmatch(url.strip())
+    port = int(match.group("port")) if match else -1
+    if match is None or not 0 <= port <= 65535:
+        raise InvalidOptionError(f"bad listen URL {url!r}: expected tcp://HOST:PORT or udp://HOST:PORT")
+    host = match.group("host").strip("[]") or "0.0.0.0"
+    return ListenAddress(match.group("protocol"), host, port)
+
+
+class _Feed:
+    """One feeder: its partial line, and its decoder once the first line told the format."""
+
+    __slots__ = ("decoder", "rest")
+
+    def __init__(self) -> None:
+        self.rest = b""
+        self.decoder: Decoder | None = None
+
+
+class LiveListener:
+    """A bound TCP or UDP socket turning feeders' lines into observations; ``listen`` wraps it."""
+
+    def __init__(
+        self, url: str, stats: IngestStats, *, options: ReaderOptions, stop: threading.Event | None = None
+    ) -> None:
+        self.target = parse_listen_url(url)
+        self._stats = stats
+        clock = options.clock if options.clock is not None else time.time
+        self._options = dataclasses.replace(options, clock=clock)
+        self._stop = stop if stop is not None else threading.Event()
+        self._selector = selectors.DefaultSelector()
+        self._server: socket.socket | None = None
+        self._feeds: dict[object, _Feed] = {}
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) actually bound: the port is the ephemeral one when 0 was asked."""
+        if self._server is None:
+            raise InvalidOptionError("the listener is not bound yet")
+        host, port = self._server.getsockname()[:2]
+        return str(host), int(port)
+
+    def bind(self) -> tuple[str, int]:
+        family = socket.AF_INET6 if ":" in self.target.host else socket.AF_INET
+        kind = socket.SOCK_STREAM if self.target.protocol == "tcp" else socket.SOCK_DGRAM
+        server = socket.socket(family, kind)
+        try:
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind((self.target.host, self.target.port))
+            if kind == socket.SOCK_STREAM:
+                server.listen(16)
+            server.setblocking(False)
+        except OSError as error:
+            server.close()
+            reason = error.strerror or str(error)
+            raise UnreadableInputError(
+                f"{self.target.protocol}://{self.target.host}:{self.target.port}: cannot listen: {reason}"
+            ) from None
+        self._server = server
+        self._selector.register(server, selectors.EVENT_READ, data=None)
+        return self.address
+
+    def _decoder_for(self, line: bytes) -> Decoder | None:
+        text = line.decode("utf-8", "replace").strip()
+        if not text:
+            self._stats.bytes_read += len(line)
+            return None
+        fmt = line_format(text)
+        if fmt is None:
+            self._stats.bytes_read += len(line)
+            self._stats.read += 1
+            if text.startswith("#"):
+                self._stats.accepted += 1
+            else:
+                self._stats.reject("malformed")
+            return None
+        if fmt == "nmea":
+            return NmeaDecoder(self._stats, self._options)
+        return SbsDecoder(self._stats, self._options)
+
+    def _line(self, feed: _Feed, line: bytes, out: list[Observation]) -> None:
+        if feed.decoder is None:
+            feed.decoder = self._decoder_for(line)
+            if feed.decoder is None:
+                return
+        produced = feed.decoder.feed(line)
+        if produced:
+            out.extend(produced)
+
+    def _data(self, feed: _Feed, data: bytes, out: list[Observation], *, whole: bool) -> None:
+        """Feed complete lines; keep a partial last line for the next data unless ``whole`` (a datagram)."""
+        lines = (feed.rest + data).split(b"\n")
+        tail = lines.pop()
+        for line in lines:
+            self._line(feed, line + b"\n", out)
+        feed.rest = tail
+        if whole:
+            feed.rest = b""
+            if tail:
+                self._line(feed, tail, out)
+        if len(feed.rest) > MAX_LINE:
+            self._stats.bytes_read += len(feed.rest)
+            self._stats.read += 1
+            self._stats.reject("malformed")
+            feed.rest = b""
+
+    def _finish(self, feed: _Feed, out: list[Observation]) -> None:
+        if feed.rest:
+            rest, feed.rest = feed.rest, b""
+            self._line(feed, rest, out)
+        if feed.decoder is not None:
+            out.extend(feed.decoder.flush())
+
+    def _serve(self, out: list[Observation]) -> None:
+        for key, _ in self._selector.select(timeout=POLL_INTERVAL):
+            sock = key.fileobj
+            assert isinstance(sock, socket.socket)
+            if key.data is None and self.target.protocol == "tcp":
+                try:
+                    connection, _ = sock.accept()
+                except OSError:
+                    continue
+                connection.setblocking(False)
+                self._feeds[connection] = _Feed()
+                self._selector.register(connection, selectors.EVENT_READ, data=connection)
+            elif key.data is None:
+                try:
+                    datagram, sender = sock.recvfrom(65535)
+                except OSError:
+                    continue
+                feed = self._feeds.setdefault(sender, _Feed())
+                self._data(feed, datagram, out, whole=True)
+            else:
+                try:
+                    data = sock.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    data = b""
+                feed = self._feeds[sock]
+                if data:
+                    self._data(feed, data, out, whole=False)
+                else:
+                    self._finish(feed, out)
+                    del self._feeds[sock]
+                    self._selector.unregister(sock)
+                    sock.close()
+
+    def observations(self) -> Iterator[Observation]:
+        """Observations as they arrive, until ``stop`` is set (then every feed is flushed) or closed."""
+        if self._server is None:
+            self.bind()
+        try:
+            while not self._stop.is_set():
+                out: list[Observation] = []
+                self._serve(out)
+                yield from out
+            out = []
+            for feed in self._feeds.values():
+                self._finish(feed, out)
+            self._feeds.clear()
+            yield from out
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close the listening socket and every connection (feeds not yet flushed are dropped uncounted)."""
+        for key in list(self._selector.get_map().values()):
+            self._selector.unregister(key.fileobj)
+            sock = key.fileobj
+            if isinstance(sock, socket.socket):
+                sock.close()
+        self._selector.close()
+        self._server = None
+
+
+def listen(
+    url: str, stats: IngestStats, *, options: ReaderOptions, stop: threading.Event | None = None
+) -> Iterator[Observation]:
+    """Bind ``tcp://HOST:PORT`` or ``udp://HOST:PORT`` now, and return the observations to come.
+
+    Raises at once ``InvalidOptionError`` (bad URL) or ``UnreadableInputError`` (cannot bind), one line each.
+    """
+    listener = LiveListener(url, stats, options=options, stop=stop)
+    listener.bind()
+    return listener.observations()

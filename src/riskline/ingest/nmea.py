@@ -1,0 +1,336 @@
+"""AIS over NMEA 0183 (ITU-R M.1371-5 payloads in IEC 61162-1 !AIVDM/!AIVDO sentences), decoded by pyais.
+
+One line is one unit of input. Besides the plain sentence, a line may carry its time in one of these ways
+(checked in this order; the first found wins):
+
+1. an NMEA 4.10 tag block ``\\s:station,c:unix_time*hh\\`` before the sentence (``c`` in seconds, or in
+   milliseconds when above 1e11; ``s`` becomes ``Observation.station``); a bad tag-block checksum rejects
+   the line as ``bad_checksum``;
+2. a leading POSIX time, ``1325394060 !AIVDM,...`` or ``1325394060,!AIVDM,...``;
+3. fields after the checksum (AISdb/receiver metadata, ``...,0*28,d-109,S2105,t050056.00,...,1325394060,
+   1325394001``): the first field that is POSIX seconds (9-10 digits) is the receive time. In that
+   layout the first epoch agrees with the receiver's ``t`` hhmmss field; the last one drifts by up to a minute;
+4. a ``$PGHP`` Gatehouse wrapper on the line before, whose UTC date and time apply to the next AIS sentence.
+
+A message with none of these takes ``options.clock()``; without a clock it is rejected as ``no_timestamp``.
+Blank lines are not units (their bytes are counted). ``#`` comment lines and valid ``$PGHP`` wrappers are
+read and accepted without an observation. Other sentences (``$GPGGA``...) are ``unsupported_type``, as are
+AIS message types riskline does not use. Multi-sentence messages: see ``nmea_assembly``.
+
+Message types used: 1/2/3, 18, 19, 27 (ship positions), 9 (SAR aircraft: domain air, altitude in metres),
+5, 19 and 24 (name, callsign, ship type). A static yields an observation only when it changes what is known
+of the vessel; the latest identity is carried on every later position of that MMSI.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from pyais.exceptions import UnknownMessageException
+from pyais.messages import GatehouseSentence, NMEASentenceFactory
+from pyais.messages import TagBlock as PyaisTagBlock
+from pyais.util import checksum
+
+from riskline.ingest.ais_fields import POSITION_TYPES, SUPPORTED_TYPES, ais_report
+from riskline.ingest.gate import AIR_LIMITS, SEA_LIMITS, JumpGate, RangeGate, valid_lat_lon
+from riskline.ingest.memory import IdentityMemory
+from riskline.ingest.nmea_assembly import MultipartAssembler
+from riskline.ingest.observation import Domain, Observation
+from riskline.ingest.options import ReaderOptions
+from riskline.ingest.stats import IngestStats
+
+SOURCE = "nmea"
+NOTHING: tuple[Observation, ...] = ()
+
+_LEADING_EPOCH = re.compile(rb"(\d{9,10}(?:\.\d*)?)[\s,;]*(?=[!\\$])")
+_HASH, _BACKSLASH, _DOLLAR, _BANG = ord("#"), ord("\\"), ord("$"), ord("!")
+
+
+class _Rejected(Exception):
+    """Internal: the line is rejected for ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _epoch(text: bytes | str) -> float:
+    seconds = float(text)
+    return seconds / 1000.0 if seconds > 1e11 else seconds
+
+
+def _trailing_epoch(trailing: bytes) -> float | None:
+    for field in trailing.split(b","):
+        digits = field.split(b".", 1)[0]
+        if 9 <= len(digits) <= 10 and digits.isdigit() and field.replace(b".", b"", 1).isdigit():
+            return float(field)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class TagBlock:
+    """The NMEA 4.10 tag-block fields riskline uses."""
+
+    t: float | None = None
+    """[s] ``c:`` receiver time."""
+    station: str | None = None
+    """``s:`` source station."""
+    group: str | None = None
+    """``g:`` group id, linking the sentences of one multi-sentence message."""
+    group_first: bool = False
+    """This sentence is the group's first (``g:1-n-id``)."""
+
+
+def _tag_block(raw: bytes) -> TagBlock:
+    """The fields of a tag block (without its backslashes), parsed by pyais; raises ``_Rejected``.
+
+    A tag block without any checksum is taken as it is (the sentence after it keeps its own checksum).
+    """
+    if b"*" not in raw:
+        raw = raw + b"*%02X" % checksum(raw)
+    tag = PyaisTagBlock(raw)
+    tag.init()
+    if not tag.is_valid:
+        raise _Rejected("malformed" if tag.actual_checksum < 0 else "bad_checksum")
+    t: float | None = None
+    if tag.receiver_timestamp is not None:
+        try:
+            t = _epoch(tag.receiver_timestamp)
+        except ValueError:
+            raise _Rejected("malformed") from None
+        if not 0.0 <= t < 1e10:  # also refuses NaN
+            raise _Rejected("malformed")
+    group = tag.group
+    return TagBlock(
+        t,
+        tag.source_station or None,
+        None if group is None else str(group.group_id),
+        group is not None and group.sentence_num == 1,
+    )
+
+
+class NmeaDecoder:
+    """Push-style decoder: ``feed`` one line at a time, ``flush`` at the end of the input."""
+
+    def __init__(self, stats: IngestStats, options: ReaderOptions | None = None) -> None:
+        opts = options if options is not None else ReaderOptions()
+        self._stats = stats
+        self._clock = opts.clock
+        self._assembler = MultipartAssembler(stats, opts.group_timeout_s)
+        self._identities = IdentityMemory()
+        self._sea_gate = JumpGate(SEA_LIMITS)
+        self._air_gate = JumpGate(AIR_LIMITS)
+        self._range = RangeGate(opts.reference, opts.max_range_m)
+        self._wrapper_t: float | None = None  # [s] time of a $PGHP wrapper waiting for its sentence
+        self._timed = False  # the input has carried times of its own
+        self._group_station: dict[str, str] = {}  # tag-block group id -> station of its first sentence
+
+    def _reject(self, reason: str, units: int = 1) -> tuple[Observation, ...]:
+        self._stats.read += units
+        self._stats.reject(reason, units)
+        return NOTHING
+
+    def _accept(self, units: int = 1) -> tuple[Observation, ...]:
+        self._stats.read += units
+        self._stats.accepted += units
+        return NOTHING
+
+    def feed(self, line: bytes) -> tuple[Observation, ...]:
+        self._stats.bytes_read += len(line)
+        text = line.strip()
+        if not text:
+            return NOTHING
+        first = text[0]
+        if first == _HASH:
+            return self._accept()
+        try:
+            return self._sentence(text, first)
+        except _Rejected as rejected:
+            return self._reject(rejected.reason)
+
+    def _sentence(self, text: bytes, first: int) -> tuple[Observation, ...]:
+        t_line: float | None = None
+        station: str | None = None
+        if 48 <= first <= 57:
+            match = _LEADING_EPOCH.match(text)
+            if match is None:
+                raise _Rejected("malformed")
+            t_line = float(match.group(1))
+            text = text[match.end() :]
+            first = text[0]
+        if first == _BACKSLASH:
+            end = text.find(b"\\", 1)
+            if end < 0 or end == len(text) - 1:
+                raise _Rejected("malformed")
+            tag = _tag_block(text[1:end])
+            station = tag.station
+            if tag.t is not None:
+                t_line = tag.t
+            if tag.group is not None:
+                station = self._group_station_of(tag)
+            text = text[end + 1 :]
+            first = text[0]
+        if first == _DOLLAR:
+            return self._proprietary(text)
+        if first != _BANG:
+            raise _Rejected("malformed")
+        star = text.find(b"*")
+        if star < 0:
+            raise _Rejected("malformed")
+        if len(text) > star + 3:
+            if t_line is None:
+                t_line = _trailing_epoch(text[star + 3 :])
+            text = text[: star + 3]
+        try:
+            sentence: Any = NMEASentenceFactory.produce(text)
+        except UnknownMessageException:
+            raise _Rejected("unsupported_type") from None
+        except Exception:
+            raise _Rejected("malformed") from None
+        if not sentence.is_valid:
+            raise _Rejected("bad_checksum")
+        t = t_line
+        if self._wrapper_t is not None:
+            if t is None:
+                t = self._wrapper_t
+            self._wrapper_t = None
+        assembler = self._assembler
+        if sentence.frag_cnt == 1:
+            if assembler.pending:
+                now = self._data_time(t)
+                if now is not None:
+                    assembler.evict(now)
+            return self._message(sentence, 1, t, station)
+        assembled = assembler.add(sentence, t, station, self._data_time(t))
+        if assembled is None:
+            return NOTHING
+        return self._message(assembled.sentence, assembled.units, assembled.t, assembled.station)
+
+    def _data_time(self, t: float | None) -> float | None:
+        """[s] the time multi-sentence timeouts run on: the input's own times once it has shown any,
+        else the clock (a live feed without times); never a mix of both."""
+        if t is not None:
+            self._timed = True
+            return t
+        if self._timed or self._clock is None:
+            return None
+        return self._clock()
+
+    def _group_station_of(self, tag: TagBlock) -> str | None:
+        """Later sentences of a tag-block group often omit ``s:``: they belong to the first one's station."""
+        assert tag.group is not None
+        if tag.group_first:
+            if tag.station is not None:
+                if len(self._group_station) >= 1000:
+                    del self._group_station[next(iter(self._group_station))]
+                self._group_station[tag.group] = tag.station
+            return tag.station
+        return tag.station if tag.station is not None else self._group_station.get(tag.group)
+
+    def _proprietary(self, text: bytes) -> tuple[Observation, ...]:
+        if not text.startswith(b"$PGHP,"):
+            raise _Rejected("unsupported_type")
+        try:
+            wrapper = GatehouseSentence(text)
+        except Exception:
+            raise _Rejected("malformed") from None
+        if not wrapper.is_valid:
+            raise _Rejected("bad_checksum")
+        self._wrapper_t = wrapper.timestamp.replace(tzinfo=UTC).timestamp()
+        return self._accept()
+
+    def _message(self, sentence: Any, units: int, t: float | None, station: str | None) -> tuple[Observation, ...]:
+        if t is None:
+            if self._clock is None:
+                return self._reject("no_timestamp", units)
+            t = self._clock()
+        try:
+            msg = sentence.decode()
+        except UnknownMessageException:
+            return self._reject("unsupported_type", units)
+        except Exception:
+            return self._reject("malformed", units)
+        try:
+            if msg.msg_type not in SUPPORTED_TYPES:
+                return self._reject("unsupported_type", units)
+            if msg.mmsi is None:
+                return self._reject("malformed", units)
+            report = ais_report(msg)
+        except Exception:
+            return self._reject("malformed", units)
+        if report is None:
+            return self._reject("unsupported_type", units)
+        key = f"mmsi:{report.mmsi:09d}"
+        changed = None
+        if report.name is not None or report.callsign is not None or report.ship_type is not None:
+            changed = self._identities.update(
+                key, callsign=report.callsign, name=report.name, ship_type=report.ship_type
+            )
+        lat, lon = report.lat, report.lon
+        if msg.msg_type in POSITION_TYPES and lat is not None and lon is not None:
+            if not valid_lat_lon(lat, lon) or not self._range.admit(lat, lon):
+                return self._reject("implausible_value", units)
+            gate = self._air_gate if report.domain is Domain.AIR else self._sea_gate
+            if not gate.admit(key, t, lat, lon):
+                return self._reject("implausible_jump", units)
+            identity = self._identities.get(key)
+            self._stats.read += units
+            self._stats.accepted += units
+            self._stats.observations += 1
+            return (
+                Observation(
+                    t,
+                    key,
+                    SOURCE,
+                    lat,
+                    lon,
+                    alt_m=report.alt_m,
+                    sog_mps=report.sog_mps,
+                    cog_deg=report.cog_deg,
+                    domain=report.domain,
+                    callsign=identity.callsign if identity is not None else None,
+                    name=identity.name if identity is not None else None,
+                    ship_type=identity.ship_type if identity is not None else None,
+                    station=station,
+                ),
+            )
+        if changed is None:
+            return self._accept(units)
+        self._stats.read += units
+        self._stats.accepted += units
+        self._stats.observations += 1
+        return (
+            Observation(
+                t,
+                key,
+                SOURCE,
+                domain=Domain.SEA,
+                callsign=changed.callsign,
+                name=changed.name,
+                ship_type=changed.ship_type,
+                station=station,
+            ),
+        )
+
+    def flush(self) -> tuple[Observation, ...]:
+        """End of input: open multi-sentence groups become ``incomplete_multipart``."""
+        self._assembler.flush()
+        self._wrapper_t = None
+        return NOTHING
+
+
+def read_nmea(
+    lines: Iterable[bytes], stats: IngestStats, options: ReaderOptions | None = None
+) -> Iterator[Observation]:
+    """Observations from AIS NMEA lines (bytes, with or without their line ending)."""
+    decoder = NmeaDecoder(stats, options)
+    feed = decoder.feed
+    for line in lines:
+        out = feed(line)
+        if out:
+            yield from out
+    yield from decoder.flush()

@@ -1,0 +1,185 @@
+"""Open, sniff and dispatch: a file or a byte stream in, observations out.
+
+``read_path`` reads a file, transparently gunzipping it (``*.json.gz``); ``read_bytes_stream`` reads any
+iterable of byte chunks (stdin, a socket, a test). Both sniff the format from the first ``SNIFF_BYTES``
+unless ``options.fmt`` forces one, then stream through the format's decoder: memory stays flat whatever
+the input's size. ``read_path`` opens and sniffs at call time, so an unreadable or unknown file raises
+before the first observation; a stream can only be sniffed once its first bytes arrive (at the first
+``next``). A compressed stream that turns out corrupt or truncated raises ``UnreadableInputError`` where
+it breaks, after everything before it was yielded and counted.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
+from itertools import chain
+from pathlib import Path
+from typing import BinaryIO, Protocol, cast
+
+from riskline.ingest.beast import BeastDecoder
+from riskline.ingest.errors import UnreadableInputError
+from riskline.ingest.marinecadastre import MarineCadastreDecoder
+from riskline.ingest.modes_text import ModesCsvDecoder, ModesJsonlDecoder
+from riskline.ingest.nmea import NmeaDecoder
+from riskline.ingest.observation import Observation
+from riskline.ingest.options import ReaderOptions
+from riskline.ingest.sbs import SbsDecoder
+from riskline.ingest.sniff import SNIFF_BYTES, detect_format, is_gzip
+from riskline.ingest.stats import IngestStats
+from riskline.ingest.table import TableCsvDecoder, read_table_parquet
+from riskline.ingest.textlines import split_lines
+from riskline.ingest.traffic import TrafficDecoder
+
+__all__ = [
+    "CHUNK_DECODERS",
+    "LINE_DECODERS",
+    "Decoder",
+    "ReaderOptions",
+    "read_bytes_stream",
+    "read_format",
+    "read_path",
+]
+
+CHUNK_BYTES = 1 << 16  # [bytes] read size for binary formats
+
+
+class Decoder(Protocol):
+    """What every push-style decoder offers: ``feed`` a unit of bytes, ``flush`` at the end."""
+
+    def feed(self, data: bytes, /) -> Sequence[Observation]: ...
+
+    def flush(self) -> Sequence[Observation]: ...
+
+
+DecoderFactory = Callable[[IngestStats, ReaderOptions], Decoder]
+
+LINE_DECODERS: dict[str, DecoderFactory] = {
+    "nmea": NmeaDecoder,
+    "marinecadastre": MarineCadastreDecoder,
+    "modes_jsonl": ModesJsonlDecoder,
+    "modes_csv": ModesCsvDecoder,
+    "sbs": SbsDecoder,
+    "table_csv": TableCsvDecoder,
+}
+"""Formats read line by line: their decoders are fed one line (bytes) at a time."""
+
+CHUNK_DECODERS: dict[str, DecoderFactory] = {
+    "beast": BeastDecoder,
+    "traffic_json": TrafficDecoder,
+}
+"""Formats read as a byte stream: their decoders are fed chunks of any size."""
+
+
+def _drive(decoder: Decoder, units: Iterable[bytes]) -> Iterator[Observation]:
+    feed = decoder.feed
+    for unit in units:
+        out = feed(unit)
+        if out:
+            yield from out
+    yield from decoder.flush()
+
+
+def _why(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text
+
+
+def read_format(
+    fmt: str, chunks: Iterable[bytes], stats: IngestStats, options: ReaderOptions | None = None
+) -> Iterator[Observation]:
+    """Observations from (already decompressed) byte chunks known to be in format ``fmt``."""
+    opts = options if options is not None else ReaderOptions()
+    if fmt in LINE_DECODERS:
+        return _drive(LINE_DECODERS[fmt](stats, opts), split_lines(chunks))
+    if fmt in CHUNK_DECODERS:
+        return _drive(CHUNK_DECODERS[fmt](stats, opts), chunks)
+    return read_table_parquet(b"".join(chunks), stats, opts)
+
+
+def read_path(path: Path, stats: IngestStats, *, options: ReaderOptions | None = None) -> Iterator[Observation]:
+    """Observations from a file, its format sniffed (or forced by ``options.fmt``).
+
+    Raises at call time ``UnreadableInputError`` (cannot open or read) or ``UnknownFormatError``, each with
+    a one-line message naming the file; dirty content is only counted in ``stats``.
+    """
+    opts = options if options is not None else ReaderOptions()
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError as error:
+        raise UnreadableInputError(f"{path}: cannot read: {_why(error)}") from None
+    fmt = opts.fmt if opts.fmt is not None else detect_format(head, str(path))
+    return _read_file(path, fmt, is_gzip(head), stats, opts)
+
+
+def _read_file(
+    path: Path, fmt: str, compressed: bool, stats: IngestStats, opts: ReaderOptions
+) -> Iterator[Observation]:
+    try:
+        if fmt == "table_parquet" and not compressed:
+            yield from read_table_parquet(path, stats, opts)
+            return
+        handle: BinaryIO
+        with cast(BinaryIO, gzip.open(path, "rb") if compressed else path.open("rb")) as handle:
+            if fmt in LINE_DECODERS:
+                yield from _drive(LINE_DECODERS[fmt](stats, opts), handle)
+            else:
+                yield from read_format(fmt, iter(partial(handle.read, CHUNK_BYTES), b""), stats, opts)
+    except (OSError, EOFError, zlib.error) as error:
+        raise UnreadableInputError(f"{path}: cannot read: {_why(error)}") from None
+
+
+def _gunzip(chunks: Iterable[bytes], name: str) -> Iterator[bytes]:
+    """Inflate a (possibly multi-member) gzip stream chunk by chunk."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    open_member = False
+    try:
+        for chunk in chunks:
+            while chunk:
+                open_member = True
+                data = inflater.decompress(chunk)
+                if data:
+                    yield data
+                if inflater.eof:
+                    open_member = False
+                    chunk = inflater.unused_data
+                    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                else:
+                    chunk = b""
+    except zlib.error as error:
+        raise UnreadableInputError(f"{name}: cannot read: corrupt gzip stream ({_why(error)})") from None
+    if open_member:
+        raise UnreadableInputError(f"{name}: cannot read: truncated gzip stream")
+
+
+def read_bytes_stream(
+    chunks: Iterable[bytes],
+    stats: IngestStats,
+    *,
+    options: ReaderOptions | None = None,
+    name: str = "<stream>",
+) -> Iterator[Observation]:
+    """Observations from byte chunks (stdin, a socket...), gunzipped if need be, format sniffed from the
+    first ``SNIFF_BYTES`` (or forced by ``options.fmt``). ``name`` appears in error messages."""
+    opts = options if options is not None else ReaderOptions()
+    source = iter(chunks)
+    buffered: list[bytes] = []
+    size = 0
+    while size < SNIFF_BYTES:
+        chunk = next(source, None)
+        if chunk is None:
+            break
+        buffered.append(chunk)
+        size += len(chunk)
+    head = b"".join(buffered)
+    fmt = opts.fmt if opts.fmt is not None else detect_format(head, name)
+    data: Iterable[bytes] = chain(buffered, source)
+    if is_gzip(head):
+        data = _gunzip(data, name)
+    yield from read_format(fmt, data, stats, opts)
