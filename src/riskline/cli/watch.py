@@ -179,8 +179,8 @@ def print_summary(console: Console, outcome: WatchOutcome, engine: Watch, db: Pa
     for reason, count in sorted(stats.rejected.items()):
         table.add_row(f"rejected: {reason}", f"{count:,}")
     table.add_row("platforms seen", f"{status.platforms:,}")
-    for count in tracks_by_party(engine.identities()):
-        table.add_row(f"  party {count.party} (air {count.air}, sea {count.sea})", f"{count.tracks:,}")
+    for party in tracks_by_party(engine.identities()):
+        table.add_row(f"  party {party.party} (air {party.air}, sea {party.sea})", f"{party.tracks:,}")
     table.add_row("detection ticks", f"{status.ticks:,}")
     if status.t is not None:
         table.add_row("data time of last tick", to_iso(status.t))
