@@ -13,6 +13,7 @@ import typer
 from riskline import __version__
 from riskline.cli import incident as incident_commands
 from riskline.cli import rules as rules_commands
+from riskline.cli import scenario as scenario_commands
 from riskline.cli import watch as watch_commands
 from riskline.cli.errors import run_guarded
 
@@ -42,6 +43,7 @@ def _root(
 watch_commands.register(app)
 rules_commands.register(app)
 incident_commands.register(app)
+scenario_commands.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,48 @@
+"""``riskline scenario``: write the bundled, real-data-based scenarios as files the watch can read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from riskline.testing.baltic import busy_baltic_hour, demo_scenario
+
+scenario_app = typer.Typer(help="Write real-data-based scenarios to files.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(scenario_app, name="scenario")
+
+
+@scenario_app.command("baltic")
+def baltic(output: Path = typer.Option(Path("baltic-scenario"), "-o", "--output", help="Directory to write.")) -> None:
+    """Reconstructed real incidents placed in the Baltic among real relocated traffic (15 min of data).
+
+    Writes a positions table and a fleet file. Uses only data bundled with riskline.
+
+    Example: riskline scenario baltic -o demo && riskline watch demo/demo_positions.csv --fleet demo/demo_fleet.toml
+    """
+    scenario = demo_scenario(output)
+    typer.echo(f"wrote {scenario.table_path} and {scenario.fleet_path}")
+    for line in scenario.incidents:
+        typer.echo(f"  {line}")
+    background = f"{scenario.background_aircraft} aircraft, {scenario.background_ships} ships"
+    typer.echo(f"  background: {background} (real tracks, relocated)")
+
+
+@scenario_app.command("busy-hour")
+def busy_hour(
+    shared_data: Path = typer.Argument(..., help="The shared/data directory with the real recordings."),
+    output: Path = typer.Option(Path("busy-hour"), "-o", "--output", help="Directory to write."),
+    ships: int = typer.Option(3000, min=1),
+    aircraft: int = typer.Option(600, min=1),
+) -> None:
+    """One dense hour of Baltic traffic from real recordings, as AIS NMEA and SBS-1 files.
+
+    Example: riskline scenario busy-hour ../shared/data -o busy
+    """
+    hour = busy_baltic_hour(shared_data, output, ships=ships, aircraft=aircraft)
+    typer.echo(f"wrote {hour.nmea_path} ({hour.ship_reports:,} AIS reports of {hour.ships:,} ships)")
+    typer.echo(f"wrote {hour.sbs_path} ({hour.aircraft_reports:,} fixes of {hour.aircraft:,} aircraft)")
+    typer.echo(f"wrote {hour.table_path} (the same traffic as a positions table)")
