@@ -1,0 +1,328 @@
+"""Message types, levels of contact and the versioned body schema of every type (docs/channel.md, "Messages").
+
+Each message type has one body schema (a pydantic model, frozen, ``extra="forbid"``, strict: no coercion
+of ``"1"`` into ``1``), a schema version carried in the envelope, and the reply types that answer it:
+
+- ``link_test`` / ``link_test_reply``: the "regularly tested" line of the NATO–Russia direct line (REGIMES.md §5).
+- ``incident_report``: the watch's encounter JSON (``riskline.incidents.report.encounter_json``) with evidence.
+- ``hazard_notice``: INCSEA art. VI, notice 3–5 days ahead (REGIMES.md §1); shorter notice needs a reason.
+- ``request_for_clarification`` / ``clarification``: Vienna Document 2011 ch. III, reply within 48 h.
+- ``meeting_proposal``, ``free_text``, ``escalation_notice`` and ``acknowledgement`` (which answers nothing).
+
+Bodies are checked on both sides: the sender validates before signing, the receiver before accepting.
+A failure is one ``InvalidField`` (a ``MalformedEnvelope``, HTTP 422) whose message starts with the field,
+e.g. ``body.area.coordinates: …``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Annotated, Any, Literal
+
+import shapely
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from riskline.channel.canonical import canonical_json
+from riskline.channel.errors import MalformedEnvelope
+
+HAZARD_NOTICE_MIN_LEAD_S = 3 * 86_400.0  # [s] INCSEA art. VI: notice 3–5 days ahead
+MESSAGE_ID = re.compile(r"[0-9a-f]{32}")
+"""A message id: the 32 lower-case hex digits of a UUID4 (``uuid.uuid4().hex``)."""
+
+
+class InvalidField(MalformedEnvelope):
+    """A ``MalformedEnvelope`` that names the offending field (``body.area``, ``sender.key``, …).
+
+    ``field`` feeds the ``"field"`` member of the node's JSON error; the message starts with it.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+
+
+class MessageType(StrEnum):
+    """What a message is; decides its body schema, its deadline and what answers it."""
+
+    LINK_TEST = "link_test"
+    LINK_TEST_REPLY = "link_test_reply"
+    INCIDENT_REPORT = "incident_report"
+    HAZARD_NOTICE = "hazard_notice"
+    REQUEST_FOR_CLARIFICATION = "request_for_clarification"
+    CLARIFICATION = "clarification"
+    MEETING_PROPOSAL = "meeting_proposal"
+    FREE_TEXT = "free_text"
+    ESCALATION_NOTICE = "escalation_notice"
+    ACKNOWLEDGEMENT = "acknowledgement"
+
+
+class ContactLevel(StrEnum):
+    """Levels of contact, lowest first; ``rank`` orders them."""
+
+    DUTY_OFFICER = "duty_officer"
+    MILITARY_COMMANDER = "military_commander"
+    CHARGE_D_AFFAIRES = "charge_d_affaires"
+    AMBASSADOR = "ambassador"
+    MINISTER = "minister"
+
+    @property
+    def rank(self) -> int:
+        """0 for the duty officer up to 4 for the minister."""
+        return _LEVEL_ORDER.index(self)
+
+
+_LEVEL_ORDER: tuple[ContactLevel, ...] = tuple(ContactLevel)
+
+SCHEMA_VERSIONS: Mapping[MessageType, int] = MappingProxyType(dict.fromkeys(MessageType, 1))
+"""The body schema version this node speaks for each type; an envelope with another version is refused."""
+
+
+def is_message_id(value: object) -> bool:
+    return isinstance(value, str) and MESSAGE_ID.fullmatch(value) is not None
+
+
+def _message_id(value: str) -> str:
+    if MESSAGE_ID.fullmatch(value) is None:
+        raise ValueError("a message id is 32 lower-case hex digits")
+    return value
+
+
+def _iso_time(value: str) -> str:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise ValueError("an ISO 8601 time needs a zone (Z)")
+    return value
+
+
+MessageId = Annotated[str, AfterValidator(_message_id)]
+IsoTime = Annotated[str, AfterValidator(_iso_time)]
+Text = Annotated[str, Field(min_length=1)]
+Level = Annotated[ContactLevel, Field(strict=False)]
+Seconds = float  # [s] POSIX; finite (allow_inf_nan=False)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class LinkTestBody(_Body):
+    nonce: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class LinkTestReplyBody(_Body):
+    nonce: Annotated[str, Field(min_length=1, max_length=128)]
+    received: Seconds
+    """[s] the answering node's clock when the test arrived."""
+
+
+class IncidentBody(_Body):
+    """The watch's encounter JSON, key for key (``riskline.incidents.report.JSON_KEYS``); times ISO 8601 UTC."""
+
+    rule: Text
+    severity: Text
+    a: Text
+    b: Text
+    party_a: Text
+    party_b: Text
+    occurred: bool
+    start: IsoTime
+    end: IsoTime
+    t_cpa: IsoTime
+    min_distance_m: Annotated[float, Field(ge=0)]  # [m]
+    min_horizontal_m: Annotated[float, Field(ge=0)]  # [m]
+    min_vertical_m: Annotated[float, Field(ge=0)] | None  # [m] null between ships
+    first_alert: IsoTime | None
+    lat: Annotated[float, Field(ge=-90, le=90)]  # [deg]
+    lon: Annotated[float, Field(ge=-180, le=180)]  # [deg]
+
+
+class IncidentReportBody(_Body):
+    incident: IncidentBody
+    evidence: dict[str, Any] | None = None
+    """Free-form JSON (track segments, separation series); the plot travels as an attachment, by hash."""
+    rule_source: str | None = None
+    narrative: str
+
+
+class PolygonBody(_Body):
+    """A GeoJSON Polygon (RFC 7946 §3.1.6): closed linear rings of [lon, lat] or [lon, lat, alt] positions."""
+
+    type: Literal["Polygon"]
+    coordinates: Annotated[list[Annotated[list[list[float]], Field(min_length=4)]], Field(min_length=1)]
+
+
+class HazardNoticeBody(_Body):
+    area: PolygonBody
+    start: Seconds
+    end: Seconds
+    nature: Text
+    navwarn: str | None = None
+    """The navigational warning it was also published as, e.g. ``NAVAREA I 123/24``."""
+    short_notice_reason: str | None = None
+    """Required when ``start`` is less than 3 days after the message was created (INCSEA art. VI)."""
+
+
+class RequestForClarificationBody(_Body):
+    subject: Text
+    references: list[MessageId] = []
+    questions: Annotated[list[Text], Field(min_length=1)]
+
+
+class ClarificationBody(_Body):
+    answers: Annotated[list[Text], Field(min_length=1)]
+    references: list[MessageId] = []
+
+
+class AgendaItem(_Body):
+    title: Text
+    references: list[Text] = []
+    """Message ids, or incident / notification references."""
+
+
+class MeetingProposalBody(_Body):
+    level: Level
+    date: Seconds
+    place: str | None = None
+    agenda: Annotated[list[AgendaItem], Field(min_length=1)]
+
+
+class FreeTextBody(_Body):
+    text: Text
+
+
+class EscalationNoticeBody(_Body):
+    original: MessageId
+    step: Annotated[int, Field(ge=1, le=64)]
+    from_level: Level
+    to_level: Level
+    reason: Text
+    overdue_since: Seconds
+    """[s] the original message's due time on the escalating node's clock."""
+
+
+class AcknowledgementBody(_Body):
+    note: str | None = None
+
+
+BODY_MODELS: Mapping[MessageType, type[_Body]] = MappingProxyType(
+    {
+        MessageType.LINK_TEST: LinkTestBody,
+        MessageType.LINK_TEST_REPLY: LinkTestReplyBody,
+        MessageType.INCIDENT_REPORT: IncidentReportBody,
+        MessageType.HAZARD_NOTICE: HazardNoticeBody,
+        MessageType.REQUEST_FOR_CLARIFICATION: RequestForClarificationBody,
+        MessageType.CLARIFICATION: ClarificationBody,
+        MessageType.MEETING_PROPOSAL: MeetingProposalBody,
+        MessageType.FREE_TEXT: FreeTextBody,
+        MessageType.ESCALATION_NOTICE: EscalationNoticeBody,
+        MessageType.ACKNOWLEDGEMENT: AcknowledgementBody,
+    }
+)
+
+SUBSTANTIVE_REPLIES: frozenset[MessageType] = frozenset(
+    {
+        MessageType.INCIDENT_REPORT,
+        MessageType.HAZARD_NOTICE,
+        MessageType.REQUEST_FOR_CLARIFICATION,
+        MessageType.CLARIFICATION,
+        MessageType.MEETING_PROPOSAL,
+        MessageType.FREE_TEXT,
+    }
+)
+"""Replies an operator writes about the matter: everything but acknowledgements and machine messages."""
+
+_ANSWERS: Mapping[MessageType, frozenset[MessageType]] = MappingProxyType(
+    {
+        MessageType.LINK_TEST: frozenset({MessageType.LINK_TEST_REPLY}),
+        MessageType.INCIDENT_REPORT: SUBSTANTIVE_REPLIES,
+        MessageType.REQUEST_FOR_CLARIFICATION: frozenset({MessageType.CLARIFICATION}),
+        MessageType.MEETING_PROPOSAL: SUBSTANTIVE_REPLIES,
+        MessageType.ESCALATION_NOTICE: SUBSTANTIVE_REPLIES,
+    }
+)
+
+
+def answers(msg_type: MessageType) -> frozenset[MessageType]:
+    """The reply types that satisfy a deadline of ``msg_type`` (empty: nothing is owed).
+
+    A ``request_for_clarification`` is answered only by a ``clarification`` (Vienna Document ch. III);
+    an ``acknowledgement`` ("seen, will answer") never satisfies a deadline.
+    """
+    return _ANSWERS.get(msg_type, frozenset())
+
+
+def validate_body(msg_type: MessageType, body: Mapping[str, Any], *, created: float) -> dict[str, Any]:
+    """The body in its normal form (every field present, defaults filled in) or ``InvalidField``.
+
+    ``created`` [s] is the envelope's creation time, needed for the INCSEA lead time of a hazard notice.
+    Validating the normal form again returns it unchanged, so a sender signs exactly what receivers check.
+    """
+    if not isinstance(body, Mapping):
+        raise InvalidField("body", f"must be a JSON object, got {type(body).__name__}")
+    model = BODY_MODELS[MessageType(msg_type)]
+    try:
+        parsed = model.model_validate(dict(body))
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        raise InvalidField(_field_path(first["loc"]), _one_line(first["msg"])) from None
+    if isinstance(parsed, IncidentReportBody):
+        _check_json_values(parsed)
+    elif isinstance(parsed, HazardNoticeBody):
+        _check_hazard_notice(parsed, created)
+    return parsed.model_dump(mode="json")
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(["body", *(str(part) for part in loc)])
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _check_json_values(report: IncidentReportBody) -> None:
+    for name in ("evidence",):
+        value = getattr(report, name)
+        if value is None:
+            continue
+        try:
+            canonical_json(value)
+        except MalformedEnvelope as error:
+            raise InvalidField(f"body.{name}", str(error)) from None
+
+
+def _check_hazard_notice(notice: HazardNoticeBody, created: float) -> None:
+    for index, ring in enumerate(notice.area.coordinates):
+        where = f"body.area.coordinates.{index}"
+        for position in ring:
+            if len(position) not in (2, 3):
+                raise InvalidField(where, f"a position is [lon, lat] or [lon, lat, alt], got {len(position)} numbers")
+            lon, lat = position[0], position[1]
+            if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+                raise InvalidField(where, f"position [{lon}, {lat}] is outside lon -180..180, lat -90..90")
+        if ring[0][:2] != ring[-1][:2]:
+            raise InvalidField(where, "a linear ring must end where it starts")
+    rings = [[(position[0], position[1]) for position in ring] for ring in notice.area.coordinates]
+    reason = shapely.is_valid_reason(shapely.Polygon(rings[0], rings[1:]))
+    if reason != "Valid Geometry":
+        raise InvalidField("body.area", f"not a valid polygon: {reason}")
+    if not math.isfinite(created):
+        raise InvalidField("created", "must be a finite number of seconds")
+    if notice.end <= notice.start:
+        raise InvalidField("body.end", f"ends at {notice.end} [s], not after its start {notice.start} [s]")
+    lead = notice.start - created  # [s]
+    reason_given = bool(notice.short_notice_reason and notice.short_notice_reason.strip())
+    if lead < HAZARD_NOTICE_MIN_LEAD_S and not reason_given:
+        raise InvalidField(
+            "body.start",
+            f"a hazard notice is due 3–5 days ahead (INCSEA art. VI), this one gives {lead / 86_400.0:.2f} days;"
+            " give short_notice_reason",
+        )
