@@ -83,7 +83,9 @@ def _opened(node_dir: Path | None) -> Iterator[LocalNode]:
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False, width=max(100, Console().width))
+    """Rich output; piped or captured output gets a wide fixed width instead of rich's 80 columns."""
+    probe = Console()
+    return Console(highlight=False, soft_wrap=False, width=probe.width if probe.is_terminal else 160)
 
 
 # --- node ----------------------------------------------------------------------------------------------------

@@ -1,0 +1,211 @@
+"""``riskline log verify`` / ``export`` / ``verify-bundle``: re-check everything a node holds, offline.
+
+``verify`` builds the node's proof bundle in memory (entries, our signed heads, the cosignatures peers gave of
+them, every receipt given and received, the public keys) and runs the protocol's ``verify_bundle`` over it,
+which names the first failing entry. Around it, the checks only the database can fail:
+
+* ``log_entries`` indexes are dense from 0 (a deleted row is named), and each stored ``leaf_hash`` is the
+  hash of its ``data`` (an edited row is named);
+* the stored root of each of our checkpoints is the one it signs;
+* every head of a peer's log we kept is signed by the pinned key, two of one size with different roots are
+  reported with the portable ``EquivocationProof``, and every cosignature we gave verifies.
+
+``export`` writes the same bundle as JSON; ``verify_bundle_file`` checks one with only the keys inside
+(and, optionally, the key the operator expects the log to be signed by).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from riskline.channel.bundle import Bundle, BundleReport, verify_bundle
+from riskline.channel.checkpoint import (
+    Cosignature,
+    SignedCheckpoint,
+    detect_equivocation,
+    verify_checkpoint,
+    verify_cosignature,
+)
+from riskline.channel.errors import ChannelError, KeyChanged, MalformedEnvelope
+from riskline.channel.merkle import leaf_hash
+from riskline.channel.receipt import Receipt
+from riskline.channel.signing import VerifyKey
+from riskline.node.local import LocalNode
+from riskline.storage import channel_store as store
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing that failed: where (``entries`` with the log index, ``checkpoints``, ``receipts``, …) and why."""
+
+    section: str
+    index: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.section if self.index is None else f"{self.section}[{self.index}]"
+        return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    ok: bool
+    entries: int
+    """Entries in the log."""
+    checkpoints: int
+    receipts: int
+    cosignatures: int
+    peer_heads: int
+    problems: tuple[Problem, ...] = ()
+    equivocations: tuple[dict[str, Any], ...] = field(default=())
+    """Portable proofs (``EquivocationProof.to_dict()``) of peers that signed two roots for one size."""
+
+    @property
+    def first_failing_entry(self) -> int | None:
+        entries = [p.index for p in self.problems if p.section == "entries" and p.index is not None]
+        return min(entries) if entries else None
+
+
+def node_keys(node: LocalNode) -> dict[str, VerifyKey]:
+    with node.database.read() as connection:
+        keys = {peer.node: VerifyKey.from_text(peer.key) for peer in store.list_peers(connection)}
+    keys[node.origin] = node.key
+    return keys
+
+
+def build_bundle(node: LocalNode, *, upto: int | None = None, receipts_from: int = 0) -> dict[str, Any]:
+    """The node's proof bundle as a JSON-ready dict: entries ``0..upto`` (default all), their heads, cosignatures
+    and the receipts of entries from ``receipts_from`` on."""
+    with node.reading() as connection:
+        size = node.tree.size if upto is None else min(upto, node.tree.size)
+        rows = store.log_range(connection, 0, size)
+        entries = [row.data for row in rows]
+        ids = {row.envelope_id for row in rows if row.index >= receipts_from}
+        checkpoints = [
+            SignedCheckpoint.from_dict(json.loads(data))
+            for stored_size, _root, data in store.all_checkpoints(connection)
+            if stored_size <= size
+        ]
+        cosignatures = []
+        for kind, origin, cosigned_size, _peer, data in store.all_peer_checkpoints(connection):
+            if kind == "cosigned_by_peer" and origin == node.origin and cosigned_size <= size:
+                cosignatures.append(Cosignature.from_dict(json.loads(data)))
+        receipts = [
+            Receipt.from_wire(json.loads(data))
+            for envelope_id, _direction, _peer, data in store.all_receipts(connection)
+            if envelope_id in ids
+        ]
+        receipts = [r for r in receipts if _within(r, size, node)]
+    return Bundle.build(entries, checkpoints, cosignatures, receipts, node_keys(node), origin=node.origin)
+
+
+def _within(receipt: Receipt, size: int, node: LocalNode) -> bool:
+    """A receipt belongs in a prefix bundle when the heads it names are within the prefix."""
+    if receipt.receiver.key == node.key:
+        return receipt.receiver_checkpoint.checkpoint.size <= size
+    return receipt.cosignature.checkpoint.size <= size
+
+
+def verify_node(node: LocalNode) -> VerifyResult:
+    """Re-check the node's whole log and everything stored about it; never raises on a bad database row."""
+    problems: list[Problem] = []
+    with node.database.read() as connection:
+        expected = 0
+        for entry in store.iter_log(connection):
+            if entry.index != expected:
+                problems.append(
+                    Problem(
+                        "entries", expected, f"entry {expected} is missing (the next stored entry is {entry.index})"
+                    )
+                )
+                break
+            if leaf_hash(entry.data) != entry.leaf_hash:
+                problems.append(Problem("entries", entry.index, "stored data does not hash to the stored leaf hash"))
+                break
+            expected += 1
+        entries = expected
+        for size, root, data in store.all_checkpoints(connection):
+            try:
+                signed = SignedCheckpoint.from_dict(json.loads(data))
+            except (MalformedEnvelope, ValueError) as error:
+                problems.append(Problem("checkpoints", size, f"unreadable: {error}"))
+                continue
+            if signed.checkpoint.size != size or signed.checkpoint.root != root:
+                problems.append(Problem("checkpoints", size, "stored size/root differ from the signed checkpoint"))
+        peers = {peer.node: VerifyKey.from_text(peer.key) for peer in store.list_peers(connection)}
+        stored = store.all_peer_checkpoints(connection)
+    heads_by_size: dict[tuple[str, int], list[SignedCheckpoint]] = {}
+    equivocations: list[dict[str, Any]] = []
+    peer_heads = 0
+    for position, (kind, origin, _size, peer, data) in enumerate(stored):
+        try:
+            if kind == "head":
+                head = SignedCheckpoint.from_dict(json.loads(data))
+                verify_checkpoint(head, trusted=peers.get(peer))
+                for earlier in heads_by_size.setdefault((origin, head.checkpoint.size), []):
+                    proof = detect_equivocation(earlier, head)
+                    if proof is not None:
+                        equivocations.append(proof.to_dict())
+                        problems.append(
+                            Problem("peer_heads", position, f"{peer} signed two roots for size {head.checkpoint.size}")
+                        )
+                heads_by_size[(origin, head.checkpoint.size)].append(head)
+                peer_heads += 1
+            elif kind == "cosigned_by_us":
+                verify_cosignature(Cosignature.from_dict(json.loads(data)), trusted=node.key)
+        except (ChannelError, ValueError) as error:
+            problems.append(Problem("peer_heads" if kind == "head" else "cosignatures_given", position, str(error)))
+    report: BundleReport | None = None
+    if not any(p.section == "entries" for p in problems):
+        try:
+            bundle = build_bundle(node)
+        except (ChannelError, ValueError) as error:
+            problems.append(Problem("bundle", None, f"cannot assemble the log: {error}"))
+        else:
+            report = verify_bundle(bundle)
+            if report.failure is not None:
+                failure = report.failure
+                problems.append(Problem(failure.section, failure.index, failure.reason))
+    problems.sort(key=lambda p: (p.section != "entries", p.index if p.index is not None else -1))
+    return VerifyResult(
+        ok=not problems,
+        entries=entries,
+        checkpoints=0 if report is None else report.checkpoints_checked,
+        receipts=0 if report is None else report.receipts_checked,
+        cosignatures=0 if report is None else report.cosignatures_checked,
+        peer_heads=peer_heads,
+        problems=tuple(problems),
+        equivocations=tuple(equivocations),
+    )
+
+
+def export_bundle(node: LocalNode, target: Path, *, upto: int | None = None, receipts_from: int = 0) -> int:
+    """Write the proof bundle to ``target`` (JSON); the number of entries written."""
+    bundle = build_bundle(node, upto=upto, receipts_from=receipts_from)
+    temporary = target.with_name(target.name + ".tmp")
+    temporary.write_text(json.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
+    temporary.replace(target)
+    return len(bundle["entries"])
+
+
+def verify_bundle_file(path: Path, *, expected_key: VerifyKey | None = None) -> BundleReport:
+    """Check a bundle offline; with ``expected_key``, the log must be signed by exactly that key."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise MalformedEnvelope(f"cannot read bundle {path}: {error}") from None
+    if not isinstance(data, Mapping):
+        raise MalformedEnvelope(f"{path} is not a proof bundle (not a JSON object)")
+    if expected_key is not None:
+        keys = data.get("keys")
+        origin = data.get("origin")
+        key_text = keys.get(origin) if isinstance(keys, Mapping) and isinstance(origin, str) else None
+        if key_text != expected_key.to_text():
+            raise KeyChanged(
+                f"bundle of {origin!r} is signed by {key_text!r}, not the expected {expected_key.fingerprint}"
+            )
+    return verify_bundle(data)

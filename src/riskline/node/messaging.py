@@ -1,0 +1,292 @@
+"""Sending: one transaction appends the signed envelope to the log, records the message and queues delivery.
+
+Transactional outbox (channel.md "Delivery loses nothing"): the envelope is signed, appended to the Merkle
+log, written to ``messages`` and to one ``outbox`` row per recipient node in ONE SQLite transaction,
+committed (``synchronous=FULL``) before anything is sent. A crash before the commit leaves nothing; after
+it, delivery (``delivery.py``) finds the rows and sends them, however often it takes.
+
+The sender's sequence number on a channel is ``max(seq) + 1`` over its own messages on that channel, taken
+inside the write transaction, so it has no gaps and no duplicates even with the CLI and the server writing.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from riskline.channel.checkpoint import SignedCheckpoint
+from riskline.channel.deadlines import obligations_after
+from riskline.channel.envelope import Attachment, Author, LogHead, PeerHead, SignedEnvelope, new_envelope, sign_envelope
+from riskline.channel.merkle import leaf_hash
+from riskline.channel.messages import ContactLevel, MessageType, answers
+from riskline.channel.policy import ChannelPolicy
+from riskline.node.errors import MessageNotFound, NodeConfigError, UnknownPeer
+from riskline.node.local import LocalNode
+from riskline.storage import channel_store as store
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """What an operator (or the node itself) asks to send."""
+
+    type: MessageType
+    channel: str | None
+    """None: the channel of the message replied to."""
+    body: Mapping[str, Any]
+    level: ContactLevel | str | None = None
+    """None: the level of the message replied to, else the channel's lowest."""
+    language: str | None = None
+    """None: the language of the message replied to, else the channel's first."""
+    author: Author | None = None
+    """None: the node's configured author."""
+    in_reply_to: str | None = None
+    """A message id (or an unambiguous prefix of one)."""
+    thread: str | None = None
+    """Only for messages that join a thread without replying to one message (None: derived)."""
+    attachments: tuple[Attachment, ...] = ()
+    deadline_span: float | None = None  # [s] None: the channel policy's span for the type
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A message committed to the log and queued for its recipients."""
+
+    message: store.MessageRow
+    envelope: SignedEnvelope
+    recipients: tuple[str, ...]
+    """Peer node ids it is queued for."""
+
+
+def send(node: LocalNode, outgoing: Outgoing) -> Sent:
+    """Sign, log and queue ``outgoing`` in one transaction."""
+    with node.writing() as connection:
+        return send_in(node, connection, outgoing)
+
+
+def resolve_message(connection: Connection, reference: str) -> store.MessageRow:
+    """The message whose id is ``reference`` or starts with it (at least 6 characters when a prefix)."""
+    found = store.message(connection, reference)
+    if found is not None:
+        return found
+    if len(reference) < 6:
+        raise MessageNotFound(f"no message {reference!r} (give the id or at least its first 6 characters)")
+    candidates = store.messages_by_prefix(connection, reference)
+    if not candidates:
+        raise MessageNotFound(f"no message with id {reference!r}")
+    if len(candidates) > 1:
+        raise MessageNotFound(f"message id prefix {reference!r} is ambiguous; give more characters")
+    return candidates[0]
+
+
+def recipient_peers(connection: Connection, policy: ChannelPolicy, local_party: str) -> list[store.PeerRow]:
+    """The pinned peer node of every other member party of the channel (``UnknownPeer`` when one is missing)."""
+    pinned = store.list_peers(connection)
+    result = []
+    for party in policy.recipients_for(local_party):
+        matches = [peer for peer in pinned if peer.party == party]
+        if not matches:
+            raise UnknownPeer(
+                f"channel {policy.id} needs a peer node for party {party}; pin it with `riskline peer add`"
+            )
+        result.append(matches[0])
+    return result
+
+
+def send_in(node: LocalNode, connection: Connection, outgoing: Outgoing) -> Sent:
+    """``send`` inside a write transaction the caller holds (used by receive for automatic replies)."""
+    now = node.clock()
+    config = node.reload_config()
+    original = None if outgoing.in_reply_to is None else resolve_message(connection, outgoing.in_reply_to)
+    channel_id = outgoing.channel or (original.channel if original is not None else None)
+    if channel_id is None:
+        raise NodeConfigError("say which channel to send on (--channel)")
+    policy = config.channel(channel_id)
+    peers = recipient_peers(connection, policy, config.party)
+    thread = outgoing.thread or (original.thread if original is not None else None)
+    level = outgoing.level or _default_level(original, policy)
+    language = outgoing.language or (
+        original.language if original is not None and original.language in policy.languages else policy.languages[0]
+    )
+    author = outgoing.author or Author(config.author.name, config.author.role)
+    seq = store.last_seq(connection, policy.id, "out", config.id) + 1
+    peer_head = _last_head_seen(connection, peers[0].node)
+    envelope = new_envelope(
+        channel=policy,
+        msg_type=outgoing.type,
+        body=outgoing.body,
+        sender=node.sender,
+        author=author,
+        level=ContactLevel(level),
+        language=language,
+        seq=seq,
+        created=now,
+        sender_checkpoint=LogHead(node.tree.size, node.tree.root()),
+        peer_checkpoint=peer_head,
+        thread=thread,
+        in_reply_to=None if original is None else original.envelope_id,
+        attachments=outgoing.attachments,
+        deadline_span=outgoing.deadline_span,
+    )
+    signed = sign_envelope(envelope, node.identity)
+    message = append_envelope(node, connection, signed, direction="out", at=now, policy=policy)
+    for peer in peers:
+        store.insert_outbox(
+            connection,
+            store.OutboxRow(
+                envelope_id=signed.id,
+                peer=peer.node,
+                channel=policy.id,
+                seq=seq,
+                state="pending",
+                attempts=0,
+                next_attempt=now,
+                last_error=None,
+                queued=now,
+                delivered=None,
+            ),
+        )
+    return Sent(message, signed, tuple(peer.node for peer in peers))
+
+
+def _default_level(original: store.MessageRow | None, policy: ChannelPolicy) -> ContactLevel:
+    if original is not None and original.level in policy.levels:
+        return ContactLevel(original.level)
+    return policy.ladder[0] if policy.ladder else policy.levels[0]
+
+
+def _last_head_seen(connection: Connection, peer_node: str) -> PeerHead | None:
+    data = store.latest_peer_checkpoint(connection, "head", peer_node)
+    if data is None:
+        return None
+    return PeerHead.of(SignedCheckpoint.from_dict(json.loads(data)).checkpoint)
+
+
+def append_envelope(
+    node: LocalNode,
+    connection: Connection,
+    signed: SignedEnvelope,
+    *,
+    direction: str,
+    at: float,
+    policy: ChannelPolicy,
+) -> store.MessageRow:
+    """Append ``signed`` to the log (index = the tree's size) and record its message row; marks what it answers."""
+    envelope = signed.envelope
+    data = signed.leaf_data()
+    leaf = leaf_hash(data)
+    index = node.tree.size
+    store.append_log(
+        connection,
+        store.LogEntry(
+            index=index,
+            leaf_hash=leaf,
+            data=data,
+            direction=direction,
+            envelope_id=envelope.id,
+            channel=envelope.channel,
+            appended_at=at,
+        ),
+    )
+    node.tree.append_leaf_hash(leaf)
+    obligations = obligations_after(signed, received=at, policy=policy)
+    deadline = min((ob.due for ob in obligations), default=None)
+    message = store.MessageRow(
+        envelope_id=envelope.id,
+        log_index=index,
+        direction=direction,
+        channel=envelope.channel,
+        thread=envelope.thread,
+        type=str(envelope.type),
+        seq=envelope.seq,
+        sender_node=envelope.sender.node,
+        sender_party=envelope.sender.party,
+        in_reply_to=envelope.in_reply_to,
+        author=f"{envelope.author.name} ({envelope.author.role})",
+        level=str(envelope.level),
+        language=envelope.language,
+        summary=summarize(envelope.type, envelope.body),
+        created=envelope.created,
+        received=at if direction == "in" else None,
+        sent=at if direction == "out" else None,
+        deadline=deadline,
+        status="open" if deadline is not None else "closed",
+        answered_by=None,
+        answered_at=None,
+    )
+    store.insert_message(connection, message)
+    _mark_answered(connection, envelope.in_reply_to, envelope.type, envelope.sender.party, envelope.id, at)
+    return message
+
+
+def _mark_answered(
+    connection: Connection, in_reply_to: str | None, reply_type: MessageType, by_party: str, reply_id: str, at: float
+) -> None:
+    """Mark the message replied to (or, through an escalation notice, its original) answered when it counts."""
+    if in_reply_to is None:
+        return
+    target = store.message(connection, in_reply_to)
+    if target is None or target.sender_party == by_party:
+        return
+    if target.type == MessageType.ESCALATION_NOTICE:
+        notice = store.log_entry_by_envelope(connection, target.envelope_id)
+        if notice is not None:
+            original = SignedEnvelope.from_leaf(notice.data).envelope.body.get("original")
+            if isinstance(original, str):
+                _mark_answered(connection, original, reply_type, by_party, reply_id, at)
+    if reply_type in answers(MessageType(target.type)):
+        store.mark_answered(connection, target.envelope_id, reply_id, at)
+
+
+def summarize(msg_type: MessageType, body: Mapping[str, Any], limit: int = 80) -> str:
+    """One line for inbox and outbox listings."""
+    kind = MessageType(msg_type)
+    text: str
+    if kind is MessageType.FREE_TEXT:
+        text = str(body.get("text", ""))
+    elif kind is MessageType.REQUEST_FOR_CLARIFICATION:
+        text = f"{body.get('subject', '')}: " + " / ".join(str(q) for q in body.get("questions", []))
+    elif kind is MessageType.CLARIFICATION:
+        text = " / ".join(str(a) for a in body.get("answers", []))
+    elif kind is MessageType.INCIDENT_REPORT:
+        incident = body.get("incident", {})
+        text = f"{incident.get('rule', '?')} ({incident.get('severity', '?')}) {incident.get('a', '?')}–" + str(
+            incident.get("b", "?")
+        )
+    elif kind is MessageType.HAZARD_NOTICE:
+        text = str(body.get("nature", ""))
+    elif kind is MessageType.MEETING_PROPOSAL:
+        text = f"{body.get('level', '')}: " + "; ".join(str(item.get("title", "")) for item in body.get("agenda", []))
+    elif kind is MessageType.ESCALATION_NOTICE:
+        text = f"step {body.get('step')} {body.get('from_level')} → {body.get('to_level')}: {body.get('reason', '')}"
+    elif kind in (MessageType.LINK_TEST, MessageType.LINK_TEST_REPLY):
+        text = f"nonce {body.get('nonce', '')}"
+    else:
+        text = str(body.get("note") or "")
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def attachment_from_file(node: LocalNode, path: Path) -> Attachment:
+    """Reference a file by hash and keep a copy under ``DIR/attachments/<sha256>``."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise NodeConfigError(f"cannot read attachment {path}: {error.strerror}") from None
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    attachment = Attachment.from_bytes(path.name, data, media_type)
+    folder = node.paths.root / "attachments"
+    folder.mkdir(exist_ok=True)
+    target = folder / attachment.sha256
+    if not target.exists():
+        target.write_bytes(data)
+    return attachment
+
+
+def attachments_from_files(node: LocalNode, paths: Sequence[Path]) -> tuple[Attachment, ...]:
+    return tuple(attachment_from_file(node, path) for path in paths)
