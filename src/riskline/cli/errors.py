@@ -12,10 +12,13 @@ import typer
 from riskline.channel.errors import ChannelError
 from riskline.detection.errors import DetectionError
 from riskline.ingest.errors import IngestError
+from riskline.node.errors import NodeError
 from riskline.storage.errors import StorageError
 from riskline.tracks.errors import TracksError
 
-OPERATOR_ERRORS: tuple[type[Exception], ...] = (IngestError, TracksError, DetectionError, StorageError, ChannelError)
+OPERATOR_ERRORS: tuple[type[Exception], ...] = (
+    IngestError, TracksError, DetectionError, StorageError, ChannelError, NodeError
+)
 
 
 def run_guarded(app: typer.Typer) -> int:

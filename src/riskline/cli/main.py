@@ -12,6 +12,7 @@ import typer
 
 from riskline import __version__
 from riskline.cli import incident as incident_commands
+from riskline.cli import node as node_commands
 from riskline.cli import rules as rules_commands
 from riskline.cli import scenario as scenario_commands
 from riskline.cli import watch as watch_commands
@@ -44,6 +45,7 @@ watch_commands.register(app)
 rules_commands.register(app)
 incident_commands.register(app)
 scenario_commands.register(app)
+node_commands.register(app)
 
 
 def main() -> None:
