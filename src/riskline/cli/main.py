@@ -11,6 +11,7 @@ import sys
 import typer
 
 from riskline import __version__
+from riskline.cli import demo as demo_commands
 from riskline.cli import incident as incident_commands
 from riskline.cli import node as node_commands
 from riskline.cli import rules as rules_commands
@@ -41,6 +42,7 @@ def _root(
     """riskline: the watch, the channel, transparency and dialogue."""
 
 
+demo_commands.register(app)
 watch_commands.register(app)
 rules_commands.register(app)
 incident_commands.register(app)

@@ -1,0 +1,48 @@
+"""The main job, end to end: ``riskline demo`` starts real nodes, replays the scenario, reports, escalates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from riskline.cli.main import app
+from riskline.node.audit import verify_node
+from riskline.node.local import LocalNode
+from riskline.node.views import inbox, outbox
+from riskline.storage.engine import open_database
+from riskline.storage.watch_store import WatchStore
+
+
+@pytest.mark.slow
+def test_the_demo_plays_the_whole_story_and_leaves_verifiable_nodes(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--dir", str(tmp_path / "demo"), "--no-tls"])
+    assert result.exit_code == 0, result.output
+    assert "link test answered automatically" in result.stdout
+    assert "meeting proposal received on the Council channel" in result.stdout
+    root = tmp_path / "demo"
+    for node_id in ("ru-nmdc", "ee-mod", "us-eucom"):
+        with LocalNode.open(root / node_id) as node:
+            assert verify_node(node).ok
+    with LocalNode.open(root / "ru-nmdc") as ru:
+        received = {m.type for m in inbox(ru, limit=None).messages}
+    assert {"incident_report", "request_for_clarification", "escalation_notice", "meeting_proposal",
+            "link_test"} <= received
+    with LocalNode.open(root / "ee-mod") as ee:
+        sent = outbox(ee, limit=None).messages
+    notices = [m for m in sent if m.type == "escalation_notice"]
+    assert [m.level for m in notices] == ["military_commander", "charge_d_affaires"]
+    database = open_database(root / "ee-mod" / "node.db")
+    try:
+        rules = {item.encounter.rule for item in WatchStore(database).list_incidents(limit=1000)}
+    finally:
+        database.close()
+    assert {"air_intercept", "non_cooperative_aircraft", "repeated_low_passes", "ship_contact_range"} <= rules
+
+
+def test_the_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    result = CliRunner().invoke(app, ["demo", "--dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
