@@ -170,3 +170,10 @@ def test_an_aircraft_of_unknown_altitude_is_taken_as_possibly_co_altitude() -> N
 
 def test_a_low_pass_needs_a_known_altitude() -> None:
     assert detect(ship("id:ddg", "US"), aircraft("id:x", "RU", east=300, alt=float("nan"))) == []
+
+
+def test_the_naval_rules_bind_armed_forces_only() -> None:
+    merchant = ship("mmsi:230000001", "civil", military=False)
+    assert detect(merchant, ship("id:corvette", "RU", east=1000)) == []
+    airliner_low = aircraft("icao:4aa001", "civil", east=300, alt=100, military=False)
+    assert detect(ship("id:ddg", "US"), airliner_low) == []

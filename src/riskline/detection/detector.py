@@ -9,6 +9,10 @@ Design (after BlueSky's state-based detector, without its all-pairs cost):
    missed); a pair that will enter it within the rule's look-ahead is a *prediction*.
 The encounter tracker (``riskline.incidents``) turns findings into encounters with hysteresis.
 
+Scope of the naval rules. INCSEA binds the parties' armed forces: ``low_pass`` and ``ship_contact_range`` apply
+between military platforms only (a military aircraft over a warship; two warships). The air rules also protect
+civil traffic — civil is a party of its own — as the EASA 2015 occurrences over the Baltic demand.
+
 Unknown altitude (an aircraft whose altitude was never reported, a radar track without height) is NaN in the
 snapshot. For air–air rules it is taken as "could be at any altitude": the vertical limit is lifted for that pair,
 so a silent, height-less track next to an airliner is still flagged. A low pass needs a known altitude.
@@ -135,15 +139,18 @@ class Detector:
                 )
                 findings += self._volume_findings(snapshot, geom.take(mask), volume, window)
 
-        mixed = (air_i ^ air_j) & ~height_unknown
+        military = snapshot.is_military
+        both_military = military[geom.i] & military[geom.j]
+        mixed = (air_i ^ air_j) & ~height_unknown & both_military
         if rb.low_pass.enabled and mixed.any():
             low = rb.low_pass
             volume = _Volume("low_pass", low.horizontal_m, low.altitude_m, low.lookahead_s, low.severity)
             findings += self._volume_findings(snapshot, geom.take(mixed), volume, window)
 
-        if rb.ship_contact_range.enabled and both_sea.any():
+        warships = both_sea & both_military
+        if rb.ship_contact_range.enabled and warships.any():
             rule_s = rb.ship_contact_range
-            sea = geom.take(both_sea)
+            sea = geom.take(warships)
             night = is_night(sea.mid_lat, sea.mid_lon, t, rule_s.night_sun_elevation_deg)
             radius = np.where(night, rule_s.night_m, rule_s.day_m)
             volume = _Volume("ship_contact_range", radius, np.inf, rule_s.lookahead_s, rule_s.severity)
@@ -248,7 +255,8 @@ class Detector:
         i, j = int(geom.i[k]), int(geom.j[k])
         if snapshot.ids[j] < snapshot.ids[i]:
             i, j = j, i
-        mid = geom.midpoint_at(tau)
+        lat = float(geom.mid_lat[k] + geom.mid_lat_rate[k] * tau)
+        lon = (float(geom.mid_lon[k] + geom.mid_lon_rate[k] * tau) + 180.0) % 360.0 - 180.0
         names = snapshot.party_names
         return Finding(
             rule=rule,
@@ -264,8 +272,8 @@ class Detector:
             distance_m=distance,
             horizontal_m=horizontal,
             vertical_m=vertical,
-            lat=float(mid.lat[k]),
-            lon=float(mid.lon[k]),
+            lat=lat,
+            lon=lon,
             severity=severity,
             details=dict(details),
         )
