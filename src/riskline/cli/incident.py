@@ -47,12 +47,14 @@ def list_incidents(
     table = Table(title=f"incidents in {db}", title_justify="left")
     columns = ("id", "rule", "severity", "a", "b", "parties", "occurred", "start (UTC)", "min dist [m]", "lead [s]")
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for item in stored:
         e = item.encounter
         lead = "" if e.lead_time_s is None else f"{e.lead_time_s:.0f}"
-        table.add_row(str(item.id), e.rule, e.severity, e.a, e.b, f"{e.party_a}–{e.party_b}",
-                      "yes" if e.occurred else "predicted", to_iso(e.start), f"{e.min_distance_m:.1f}", lead)
+        start = to_iso(e.start)[:19].replace("T", " ")
+        occurred = "yes" if e.occurred else "predicted"
+        table.add_row(str(item.id), e.rule, e.severity, e.a, e.b, f"{e.party_a}–{e.party_b}", occurred, start,
+                      f"{e.min_distance_m:.1f}", lead)
     Console().print(table)
 
 
