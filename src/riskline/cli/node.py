@@ -1,7 +1,7 @@
 """The node's commands: ``node``, ``peer``, ``channel``, ``log`` and ``send``/``inbox``/``outbox``/``reply``/``thread``/
 ``escalate``. Each builds objects and calls one library function in ``riskline.node``; library errors become
 one-line messages (exit 2), a failed check exits 1. Every command that acts on a node takes ``--node DIR``
-(default ``./riskline-node`` or ``$RISKLINE_NODE``).
+(default ``$RISKLINE_NODE``, the current directory when it holds a node, else ``./riskline-node``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,10 @@ peer_app = typer.Typer(help="Peer nodes pinned by key, as SSH pins hosts.", no_a
 channel_app = typer.Typer(help="Channels this node talks on (bilateral or collective).", no_args_is_help=True)
 log_app = typer.Typer(help="The node's append-only Merkle log: verify, export, check bundles.", no_args_is_help=True)
 
-NODE_DIR = typer.Option(None, "--node", help="Node directory (default ./riskline-node or $RISKLINE_NODE).")
+NODE_DIR = typer.Option(
+    None, "--node", help="Node directory (default: $RISKLINE_NODE, the current directory if it holds a node, "
+    "else ./riskline-node)."
+)
 JSON_OUT = typer.Option(False, "--json", help="Machine-readable output on standard output.")
 
 

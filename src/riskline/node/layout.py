@@ -10,7 +10,8 @@
     ├── tls/node.key         its private key, mode 0600
     └── run/                 lock files and ``server.json`` of the running server
 
-The default directory is ``./riskline-node`` (or ``$RISKLINE_NODE``); every command takes ``--node DIR``.
+Every command takes ``--node DIR``. Without it: ``$RISKLINE_NODE`` when set, else the current directory when it
+holds a node (``./node.toml``), else ``./riskline-node`` (where ``node init`` puts a node by default).
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ NODE_DIR_ENV = "RISKLINE_NODE"
 
 
 def default_node_dir() -> Path:
-    """``$RISKLINE_NODE`` when set, else ``./riskline-node``."""
-    return Path(os.environ.get(NODE_DIR_ENV) or DEFAULT_NODE_DIR)
+    """``$RISKLINE_NODE`` when set, else ``.`` when it holds a node, else ``./riskline-node``."""
+    configured = os.environ.get(NODE_DIR_ENV)
+    if configured:
+        return Path(configured)
+    return Path(".") if Path("node.toml").is_file() else Path(DEFAULT_NODE_DIR)
 
 
 @dataclass(frozen=True, slots=True)
