@@ -327,7 +327,7 @@ class Story:
     def inspect_hint(self) -> None:
         assert self.harness is not None
         ee = self.harness["EE"].root
-        self.console.print("Look around (the nodes are stopped; their state stays):")
+        self.console.print("Look around (the nodes are stopped; their state stays; from a clone, prefix with ./run):")
         for command in (f"riskline inbox --node {ee}", f"riskline outbox --node {ee}",
                         f"riskline incident list --db {ee / 'node.db'}",
                         f"riskline log verify --node {self.harness['RU'].root}",
