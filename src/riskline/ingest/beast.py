@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from riskline.ingest.modes import NOTHING, ModeSDecoder
+from riskline.ingest.counting import NOTHING, Counting, drive
+from riskline.ingest.modes import ModeSDecoder
 from riskline.ingest.observation import Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.stats import IngestStats
@@ -40,23 +41,19 @@ class BeastFrame:
     message: bytes
 
 
-class BeastFramer:
+class BeastFramer(Counting):
     """Splits a Beast byte stream into frames, across chunk boundaries; counts bytes and junk.
 
     Every decision looks at no more than the bytes of one frame, and waits for more data rather than guess,
     so the result does not depend on how the stream was cut into chunks.
     """
 
-    __slots__ = ("_buffer", "_skipping", "_stats")
+    __slots__ = ("_buffer", "_skipping")
 
     def __init__(self, stats: IngestStats) -> None:
-        self._stats = stats
+        super().__init__(stats)
         self._buffer = bytearray()
         self._skipping = False  # inside junk or a frame of another type: already counted, up to the next frame
-
-    def _reject(self, reason: str) -> None:
-        self._stats.read += 1
-        self._stats.reject(reason)
 
     def _skip(self, reason: str) -> None:
         if not self._skipping:
@@ -135,12 +132,12 @@ class BeastFramer:
             self._buffer.clear()
 
 
-class BeastDecoder:
+class BeastDecoder(Counting):
     """Push-style: ``feed`` byte chunks, ``flush`` at the end."""
 
     def __init__(self, stats: IngestStats, options: ReaderOptions | None = None) -> None:
+        super().__init__(stats)
         opts = options if options is not None else ReaderOptions()
-        self._stats = stats
         self._framer = BeastFramer(stats)
         self._modes = ModeSDecoder(stats, opts, source="beast")
         self._start_time = opts.start_time
@@ -164,13 +161,11 @@ class BeastDecoder:
         out: list[Observation] = []
         for frame in self._framer.feed(chunk):
             if frame.kind == MODE_AC:
-                self._stats.read += 1
-                self._stats.reject("unsupported_type")
+                self._reject("unsupported_type")
                 continue
             t = self._time(frame.counter)
             if t is None:
-                self._stats.read += 1
-                self._stats.reject("no_timestamp")
+                self._reject("no_timestamp")
                 continue
             decoded = self._modes.feed(frame.message.hex(), t)
             if decoded:
@@ -186,9 +181,4 @@ def read_beast(
     chunks: Iterable[bytes], stats: IngestStats, options: ReaderOptions | None = None
 ) -> Iterator[Observation]:
     """Observations from a Beast byte stream given in chunks of any size."""
-    decoder = BeastDecoder(stats, options)
-    for chunk in chunks:
-        out = decoder.feed(chunk)
-        if out:
-            yield from out
-    yield from decoder.flush()
+    return drive(BeastDecoder(stats, options), chunks)

@@ -7,6 +7,7 @@
                                 also a ``ValueError``
 
 Dirty data inside a readable input never raises: it is counted in ``IngestStats.rejected`` and skipped.
+(``counting.Rejected``, which a decoder raises and catches itself to reject one unit, never leaves the package.)
 """
 
 from __future__ import annotations

@@ -22,13 +22,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from riskline.ingest.counting import Decoder
 from riskline.ingest.errors import InvalidOptionError, UnreadableInputError
 from riskline.ingest.nmea import NmeaDecoder
 from riskline.ingest.observation import Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.sbs import SbsDecoder
 from riskline.ingest.sniff import line_format
-from riskline.ingest.sources import Decoder
 from riskline.ingest.stats import IngestStats
 
 POLL_INTERVAL = 0.2  # [s] how often the loop looks at ``stop``

@@ -17,23 +17,17 @@ import math
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
+from riskline.ingest.counting import NOTHING, BadField, LineDecoder, Rejected, drive
 from riskline.ingest.gate import SEA_LIMITS, JumpGate, RangeGate, valid_lat_lon
 from riskline.ingest.memory import IdentityMemory
 from riskline.ingest.observation import Domain, Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.stats import IngestStats
-from riskline.ingest.textlines import csv_fields, header_index
+from riskline.ingest.textlines import header_index
 from riskline.units import knots_to_mps
 
 SOURCE = "marinecadastre"
-NOTHING: tuple[Observation, ...] = ()
 REQUIRED = ("mmsi", "basedatetime", "lat", "lon")
-
-
-class _BadField(Exception):
-    def __init__(self, column: str) -> None:
-        super().__init__(column)
-        self.column = column
 
 
 def _time(text: str) -> float:
@@ -53,12 +47,12 @@ def _optional_float(text: str) -> float | None:
     return value
 
 
-class MarineCadastreDecoder:
+class MarineCadastreDecoder(LineDecoder):
     """Push-style decoder: ``feed`` one line at a time, ``flush`` at the end."""
 
     def __init__(self, stats: IngestStats, options: ReaderOptions | None = None) -> None:
+        super().__init__(stats)
         opts = options if options is not None else ReaderOptions()
-        self._stats = stats
         self._columns: dict[str, int] | None = None
         self._names: list[str] = []
         self._missing: str | None = None
@@ -67,16 +61,7 @@ class MarineCadastreDecoder:
         self._range = RangeGate(opts.reference, opts.max_range_m)
         self._identities = IdentityMemory()
 
-    def _reject(self, reason: str) -> tuple[Observation, ...]:
-        self._stats.read += 1
-        self._stats.reject(reason)
-        return NOTHING
-
-    def _header(self, text: str) -> tuple[Observation, ...]:
-        try:
-            names = csv_fields(text)
-        except ValueError:
-            return self._reject("malformed")
+    def _header(self, names: list[str]) -> tuple[Observation, ...]:
         self._names = [name.strip().strip("\ufeff") for name in names]
         self._columns = header_index(names)
         missing = [name for name in REQUIRED if name not in self._columns]
@@ -84,9 +69,7 @@ class MarineCadastreDecoder:
             self._missing = missing[0]
             return self._reject(f"missing_column:{self._missing}")
         self._width = 1 + max(self._columns[name] for name in REQUIRED)
-        self._stats.read += 1
-        self._stats.accepted += 1
-        return NOTHING
+        return self._accept()
 
     def _column(self, fields: list[str], key: str) -> str:
         assert self._columns is not None
@@ -100,48 +83,36 @@ class MarineCadastreDecoder:
         return self._names[self._columns[key]]
 
     def feed(self, line: bytes) -> tuple[Observation, ...]:
-        self._stats.bytes_read += len(line)
-        try:
-            text = line.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            return self._reject("malformed")
-        if not text:
-            return NOTHING
-        if text[0] == "#":
-            self._stats.read += 1
-            self._stats.accepted += 1
+        if self._missing is not None:  # every row is rejected for it, whether or not it parses
+            return NOTHING if self._text(line) is None else self._reject(f"missing_column:{self._missing}")
+        fields = self._fields(line)
+        if fields is None:
             return NOTHING
         if self._columns is None:
-            return self._header(text)
-        if self._missing is not None:
-            return self._reject(f"missing_column:{self._missing}")
-        try:
-            fields = csv_fields(text)
-        except ValueError:
-            return self._reject("malformed")
+            return self._header(fields)
         if len(fields) < self._width:
             return self._reject("malformed")
         try:
             return self._row(fields)
-        except _BadField as bad:
-            return self._reject(f"bad_field:{bad.column}")
+        except Rejected as rejected:
+            return self._reject(rejected.reason)
 
     def _row(self, fields: list[str]) -> tuple[Observation, ...]:
         column = self._column
         mmsi_text = column(fields, "mmsi").strip()
         if not mmsi_text.isdigit() or len(mmsi_text) > 9:
-            raise _BadField(self._name("mmsi"))
+            raise BadField(self._name("mmsi"))
         key = f"mmsi:{int(mmsi_text):09d}"
         try:
             t = _time(column(fields, "basedatetime"))
         except ValueError:
-            raise _BadField(self._name("basedatetime")) from None
+            raise BadField(self._name("basedatetime")) from None
         values: dict[str, float | None] = {}
         for numeric in ("lat", "lon", "sog", "cog", "vesseltype"):
             try:
                 values[numeric] = _optional_float(column(fields, numeric))
             except ValueError:
-                raise _BadField(self._name(numeric)) from None
+                raise BadField(self._name(numeric)) from None
         lat, lon, sog, cog, vessel_type = (values[n] for n in ("lat", "lon", "sog", "cog", "vesseltype"))
         name = column(fields, "vesselname").strip() or None
         callsign = column(fields, "callsign").strip() or None
@@ -149,16 +120,23 @@ class MarineCadastreDecoder:
         changed = self._identities.update(key, callsign=callsign, name=name, ship_type=ship_type)
         if lat is None or lon is None or lat == 91.0 or lon == 181.0:
             if changed is None:
-                self._stats.read += 1
-                self._stats.accepted += 1
-                return NOTHING
-            return self._yield(Observation(t, key, SOURCE, domain=Domain.SEA, callsign=changed.callsign,
-                                           name=changed.name, ship_type=changed.ship_type))
+                return self._accept()
+            return self._emit(
+                Observation(
+                    t,
+                    key,
+                    SOURCE,
+                    domain=Domain.SEA,
+                    callsign=changed.callsign,
+                    name=changed.name,
+                    ship_type=changed.ship_type,
+                )
+            )
         if not valid_lat_lon(lat, lon) or not self._range.admit(lat, lon):
             return self._reject("implausible_value")
         if not self._gate.admit(key, t, lat, lon):
             return self._reject("implausible_jump")
-        return self._yield(
+        return self._emit(
             Observation(
                 t,
                 key,
@@ -174,23 +152,9 @@ class MarineCadastreDecoder:
             )
         )
 
-    def _yield(self, observation: Observation) -> tuple[Observation, ...]:
-        self._stats.read += 1
-        self._stats.accepted += 1
-        self._stats.observations += 1
-        return (observation,)
-
-    def flush(self) -> tuple[Observation, ...]:
-        return NOTHING
-
 
 def read_marinecadastre(
     lines: Iterable[bytes], stats: IngestStats, options: ReaderOptions | None = None
 ) -> Iterator[Observation]:
     """Observations from the lines of a MarineCadastre CSV file."""
-    decoder = MarineCadastreDecoder(stats, options)
-    for line in lines:
-        out = decoder.feed(line)
-        if out:
-            yield from out
-    yield from decoder.flush()
+    return drive(MarineCadastreDecoder(stats, options), lines)

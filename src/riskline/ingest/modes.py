@@ -29,6 +29,7 @@ from typing import Any, cast
 
 import rs1090
 
+from riskline.ingest.counting import NOTHING, Counting
 from riskline.ingest.gate import AIR_LIMITS, JumpGate, RangeGate, valid_lat_lon, wrap_lon
 from riskline.ingest.memory import IdentityMemory, KinematicMemory
 from riskline.ingest.observation import Domain, Observation
@@ -36,7 +37,6 @@ from riskline.ingest.options import ReaderOptions
 from riskline.ingest.stats import IngestStats
 from riskline.units import feet_to_m, fpm_to_mps, knots_to_mps
 
-NOTHING: tuple[Observation, ...] = ()
 CPR_PAIR_WINDOW = 10.0  # [s] rs1090 pairs even/odd airborne frames at most this far apart
 SURFACE_REFERENCE_MAX_AGE = 300.0  # [s] oldest own fix used as the reference for a surface position
 
@@ -61,12 +61,12 @@ def valid_frame(frame: str) -> bool:
     return len(frame) == 28 or int(frame[:2], 16) >> 3 < 16
 
 
-class ModeSDecoder:
+class ModeSDecoder(Counting):
     """Push-style: ``feed`` frames, collect what each call returns, ``flush`` at the end."""
 
     def __init__(self, stats: IngestStats, options: ReaderOptions | None = None, *, source: str = "modes") -> None:
+        super().__init__(stats)
         opts = options if options is not None else ReaderOptions()
-        self._stats = stats
         self._source = source
         self._reference = opts.reference
         self._batch_size = opts.batch_size
@@ -82,9 +82,7 @@ class ModeSDecoder:
         """Queue one frame received at ``t`` [s]; a full batch is decoded and its observations returned."""
         frame = frame.strip().lower()
         if not valid_frame(frame) or not math.isfinite(t):
-            self._stats.read += 1
-            self._stats.reject("malformed" if math.isfinite(t) else "bad_field:timestamp")
-            return NOTHING
+            return self._reject("malformed" if math.isfinite(t) else "bad_field:timestamp")
         self._frames.append(frame)
         self._times.append(t)
         if len(self._frames) >= self._batch_size:
@@ -122,13 +120,8 @@ class ModeSDecoder:
         return out
 
     def _dropped(self, frame: str) -> None:
-        self._stats.read += 1
         df = int(frame[:2], 16) >> 3
-        self._stats.reject("bad_checksum" if df in _CRC_CHECKED_DF else "unsupported_type")
-
-    def _accept(self) -> None:
-        self._stats.read += 1
-        self._stats.accepted += 1
+        self._reject("bad_checksum" if df in _CRC_CHECKED_DF else "unsupported_type")
 
     def _message(self, message: dict[str, Any], frame: str, out: list[Observation]) -> None:
         icao = message.get("icao24")
@@ -161,7 +154,8 @@ class ModeSDecoder:
                 if changed is None:
                     self._accept()
                 else:
-                    self._emit(out, Observation(t, key, self._source, domain=Domain.AIR, callsign=changed.callsign))
+                    named = Observation(t, key, self._source, domain=Domain.AIR, callsign=changed.callsign)
+                    out.extend(self._emit(named))
             else:
                 self._accept()
             return
@@ -181,8 +175,7 @@ class ModeSDecoder:
             self._context[(key, parity)] = _Timed(frame, t)
         lat, lon = message.get("latitude"), message.get("longitude")
         if lat is None or lon is None:
-            self._stats.read += 1
-            self._stats.reject("cpr_unpaired")
+            self._reject("cpr_unpaired")
             return
         if alt_m is None:
             alt_m = self._kinematics.altitude_at(key, t)
@@ -207,14 +200,12 @@ class ModeSDecoder:
         else:
             reference = self._reference
         if reference is None:
-            self._stats.read += 1
-            self._stats.reject("cpr_unpaired")
+            self._reject("cpr_unpaired")
             return
         local = cast(dict[str, Any], rs1090.decode(frame, reference=reference))
         lat, lon = local.get("latitude"), local.get("longitude")
         if lat is None or lon is None:
-            self._stats.read += 1
-            self._stats.reject("cpr_unpaired")
+            self._reject("cpr_unpaired")
             return
         speed = message.get("groundspeed")  # [kn]
         self._position(
@@ -243,33 +234,23 @@ class ModeSDecoder:
     ) -> None:
         lon = wrap_lon(lon)
         if not valid_lat_lon(lat, lon) or not self._range.admit(lat, lon):
-            self._stats.read += 1
-            self._stats.reject("implausible_value")
+            self._reject("implausible_value")
             return
         if not self._gate.admit(key, t, lat, lon):
-            self._stats.read += 1
-            self._stats.reject("implausible_jump")
+            self._reject("implausible_jump")
             return
         identity = self._identities.get(key)
-        self._emit(
-            out,
-            Observation(
-                t,
-                key,
-                self._source,
-                lat,
-                lon,
-                alt_m=alt_m,
-                sog_mps=sog_mps,
-                cog_deg=cog_deg,
-                vrate_mps=vrate_mps,
-                domain=Domain.AIR,
-                callsign=None if identity is None else identity.callsign,
-            ),
+        observation = Observation(
+            t,
+            key,
+            self._source,
+            lat,
+            lon,
+            alt_m=alt_m,
+            sog_mps=sog_mps,
+            cog_deg=cog_deg,
+            vrate_mps=vrate_mps,
+            domain=Domain.AIR,
+            callsign=None if identity is None else identity.callsign,
         )
-
-    def _emit(self, out: list[Observation], observation: Observation) -> None:
-        self._stats.read += 1
-        self._stats.accepted += 1
-        self._stats.observations += 1
-        out.append(observation)
+        out.extend(self._emit(observation))

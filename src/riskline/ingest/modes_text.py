@@ -10,48 +10,28 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 
-from riskline.ingest.modes import NOTHING, ModeSDecoder
+from riskline.ingest.counting import NOTHING, LineDecoder, drive
+from riskline.ingest.modes import ModeSDecoder
 from riskline.ingest.observation import Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.stats import IngestStats
-from riskline.ingest.textlines import csv_fields, header_index
+from riskline.ingest.textlines import header_index
 from riskline.ingest.values import time_value
 
 
-class ModesJsonlDecoder:
-    """One JSON object per line with ``timestamp`` [s] and ``frame`` (hex); other fields are ignored."""
+class _ModesTextDecoder(LineDecoder):
+    """What both containers do once a line gave its frame and its time: the time checked, the frame decoded."""
 
     def __init__(self, stats: IngestStats, options: ReaderOptions | None = None) -> None:
+        super().__init__(stats)
         opts = options if options is not None else ReaderOptions()
-        self._stats = stats
         self._clock = opts.clock
         self._decoder = ModeSDecoder(stats, opts, source="modes")
 
-    def _reject(self, reason: str) -> tuple[Observation, ...]:
-        self._stats.read += 1
-        self._stats.reject(reason)
-        return NOTHING
-
-    def feed(self, line: bytes) -> list[Observation] | tuple[Observation, ...]:
-        self._stats.bytes_read += len(line)
-        text = line.strip()
-        if not text:
-            return NOTHING
-        if text[:1] == b"#":
-            self._stats.read += 1
-            self._stats.accepted += 1
-            return NOTHING
+    def _frame(self, frame: str, timestamp: object) -> list[Observation] | tuple[Observation, ...]:
+        """Hand ``frame`` (hex) to the Mode S decoder at ``timestamp`` (a JSON/CSV time, ``values.time_value``)."""
         try:
-            record = json.loads(text)
-        except ValueError:
-            return self._reject("malformed")
-        if not isinstance(record, dict):
-            return self._reject("malformed")
-        frame = record.get("frame")
-        if not isinstance(frame, str):
-            return self._reject("malformed")
-        try:
-            t = time_value(record.get("timestamp"))
+            t = time_value(timestamp)
         except ValueError:
             return self._reject("bad_field:timestamp")
         if t is None:
@@ -64,7 +44,26 @@ class ModesJsonlDecoder:
         return self._decoder.flush()
 
 
-class ModesCsvDecoder:
+class ModesJsonlDecoder(_ModesTextDecoder):
+    """One JSON object per line with ``timestamp`` [s] and ``frame`` (hex); other fields are ignored."""
+
+    def feed(self, line: bytes) -> list[Observation] | tuple[Observation, ...]:
+        text = self._bytes(line)
+        if text is None:
+            return NOTHING
+        try:
+            record = json.loads(text)
+        except ValueError:
+            return self._reject("malformed")
+        if not isinstance(record, dict):
+            return self._reject("malformed")
+        frame = record.get("frame")
+        if not isinstance(frame, str):
+            return self._reject("malformed")
+        return self._frame(frame, record.get("timestamp"))
+
+
+class ModesCsvDecoder(_ModesTextDecoder):
     """``timestamp,hex`` lines; an optional header names the columns (``timestamp``/``time``/``t`` and
     ``hex``/``frame``/``rawmsg``/``msg``). AVR-style ``*8d...;`` frames are accepted."""
 
@@ -72,18 +71,10 @@ class ModesCsvDecoder:
     _FRAME_NAMES = ("hex", "frame", "rawmsg", "msg", "message")
 
     def __init__(self, stats: IngestStats, options: ReaderOptions | None = None) -> None:
-        opts = options if options is not None else ReaderOptions()
-        self._stats = stats
-        self._clock = opts.clock
-        self._decoder = ModeSDecoder(stats, opts, source="modes")
+        super().__init__(stats, options)
         self._first = True
         self._time_column = 0
         self._frame_column = 1
-
-    def _reject(self, reason: str) -> tuple[Observation, ...]:
-        self._stats.read += 1
-        self._stats.reject(reason)
-        return NOTHING
 
     def _header(self, fields: list[str]) -> bool:
         columns = header_index(fields)
@@ -95,62 +86,27 @@ class ModesCsvDecoder:
         return True
 
     def feed(self, line: bytes) -> list[Observation] | tuple[Observation, ...]:
-        self._stats.bytes_read += len(line)
-        try:
-            text = line.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            return self._reject("malformed")
-        if not text:
+        fields = self._fields(line)
+        if fields is None:
             return NOTHING
-        if text[0] == "#":
-            self._stats.read += 1
-            self._stats.accepted += 1
-            return NOTHING
-        try:
-            fields = csv_fields(text)
-        except ValueError:
-            return self._reject("malformed")
         if self._first:
             self._first = False
             if self._header(fields):
-                self._stats.read += 1
-                self._stats.accepted += 1
-                return NOTHING
+                return self._accept()
         if len(fields) <= max(self._time_column, self._frame_column):
             return self._reject("malformed")
-        try:
-            t = time_value(fields[self._time_column].strip())
-        except ValueError:
-            return self._reject("bad_field:timestamp")
-        if t is None:
-            if self._clock is None:
-                return self._reject("no_timestamp")
-            t = self._clock()
-        return self._decoder.feed(fields[self._frame_column].strip().strip("*;"), t)
-
-    def flush(self) -> list[Observation] | tuple[Observation, ...]:
-        return self._decoder.flush()
+        return self._frame(fields[self._frame_column].strip().strip("*;"), fields[self._time_column].strip())
 
 
 def read_modes_jsonl(
     lines: Iterable[bytes], stats: IngestStats, options: ReaderOptions | None = None
 ) -> Iterator[Observation]:
     """Observations from Mode S JSON lines (jet1090 / ``traffic`` raw dumps)."""
-    decoder = ModesJsonlDecoder(stats, options)
-    for line in lines:
-        out = decoder.feed(line)
-        if out:
-            yield from out
-    yield from decoder.flush()
+    return drive(ModesJsonlDecoder(stats, options), lines)
 
 
 def read_modes_csv(
     lines: Iterable[bytes], stats: IngestStats, options: ReaderOptions | None = None
 ) -> Iterator[Observation]:
     """Observations from ``timestamp,hex`` Mode S CSV lines."""
-    decoder = ModesCsvDecoder(stats, options)
-    for line in lines:
-        out = decoder.feed(line)
-        if out:
-            yield from out
-    yield from decoder.flush()
+    return drive(ModesCsvDecoder(stats, options), lines)

@@ -36,6 +36,7 @@ from pyais.messages import TagBlock as PyaisTagBlock
 from pyais.util import checksum
 
 from riskline.ingest.ais_fields import POSITION_TYPES, SUPPORTED_TYPES, ais_report
+from riskline.ingest.counting import NOTHING, LineDecoder, Rejected, drive
 from riskline.ingest.gate import AIR_LIMITS, SEA_LIMITS, JumpGate, RangeGate, valid_lat_lon
 from riskline.ingest.memory import IdentityMemory
 from riskline.ingest.nmea_assembly import MultipartAssembler
@@ -44,18 +45,9 @@ from riskline.ingest.options import ReaderOptions
 from riskline.ingest.stats import IngestStats
 
 SOURCE = "nmea"
-NOTHING: tuple[Observation, ...] = ()
 
 _LEADING_EPOCH = re.compile(rb"(\d{9,10}(?:\.\d*)?)[\s,;]*(?=[!\\$])")
-_HASH, _BACKSLASH, _DOLLAR, _BANG = ord("#"), ord("\\"), ord("$"), ord("!")
-
-
-class _Rejected(Exception):
-    """Internal: the line is rejected for ``reason``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+_BACKSLASH, _DOLLAR, _BANG = ord("\\"), ord("$"), ord("!")
 
 
 def _epoch(text: bytes | str) -> float:
@@ -86,7 +78,7 @@ class TagBlock:
 
 
 def _tag_block(raw: bytes) -> TagBlock:
-    """The fields of a tag block (without its backslashes), parsed by pyais; raises ``_Rejected``.
+    """The fields of a tag block (without its backslashes), parsed by pyais; raises ``Rejected``.
 
     A tag block without any checksum is taken as it is (the sentence after it keeps its own checksum).
     """
@@ -95,15 +87,15 @@ def _tag_block(raw: bytes) -> TagBlock:
     tag = PyaisTagBlock(raw)
     tag.init()
     if not tag.is_valid:
-        raise _Rejected("malformed" if tag.actual_checksum < 0 else "bad_checksum")
+        raise Rejected("malformed" if tag.actual_checksum < 0 else "bad_checksum")
     t: float | None = None
     if tag.receiver_timestamp is not None:
         try:
             t = _epoch(tag.receiver_timestamp)
         except ValueError:
-            raise _Rejected("malformed") from None
+            raise Rejected("malformed") from None
         if not 0.0 <= t < 1e10:  # also refuses NaN
-            raise _Rejected("malformed")
+            raise Rejected("malformed")
     group = tag.group
     return TagBlock(
         t,
@@ -113,12 +105,12 @@ def _tag_block(raw: bytes) -> TagBlock:
     )
 
 
-class NmeaDecoder:
+class NmeaDecoder(LineDecoder):
     """Push-style decoder: ``feed`` one line at a time, ``flush`` at the end of the input."""
 
     def __init__(self, stats: IngestStats, options: ReaderOptions | None = None) -> None:
+        super().__init__(stats)
         opts = options if options is not None else ReaderOptions()
-        self._stats = stats
         self._clock = opts.clock
         self._assembler = MultipartAssembler(stats, opts.group_timeout_s)
         self._identities = IdentityMemory()
@@ -129,27 +121,13 @@ class NmeaDecoder:
         self._timed = False  # the input has carried times of its own
         self._group_station: dict[str, str] = {}  # tag-block group id -> station of its first sentence
 
-    def _reject(self, reason: str, units: int = 1) -> tuple[Observation, ...]:
-        self._stats.read += units
-        self._stats.reject(reason, units)
-        return NOTHING
-
-    def _accept(self, units: int = 1) -> tuple[Observation, ...]:
-        self._stats.read += units
-        self._stats.accepted += units
-        return NOTHING
-
     def feed(self, line: bytes) -> tuple[Observation, ...]:
-        self._stats.bytes_read += len(line)
-        text = line.strip()
-        if not text:
+        text = self._bytes(line)
+        if text is None:
             return NOTHING
-        first = text[0]
-        if first == _HASH:
-            return self._accept()
         try:
-            return self._sentence(text, first)
-        except _Rejected as rejected:
+            return self._sentence(text, text[0])
+        except Rejected as rejected:
             return self._reject(rejected.reason)
 
     def _sentence(self, text: bytes, first: int) -> tuple[Observation, ...]:
@@ -158,14 +136,14 @@ class NmeaDecoder:
         if 48 <= first <= 57:
             match = _LEADING_EPOCH.match(text)
             if match is None:
-                raise _Rejected("malformed")
+                raise Rejected("malformed")
             t_line = float(match.group(1))
             text = text[match.end() :]
             first = text[0]
         if first == _BACKSLASH:
             end = text.find(b"\\", 1)
             if end < 0 or end == len(text) - 1:
-                raise _Rejected("malformed")
+                raise Rejected("malformed")
             tag = _tag_block(text[1:end])
             station = tag.station
             if tag.t is not None:
@@ -177,10 +155,10 @@ class NmeaDecoder:
         if first == _DOLLAR:
             return self._proprietary(text)
         if first != _BANG:
-            raise _Rejected("malformed")
+            raise Rejected("malformed")
         star = text.find(b"*")
         if star < 0:
-            raise _Rejected("malformed")
+            raise Rejected("malformed")
         if len(text) > star + 3:
             if t_line is None:
                 t_line = _trailing_epoch(text[star + 3 :])
@@ -188,11 +166,11 @@ class NmeaDecoder:
         try:
             sentence: Any = NMEASentenceFactory.produce(text)
         except UnknownMessageException:
-            raise _Rejected("unsupported_type") from None
+            raise Rejected("unsupported_type") from None
         except Exception:
-            raise _Rejected("malformed") from None
+            raise Rejected("malformed") from None
         if not sentence.is_valid:
-            raise _Rejected("bad_checksum")
+            raise Rejected("bad_checksum")
         t = t_line
         if self._wrapper_t is not None:
             if t is None:
@@ -233,13 +211,13 @@ class NmeaDecoder:
 
     def _proprietary(self, text: bytes) -> tuple[Observation, ...]:
         if not text.startswith(b"$PGHP,"):
-            raise _Rejected("unsupported_type")
+            raise Rejected("unsupported_type")
         try:
             wrapper = GatehouseSentence(text)
         except Exception:
-            raise _Rejected("malformed") from None
+            raise Rejected("malformed") from None
         if not wrapper.is_valid:
-            raise _Rejected("bad_checksum")
+            raise Rejected("bad_checksum")
         self._wrapper_t = wrapper.timestamp.replace(tzinfo=UTC).timestamp()
         return self._accept()
 
@@ -278,10 +256,7 @@ class NmeaDecoder:
             if not gate.admit(key, t, lat, lon):
                 return self._reject("implausible_jump", units)
             identity = self._identities.get(key)
-            self._stats.read += units
-            self._stats.accepted += units
-            self._stats.observations += 1
-            return (
+            return self._emit(
                 Observation(
                     t,
                     key,
@@ -297,13 +272,11 @@ class NmeaDecoder:
                     ship_type=identity.ship_type if identity is not None else None,
                     station=station,
                 ),
+                units,
             )
         if changed is None:
             return self._accept(units)
-        self._stats.read += units
-        self._stats.accepted += units
-        self._stats.observations += 1
-        return (
+        return self._emit(
             Observation(
                 t,
                 key,
@@ -314,6 +287,7 @@ class NmeaDecoder:
                 ship_type=changed.ship_type,
                 station=station,
             ),
+            units,
         )
 
     def flush(self) -> tuple[Observation, ...]:
@@ -327,10 +301,4 @@ def read_nmea(
     lines: Iterable[bytes], stats: IngestStats, options: ReaderOptions | None = None
 ) -> Iterator[Observation]:
     """Observations from AIS NMEA lines (bytes, with or without their line ending)."""
-    decoder = NmeaDecoder(stats, options)
-    feed = decoder.feed
-    for line in lines:
-        out = feed(line)
-        if out:
-            yield from out
-    yield from decoder.flush()
+    return drive(NmeaDecoder(stats, options), lines)

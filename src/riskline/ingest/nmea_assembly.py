@@ -20,6 +20,7 @@ from typing import Any
 
 from pyais.messages import AISSentence
 
+from riskline.ingest.counting import Counting
 from riskline.ingest.stats import IngestStats
 
 GroupKey = tuple[str | None, str, int | None, str, int]
@@ -44,11 +45,11 @@ class AssembledMessage:
     station: str | None
 
 
-class MultipartAssembler:
-    __slots__ = ("_earliest", "_max_pending", "_pending", "_stats", "_timeout")
+class MultipartAssembler(Counting):
+    __slots__ = ("_earliest", "_max_pending", "_pending", "_timeout")
 
     def __init__(self, stats: IngestStats, timeout: float, max_pending: int = 1000) -> None:
-        self._stats = stats
+        super().__init__(stats)
         self._timeout = timeout  # [s]
         self._max_pending = max_pending
         self._pending: dict[GroupKey, _Group] = {}
@@ -61,8 +62,7 @@ class MultipartAssembler:
 
     def _drop(self, key: GroupKey) -> None:
         group = self._pending.pop(key)
-        self._stats.read += group.received
-        self._stats.reject("incomplete_multipart", group.received)
+        self._reject("incomplete_multipart", group.received)
 
     def evict(self, now: float) -> None:
         """Drop the groups started more than ``timeout`` before data time ``now``."""

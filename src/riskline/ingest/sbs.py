@@ -18,6 +18,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Iterator
 
+from riskline.ingest.counting import NOTHING, BadField, LineDecoder, Rejected, drive
 from riskline.ingest.gate import AIR_LIMITS, JumpGate, RangeGate, valid_lat_lon
 from riskline.ingest.memory import IdentityMemory, KinematicMemory
 from riskline.ingest.observation import Domain, Observation
@@ -26,7 +27,6 @@ from riskline.ingest.stats import IngestStats
 from riskline.units import feet_to_m, fpm_to_mps, knots_to_mps
 
 SOURCE = "sbs"
-NOTHING: tuple[Observation, ...] = ()
 OTHER_RECORDS = frozenset({"SEL", "ID", "AIR", "STA", "CLK"})
 _HEX_DIGITS = frozenset("0123456789abcdef")
 
@@ -45,10 +45,9 @@ FIELD_NAMES = {
 }
 
 
-class _BadField(Exception):
+class _BadField(BadField):
     def __init__(self, index: int) -> None:
-        super().__init__(index)
-        self.name = FIELD_NAMES.get(index, str(index))
+        super().__init__(FIELD_NAMES.get(index, str(index)))
 
 
 def _number(fields: list[str], index: int) -> float | None:
@@ -66,34 +65,20 @@ def _number(fields: list[str], index: int) -> float | None:
     return value
 
 
-class SbsDecoder:
+class SbsDecoder(LineDecoder):
     """Push-style: ``feed`` one line at a time, ``flush`` at the end."""
 
+    encoding = "ascii"
+
     def __init__(self, stats: IngestStats, options: ReaderOptions | None = None) -> None:
+        super().__init__(stats)
         opts = options if options is not None else ReaderOptions()
-        self._stats = stats
         self._clock = opts.clock
         self._gate = JumpGate(AIR_LIMITS)
         self._range = RangeGate(opts.reference, opts.max_range_m)
         self._kinematics = KinematicMemory()
         self._identities = IdentityMemory()
         self._midnight: dict[str, float] = {}  # date text -> [s] POSIX time of its 00:00 UTC
-
-    def _reject(self, reason: str) -> tuple[Observation, ...]:
-        self._stats.read += 1
-        self._stats.reject(reason)
-        return NOTHING
-
-    def _accept(self) -> tuple[Observation, ...]:
-        self._stats.read += 1
-        self._stats.accepted += 1
-        return NOTHING
-
-    def _emit(self, observation: Observation) -> tuple[Observation, ...]:
-        self._stats.read += 1
-        self._stats.accepted += 1
-        self._stats.observations += 1
-        return (observation,)
 
     def _day(self, text: str) -> float:
         midnight = self._midnight.get(text)
@@ -124,15 +109,9 @@ class SbsDecoder:
         return self._clock() if self._clock is not None else None
 
     def feed(self, line: bytes) -> tuple[Observation, ...]:
-        self._stats.bytes_read += len(line)
-        try:
-            text = line.decode("ascii").strip()
-        except UnicodeDecodeError:
-            return self._reject("malformed")
-        if not text:
+        text = self._text(line)
+        if text is None:
             return NOTHING
-        if text[0] == "#":
-            return self._accept()
         fields = text.split(",")
         kind = fields[0].strip()
         if kind != "MSG":
@@ -141,8 +120,8 @@ class SbsDecoder:
             return self._reject("malformed")
         try:
             return self._message(fields)
-        except _BadField as bad:
-            return self._reject(f"bad_field:{bad.name}")
+        except Rejected as rejected:
+            return self._reject(rejected.reason)
 
     def _message(self, fields: list[str]) -> tuple[Observation, ...]:
         transmission = fields[1].strip()
@@ -223,15 +202,7 @@ class SbsDecoder:
             )
         )
 
-    def flush(self) -> tuple[Observation, ...]:
-        return NOTHING
-
 
 def read_sbs(lines: Iterable[bytes], stats: IngestStats, options: ReaderOptions | None = None) -> Iterator[Observation]:
     """Observations from SBS-1 BaseStation lines."""
-    decoder = SbsDecoder(stats, options)
-    for line in lines:
-        out = decoder.feed(line)
-        if out:
-            yield from out
-    yield from decoder.flush()
+    return drive(SbsDecoder(stats, options), lines)

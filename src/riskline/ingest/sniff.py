@@ -158,7 +158,5 @@ def detect_format(head: bytes, name: str = "") -> str:
     if fmt is None and _is_empty(data):
         fmt = _by_name(name)
     if fmt is None:
-        raise UnknownFormatError(
-            f"{name or '<input>'}: unknown input format (expected one of: {', '.join(FORMATS)})"
-        )
+        raise UnknownFormatError(f"{name or '<input>'}: unknown input format (expected one of: {', '.join(FORMATS)})")
     return fmt

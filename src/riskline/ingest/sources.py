@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from itertools import chain
 from pathlib import Path
-from typing import BinaryIO, Protocol, cast
+from typing import BinaryIO, cast
 
 from riskline.ingest.beast import BeastDecoder
+from riskline.ingest.counting import Decoder, drive
 from riskline.ingest.errors import UnreadableInputError
 from riskline.ingest.marinecadastre import MarineCadastreDecoder
 from riskline.ingest.modes_text import ModesCsvDecoder, ModesJsonlDecoder
@@ -46,14 +47,6 @@ __all__ = [
 CHUNK_BYTES = 1 << 16  # [bytes] read size for binary formats
 
 
-class Decoder(Protocol):
-    """What every push-style decoder offers: ``feed`` a unit of bytes, ``flush`` at the end."""
-
-    def feed(self, data: bytes, /) -> Sequence[Observation]: ...
-
-    def flush(self) -> Sequence[Observation]: ...
-
-
 DecoderFactory = Callable[[IngestStats, ReaderOptions], Decoder]
 
 LINE_DECODERS: dict[str, DecoderFactory] = {
@@ -73,15 +66,6 @@ CHUNK_DECODERS: dict[str, DecoderFactory] = {
 """Formats read as a byte stream: their decoders are fed chunks of any size."""
 
 
-def _drive(decoder: Decoder, units: Iterable[bytes]) -> Iterator[Observation]:
-    feed = decoder.feed
-    for unit in units:
-        out = feed(unit)
-        if out:
-            yield from out
-    yield from decoder.flush()
-
-
 def _why(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
@@ -95,9 +79,9 @@ def read_format(
     """Observations from (already decompressed) byte chunks known to be in format ``fmt``."""
     opts = options if options is not None else ReaderOptions()
     if fmt in LINE_DECODERS:
-        return _drive(LINE_DECODERS[fmt](stats, opts), split_lines(chunks))
+        return drive(LINE_DECODERS[fmt](stats, opts), split_lines(chunks))
     if fmt in CHUNK_DECODERS:
-        return _drive(CHUNK_DECODERS[fmt](stats, opts), chunks)
+        return drive(CHUNK_DECODERS[fmt](stats, opts), chunks)
     return read_table_parquet(b"".join(chunks), stats, opts)
 
 
@@ -128,7 +112,7 @@ def _read_file(
         handle: BinaryIO
         with cast(BinaryIO, gzip.open(path, "rb") if compressed else path.open("rb")) as handle:
             if fmt in LINE_DECODERS:
-                yield from _drive(LINE_DECODERS[fmt](stats, opts), handle)
+                yield from drive(LINE_DECODERS[fmt](stats, opts), handle)
             else:
                 yield from read_format(fmt, iter(partial(handle.read, CHUNK_BYTES), b""), stats, opts)
     except (OSError, EOFError, zlib.error) as error:

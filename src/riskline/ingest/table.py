@@ -22,15 +22,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from riskline.ingest.counting import NOTHING, BadField, LineDecoder, Rejected, drive
 from riskline.ingest.observation import Domain, Kind, Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.stats import IngestStats
-from riskline.ingest.textlines import csv_fields, header_index
-from riskline.timeutil import parse_time
+from riskline.ingest.textlines import header_index
+from riskline.ingest.values import time_value
 from riskline.units import knots_to_mps
 
 SOURCE = "table"
-NOTHING: tuple[Observation, ...] = ()
 REQUIRED = ("t", "id", "lat", "lon")
 OPTIONAL = ("party", "domain", "alt_m", "sog_kn", "cog_deg", "vrate_mps", "transponder", "kind")
 COLUMNS = REQUIRED + OPTIONAL
@@ -38,12 +38,6 @@ _NAMESPACES = ("mmsi:", "icao:", "id:")
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
 _UNIT_SECONDS = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
-
-
-class _BadField(Exception):
-    def __init__(self, column: str) -> None:
-        super().__init__(column)
-        self.column = column
 
 
 def _blank(value: object) -> bool:
@@ -54,42 +48,33 @@ def _float(value: object, column: str) -> float | None:
     if _blank(value):
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise _BadField(column)
+        raise BadField(column)
     try:
         number = float(value)
     except (ValueError, OverflowError):
-        raise _BadField(column) from None
+        raise BadField(column) from None
     if not math.isfinite(number):
-        raise _BadField(column)
+        raise BadField(column)
     return number
 
 
 def _time(value: object) -> float:
     if isinstance(value, datetime):
         return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).timestamp()
-    if isinstance(value, bool):
-        raise _BadField("t")
-    if isinstance(value, int | float):
-        try:
-            number = float(value)
-        except OverflowError:
-            raise _BadField("t") from None
-        if not math.isfinite(number):
-            raise _BadField("t")
-        return number / 1000.0 if abs(number) > 1e11 else number
-    if isinstance(value, str):
-        try:
-            return parse_time(value)
-        except ValueError:
-            raise _BadField("t") from None
-    raise _BadField("t")
+    try:
+        t = time_value(value)
+    except ValueError:
+        raise BadField("t") from None
+    if t is None:
+        raise BadField("t")
+    return t
 
 
 def _text(value: object, column: str) -> str | None:
     if _blank(value):
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise _BadField(column)
+        raise BadField(column)
     return str(value).strip()
 
 
@@ -103,35 +88,35 @@ def _transponder(value: object) -> bool:
         return True
     if word in _FALSE:
         return False
-    raise _BadField("transponder")
+    raise BadField("transponder")
 
 
 def observation_from_row(row: dict[str, Any]) -> Observation:
-    """One table row (column name → cell, text or typed) as an observation; raises ``_BadField``."""
+    """One table row (column name → cell, text or typed) as an observation; raises ``BadField``."""
     t = _time(row.get("t"))
     ident = _text(row.get("id"), "id")
     if ident is None:
-        raise _BadField("id")
+        raise BadField("id")
     platform_id = ident if ident.lower().startswith(_NAMESPACES) else f"id:{ident}"
     lat, lon = _float(row.get("lat"), "lat"), _float(row.get("lon"), "lon")
     if lat is None or not -90.0 <= lat <= 90.0:
-        raise _BadField("lat")
+        raise BadField("lat")
     if lon is None or not -180.0 <= lon <= 180.0:
-        raise _BadField("lon")
+        raise BadField("lon")
     party = _text(row.get("party"), "party")
     domain_text = _text(row.get("domain"), "domain")
     kind_text = _text(row.get("kind"), "kind")
     try:
         domain = None if domain_text is None else Domain(domain_text.lower())
     except ValueError:
-        raise _BadField("domain") from None
+        raise BadField("domain") from None
     try:
         kind = None if kind_text is None else Kind(kind_text.lower())
     except ValueError:
-        raise _BadField("kind") from None
+        raise BadField("kind") from None
     sog_kn = _float(row.get("sog_kn"), "sog_kn")
     if sog_kn is not None and sog_kn < 0.0:
-        raise _BadField("sog_kn")
+        raise BadField("sog_kn")
     cog = _float(row.get("cog_deg"), "cog_deg")
     return Observation(
         t,
@@ -150,68 +135,39 @@ def observation_from_row(row: dict[str, Any]) -> Observation:
     )
 
 
-class TableCsvDecoder:
+class TableCsvDecoder(LineDecoder):
     """Push-style: ``feed`` one CSV line at a time; the first non-blank, non-comment line is the header."""
 
     def __init__(self, stats: IngestStats, options: ReaderOptions | None = None) -> None:
-        self._stats = stats
+        super().__init__(stats)
         self._columns: dict[str, int] | None = None
         self._missing: str | None = None
 
-    def _reject(self, reason: str) -> tuple[Observation, ...]:
-        self._stats.read += 1
-        self._stats.reject(reason)
-        return NOTHING
-
     def feed(self, line: bytes) -> tuple[Observation, ...]:
-        self._stats.bytes_read += len(line)
-        try:
-            text = line.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            return self._reject("malformed")
-        if not text:
+        fields = self._fields(line)
+        if fields is None:
             return NOTHING
-        if text[0] == "#":
-            self._stats.read += 1
-            self._stats.accepted += 1
-            return NOTHING
-        try:
-            fields = csv_fields(text)
-        except ValueError:
-            return self._reject("malformed")
         if self._columns is None:
             self._columns = header_index(fields)
             self._missing = next((name for name in REQUIRED if name not in self._columns), None)
             if self._missing is not None:
                 return self._reject(f"missing_column:{self._missing}")
-            self._stats.read += 1
-            self._stats.accepted += 1
-            return NOTHING
+            return self._accept()
         if self._missing is not None:
             return self._reject(f"missing_column:{self._missing}")
         row = {name: fields[i] for name, i in self._columns.items() if name in COLUMNS and i < len(fields)}
         try:
             observation = observation_from_row(row)
-        except _BadField as bad:
-            return self._reject(f"bad_field:{bad.column}")
-        self._stats.read += 1
-        self._stats.accepted += 1
-        self._stats.observations += 1
-        return (observation,)
-
-    def flush(self) -> tuple[Observation, ...]:
-        return NOTHING
+        except Rejected as rejected:
+            return self._reject(rejected.reason)
+        return self._emit(observation)
 
 
 def read_table_csv(
     lines: Iterable[bytes], stats: IngestStats, options: ReaderOptions | None = None
 ) -> Iterator[Observation]:
     """Observations from the lines of a positions-table CSV."""
-    decoder = TableCsvDecoder(stats, options)
-    for line in lines:
-        out = decoder.feed(line)
-        if out:
-            yield from out
+    return drive(TableCsvDecoder(stats, options), lines)
 
 
 def _python_column(column: Any) -> list[Any]:
@@ -250,15 +206,18 @@ def read_table_parquet(
                 stats.read += batch.num_rows
                 stats.reject(f"missing_column:{missing}", batch.num_rows)
                 continue
-            cells = {name.lower(): _python_column(batch.column(name)) for name in batch.schema.names
-                     if name.lower() in COLUMNS}
+            cells = {
+                name.lower(): _python_column(batch.column(name))
+                for name in batch.schema.names
+                if name.lower() in COLUMNS
+            }
             for i in range(batch.num_rows):
                 row = {name: values[i] for name, values in cells.items()}
                 stats.read += 1
                 try:
                     observation = observation_from_row(row)
-                except _BadField as bad:
-                    stats.reject(f"bad_field:{bad.column}")
+                except Rejected as rejected:
+                    stats.reject(rejected.reason)
                     continue
                 stats.accepted += 1
                 stats.observations += 1

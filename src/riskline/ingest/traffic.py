@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from riskline.ingest.counting import BadField, Counting, Rejected, drive
 from riskline.ingest.gate import AIR_LIMITS, JumpGate, RangeGate
 from riskline.ingest.memory import IdentityMemory
 from riskline.ingest.observation import Domain, Observation
@@ -33,12 +34,6 @@ _BETWEEN = re.compile(r"[\s,\[\]]*")
 _HEX_DIGITS = frozenset("0123456789abcdef")
 
 
-class _BadField(Exception):
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-
 def _number(value: object, name: str) -> float | None:
     """A JSON number as a float; null and non-finite as None; anything else is a bad field."""
     kind = type(value)
@@ -48,10 +43,10 @@ def _number(value: object, name: str) -> float | None:
         try:
             return float(value)  # type: ignore[arg-type]
         except OverflowError:
-            raise _BadField(name) from None
+            raise BadField(name) from None
     if value is None:
         return None
-    raise _BadField(name)
+    raise BadField(name)
 
 
 def _timestamp(value: object) -> float | None:
@@ -60,12 +55,12 @@ def _timestamp(value: object) -> float | None:
     return time_value(value)
 
 
-class TrafficDecoder:
+class TrafficDecoder(Counting):
     """Push-style: ``feed`` byte chunks, ``flush`` at the end."""
 
     def __init__(self, stats: IngestStats, options: ReaderOptions | None = None) -> None:
+        super().__init__(stats)
         opts = options if options is not None else ReaderOptions()
-        self._stats = stats
         self._clock = opts.clock
         self._text = ""
         self._in_junk = False  # inside a run of unparsable text, already counted
@@ -74,10 +69,6 @@ class TrafficDecoder:
         self._gate = JumpGate(AIR_LIMITS)
         self._range = RangeGate(opts.reference, opts.max_range_m)
         self._identities = IdentityMemory()
-
-    def _reject(self, reason: str) -> None:
-        self._stats.read += 1
-        self._stats.reject(reason)
 
     def feed(self, chunk: bytes) -> list[Observation]:
         self._stats.bytes_read += len(chunk)
@@ -129,21 +120,21 @@ class TrafficDecoder:
             return
         try:
             self._fields(record, out)
-        except _BadField as bad:
-            self._reject(f"bad_field:{bad.name}")
+        except Rejected as rejected:
+            self._reject(rejected.reason)
 
     def _fields(self, record: dict[str, Any], out: list[Observation]) -> None:
         get = record.get
         icao = get("icao24")
         if type(icao) is not str or len(icao) != 6 or not _HEX_DIGITS.issuperset(icao):
             if not isinstance(icao, str) or len(icao) != 6 or not _HEX_DIGITS.issuperset(icao.lower()):
-                raise _BadField("icao24")
+                raise BadField("icao24")
             icao = icao.lower()
         key = "icao:" + icao
         try:
             t = _timestamp(get("timestamp"))
         except ValueError:
-            raise _BadField("timestamp") from None
+            raise BadField("timestamp") from None
         if t is None:
             if self._clock is None:
                 self._reject("no_timestamp")
@@ -159,10 +150,9 @@ class TrafficDecoder:
         lat, lon = _number(get("latitude"), "latitude"), _number(get("longitude"), "longitude")
         if lat is None or lon is None:
             if changed is None:
-                self._stats.read += 1
-                self._stats.accepted += 1
+                self._accept()
             else:
-                self._emit(out, Observation(t, key, SOURCE, domain=Domain.AIR, callsign=changed.callsign))
+                out.extend(self._emit(Observation(t, key, SOURCE, domain=Domain.AIR, callsign=changed.callsign)))
             return
         altitude = _number(get("altitude"), "altitude")  # [ft]
         speed = _number(get("groundspeed"), "groundspeed")  # [kn]
@@ -174,37 +164,24 @@ class TrafficDecoder:
         if not self._gate.admit(key, t, lat, lon):
             self._reject("implausible_jump")
             return
-        self._emit(
-            out,
-            Observation(
-                t,
-                key,
-                SOURCE,
-                lat,
-                lon,
-                None if altitude is None else altitude * FOOT,
-                None if speed is None else speed * KNOT,
-                None if track is None else track % 360.0,
-                None if rate is None else rate * FEET_PER_MINUTE,
-                Domain.AIR,
-                callsign=callsign,
-            ),
+        observation = Observation(
+            t,
+            key,
+            SOURCE,
+            lat,
+            lon,
+            None if altitude is None else altitude * FOOT,
+            None if speed is None else speed * KNOT,
+            None if track is None else track % 360.0,
+            None if rate is None else rate * FEET_PER_MINUTE,
+            Domain.AIR,
+            callsign=callsign,
         )
-
-    def _emit(self, out: list[Observation], observation: Observation) -> None:
-        self._stats.read += 1
-        self._stats.accepted += 1
-        self._stats.observations += 1
-        out.append(observation)
+        out.extend(self._emit(observation))
 
 
 def read_traffic_json(
     chunks: Iterable[bytes], stats: IngestStats, options: ReaderOptions | None = None
 ) -> Iterator[Observation]:
     """Observations from ``traffic`` JSON records given as byte chunks (already decompressed)."""
-    decoder = TrafficDecoder(stats, options)
-    for chunk in chunks:
-        out = decoder.feed(chunk)
-        if out:
-            yield from out
-    yield from decoder.flush()
+    return drive(TrafficDecoder(stats, options), chunks)
