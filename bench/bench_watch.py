@@ -65,9 +65,11 @@ def bench_ingest(nmea: Path) -> str:
         return sum(1 for _ in read_path(nmea, IngestStats()))
 
     rows = []
-    for name, fn in (("plain `pyais.decode(s).asdict()` loop", plain_pyais),
-                     ("pyais `FileReaderStream` + decode", pyais_stream),
-                     ("riskline `read_path` → Observation", riskline_reader)):
+    for name, fn in (
+        ("plain `pyais.decode(s).asdict()` loop", plain_pyais),
+        ("pyais `FileReaderStream` + decode", pyais_stream),
+        ("riskline `read_path` → Observation", riskline_reader),
+    ):
         seconds, count = best_of(fn, repeat=3)
         rows.append((name, count, seconds))
     base = rows[0][2]
@@ -108,17 +110,30 @@ def with_parties(snapshot: Snapshot, rng: np.random.Generator) -> Snapshot:
     names = ("civil", "RU", "EE", "US", "FI", "SE")
     party = np.where(rng.random(len(snapshot)) < 0.05, rng.integers(1, len(names), len(snapshot)), 0)
     return Snapshot(
-        t=snapshot.t, ids=snapshot.ids, party=party.astype(np.int64), party_names=names, is_air=snapshot.is_air,
-        is_military=party > 0, transponder=snapshot.transponder, lat=snapshot.lat, lon=snapshot.lon,
-        alt=snapshot.alt, v_east=snapshot.v_east, v_north=snapshot.v_north, v_up=snapshot.v_up, t_fix=snapshot.t_fix,
+        t=snapshot.t,
+        ids=snapshot.ids,
+        party=party.astype(np.int64),
+        party_names=names,
+        is_air=snapshot.is_air,
+        is_military=party > 0,
+        transponder=snapshot.transponder,
+        lat=snapshot.lat,
+        lon=snapshot.lon,
+        alt=snapshot.alt,
+        v_east=snapshot.v_east,
+        v_north=snapshot.v_north,
+        v_up=snapshot.v_up,
+        t_fix=snapshot.t_fix,
     )
 
 
 def bench_tick() -> str:
     rng = np.random.default_rng(7)
     detector = Detector(load_rulebook())
-    rows = ["| live tracks | of which aircraft | military (5 parties) | findings | tick [ms] (median of 5) |",
-            "|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| live tracks | of which aircraft | military (5 parties) | findings | tick [ms] (median of 5) |",
+        "|---:|---:|---:|---:|---:|",
+    ]
     for n in (1_000, 10_000, 100_000):
         snapshot = with_parties(population(n).snapshot, rng)
         seconds, findings = best_of(lambda s=snapshot: detector.detect(s, s.t, since=s.t - 2.0), repeat=5)
@@ -141,8 +156,11 @@ def bench_quality(n: int) -> str:
         for label in case.labels:
             truth[(label.rule, frozenset((case.a, case.b)))] = label.breaches
     rules = sorted({rule for rule, _ in truth})
-    rows = ["| rule | breaches (truth) | detected | true positives | false positives | precision | recall | "
-            "median lead time [s] |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| rule | breaches (truth) | detected | true positives | false positives | precision | recall | "
+        "median lead time [s] |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for rule in rules:
         positives = {key for key, value in truth.items() if key[0] == rule and value}
         found = {key for key in detected if key[0] == rule}
@@ -152,8 +170,10 @@ def bench_quality(n: int) -> str:
         precision = len(tp) / len(found) if found else float("nan")
         recall = len(tp) / len(positives) if positives else float("nan")
         lead = f"{statistics.median(leads):.0f}" if leads else "–"
-        rows.append(f"| {rule} | {len(positives)} | {len(found)} | {len(tp)} | {len(fp)} | {precision:.3f} | "
-                    f"{recall:.3f} | {lead} |")
+        rows.append(
+            f"| {rule} | {len(positives)} | {len(found)} | {len(tp)} | {len(fp)} | {precision:.3f} | "
+            f"{recall:.3f} | {lead} |"
+        )
     return f"{len(labelled.encounters)} labelled encounters, seed 11.\n\n" + "\n".join(rows)
 
 

@@ -1,5 +1,8 @@
 """Faults end with nothing lost and nothing duplicated: SIGKILLed nodes, cut connections, replays, reordering.
 
+Messages go out in bursts (delivered as batches) spread over the time the faults take, so that every kill and
+cut lands in the middle of deliveries however fast they are.
+
 Each test ends with every envelope delivered exactly once (the receiver's seqs are exactly 1..n) and both
 ``log verify`` clean.
 """
@@ -22,6 +25,7 @@ from riskline.channel.messages import MessageType
 from riskline.channel.protocol import prepare_delivery
 from riskline.node.audit import verify_node
 from riskline.node.messaging import Outgoing, send
+from riskline.node.messaging import send_many as send_batch
 from riskline.storage import channel_store as store
 from riskline.testing.nodes import NodeProcess, TwoNodeHarness, wait_until
 
@@ -46,6 +50,19 @@ def send_many(process: NodeProcess, count: int, label: str) -> None:
             send(node, Outgoing(type=MessageType.FREE_TEXT, channel="RU-EE", body={"text": f"{label} {number}"}))
 
 
+def send_in_bursts(process: NodeProcess, count: int, label: str, *, burst: int, pause: float) -> None:
+    """``count`` messages in bursts of ``burst`` (one transaction each, so they travel as batches), ``pause`` [s]
+    apart: the exchange lasts as long as the faults do, however fast delivery is."""
+    with process.open() as node:
+        for first in range(0, count, burst):
+            outgoing = [
+                Outgoing(type=MessageType.FREE_TEXT, channel="RU-EE", body={"text": f"{label} {number}"})
+                for number in range(first, min(count, first + burst))
+            ]
+            send_batch(node, outgoing)
+            time.sleep(pause)
+
+
 def assert_exactly_once_and_verified(harness: TwoNodeHarness, counts: dict[str, int]) -> None:
     for party, process in harness.nodes.items():
         wait_until(lambda p=process: drained(p), timeout=60, what=f"{party}'s outbox to drain")
@@ -65,8 +82,10 @@ def test_sigkill_of_either_node_during_a_thousand_message_exchange_loses_and_dup
     rng = random.Random(20240611)
     with TwoNodeHarness(tmp_path) as harness:
         senders = [
-            threading.Thread(target=send_many, args=(harness["RU"], 500, "from RU")),
-            threading.Thread(target=send_many, args=(harness["EE"], 500, "from EE")),
+            threading.Thread(
+                target=send_in_bursts, args=(harness[party], 500, f"from {party}"), kwargs={"burst": 20, "pause": 0.4}
+            )
+            for party in ("RU", "EE")
         ]
         for thread in senders:
             thread.start()
@@ -147,7 +166,7 @@ def test_connections_cut_mid_request_lose_and_duplicate_nothing(tmp_path: Path) 
                 peer = store.peer_by_node(connection, "ee-mod")
                 assert peer is not None
                 store.upsert_peer(connection, replace(peer, url=f"http://127.0.0.1:{proxy.port}"))
-            send_many(harness["RU"], 150, "through the proxy")
+            send_in_bursts(harness["RU"], 150, "through the proxy", burst=3, pause=0.02)
             assert_exactly_once_and_verified(harness, {"RU": 150})
             assert proxy.cuts > 0
         finally:

@@ -32,11 +32,11 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from riskline.channel.checkpoint import Cosignature, SignedCheckpoint, verify_checkpoint, verify_cosignature
+from riskline.channel.checkpoint import Cosignature, SignedCheckpoint, verify_checkpoint
 from riskline.channel.envelope import SignedEnvelope, require_key
 from riskline.channel.errors import ChannelError, MalformedEnvelope
-from riskline.channel.merkle import MerkleTree
-from riskline.channel.receipt import Receipt, verify_receipt
+from riskline.channel.merkle import MerkleTree, leaf_hash
+from riskline.channel.receipt import Receipt, ReceiptSubject, SignatureMemo, verify_receipt
 from riskline.channel.signing import VerifyKey
 
 BUNDLE_KIND = "riskline-proof-bundle"
@@ -206,6 +206,15 @@ def verify_bundle(data: Mapping[str, Any]) -> BundleReport:
         bundle = Bundle.from_dict(data)
     except _Broken as broken:
         return BundleReport(ok=False, entries_checked=0, failure=broken.failure)
+    return check_bundle(bundle)
+
+
+def check_bundle(
+    bundle: Bundle, *, facts: Iterable[EntryFacts] | None = None, memo: SignatureMemo | None = None
+) -> BundleReport:
+    """``verify_bundle`` of a parsed bundle. ``facts``: the ``EntryFacts`` of its entries, in order (found by
+    ``EntryChecker``, perhaps in other processes), instead of reading ``bundle.entries``; ``memo``: signatures
+    already verified (e.g. the receipts', in other processes)."""
     checker = _LogChecker(bundle.keys, bundle.checkpoints, origin=bundle.origin)
     own_key = bundle.keys.get(bundle.origin)
     positions: dict[str, int] = {}
@@ -232,22 +241,91 @@ def verify_bundle(data: Mapping[str, Any]) -> BundleReport:
             root=checker.tree.root() if failure is None else None,
         )
 
-    entries_failure = checker.run(bundle.entries, positions=positions, wanted=wanted)
+    entries_failure = checker.run(bundle.entries, positions=positions, wanted=wanted, facts=facts)
     if entries_failure is not None:
         return report(entries_failure)
+    memo = SignatureMemo() if memo is None else memo  # the receipts of a delivery batch share a head, a cosignature
     for number, cosignature in enumerate(bundle.cosignatures):
-        reason = _cosignature_problem(cosignature, bundle, checker.tree)
+        reason = _cosignature_problem(cosignature, bundle, checker, memo)
         if reason is not None:
             return report(Failure("cosignatures", number, reason), cosignatures=number)
     for number, receipt in enumerate(bundle.receipts):
-        reason = _receipt_problem(receipt, bundle, checker)
+        reason = _receipt_problem(receipt, bundle, checker, memo)
         if reason is not None:
             return report(Failure("receipts", number, reason), cosignatures=len(bundle.cosignatures), receipts=number)
     return report(None, cosignatures=len(bundle.cosignatures), receipts=len(bundle.receipts))
 
 
+@dataclass(frozen=True, slots=True)
+class EntryFacts:
+    """One log entry as the in-order checks need it, or why it fails on its own.
+
+    ``entry_facts`` finds them: parsing, the sender's key and the signature need nothing but the entry and the
+    keys — that is most of the cost, and it can run in other processes, in any order.
+    """
+
+    problem: str | None
+    """Why the entry fails by itself (unparsable, unknown key, bad signature); None when it passes."""
+    leaf_hash: bytes = b""
+    digest: str = ""
+    """SHA-256 hex of the leaf data: the envelope hash receipts name."""
+    envelope_id: str = ""
+    sender: str = ""
+    channel: str = ""
+    seq: int = 0
+    cites: tuple[int, bytes] | None = None
+    """For an envelope the log's own node signed: the size and root of the log before it, as it cites them."""
+
+
+@dataclass(frozen=True, slots=True)
+class EntryChecker:
+    """The per-entry checks of one log (picklable: send it to worker processes with the entries)."""
+
+    keys: Mapping[str, VerifyKey]
+    origin: str
+    recanonicalize: bool = False
+
+    def facts(self, leaf: bytes) -> EntryFacts:
+        """Checks 1 and 2 of the module docstring for one entry."""
+        try:
+            signed = SignedEnvelope.from_leaf(leaf, recanonicalize=self.recanonicalize)
+        except MalformedEnvelope as error:
+            return EntryFacts(f"not a valid signed envelope: {error}")
+        envelope = signed.envelope
+        sender = envelope.sender
+        if sender.key not in self.keys.values():
+            return EntryFacts(
+                f"signed by {sender.node!r} with key {sender.key.fingerprint}, which is not among the given keys"
+            )
+        named = self.keys.get(sender.node)
+        if named is not None and named != sender.key:
+            return EntryFacts(
+                f"signed by {sender.node!r} with key {sender.key.fingerprint},"
+                f" but that node's key is {named.fingerprint}"
+            )
+        try:
+            signed.verify(sender.key)
+        except ChannelError as error:
+            return EntryFacts(str(error))
+        head = envelope.sender_checkpoint
+        return EntryFacts(
+            problem=None,
+            leaf_hash=leaf_hash(leaf),
+            digest=hashlib.sha256(leaf).hexdigest(),
+            envelope_id=envelope.id,
+            sender=sender.node,
+            channel=envelope.channel,
+            seq=envelope.seq,
+            cites=(head.size, head.root) if sender.key == self.keys.get(self.origin) else None,
+        )
+
+    def facts_of(self, leaves: Iterable[bytes]) -> list[EntryFacts]:
+        """``facts`` of every leaf, in order (one task for a worker process)."""
+        return [self.facts(leaf) for leaf in leaves]
+
+
 class _LogChecker:
-    """One pass over the entries of one log; keeps only the Merkle tree and a few counters."""
+    """One pass over the entries of one log; keeps only the Merkle tree, a few counters and what receipts need."""
 
     def __init__(
         self,
@@ -259,14 +337,21 @@ class _LogChecker:
     ) -> None:
         self.recanonicalize = recanonicalize
         self.keys = keys
-        self.known = set(keys.values())
         self.checkpoints = checkpoints
         self.origin = origin
         self.tree = MerkleTree()
         self.checked = 0
         self.checkpoints_checked = 0
-        self.found: dict[str, int] = {}
-        """Index of each entry whose hash a receipt names."""
+        self.found: dict[str, tuple[int, EntryFacts]] = {}
+        """Index and facts of each entry whose hash a receipt names."""
+        self._roots: dict[int, bytes] = {}
+
+    def root_at(self, size: int) -> bytes:
+        """The root of the first ``size`` entries read (remembered: many receipts name the same heads)."""
+        root = self._roots.get(size)
+        if root is None:
+            root = self._roots[size] = self.tree.root(size)
+        return root
 
     def run(
         self,
@@ -274,12 +359,15 @@ class _LogChecker:
         *,
         positions: Mapping[str, int] | None = None,
         wanted: Collection[str] = frozenset(),
+        facts: Iterable[EntryFacts] | None = None,
     ) -> Failure | None:
         failure = self._prepare()
         if failure is not None:
             return failure
         assert self.origin is not None
-        log_key = self.keys[self.origin]
+        if facts is None:
+            checker = EntryChecker(self.keys, self.origin, self.recanonicalize)
+            facts = (checker.facts(leaf) for leaf in entries)
         by_size = self._by_size
         next_sizes = iter(sorted(by_size))
         pending = next(next_sizes, None)
@@ -291,11 +379,11 @@ class _LogChecker:
             pending = next(next_sizes, None)
         last_seq: dict[tuple[str, str], int] = {}
         tree = self.tree
-        for index, leaf in enumerate(entries):
-            reason = self._entry_problem(index, leaf, log_key, last_seq, positions, wanted)
+        for index, fact in enumerate(facts):
+            reason = self._entry_problem(index, fact, last_seq, positions, wanted)
             if reason is not None:
                 return Failure("entries", index, reason)
-            tree.append(leaf)
+            tree.append_leaf_hash(fact.leaf_hash)
             self.checked = index + 1
             while pending is not None and pending == tree.size:
                 failure = self._check_heads(pending, matched_size)
@@ -360,102 +448,93 @@ class _LogChecker:
     def _entry_problem(
         self,
         index: int,
-        leaf: bytes,
-        log_key: VerifyKey,
+        fact: EntryFacts,
         last_seq: dict[tuple[str, str], int],
         positions: Mapping[str, int] | None,
         wanted: Collection[str],
     ) -> str | None:
-        try:
-            signed = SignedEnvelope.from_leaf(leaf, recanonicalize=self.recanonicalize)
-        except MalformedEnvelope as error:
-            return f"not a valid signed envelope: {error}"
-        envelope = signed.envelope
-        sender = envelope.sender
-        if sender.key not in self.known:
-            return f"signed by {sender.node!r} with key {sender.key.fingerprint}, which is not among the given keys"
-        named = self.keys.get(sender.node)
-        if named is not None and named != sender.key:
-            return (
-                f"signed by {sender.node!r} with key {sender.key.fingerprint},"
-                f" but that node's key is {named.fingerprint}"
-            )
-        try:
-            signed.verify(sender.key)
-        except ChannelError as error:
-            return str(error)
-        if sender.key == log_key:
-            head = envelope.sender_checkpoint
-            if head.size != index:
-                return f"this node's envelope {envelope.id} cites its log at size {head.size} but sits at index {index}"
-            if head.root != self.tree.root():
+        if fact.problem is not None:
+            return fact.problem
+        if fact.cites is not None:
+            size, root = fact.cites
+            if size != index:
+                return f"this node's envelope {fact.envelope_id} cites its log at size {size} but sits at index {index}"
+            if root != self.tree.root():
                 return (
-                    f"this node's envelope {envelope.id} cites a root that the {index} entries before it"
+                    f"this node's envelope {fact.envelope_id} cites a root that the {index} entries before it"
                     " do not have: an earlier entry was changed"
                 )
-        digest: str | None = None
-        if wanted:
-            digest = hashlib.sha256(leaf).hexdigest()
-            if digest in wanted:
-                self.found.setdefault(digest, index)
+        if fact.digest in wanted:
+            self.found.setdefault(fact.digest, (index, fact))
         if positions:
-            digest = digest or hashlib.sha256(leaf).hexdigest()
-            placed = positions.get(digest)
+            placed = positions.get(fact.digest)
             if placed is not None and placed != index:
-                return f"this node's receipt places envelope {envelope.id} at index {placed}, it sits at {index}"
-        stream = (sender.node, envelope.channel)
+                return f"this node's receipt places envelope {fact.envelope_id} at index {placed}, it sits at {index}"
+        stream = (fact.sender, fact.channel)
         previous = last_seq.get(stream)
-        if previous is not None and envelope.seq != previous + 1:
+        if previous is not None and fact.seq != previous + 1:
             return (
-                f"seq {envelope.seq} of {sender.node!r} on {envelope.channel} follows seq {previous}: "
+                f"seq {fact.seq} of {fact.sender!r} on {fact.channel} follows seq {previous}: "
                 "an entry is missing, repeated or out of order"
             )
-        last_seq[stream] = envelope.seq
+        last_seq[stream] = fact.seq
         return None
 
 
-def _cosignature_problem(cosignature: Cosignature, bundle: Bundle, tree: MerkleTree) -> str | None:
+def _cosignature_problem(
+    cosignature: Cosignature, bundle: Bundle, checker: _LogChecker, memo: SignatureMemo
+) -> str | None:
     if cosignature.witness not in bundle.keys.values():
         return f"by witness key {cosignature.witness.fingerprint}, which is not among the bundle's keys"
     try:
-        verify_cosignature(cosignature)
+        memo.cosignature(cosignature, cosignature.witness)
     except ChannelError as error:
         return str(error)
     return _head_problem(
-        cosignature.checkpoint.origin, cosignature.checkpoint.size, cosignature.checkpoint.root, bundle, tree, "cosigns"
+        cosignature.checkpoint.origin,
+        cosignature.checkpoint.size,
+        cosignature.checkpoint.root,
+        bundle,
+        checker,
+        "cosigns",
     )
 
 
-def _head_problem(origin: str, size: int, root: bytes, bundle: Bundle, tree: MerkleTree, verb: str) -> str | None:
+def _head_problem(origin: str, size: int, root: bytes, bundle: Bundle, checker: _LogChecker, verb: str) -> str | None:
     if origin != bundle.origin:
         return f"{verb} log {origin!r}, not this bundle's {bundle.origin!r}"
-    if size > tree.size:
-        return f"{verb} size {size}, beyond the {tree.size} entries of the bundle"
-    if tree.root(size) != root:
+    if size > checker.tree.size:
+        return f"{verb} size {size}, beyond the {checker.tree.size} entries of the bundle"
+    if checker.root_at(size) != root:
         return f"{verb} a root for size {size} that the bundle's entries do not have"
     return None
 
 
-def _receipt_problem(receipt: Receipt, bundle: Bundle, checker: _LogChecker) -> str | None:
+def _receipt_problem(receipt: Receipt, bundle: Bundle, checker: _LogChecker, memo: SignatureMemo) -> str | None:
     receiver_key = receipt.receiver.key
-    if receiver_key not in checker.known:
+    if receiver_key not in bundle.keys.values():
         return f"by receiver key {receiver_key.fingerprint}, which is not among the bundle's keys"
-    index = checker.found.get(receipt.envelope_hash)
-    if index is None:
+    found = checker.found.get(receipt.envelope_hash)
+    if found is None:
         return f"for envelope {receipt.envelope_id} whose entry is not in the bundle"
-    envelope = SignedEnvelope.from_leaf(bundle.entries[index])
+    _, fact = found
+    subject = ReceiptSubject(fact.envelope_id, fact.digest, fact.channel, fact.leaf_hash)
     try:
         verify_receipt(
-            receipt, envelope=envelope, receiver_key=receiver_key, sender_checkpoint=receipt.cosignature.checkpoint
+            receipt,
+            envelope=subject,
+            receiver_key=receiver_key,
+            sender_checkpoint=receipt.cosignature.checkpoint,
+            memo=memo,
         )
     except ChannelError as error:
         return str(error)
     own_key = bundle.keys[bundle.origin]
     if receiver_key == own_key:
         head = receipt.receiver_checkpoint.checkpoint
-        return _head_problem(head.origin, head.size, head.root, bundle, checker.tree, "is under a checkpoint of")
+        return _head_problem(head.origin, head.size, head.root, bundle, checker, "is under a checkpoint of")
     cosigned = receipt.cosignature.checkpoint
-    return _head_problem(cosigned.origin, cosigned.size, cosigned.root, bundle, checker.tree, "cosigns")
+    return _head_problem(cosigned.origin, cosigned.size, cosigned.root, bundle, checker, "cosigns")
 
 
 def _list(data: Mapping[str, Any], name: str) -> list[Any]:

@@ -29,11 +29,20 @@ sender says that is not signed and consistent with what was accepted before. Che
 Then ``accept``: the verdict carries the new ``PeerState`` and the checkpoint to cosign. The caller appends the
 envelope to its log, cosigns, signs the receipt and persists state, all in one transaction. Calls for one peer
 must be serialised: the state is one value per peer.
+
+Batches (``prepare_batch``/``check_batch``): several envelopes of one channel, in ``seq`` order, under ONE signed
+checkpoint of the sender's log that includes them all, each with its inclusion proof, and one consistency
+proof. The receiver checks them in order exactly as single deliveries (checks 1–6 and 9 per envelope; the
+checkpoint's signature and the witnessing of check 8 once, at the first new envelope; the inclusion of each
+new envelope). The first envelope that fails stops the batch: the ones before it stand (the verdict lists
+them), it and those after it are not taken, and the verdict carries its error. A single delivery is a batch
+of one whose error is raised.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -248,6 +257,204 @@ class Verdict:
         return self.outcome is Outcome.ACCEPT
 
 
+MAX_BATCH = 500
+"""Most envelopes in one delivery batch; a larger batch is refused whole (``InvalidField``, 422)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One envelope of a batch and its inclusion proof in the batch's checkpoint."""
+
+    envelope: SignedEnvelope
+    inclusion: Inclusion
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryBatch:
+    """The body of ``POST /v1/channels/{channel}/batches``: envelopes of one channel in ``seq`` order, one head."""
+
+    items: tuple[BatchItem, ...]
+    checkpoint: SignedCheckpoint
+    """The sender's signed log head at delivery time; it includes every envelope of the batch."""
+    consistency: Consistency
+
+    @classmethod
+    def of(cls, request: DeliveryRequest) -> DeliveryBatch:
+        """A single delivery as a batch of one."""
+        return cls((BatchItem(request.envelope, request.inclusion),), request.checkpoint, request.consistency)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "items": [
+                {
+                    "envelope": item.envelope.to_wire(),
+                    "inclusion": {"index": item.inclusion.index, "proof": [h.hex() for h in item.inclusion.proof]},
+                }
+                for item in self.items
+            ],
+            "checkpoint": self.checkpoint.to_dict(),
+            "consistency": {
+                "from_size": self.consistency.from_size,
+                "proof": [h.hex() for h in self.consistency.proof],
+            },
+        }
+
+    def wire_bytes(self) -> bytes:
+        """``to_wire()`` as compact JSON, each envelope written as its leaf data (the canonical JSON of the same
+        signed envelope) instead of being serialised again."""
+        items = b",".join(
+            b'{"envelope":'
+            + item.envelope.leaf_data()
+            + b',"inclusion":{"index":'
+            + str(item.inclusion.index).encode("ascii")
+            + b',"proof":['
+            + b",".join(b'"' + element.hex().encode("ascii") + b'"' for element in item.inclusion.proof)
+            + b"]}}"
+            for item in self.items
+        )
+        rest = json.dumps(
+            {
+                "checkpoint": self.checkpoint.to_dict(),
+                "consistency": {
+                    "from_size": self.consistency.from_size,
+                    "proof": [h.hex() for h in self.consistency.proof],
+                },
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+        ).encode("utf-8")
+        return b'{"items":[' + items + b"]," + rest[1:]
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> DeliveryBatch:
+        """Parse strictly; ``InvalidField`` (422) names the first bad member (``items.3.envelope.seq``, …).
+
+        A batch that does not parse is refused whole: nothing in it is taken.
+        """
+        fields = require_fields(data, ("items", "checkpoint", "consistency"), "")
+        raw_items = fields["items"]
+        if not isinstance(raw_items, list) or not raw_items:
+            raise InvalidField("items", "must be a non-empty list of {envelope, inclusion}")
+        if len(raw_items) > MAX_BATCH:
+            raise InvalidField("items", f"holds {len(raw_items)} envelopes, at most {MAX_BATCH} go in one batch")
+        items: list[BatchItem] = []
+        for position, raw in enumerate(raw_items):
+            where = f"items.{position}."
+            item = require_fields(raw, ("envelope", "inclusion"), where)
+            try:
+                envelope = SignedEnvelope.from_wire(item["envelope"])
+            except InvalidField as error:
+                raise InvalidField(f"{where}envelope.{error.field}", str(error)[len(error.field) + 2 :]) from None
+            first = items[0].envelope.envelope.sender.node if items else envelope.envelope.sender.node
+            if envelope.envelope.sender.node != first:
+                raise InvalidField(
+                    f"{where}envelope.sender.node",
+                    f"a batch carries the envelopes of one sender node ({first!r}),"
+                    f" not {envelope.envelope.sender.node!r}",
+                )
+            inclusion = require_fields(item["inclusion"], ("index", "proof"), f"{where}inclusion.")
+            items.append(
+                BatchItem(
+                    envelope,
+                    Inclusion(
+                        index=require_int(inclusion["index"], f"{where}inclusion.index", 0),
+                        proof=require_hashes(inclusion["proof"], f"{where}inclusion.proof"),
+                    ),
+                )
+            )
+        consistency = require_fields(fields["consistency"], ("from_size", "proof"), "consistency.")
+        return cls(
+            items=tuple(items),
+            checkpoint=require_part(SignedCheckpoint.from_dict, fields["checkpoint"], "checkpoint"),
+            consistency=Consistency(
+                from_size=require_int(consistency["from_size"], "consistency.from_size", 0),
+                proof=require_hashes(consistency["proof"], "consistency.proof"),
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BatchVerdict:
+    """What ``check_batch`` decided: one outcome per envelope taken, in order, and what stopped the rest."""
+
+    outcomes: tuple[Outcome, ...]
+    """For ``items[:len(outcomes)]``: ``ACCEPT`` (log it) or ``DUPLICATE`` (answer with its first receipt)."""
+    state: PeerState | None
+    """The peer's state after the envelopes taken (unchanged when none was new; None when the first envelope's
+    sender is not pinned)."""
+    checkpoint: SignedCheckpoint | None
+    """The sender's verified checkpoint to cosign; None when no envelope was new."""
+    error: ChannelError | None
+    """Why ``items[len(outcomes)]`` was refused (the items after it were not looked at); None when all were taken."""
+    received: float  # [s] the receiver's clock
+
+    @property
+    def refused_index(self) -> int | None:
+        """The position in the batch of the refused envelope, None when all were taken."""
+        return None if self.error is None else len(self.outcomes)
+
+
+def check_batch(
+    batch: DeliveryBatch,
+    *,
+    policy: ChannelPolicy,
+    local_party: str,
+    peers: Mapping[str, PinnedPeer],
+    state: PeerState | None,
+    seen: Callable[[str], str | None],
+    now: float,
+    local_origin: str | None = None,
+    local_root: Callable[[int], bytes | None] | None = None,
+) -> BatchVerdict:
+    """Check a batch envelope by envelope, in order; stop at the first refusal (module docstring).
+
+    Arguments as for ``check_delivery``; every envelope of a batch is from one sender (``DeliveryBatch.from_wire``
+    makes sure), whose stored state ``state`` is. An envelope repeated inside the batch is a duplicate of its
+    first occurrence; ``seen`` is asked only about ids not taken earlier in the batch.
+    """
+    outcomes: list[Outcome] = []
+    taken: dict[str, str] = {}
+    head: SignedCheckpoint | None = None
+    current = state
+    for item in batch.items:
+        try:
+            signed = item.envelope
+            peer = _pinned_sender(signed, peers)
+            if current is None:
+                current = PeerState.initial(peer)
+            if current.peer != peer.node:
+                raise ValueError(f"state of {current.peer!r} passed for a delivery from {peer.node!r}")
+            signed.verify(peer.key)
+            check_membership(signed.envelope, policy, local_party)
+            earlier = taken.get(signed.id) or seen(signed.id)
+            if earlier is not None:
+                if earlier != signed.hash:
+                    raise ReplayedEnvelope(
+                        f"envelope {signed.id} was already received with another content (hash {earlier[:16]}…)"
+                    )
+                outcomes.append(Outcome.DUPLICATE)
+                continue
+            _check_sequence_and_age(signed, current, policy, now)
+            if head is None:
+                _check_head_signature(batch.checkpoint, peer)
+            _check_inclusion(signed, item.inclusion, batch.checkpoint)
+            if head is None:
+                _witness(current.cosigned, batch.checkpoint, batch.consistency)
+                head = batch.checkpoint
+            if local_origin is not None and local_root is not None:
+                _check_view_of_our_log(signed, local_origin, local_root)
+        except ChannelError as error:
+            cosign = head if Outcome.ACCEPT in outcomes else None
+            return BatchVerdict(tuple(outcomes), current, cosign, error, now)
+        last_seq = dict(current.last_seq)
+        last_seq[signed.envelope.channel] = signed.envelope.seq
+        current = PeerState(peer=peer.node, party=peer.party, key=peer.key, last_seq=last_seq, cosigned=head)
+        taken[signed.id] = signed.hash
+        outcomes.append(Outcome.ACCEPT)
+    return BatchVerdict(tuple(outcomes), current, head, None, now)
+
+
 def check_delivery(
     request: DeliveryRequest,
     *,
@@ -267,9 +474,26 @@ def check_delivery(
     ``now`` [s] is the receiver's clock. With ``local_origin`` and ``local_root(size)`` (this node's log root
     at ``size``, None beyond its end), the sender's view of this node's log is checked too.
     """
-    signed = request.envelope
-    envelope = signed.envelope
-    sender = envelope.sender
+    verdict = check_batch(
+        DeliveryBatch.of(request),
+        policy=policy,
+        local_party=local_party,
+        peers=peers,
+        state=state,
+        seen=seen,
+        now=now,
+        local_origin=local_origin,
+        local_root=local_root,
+    )
+    if verdict.error is not None:
+        raise verdict.error
+    assert verdict.state is not None
+    return Verdict(verdict.outcomes[0], request.envelope, verdict.state, verdict.checkpoint, now)
+
+
+def _pinned_sender(signed: SignedEnvelope, peers: Mapping[str, PinnedPeer]) -> PinnedPeer:
+    """Check 1: the sender node is pinned, with the key it signs with, for the party it claims."""
+    sender = signed.envelope.sender
     peer = peers.get(sender.node)
     if peer is None:
         raise UnknownKey(f"envelope from unpinned node {sender.node!r} (key {sender.key.fingerprint})")
@@ -279,20 +503,12 @@ def check_delivery(
         )
     if sender.party != peer.party:
         raise UnknownKey(f"node {sender.node!r} is pinned for party {peer.party!r}, not {sender.party!r}")
-    if state is None:
-        state = PeerState.initial(peer)
-    if state.peer != peer.node:
-        raise ValueError(f"state of {state.peer!r} passed for a delivery from {peer.node!r}")
-    signed.verify(peer.key)
-    check_membership(envelope, policy, local_party)
+    return peer
 
-    earlier = seen(envelope.id)
-    if earlier is not None:
-        if earlier == signed.hash:
-            return Verdict(Outcome.DUPLICATE, signed, state, None, now)
-        raise ReplayedEnvelope(
-            f"envelope {envelope.id} was already received with another content (hash {earlier[:16]}…)"
-        )
+
+def _check_sequence_and_age(signed: SignedEnvelope, state: PeerState, policy: ChannelPolicy, now: float) -> None:
+    """Checks 5 and 6: the next ``seq`` of the channel, and not older than the policy allows by our clock."""
+    envelope = signed.envelope
     expected = state.expected_seq(envelope.channel)
     if envelope.seq > expected:
         raise OutOfOrder(
@@ -310,26 +526,23 @@ def check_delivery(
             f"envelope {envelope.id} was created {age:.0f} s ago by our clock, more than {policy.max_age_s:.0f} s"
         )
 
-    head = request.checkpoint
+
+def _check_head_signature(head: SignedCheckpoint, peer: PinnedPeer) -> None:
+    """Check 7, first half: the checkpoint is of the sender's log and signed by its pinned key."""
     if head.checkpoint.origin != peer.origin:
         raise ForeignChannel(f"checkpoint is of log {head.checkpoint.origin!r}, the sender's log is {peer.origin!r}")
     verify_checkpoint(head, trusted=peer.key)
-    index = request.inclusion.index
-    if index != envelope.sender_checkpoint.size:
-        raise InvalidProof(
-            f"inclusion proof is for index {index}, the envelope says it is entry {envelope.sender_checkpoint.size}"
-        )
-    verify_inclusion(
-        leaf_hash(signed.leaf_data()), index, head.checkpoint.size, request.inclusion.proof, head.checkpoint.root
-    )
-    _witness(state.cosigned, head, request.consistency)
-    if local_origin is not None and local_root is not None:
-        _check_view_of_our_log(signed, local_origin, local_root)
 
-    last_seq = dict(state.last_seq)
-    last_seq[envelope.channel] = envelope.seq
-    new_state = PeerState(peer=peer.node, party=peer.party, key=peer.key, last_seq=last_seq, cosigned=head)
-    return Verdict(Outcome.ACCEPT, signed, new_state, head, now)
+
+def _check_inclusion(signed: SignedEnvelope, inclusion: Inclusion, head: SignedCheckpoint) -> None:
+    """Check 7, second half: the envelope sits at its cited index under the checkpoint."""
+    index = inclusion.index
+    if index != signed.envelope.sender_checkpoint.size:
+        raise InvalidProof(
+            f"inclusion proof is for index {index},"
+            f" the envelope says it is entry {signed.envelope.sender_checkpoint.size}"
+        )
+    verify_inclusion(leaf_hash(signed.leaf_data()), index, head.checkpoint.size, inclusion.proof, head.checkpoint.root)
 
 
 def _witness(cosigned: SignedCheckpoint | None, head: SignedCheckpoint, consistency: Consistency) -> None:
@@ -382,22 +595,44 @@ def prepare_delivery(
     peer cosigned on another channel); ``cosigned_size`` is the last size this peer cosigned (from its
     receipts; 0 before the first). Raises ``InvalidProof`` when the inputs disagree with the tree.
     """
+    batch = prepare_batch(envelopes=[(envelope, index)], tree=tree, checkpoint=checkpoint, cosigned_size=cosigned_size)
+    return DeliveryRequest(
+        envelope=envelope, checkpoint=checkpoint, inclusion=batch.items[0].inclusion, consistency=batch.consistency
+    )
+
+
+def prepare_batch(
+    *,
+    envelopes: Sequence[tuple[SignedEnvelope, int]],
+    tree: MerkleTree,
+    checkpoint: SignedCheckpoint,
+    cosigned_size: int,
+) -> DeliveryBatch:
+    """The delivery batch for ``envelopes`` (each with its index in the sender's ``tree``), in the order given.
+
+    Arguments and checks as ``prepare_delivery``, for each envelope; one checkpoint and one consistency proof
+    for all of them.
+    """
+    if not envelopes:
+        raise ValueError("a delivery batch needs at least one envelope")
     head = checkpoint.checkpoint
     if head.size > tree.size or tree.root(head.size) != head.root:
         raise InvalidProof(f"checkpoint of size {head.size} does not match the local log of {tree.size} entries")
-    if not 0 <= index < head.size:
-        raise InvalidProof(f"entry {index} is not in the checkpoint of size {head.size}")
-    if tree.leaf_hash_at(index) != leaf_hash(envelope.leaf_data()):
-        raise InvalidProof(f"entry {index} of the local log is not envelope {envelope.id}")
-    if envelope.envelope.sender_checkpoint.size != index:
-        raise InvalidProof(
-            f"envelope {envelope.id} says it is entry {envelope.envelope.sender_checkpoint.size}, not {index}"
-        )
     if not 0 <= cosigned_size <= head.size:
         raise InvalidProof(f"the peer cosigned size {cosigned_size}, beyond the checkpoint of size {head.size}")
-    return DeliveryRequest(
-        envelope=envelope,
+    items = []
+    for envelope, index in envelopes:
+        if not 0 <= index < head.size:
+            raise InvalidProof(f"entry {index} is not in the checkpoint of size {head.size}")
+        if tree.leaf_hash_at(index) != leaf_hash(envelope.leaf_data()):
+            raise InvalidProof(f"entry {index} of the local log is not envelope {envelope.id}")
+        if envelope.envelope.sender_checkpoint.size != index:
+            raise InvalidProof(
+                f"envelope {envelope.id} says it is entry {envelope.envelope.sender_checkpoint.size}, not {index}"
+            )
+        items.append(BatchItem(envelope, Inclusion(index, tuple(tree.inclusion_proof(index, head.size)))))
+    return DeliveryBatch(
+        items=tuple(items),
         checkpoint=checkpoint,
-        inclusion=Inclusion(index, tuple(tree.inclusion_proof(index, head.size))),
         consistency=Consistency(cosigned_size, tuple(tree.consistency_proof(cosigned_size, head.size))),
     )

@@ -3,12 +3,14 @@
     GET  /v1/health                          liveness, log size, outbox backlog
     GET  /v1/node                            who we are: id, name, party, key, fingerprint, CA, signed head
     POST /v1/channels/{channel}/envelopes    a delivery (channel.md wire format) → signed receipt
+    POST /v1/channels/{channel}/batches      a delivery batch (envelopes in seq order, one head) → receipts
     GET  /v1/log/checkpoint                  our signed log head
     GET  /v1/log/consistency?from=&to=       RFC 9162 consistency proof between two sizes of our log
     GET  /v1/log/entries?start=&end=         log entries (envelopes of channels the caller is a member of)
 
 Errors are ``{"error": {"type", "message", "field"}}`` with the exception's HTTP status (plus ``expected``
-for ``OutOfOrder``/``ConsistencyBaseMismatch``: where the sender resumes); every rejection is written to
+for ``OutOfOrder``/``ConsistencyBaseMismatch``: where the sender resumes, and ``index`` for a batch: which of
+its envelopes was refused); every rejection is written to
 ``security_events``. Over HTTPS every endpoint but ``/v1/health`` and ``/v1/node`` needs a client certificate
 from a pinned peer's CA (``NotAuthenticated``, 401). No input yields a 5xx: inputs are bounded and every
 error has a status.
@@ -28,16 +30,16 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from riskline.channel.envelope import SignedEnvelope
 from riskline.channel.errors import ChannelError, MalformedEnvelope, OutOfRange
-from riskline.channel.protocol import ConsistencyBaseMismatch, OutOfOrder
+from riskline.channel.protocol import MAX_BATCH, ConsistencyBaseMismatch, OutOfOrder
 from riskline.node.errors import NodeError
 from riskline.node.local import LocalNode
-from riskline.node.receiving import Caller, authenticated_peer, receive
+from riskline.node.receiving import REFUSED_INDEX, Caller, authenticated_peer, receive, receive_batch
 from riskline.storage import channel_store as store
 from riskline.storage.errors import StorageError
 
@@ -61,6 +63,9 @@ class ErrorDetail(_Model):
     field: str | None = Field(default=None, description="The offending member, e.g. envelope.sender.key.")
     expected: int | None = Field(
         default=None, description="OutOfOrder: the seq expected; ConsistencyBaseMismatch: the from_size expected."
+    )
+    index: int | None = Field(
+        default=None, description="A batch: the position of the refused envelope (those before it were taken)."
     )
 
 
@@ -172,6 +177,27 @@ class DeliveryModel(_Model):
     consistency: ConsistencyRequestModel
 
 
+class BatchItemModel(_Model):
+    envelope: EnvelopeModel
+    inclusion: InclusionModel
+
+
+class DeliveryBatchModel(_Model):
+    items: list[BatchItemModel] = Field(
+        min_length=1, max_length=MAX_BATCH, description="Envelopes of this channel from one sender, in seq order."
+    )
+    checkpoint: SignedCheckpointModel
+    consistency: ConsistencyRequestModel
+
+
+class BatchAnswerModel(_Model):
+    receipts: list[ReceiptModel] = Field(description="One per envelope taken, in order.")
+    error: ErrorDetail | None = Field(
+        description="Why the envelope at ``index`` = len(receipts) was refused (it and those after it were not "
+        "taken); null when every envelope was."
+    )
+
+
 class NodeInfo(_Model):
     id: str
     name: str
@@ -218,20 +244,28 @@ _ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorBody} for sta
 # --- the app -------------------------------------------------------------------------------------------------
 
 
-def error_response(error: Exception, status: int) -> JSONResponse:
+def error_detail(error: Exception, *, index: int | None = None) -> dict[str, Any]:
+    """The ``error`` member of an error document (``ErrorDetail``)."""
     expected: int | None = None
     if isinstance(error, OutOfOrder):
         expected = error.expected_seq
     elif isinstance(error, ConsistencyBaseMismatch):
         expected = error.expected_from_size
-    detail = {
+    detail: dict[str, Any] = {
         "type": type(error).__name__,
         "message": " ".join(str(error).split()) or type(error).__name__,
         "field": getattr(error, "field", None),
     }
     if expected is not None:
         detail["expected"] = expected
-    return JSONResponse(status_code=status, content={"error": detail})
+    if index is not None:
+        detail["index"] = index
+    return detail
+
+
+def error_response(error: Exception, status: int) -> JSONResponse:
+    index = getattr(error, REFUSED_INDEX, None)
+    return JSONResponse(status_code=status, content={"error": error_detail(error, index=index)})
 
 
 def caller_of(request: Request) -> Caller:
@@ -271,7 +305,7 @@ def create_app(
             return
         caller = caller_of(request)
         try:
-            with node.database.begin() as connection:
+            with node.recording() as connection:
                 store.record_security_event(
                     connection,
                     at=node.clock(),
@@ -371,6 +405,27 @@ def create_app(
         body = json.loads(await request.body())
         receipt = receive(node, channel, body, caller_of(request))
         return JSONResponse(receipt.to_wire())
+
+    @app.post(
+        "/v1/channels/{channel}/batches",
+        response_model=BatchAnswerModel,
+        responses=_ERRORS,
+        tags=["channel"],
+        summary="Deliver envelopes of one channel in seq order under one checkpoint; answers with receipts",
+    )
+    async def deliver_batch(
+        request: Request,
+        batch: DeliveryBatchModel,
+        _peer: str | None = Depends(require_peer),
+        channel: str = Path(max_length=64, description="Channel id, e.g. RU-EE"),
+    ) -> Response:
+        body = json.loads(await request.body())
+        answer = receive_batch(node, channel, body, caller_of(request))
+        receipts = b",".join(receipt.canonical() for receipt in answer.receipts)
+        error = b"null"
+        if answer.error is not None:
+            error = json.dumps(error_detail(answer.error, index=answer.refused_index)).encode("utf-8")
+        return Response(b'{"receipts":[' + receipts + b'],"error":' + error + b"}", media_type="application/json")
 
     @app.get("/v1/log/checkpoint", response_model=SignedCheckpointModel, responses=_ERRORS, tags=["log"])
     async def checkpoint(_peer: str | None = Depends(require_peer)) -> JSONResponse:

@@ -16,13 +16,24 @@ which names the first failing entry. Around it, the checks only the database can
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+import multiprocessing
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from riskline.channel.bundle import Bundle, BundleReport, verify_bundle
+from riskline.channel.bundle import (
+    Bundle,
+    BundleReport,
+    EntryChecker,
+    EntryFacts,
+    Failure,
+    check_bundle,
+    verify_bundle,
+)
 from riskline.channel.checkpoint import (
     Cosignature,
     SignedCheckpoint,
@@ -32,10 +43,16 @@ from riskline.channel.checkpoint import (
 )
 from riskline.channel.errors import ChannelError, KeyChanged, MalformedEnvelope
 from riskline.channel.merkle import leaf_hash
-from riskline.channel.receipt import Receipt
-from riskline.channel.signing import VerifyKey
+from riskline.channel.receipt import Receipt, SignatureMemo, signatures_hold
+from riskline.channel.signing import Purpose, VerifyKey
+from riskline.node.audit_workers import LogChanged, facts_of_range
 from riskline.node.local import LocalNode
 from riskline.storage import channel_store as store
+
+PARALLEL_FROM = 20_000
+"""Logs shorter than this are checked in one process whatever ``workers`` says (starting processes costs more)."""
+PARALLEL_CHUNK = 10_000
+"""Entries per worker task."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +97,18 @@ def node_keys(node: LocalNode) -> dict[str, VerifyKey]:
 def build_bundle(node: LocalNode, *, upto: int | None = None, receipts_from: int = 0) -> dict[str, Any]:
     """The node's proof bundle as a JSON-ready dict: entries ``0..upto`` (default all), their heads, cosignatures
     and the receipts of entries from ``receipts_from`` on."""
+    return node_bundle(node, upto=upto, receipts_from=receipts_from).to_dict()
+
+
+def node_bundle(
+    node: LocalNode, *, upto: int | None = None, receipts_from: int = 0, with_entries: bool = True
+) -> Bundle:
+    """``build_bundle`` as a ``Bundle`` (``with_entries=False``: without the entries, for ``check_bundle`` with
+    their facts found elsewhere)."""
     with node.reading() as connection:
         size = node.tree.size if upto is None else min(upto, node.tree.size)
-        rows = store.log_range(connection, 0, size)
-        entries = [row.data for row in rows]
-        ids = {row.envelope_id for row in rows if row.index >= receipts_from}
+        rows = store.log_range(connection, 0, size) if with_entries else []
+        ids = set(store.envelope_ids_from(connection, receipts_from, size))
         checkpoints = [
             SignedCheckpoint.from_dict(json.loads(data))
             for stored_size, _root, data in store.all_checkpoints(connection)
@@ -100,7 +124,14 @@ def build_bundle(node: LocalNode, *, upto: int | None = None, receipts_from: int
             if envelope_id in ids
         ]
         receipts = [r for r in receipts if _within(r, size, node)]
-    return Bundle.build(entries, checkpoints, cosignatures, receipts, node_keys(node), origin=node.origin)
+    return Bundle(
+        node.origin,
+        node_keys(node),
+        tuple(row.data for row in rows),
+        tuple(checkpoints),
+        tuple(cosignatures),
+        tuple(receipts),
+    )
 
 
 def _within(receipt: Receipt, size: int, node: LocalNode) -> bool:
@@ -110,21 +141,35 @@ def _within(receipt: Receipt, size: int, node: LocalNode) -> bool:
     return receipt.cosignature.checkpoint.size <= size
 
 
-def verify_node(node: LocalNode) -> VerifyResult:
-    """Re-check the node's whole log and everything stored about it; never raises on a bad database row."""
+def verify_node(node: LocalNode, *, workers: int = 1) -> VerifyResult:
+    """Re-check the node's whole log and everything stored about it; never raises on a bad database row.
+
+    ``workers`` > 1 checks the entries (parse and signature) and the receipts' signatures in that many processes,
+    each reading its share of the log from the database while this one checks what only it can; the in-order
+    checks stay here, so the result is the same as with one.
+    """
+    with node.reading():
+        size = node.tree.size
+    with contextlib.ExitStack() as stack:
+        helpers: _Helpers | None = None
+        if workers > 1 and size >= PARALLEL_FROM:
+            helpers = stack.enter_context(_Helpers(node, workers, size))
+        return _verify(node, helpers)
+    raise AssertionError("unreachable")  # pragma: no cover - mypy does not see that ExitStack re-raises
+
+
+def _verify(node: LocalNode, helpers: _Helpers | None) -> VerifyResult:
     problems: list[Problem] = []
     with node.database.read() as connection:
         expected = 0
-        for entry in store.iter_log(connection):
-            if entry.index != expected:
+        for index, stored_hash, leaf in store.iter_leaves(connection):
+            if index != expected:
                 problems.append(
-                    Problem(
-                        "entries", expected, f"entry {expected} is missing (the next stored entry is {entry.index})"
-                    )
+                    Problem("entries", expected, f"entry {expected} is missing (the next stored entry is {index})")
                 )
                 break
-            if leaf_hash(entry.data) != entry.leaf_hash:
-                problems.append(Problem("entries", entry.index, "stored data does not hash to the stored leaf hash"))
+            if leaf_hash(leaf) != stored_hash:
+                problems.append(Problem("entries", index, "stored data does not hash to the stored leaf hash"))
                 break
             expected += 1
         entries = expected
@@ -161,12 +206,19 @@ def verify_node(node: LocalNode) -> VerifyResult:
             problems.append(Problem("peer_heads" if kind == "head" else "cosignatures_given", position, str(error)))
     report: BundleReport | None = None
     if not any(p.section == "entries" for p in problems):
+        parallel = helpers is not None and helpers.size == entries
         try:
-            bundle = build_bundle(node)
+            bundle = node_bundle(node, upto=entries, with_entries=not parallel)
         except (ChannelError, ValueError) as error:
             problems.append(Problem("bundle", None, f"cannot assemble the log: {error}"))
         else:
-            report = verify_bundle(bundle)
+            try:
+                if helpers is not None and parallel:
+                    report = check_bundle(bundle, facts=helpers.facts(), memo=helpers.receipt_signatures(bundle))
+                else:
+                    report = check_bundle(bundle)
+            except LogChanged as error:
+                report = BundleReport(ok=False, entries_checked=0, failure=Failure("bundle", 0, str(error)))
             if report.failure is not None:
                 failure = report.failure
                 problems.append(Problem(failure.section, failure.index, failure.reason))
@@ -181,6 +233,59 @@ def verify_node(node: LocalNode) -> VerifyResult:
         problems=tuple(problems),
         equivocations=tuple(equivocations),
     )
+
+
+class _Helpers:
+    """Worker processes for ``verify_node``: they start on the entries at once, a range of the log each."""
+
+    def __init__(self, node: LocalNode, workers: int, size: int) -> None:
+        self.size = size
+        keys = node_keys(node)
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        checker = EntryChecker(keys, node.origin)
+        database = node.paths.database
+        self._entries = [
+            self._pool.submit(facts_of_range, checker, database, start, min(size, start + PARALLEL_CHUNK))
+            for start in range(0, size, PARALLEL_CHUNK)
+        ]
+
+    def __enter__(self) -> _Helpers:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def facts(self) -> Iterator[EntryFacts]:
+        """The entries' facts, in log order, as the workers deliver them."""
+        for task in self._entries:
+            yield from task.result()
+
+    def receipt_signatures(self, bundle: Bundle) -> SignatureMemo:
+        """A memo of the receipts' signatures, verified by the workers (after the entries: they queue behind)."""
+        items = [(r.receiver.key, Purpose.RECEIPT, r.payload(), r.signature) for r in bundle.receipts]
+        chunks = [items[start : start + PARALLEL_CHUNK] for start in range(0, len(items), PARALLEL_CHUNK)]
+        tasks = [self._pool.submit(signatures_hold, chunk) for chunk in chunks]
+        return _LazyMemo(chunks, tasks)
+
+
+class _LazyMemo(SignatureMemo):
+    """A ``SignatureMemo`` filled with the workers' results when first asked (after the entries are checked)."""
+
+    __slots__ = ("_chunks", "_tasks")
+
+    def __init__(self, chunks: list[list[tuple[VerifyKey, Purpose, bytes, bytes]]], tasks: list[Future[list[bool]]]):
+        super().__init__()
+        self._chunks = chunks
+        self._tasks = tasks
+
+    def signature(self, key: VerifyKey, purpose: Purpose, payload: bytes, signature: bytes) -> None:
+        if self._tasks:
+            for chunk, task in zip(self._chunks, self._tasks, strict=True):
+                for item, held in zip(chunk, task.result(), strict=True):
+                    if held:
+                        self.trust(*item)
+            self._chunks, self._tasks = [], []
+        super().signature(key, purpose, payload, signature)
 
 
 def export_bundle(node: LocalNode, target: Path, *, upto: int | None = None, receipts_from: int = 0) -> int:

@@ -7,6 +7,8 @@ single source of truth) and then fed incrementally: a long-running server parses
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.engine import Connection
 
 from riskline.channel.deadlines import ThreadBook
@@ -34,13 +36,18 @@ class Books:
     def book(self, channel: str) -> ThreadBook | None:
         return self._books.get(channel)
 
-    def update(self, connection: Connection) -> None:
-        """Record every log entry not yet seen."""
+    def update(
+        self, connection: Connection, recall: Callable[[int, bytes], SignedEnvelope | None] | None = None
+    ) -> None:
+        """Record every log entry not yet seen; ``recall(index, data)`` may give the parsed envelope of an entry."""
         for entry in store.log_range(connection, self._upto, 2**62):
             book = self._books.get(entry.channel)
             if book is not None:
                 try:
-                    book.record(SignedEnvelope.from_leaf(entry.data), at=entry.appended_at)
+                    signed = None if recall is None else recall(entry.index, entry.data)
+                    if signed is None:
+                        signed = SignedEnvelope.from_leaf(entry.data, recanonicalize=False)
+                    book.record(signed, at=entry.appended_at)
                 except MalformedEnvelope:
                     self.unreadable.append(entry.index)
             self._upto = entry.index + 1

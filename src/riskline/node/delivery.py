@@ -1,11 +1,16 @@
 """Delivery: drain the outbox to peer nodes, in order, until every envelope has a verified receipt.
 
-* Order: per (peer, channel) in ``seq`` order; a peer's envelopes are sent one request at a time, so the
-  consistency proof of each starts where the peer's last cosignature left off.
+* Batches: the pending envelopes of one channel to one peer go out in ``seq`` order, up to
+  ``RetryPolicy.batch`` in one request (``POST /v1/channels/{channel}/batches``) under one signed head of our
+  log, which the peer checks, logs and receipts in one transaction. A peer's batches are sent one at a time,
+  so the consistency proof of each starts where the peer's last cosignature left off; they are pipelined:
+  while the peer takes one, the receipts of the one before are verified and the next is prepared.
 * Store-and-forward: a peer that cannot be reached (refused, reset, timed out, 5xx) is retried with
   exponential backoff and jitter, capped (``RetryPolicy``); nothing is dropped while it is down.
 * Exactly once, from the log's point of view: the receiver deduplicates by envelope id and answers a
   re-delivery with its original receipt (``duplicate: true``), which counts as delivered.
+* A batch is taken up to its first refused envelope: the receipts of those before it are recorded, and the
+  refusal is dealt with as a single delivery's would be:
 * ``409 OutOfOrder``: the receiver waits for an earlier seq; it is resent from there (rows we thought
   delivered are queued again — the peer lost them — and the operator is told).
 * ``409 ConsistencyBaseMismatch``: our idea of what the peer last cosigned was stale (a receipt lost in a
@@ -13,54 +18,74 @@
 * Any other 4xx is permanent: the row is marked ``failed-permanent``, later envelopes on that channel to that
   peer wait behind it, and the operator is told (``node_events``; ``riskline outbox`` shows it;
   ``riskline outbox --retry`` queues it again).
-* Every receipt is verified (``riskline.channel.receipt.verify_receipt``) before the row is marked
-  delivered, and stored with the peer's signed head and its cosignature of ours. Two heads of the peer's
-  log with the same size and different roots are reported with a portable ``EquivocationProof``, and the
-  peer's log growth is checked with a consistency proof fetched from it.
+* Every receipt is verified (``riskline.channel.receipt.verify_receipt``; the head and cosignature a batch's
+  receipts share, once) before its row is marked delivered, and stored with the peer's signed head and its
+  cosignature of ours, one transaction per batch. Two heads of the peer's log with the same size and
+  different roots are reported with a portable ``EquivocationProof``, and the peer's log growth is checked
+  with a consistency proof fetched from it after a pass (at most once a second under load).
 
-``Deliverer.run`` is the server's asyncio task; ``flush`` does one synchronous pass for the CLI. Both take
-the node's delivery lock, so two processes never deliver for one node at once.
+``Deliverer.run`` is the server's asyncio task: it notices at once (``PRAGMA data_version``, polled every few
+milliseconds) when another process — the CLI's ``send`` — commits to the database, so a message sent alone
+goes out within milliseconds, and makes a full pass at least every ``interval`` for retries. ``flush`` does
+one synchronous pass for the CLI. Both take the node's delivery lock, so two processes never deliver for one
+node at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import enum
 import json
 import random
+import sqlite3
 import ssl
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy.engine import Connection
 
-from riskline.channel.checkpoint import Checkpoint, SignedCheckpoint, detect_equivocation
+from riskline.channel.checkpoint import Checkpoint, Cosignature, SignedCheckpoint, detect_equivocation
 from riskline.channel.envelope import SignedEnvelope
-from riskline.channel.errors import ChannelError, InvalidProof
+from riskline.channel.errors import ChannelError, InvalidProof, MalformedEnvelope
 from riskline.channel.merkle import verify_consistency
-from riskline.channel.protocol import prepare_delivery
-from riskline.channel.receipt import Receipt, verify_receipt
+from riskline.channel.protocol import prepare_batch
+from riskline.channel.receipt import Receipt, SignatureMemo, verify_receipt
 from riskline.channel.signing import VerifyKey
-from riskline.node.client import error_document, ssl_for, timeout, unreachable
+from riskline.node.client import ErrorDocument, error_document, ssl_for, timeout, unreachable
 from riskline.node.errors import NodeBusy, PeerError
 from riskline.node.local import LocalNode
 from riskline.node.locks import FileLock
 from riskline.node.receiving import to_json
 from riskline.storage import channel_store as store
+from riskline.storage.errors import StorageError
 
 RETRYABLE_CONFLICTS = frozenset({"OutOfOrder", "ConsistencyBaseMismatch"})
-MARK_GROUP = 50
-"""Most verified receipts recorded in one transaction."""
+WATCH_INTERVAL = 0.002  # [s]
+"""How often the server's delivery task asks SQLite whether another process committed (a message to send)."""
+PEER_LOG_CHECK_INTERVAL = 1.0  # [s]
+"""Under load, the peer's log growth is checked (a consistency proof fetched) at most this often."""
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Exponential backoff with jitter: attempt ``n`` waits ``min(cap, base * 2**(n-1))`` times 0.5–1."""
+    """How delivery retries and how much it sends at once.
+
+    Exponential backoff with jitter: attempt ``n`` waits ``min(cap, base * 2**(n-1))`` times 0.5–1.
+    """
 
     base: float = 0.5  # [s]
     cap: float = 30.0  # [s]
     batch: int = 200
-    """Most envelopes sent to one peer in one pass."""
+    """Most envelopes of one channel in one delivery batch (one request, one transaction at the peer)."""
+    batches: int = 10
+    """A round sends at most ``batch * batches`` envelopes of one channel (in batches, back to back, pipelined)."""
+    rounds: int = 20
+    """Most rounds (up to ``batches`` batches per channel with pending envelopes) to one peer in one pass."""
 
     def delay(self, attempts: int, rng: random.Random) -> float:  # [s]
         exponent = min(max(attempts - 1, 0), 30)
@@ -76,6 +101,114 @@ class DeliveryReport:
     failed_permanent: int = 0
     retry_later: int = 0
     errors: list[str] = field(default_factory=list)
+    more: bool = False
+    """A peer's queue was not drained within ``RetryPolicy.rounds``: another pass should follow at once."""
+
+
+class _Next(enum.Enum):
+    """What a peer's delivery does after one channel's batch."""
+
+    CONTINUE = "continue"
+    """Go on with the next channel."""
+    AGAIN = "again"
+    """Go on, and start another round at once (rows were queued again)."""
+    STOP = "stop"
+    """Stop delivering to this peer in this pass (it is down, or its answers do not verify)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A peer's answer to a batch: the receipts (as JSON) of the envelopes taken, and why the next was refused."""
+
+    receipts: list[Any]
+    error: ErrorDocument | None
+    status: int
+
+
+class _Queued:
+    """An outbox row and its log entry, waiting for a batch; the envelope is parsed when first needed."""
+
+    __slots__ = ("_envelope", "entry", "row")
+
+    def __init__(self, row: store.OutboxRow, entry: store.LogEntry) -> None:
+        self.row = row
+        self.entry = entry
+        self._envelope: SignedEnvelope | None = None
+
+    @property
+    def envelope(self) -> SignedEnvelope:
+        if self._envelope is None:
+            self._envelope = SignedEnvelope.from_leaf(self.entry.data, recanonicalize=False)
+        return self._envelope
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A batch ready to send: its queued envelopes, the request body, the head it carries and the size of our
+    log it assumes the peer cosigned last (where its consistency proof starts)."""
+
+    items: list[_Queued]
+    body: bytes
+    head: SignedCheckpoint
+    cosigned_size: int
+
+
+class _Post:
+    """One batch POST in flight; ``written()`` returns once the request has gone out (or the answer is in)."""
+
+    def __init__(self, client: httpx.AsyncClient, url: str, body: bytes) -> None:
+        self._sent = asyncio.Event()
+        self._task = asyncio.ensure_future(
+            client.post(
+                url,
+                content=body,
+                headers={"content-type": "application/json"},
+                extensions={"trace": self._trace},
+            )
+        )
+
+    async def _trace(self, name: str, _info: dict[str, Any]) -> None:
+        if name == "http11.send_request_body.complete":
+            self._sent.set()
+
+    async def written(self) -> None:
+        waiter = asyncio.ensure_future(self._sent.wait())
+        await asyncio.wait({waiter, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+
+    async def response(self) -> httpx.Response:
+        return await self._task
+
+    async def discard(self) -> None:
+        """Wait for the answer and drop it (its envelopes stay queued; the peer answers them as duplicates)."""
+        with contextlib.suppress(httpx.HTTPError, ssl.SSLError, OSError):
+            await self._task
+
+
+class DatabaseWatch:
+    """Tells cheaply whether another connection committed to the node's SQLite database since the last look.
+
+    ``PRAGMA data_version`` changes for a connection exactly when another connection (of any process) has
+    committed (https://sqlite.org/pragma.html#pragma_data_version); asking costs microseconds.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._connection = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+        self._version: int | None = None
+
+    def changed(self) -> bool:
+        try:
+            version = int(self._connection.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error:
+            return True
+        changed = version != self._version
+        self._version = version
+        return changed
+
+    def close(self) -> None:
+        self._connection.close()
 
 
 class Deliverer:
@@ -94,6 +227,7 @@ class Deliverer:
         self._rng = rng or random.Random()
         self._clients: dict[tuple[str, str, str | None], httpx.AsyncClient] = {}
         self._transport_factory = transport_factory
+        self._peer_log_checked: dict[str, float] = {}  # [s] monotonic
         self.wake = asyncio.Event()
 
     async def aclose(self) -> None:
@@ -102,6 +236,7 @@ class Deliverer:
         self._clients.clear()
 
     def _client(self, peer: store.PeerRow) -> httpx.AsyncClient:
+        """One client per peer (URL, CA): its connection is kept alive between batches."""
         key = (peer.node, peer.url, peer.ca_pem)
         client = self._clients.get(key)
         if client is None:
@@ -120,128 +255,214 @@ class Deliverer:
         report = DeliveryReport()
         now = self.node.clock()
         with self.node.reading() as connection:
-            pending = store.pending_outbox(connection)
+            due = store.pending_due(connection)
             peers = {row.node: row for row in store.list_peers(connection)}
-        due: dict[str, float] = {}
-        for row in pending:
-            due[row.peer] = min(due.get(row.peer, row.next_attempt), row.next_attempt)
         targets = [peers[name] for name, at in due.items() if name in peers and (force or at <= now)]
-        await asyncio.gather(*(self._deliver_to(peer, report) for peer in targets))
+        await asyncio.gather(*(self._deliver_to(peer, report, force=force) for peer in targets))
         return report
 
-    async def _deliver_to(self, peer: store.PeerRow, report: DeliveryReport) -> None:
-        rounds = 0
-        while rounds < 20:
-            rounds += 1
-            again = await self._one_round(peer, report)
-            if not again:
-                return
+    async def _deliver_to(self, peer: store.PeerRow, report: DeliveryReport, *, force: bool) -> None:
+        delivered = report.delivered
+        for _ in range(self.policy.rounds):
+            if not await self._one_round(peer, report):
+                break
+        else:
+            report.more = True
+        checked = self._peer_log_checked.get(peer.node, -float("inf"))
+        if report.delivered > delivered and (force or time.monotonic() - checked >= PEER_LOG_CHECK_INTERVAL):
+            self._peer_log_checked[peer.node] = time.monotonic()
+            await self._check_peer_log(peer, self._client(peer))
 
     async def _one_round(self, peer: store.PeerRow, report: DeliveryReport) -> bool:
-        """Send one batch to ``peer``; True when another round should follow at once.
-
-        Verified receipts are recorded in groups (one transaction for up to ``MARK_GROUP``): a crash before a
-        group is written only means those envelopes are sent again and answered as duplicates.
-        """
-        marks: list[tuple[store.OutboxRow, Receipt]] = []
-        try:
-            return await self._send_batch(peer, report, marks)
-        finally:
-            self._record_delivered(peer, marks)
-
-    async def _send_batch(
-        self, peer: store.PeerRow, report: DeliveryReport, marks: list[tuple[store.OutboxRow, Receipt]]
-    ) -> bool:
+        """A batch of every channel with pending envelopes to ``peer``; True when another round should follow."""
         node = self.node
-        with node.writing() as connection:
-            rows = store.pending_outbox(connection, peer.node)
-            failed = store.failed_outbox(connection, peer.node)
-            head = node.head(connection)
+        with node.reading() as connection:
+            work = store.pending_by_channel(connection, peer.node, self.policy.batch * self.policy.batches)
+            if not work:
+                return False
+            stored = node.stored_head(connection)
             cosigned_size = store.peer_state_of(connection, peer.node).cosigned_size
-        blocked = {row.channel: row.seq for row in failed}
-        rows = [row for row in rows if not (row.channel in blocked and blocked[row.channel] < row.seq)]
-        if not rows:
-            return False
+        if stored is None:  # our log grew without a head (``send`` signs one): sign it before sending it
+            with node.writing() as connection:
+                stored = node.head(connection)
+        head = stored
+        again = False
+        for channel, rows in work.items():
+            step, cosigned_size = await self._deliver_channel(peer, channel, rows, head, cosigned_size, report)
+            if step is _Next.STOP:
+                return False
+            again = again or step is _Next.AGAIN or len(rows) >= self.policy.batch * self.policy.batches
+        return again
+
+    async def _deliver_channel(
+        self,
+        peer: store.PeerRow,
+        channel: str,
+        rows: list[store.OutboxRow],
+        head: SignedCheckpoint,
+        cosigned_size: int,
+        report: DeliveryReport,
+    ) -> tuple[_Next, int]:
+        """Send ``rows`` (one channel, seq order) in batches until all are taken or one is refused.
+
+        Pipelined, the peer still getting one request at a time, in order: while a batch is with the peer, the
+        receipts of the one before are verified and recorded and the next one is prepared, as if this one will
+        be taken (its consistency proof starts at the head it carries, which the peer will then have cosigned);
+        it is sent as soon as this one is answered in full. When a batch is not taken in full, the next is
+        prepared again. Envelopes queued meanwhile follow at once, under our newer head (up to ``batch *
+        batches`` in all, so that a busy channel does not hold up the others).
+        """
+        queue = self._queued(rows, report)
+        budget = self.policy.batch * self.policy.batches - len(queue)
+        last_seq = queue[-1].row.seq if queue else 0
         peer_key = VerifyKey.from_text(peer.key)
         client = self._client(peer)
-        url = peer.url.rstrip("/")
-        stopped_channels: set[str] = set()
-        delivered_any = False
-        for row in rows[: self.policy.batch]:
-            if row.channel in stopped_channels:
+        url = f"{peer.url.rstrip('/')}/v1/channels/{channel}/batches"
+        answered: tuple[list[tuple[_Queued, Any]], Checkpoint] | None = None
+        """A batch answered in full whose receipts are not verified yet, and the head it carried."""
+        corrections = 0
+        prepared = self._prepare(queue, head, cosigned_size)
+        while prepared is not None:
+            post = _Post(client, url, prepared.body)
+            await post.written()
+            if answered is not None:
+                if not self._settle(peer, *answered, peer_key, report):
+                    await post.discard()
+                    return _Next.STOP, cosigned_size
+                answered = None
+            following = self._prepare(queue[len(prepared.items) :], head, head.checkpoint.size)
+            try:
+                response = await post.response()
+            except (httpx.TransportError, ssl.SSLError, OSError) as error:
+                self._retry_later(peer.node, queue[0].row, str(unreachable(peer.url, error)), report)
+                return _Next.STOP, cosigned_size
+            answer = _answer_of(response, len(prepared.items))
+            if answer is None:
+                message = f"{response.status_code} from {peer.node}: not a riskline batch answer"
+                self._retry_later(peer.node, queue[0].row, message, report)
+                return _Next.STOP, cosigned_size
+            taken = list(zip(prepared.items, answer.receipts, strict=False))
+            queue = queue[len(taken) :]
+            if any(isinstance(wire, dict) and wire.get("duplicate") is False for _, wire in taken):
+                cosigned_size = prepared.head.checkpoint.size
+            if answer.error is None:
+                answered = (taken, prepared.head.checkpoint)
+                if not queue and budget > 0:
+                    more, newer = self._queued_since(peer, channel, last_seq, min(self.policy.batch, budget), report)
+                    if more:
+                        queue, head, budget, last_seq = more, newer or head, budget - len(more), more[-1].row.seq
+                        following = None
+                if following is None or following.cosigned_size != cosigned_size:
+                    following = self._prepare(queue, head, cosigned_size)
+                prepared = following
                 continue
-            with node.reading() as connection:
-                entry = store.log_entry_by_envelope(connection, row.envelope_id)
-            if entry is None:
-                self._fail(row, "envelope is missing from the log (run `riskline log verify`)", report)
-                stopped_channels.add(row.channel)
-                continue
-            signed = SignedEnvelope.from_leaf(entry.data)
-            for _ in range(3):  # a stale cosigned size is corrected at most twice
-                request = prepare_delivery(
-                    envelope=signed, index=entry.index, tree=node.tree, checkpoint=head, cosigned_size=cosigned_size
-                )
-                try:
-                    response = await client.post(f"{url}/v1/channels/{row.channel}/envelopes", json=request.to_wire())
-                except (httpx.TransportError, ssl.SSLError, OSError) as error:
-                    self._record_delivered(peer, marks)
-                    self._retry_later(peer.node, row, str(unreachable(peer.url, error)), report)
-                    return False
-                if response.status_code == 409 and error_document(response).type == "ConsistencyBaseMismatch":
-                    expected = error_document(response).expected
-                    if expected is None or not 0 <= expected <= head.checkpoint.size:
-                        break
+            if not self._settle(peer, taken, prepared.head.checkpoint, peer_key, report):
+                return _Next.STOP, cosigned_size
+            row, document = queue[0].row, answer.error
+            message = f"{document.type}: {document.message}"
+            if answer.status != 200:
+                message = f"{answer.status} {message}"
+            if document.type == "ConsistencyBaseMismatch" and corrections < 2:
+                expected = document.expected
+                if expected is not None and 0 <= expected <= prepared.head.checkpoint.size:
+                    corrections += 1
                     cosigned_size = expected
                     self._save_cosigned_size(peer.node, expected)
+                    prepared = self._prepare(queue, head, cosigned_size)
                     continue
-                break
-            status = response.status_code
-            if status == 200:
-                try:
-                    receipt = self._verified_receipt(response, signed, peer_key, head.checkpoint)
-                except (ChannelError, ValueError) as error:
-                    self._record_delivered(peer, marks)
-                    self._security(peer.node, row, f"receipt from {peer.node} does not verify: {error}", error)
-                    self._retry_later(peer.node, row, f"receipt does not verify: {error}", report)
-                    return False
-                marks.append((row, receipt))
-                if len(marks) >= MARK_GROUP:
-                    self._record_delivered(peer, marks)
-                if not receipt.duplicate:
-                    cosigned_size = head.checkpoint.size
-                report.delivered += 1
-                report.duplicates += int(receipt.duplicate)
-                delivered_any = True
-                continue
-            document = error_document(response)
-            message = f"{status} {document.type}: {document.message}"
-            if status == 409 and document.type == "OutOfOrder":
+            if document.type == "OutOfOrder":
                 if document.expected is not None and document.expected < row.seq:
-                    self._record_delivered(peer, marks)
-                    self._requeue_from(peer.node, row.channel, document.expected, message)
-                    return True
-                self._record_delivered(peer, marks)
+                    self._requeue_from(peer.node, channel, document.expected, message)
+                    return _Next.AGAIN, cosigned_size
                 self._retry_later(peer.node, row, message, report)
-                return False
-            if 400 <= status < 500 and document.type not in RETRYABLE_CONFLICTS:
-                self._record_delivered(peer, marks)
+                return _Next.STOP, cosigned_size
+            if _permanent(answer, document):
                 self._fail(row, message, report)
-                stopped_channels.add(row.channel)
-                continue
-            self._record_delivered(peer, marks)
+                return _Next.CONTINUE, cosigned_size
             self._retry_later(peer.node, row, message, report)
+            return _Next.STOP, cosigned_size
+        if answered is not None and not self._settle(peer, *answered, peer_key, report):
+            return _Next.STOP, cosigned_size
+        return _Next.CONTINUE, cosigned_size
+
+    def _queued(self, rows: Sequence[store.OutboxRow], report: DeliveryReport) -> list[_Queued]:
+        """``rows`` with their log entries, up to the first whose envelope is missing (that row fails)."""
+        with self.node.reading() as connection:
+            entries = store.log_entries_by_envelopes(connection, [row.envelope_id for row in rows])
+        queue = []
+        for row in rows:
+            if row.envelope_id not in entries:
+                self._fail(row, "envelope is missing from the log (run `riskline log verify`)", report)
+                break
+            queue.append(_Queued(row, entries[row.envelope_id]))
+        return queue
+
+    def _queued_since(
+        self, peer: store.PeerRow, channel: str, after_seq: int, limit: int, report: DeliveryReport
+    ) -> tuple[list[_Queued], SignedCheckpoint | None]:
+        """Envelopes queued for ``peer`` on ``channel`` after ``after_seq`` since the round began, and our head
+        that includes them (signed with them by ``send``; signed here if it is not)."""
+        node = self.node
+        with node.reading() as connection:
+            rows = store.pending_after(connection, peer.node, channel, after_seq, limit)
+            head = node.stored_head(connection) if rows else None
+        if not rows:
+            return [], None
+        if head is None:
+            with node.writing() as connection:
+                head = node.head(connection)
+        return self._queued(rows, report), head
+
+    def _prepare(self, queue: Sequence[_Queued], head: SignedCheckpoint, cosigned_size: int) -> _Prepared | None:
+        """The next batch of ``queue`` and its request body; None when the queue is empty."""
+        items = list(queue[: self.policy.batch])
+        if not items:
+            return None
+        batch = prepare_batch(
+            envelopes=[(item.envelope, item.entry.index) for item in items],
+            tree=self.node.tree,
+            checkpoint=head,
+            cosigned_size=cosigned_size,
+        )
+        return _Prepared(items, batch.wire_bytes(), head, cosigned_size)
+
+    def _settle(
+        self,
+        peer: store.PeerRow,
+        answered: Sequence[tuple[_Queued, Any]],
+        sent: Checkpoint,
+        peer_key: VerifyKey,
+        report: DeliveryReport,
+    ) -> bool:
+        """Verify the receipts of ``answered`` in order and record those that hold (one transaction); False (and
+        the row retried later, the peer's bad receipt in the security log) when one does not verify."""
+        memo = SignatureMemo()
+        taken: list[tuple[store.OutboxRow, Receipt]] = []
+        failure: tuple[store.OutboxRow, Exception] | None = None
+        for item, wire in answered:
+            try:
+                taken.append((item.row, self._verified_receipt(wire, item.envelope, peer_key, sent, memo)))
+            except (ChannelError, ValueError, TypeError) as error:
+                failure = (item.row, error)
+                break
+        self._record_delivered(peer, taken)
+        report.delivered += len(taken)
+        report.duplicates += sum(1 for _, receipt in taken if receipt.duplicate)
+        if failure is not None:
+            row, problem = failure
+            self._security(peer.node, row, f"receipt from {peer.node} does not verify: {problem}", problem)
+            self._retry_later(peer.node, row, f"receipt does not verify: {problem}", report)
             return False
-        if delivered_any:
-            self._record_delivered(peer, marks)
-            await self._check_peer_log(peer, client)
-        return len(rows) > self.policy.batch
+        return True
 
     # --- bookkeeping -------------------------------------------------------------------------------------------
 
     def _verified_receipt(
-        self, response: httpx.Response, signed: SignedEnvelope, peer_key: VerifyKey, sent: Checkpoint
+        self, wire: Any, signed: SignedEnvelope, peer_key: VerifyKey, sent: Checkpoint, memo: SignatureMemo
     ) -> Receipt:
-        receipt = Receipt.from_wire(response.json())
+        if not isinstance(wire, dict):
+            raise MalformedEnvelope(f"a receipt is a JSON object, got {type(wire).__name__}")
+        receipt = Receipt.from_wire(wire)
         cosigned = sent
         if receipt.duplicate:
             # The original receipt cosigns the checkpoint of the first delivery: check it is one of ours.
@@ -255,23 +476,63 @@ class Deliverer:
                 raise InvalidProof(
                     f"duplicate receipt cosigns a checkpoint of size {cosigned.size} that is not our log's"
                 )
-        verify_receipt(receipt, envelope=signed, receiver_key=peer_key, sender_checkpoint=cosigned)
+        verify_receipt(receipt, envelope=signed, receiver_key=peer_key, sender_checkpoint=cosigned, memo=memo)
         return receipt
 
-    def _record_delivered(self, peer: store.PeerRow, marks: list[tuple[store.OutboxRow, Receipt]]) -> None:
-        """Store receipts and mark their rows delivered, all in one transaction; empties ``marks``."""
+    def _record_delivered(self, peer: store.PeerRow, marks: Sequence[tuple[store.OutboxRow, Receipt]]) -> None:
+        """Store the receipts, the peer's heads and cosignatures they carry, and mark the rows delivered: one
+        transaction."""
         if not marks:
             return
         with self.node.writing() as connection:
-            for row, receipt in marks:
-                self._delivered(connection, peer, row, receipt)
-        marks.clear()
+            now = self.node.clock()
+            store.store_receipts(
+                connection,
+                [
+                    store.StoredReceipt(row.envelope_id, "out", peer.node, receipt.canonical().decode("utf-8"), now)
+                    for row, receipt in marks
+                ],
+            )
+            heads: dict[tuple[int, bytes, bytes], tuple[SignedCheckpoint, store.OutboxRow]] = {}
+            cosignatures: dict[tuple[int, bytes, bytes], Cosignature] = {}
+            for row, receipt in marks:  # a batch's receipts share one head and one cosignature
+                head, cosignature = receipt.receiver_checkpoint, receipt.cosignature
+                heads.setdefault((head.checkpoint.size, head.checkpoint.root, head.signature), (head, row))
+                key = (cosignature.checkpoint.size, cosignature.checkpoint.root, cosignature.signature)
+                cosignatures.setdefault(key, cosignature)
+            for head, row in sorted(heads.values(), key=lambda item: item[0].checkpoint.size):
+                self._store_peer_head(connection, peer, head, row.channel, row.envelope_id, now)
+            for cosignature in sorted(cosignatures.values(), key=lambda c: c.checkpoint.size):
+                store.store_peer_checkpoint(
+                    connection,
+                    "cosigned_by_peer",
+                    cosignature.checkpoint.origin,
+                    cosignature.checkpoint.size,
+                    cosignature.checkpoint.root,
+                    peer.node,
+                    to_json(cosignature.to_dict()),
+                    now,
+                )
+            fresh = [receipt.cosignature.checkpoint.size for _, receipt in marks if not receipt.duplicate]
+            if fresh:
+                state = store.peer_state_of(connection, peer.node)
+                store.save_peer_state(
+                    connection, _with(state, cosigned_size=max(state.cosigned_size, *fresh), updated=now)
+                )
+            store.mark_delivered(
+                connection, [store.Delivered(row.envelope_id, peer.node, now, row.attempts + 1) for row, _ in marks]
+            )
 
-    def _delivered(self, connection: Connection, peer: store.PeerRow, row: store.OutboxRow, receipt: Receipt) -> None:
-        now = self.node.clock()
-        head = receipt.receiver_checkpoint
+    def _store_peer_head(
+        self,
+        connection: Connection,
+        peer: store.PeerRow,
+        head: SignedCheckpoint,
+        channel: str,
+        envelope_id: str,
+        now: float,
+    ) -> None:
         origin, size, root = head.checkpoint.origin, head.checkpoint.size, head.checkpoint.root
-        store.store_receipt(connection, row.envelope_id, "out", peer.node, to_json(receipt.to_wire()), now)
         for earlier in store.peer_checkpoints_of_size(connection, "head", origin, size):
             proof = detect_equivocation(SignedCheckpoint.from_dict(json.loads(earlier)), head)
             if proof is not None:
@@ -283,36 +544,12 @@ class Deliverer:
                     status=409,
                     message=message,
                     peer=peer.node,
-                    channel=row.channel,
-                    envelope_id=row.envelope_id,
+                    channel=channel,
+                    envelope_id=envelope_id,
                     detail={"equivocation_proof": proof.to_dict()},
                 )
                 store.record_node_event(connection, at=now, kind="equivocation", message=message, peer=peer.node)
         store.store_peer_checkpoint(connection, "head", origin, size, root, peer.node, to_json(head.to_dict()), now)
-        cosignature = receipt.cosignature
-        store.store_peer_checkpoint(
-            connection,
-            "cosigned_by_peer",
-            cosignature.checkpoint.origin,
-            cosignature.checkpoint.size,
-            cosignature.checkpoint.root,
-            peer.node,
-            to_json(cosignature.to_dict()),
-            now,
-        )
-        state = store.peer_state_of(connection, peer.node)
-        if not receipt.duplicate:
-            state = _with(state, cosigned_size=max(state.cosigned_size, cosignature.checkpoint.size), updated=now)
-            store.save_peer_state(connection, state)
-        store.update_outbox(
-            connection,
-            row.envelope_id,
-            peer.node,
-            state="delivered",
-            delivered=now,
-            attempts=row.attempts + 1,
-            last_error=None,
-        )
 
     def _retry_later(self, peer: str, row: store.OutboxRow, error: str, report: DeliveryReport) -> None:
         now = self.node.clock()
@@ -424,20 +661,75 @@ class Deliverer:
 
     # --- the server's task -------------------------------------------------------------------------------------
 
-    async def run(self, stop: asyncio.Event, *, interval: float = 0.2) -> None:
-        """Deliver until ``stop`` is set: a pass every ``interval`` [s], or at once when ``wake`` is set."""
-        while not stop.is_set():
-            try:
-                await self.deliver_due()
-            except (PeerError, ChannelError, OSError) as error:  # never let one bad pass end the worker
-                with self.node.writing() as connection:
-                    store.record_node_event(connection, at=self.node.clock(), kind="delivery_error", message=str(error))
-            self.wake.clear()
-            waiter = asyncio.ensure_future(self.wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            stopper.cancel()
+    async def run(self, stop: asyncio.Event, *, interval: float = 0.2, watch: float = WATCH_INTERVAL) -> None:
+        """Deliver until ``stop`` is set: a pass as soon as the database changed (looked at every ``watch`` [s]),
+        at once when ``wake`` is set, and at least every ``interval`` [s] (retries fall due)."""
+        database = DatabaseWatch(self.node.paths.database)
+        last_pass = -float("inf")
+        more = True
+        try:
+            while not stop.is_set():
+                if more or self.wake.is_set() or database.changed() or time.monotonic() - last_pass >= interval:
+                    self.wake.clear()
+                    last_pass = time.monotonic()
+                    more = False
+                    try:
+                        more = (await self.deliver_due()).more
+                    except (PeerError, ChannelError, StorageError, OSError) as error:
+                        # never let one bad pass end the worker
+                        with self.node.writing() as connection:
+                            store.record_node_event(
+                                connection, at=self.node.clock(), kind="delivery_error", message=str(error)
+                            )
+                    if more:
+                        await asyncio.sleep(0)
+                        continue
+                waiter = asyncio.ensure_future(self.wake.wait())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({waiter, stopper}, timeout=watch, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                stopper.cancel()
+        finally:
+            database.close()
+
+
+def _compact(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def _answer_of(response: httpx.Response, sent: int) -> _Answer | None:
+    """The receipts and the refusal in a batch answer; None when a 200 answer is not one."""
+    if response.status_code != 200:
+        return _Answer([], error_document(response), response.status_code)
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("receipts"), list) or "error" not in data:
+        return None
+    receipts: list[Any] = data["receipts"]
+    if len(receipts) > sent or (data["error"] is None and len(receipts) != sent):
+        return None
+    if data["error"] is None:
+        return _Answer(receipts, None, 200)
+    error = data["error"]
+    if not isinstance(error, dict) or not isinstance(error.get("type"), str) or len(receipts) == sent:
+        return None
+    expected = error.get("expected")
+    document = ErrorDocument(
+        type=error["type"],
+        message=str(error.get("message", "")),
+        field=None if error.get("field") is None else str(error["field"]),
+        expected=expected if isinstance(expected, int) and not isinstance(expected, bool) else None,
+    )
+    return _Answer(receipts, document, 200)
+
+
+def _permanent(answer: _Answer, document: ErrorDocument) -> bool:
+    """A refusal that resending will not cure: a 4xx (or a refusal inside a batch) other than the conflicts
+    delivery resolves itself."""
+    client_error = answer.status == 200 or 400 <= answer.status < 500
+    return client_error and document.type not in RETRYABLE_CONFLICTS
 
 
 def _with(state: store.PeerStateRow, **changes: object) -> store.PeerStateRow:

@@ -89,6 +89,11 @@ class NodePaths:
         return self.run_dir / "delivery.lock"
 
     @property
+    def write_lock(self) -> Path:
+        """Taken (``flock``) by every riskline process around its write transactions (``locks.WriterGate``)."""
+        return self.run_dir / "write.lock"
+
+    @property
     def server_info(self) -> Path:
         """``{"pid": …, "url": …}`` written by a running server."""
         return self.run_dir / "server.json"

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 
 from riskline.channel.canonical import canonical_json
 from riskline.channel.checkpoint import Checkpoint, SignedCheckpoint, sign_checkpoint
-from riskline.channel.envelope import Sender
+from riskline.channel.envelope import Sender, SignedEnvelope
 from riskline.channel.merkle import MerkleTree
 from riskline.channel.receipt import Receiver
 from riskline.channel.signing import SigningKey, VerifyKey
@@ -46,10 +46,14 @@ from riskline.node.config import (
 )
 from riskline.node.errors import LogVerificationFailed, NodeConfigError, NodeExists, NodeNotFound
 from riskline.node.layout import NodePaths
+from riskline.node.locks import WriterGate
 from riskline.storage import channel_store as store
 from riskline.storage.engine import Database, open_database
 
 Clock = Callable[[], float]
+_GATE_TIMEOUT = 5.0  # [s] as long as SQLite's busy timeout
+_REMEMBERED = 20_000
+"""Most envelopes appended by this process kept for the books (beyond, they are parsed from the log)."""
 _OPEN_LOCK = threading.Lock()
 
 
@@ -66,6 +70,8 @@ class LocalNode:
         self._tree_valid = True
         self._config_mtime = _mtime(paths.config)
         self._books: Books | None = None
+        self._appended: dict[int, SignedEnvelope] = {}
+        self._gate = WriterGate(paths.write_lock)
 
     @classmethod
     def open(cls, root: Path, *, clock: Clock = time.time) -> LocalNode:
@@ -80,6 +86,7 @@ class LocalNode:
 
     def close(self) -> None:
         self.database.close()
+        self._gate.close()
 
     def __enter__(self) -> LocalNode:
         return self
@@ -119,8 +126,19 @@ class LocalNode:
         config = self.reload_config()
         if self._books is None or self._books.channels != config.channels:
             self._books = Books(config.channels, config.party)
-        self._books.update(connection)
+        self._books.update(connection, self._recall)
         return self._books
+
+    def remember(self, index: int, signed: SignedEnvelope) -> None:
+        """Keep the envelope this process appended at ``index``, so the books need not parse it again."""
+        if len(self._appended) >= _REMEMBERED:
+            self._appended.clear()
+        self._appended[index] = signed
+
+    def _recall(self, index: int, data: bytes) -> SignedEnvelope | None:
+        """The envelope remembered at ``index`` if its leaf is exactly ``data`` (a rolled-back append is not)."""
+        signed = self._appended.pop(index, None)
+        return signed if signed is not None and signed.leaf_data() == data else None
 
     def save_config(self, config: NodeConfig) -> None:
         save_config(self.paths.config, config)
@@ -131,7 +149,11 @@ class LocalNode:
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``) with the tree caught up; commits at the end."""
+        """A write transaction (``BEGIN IMMEDIATE``) with the tree caught up; commits at the end.
+
+        Taken behind the node's ``WriterGate``, so that writers of several processes hand the lock on at once.
+        """
+        self._gate.enter(timeout=_GATE_TIMEOUT)
         try:
             with self.database.begin() as connection:
                 self._sync_tree(connection)
@@ -139,6 +161,18 @@ class LocalNode:
         except BaseException:
             self._tree_valid = False
             raise
+        finally:
+            self._gate.leave()
+
+    @contextmanager
+    def recording(self) -> Iterator[Connection]:
+        """A write transaction for bookkeeping rows only (security and node events): no tree, behind the gate."""
+        self._gate.enter(timeout=_GATE_TIMEOUT)
+        try:
+            with self.database.begin() as connection:
+                yield connection
+        finally:
+            self._gate.leave()
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -165,6 +199,13 @@ class LocalNode:
                 f"{size - 1}; run `riskline log verify`",
                 index=self.tree.size,
             )
+
+    def stored_head(self, connection: Connection) -> SignedCheckpoint | None:
+        """Our signed checkpoint of the current log size if one is stored already (else None: ``head`` signs it)."""
+        latest = store.latest_checkpoint(connection)
+        if latest is None or latest[0] != self.tree.size:
+            return None
+        return SignedCheckpoint.from_dict(json.loads(latest[1]))
 
     def head(self, connection: Connection) -> SignedCheckpoint:
         """Our signed checkpoint of the current log size (signed once per size and stored)."""

@@ -1,12 +1,13 @@
 """Sending: one transaction appends the signed envelope to the log, records the message and queues delivery.
 
 Transactional outbox (channel.md "Delivery loses nothing"): the envelope is signed, appended to the Merkle
-log, written to ``messages`` and to one ``outbox`` row per recipient node in ONE SQLite transaction,
-committed (``synchronous=FULL``) before anything is sent. A crash before the commit leaves nothing; after
-it, delivery (``delivery.py``) finds the rows and sends them, however often it takes.
+log, written to ``messages`` and to one ``outbox`` row per recipient node in ONE SQLite transaction, with
+our newly signed log head, committed (``synchronous=FULL``) before anything is sent. A crash before the commit
+leaves nothing; after it, delivery (``delivery.py``) finds the rows and sends them, however often it takes.
 
 The sender's sequence number on a channel is ``max(seq) + 1`` over its own messages on that channel, taken
 inside the write transaction, so it has no gaps and no duplicates even with the CLI and the server writing.
+``send_many`` queues several messages in one transaction (one commit for all: a burst, or the benchmark).
 """
 
 from __future__ import annotations
@@ -69,6 +70,15 @@ def send(node: LocalNode, outgoing: Outgoing) -> Sent:
         return send_in(node, connection, outgoing)
 
 
+def send_many(node: LocalNode, outgoing: Sequence[Outgoing]) -> list[Sent]:
+    """Sign, log and queue every message of ``outgoing``, in order, in ONE transaction: all or none."""
+    with node.writing() as connection:
+        composer = _Composer(node, connection)
+        sent = [composer.compose(message) for message in outgoing]
+        composer.flush()
+        return sent
+
+
 def resolve_message(connection: Connection, reference: str) -> store.MessageRow:
     """The message whose id is ``reference`` or starts with it (at least 6 characters when a prefix)."""
     found = store.message(connection, reference)
@@ -84,9 +94,11 @@ def resolve_message(connection: Connection, reference: str) -> store.MessageRow:
     return candidates[0]
 
 
-def recipient_peers(connection: Connection, policy: ChannelPolicy, local_party: str) -> list[store.PeerRow]:
+def recipient_peers(
+    connection: Connection, policy: ChannelPolicy, local_party: str, pinned: Sequence[store.PeerRow] | None = None
+) -> list[store.PeerRow]:
     """The pinned peer node of every other member party of the channel (``UnknownPeer`` when one is missing)."""
-    pinned = store.list_peers(connection)
+    pinned = store.list_peers(connection) if pinned is None else pinned
     result = []
     for party in policy.recipients_for(local_party):
         matches = [peer for peer in pinned if peer.party == party]
@@ -100,44 +112,76 @@ def recipient_peers(connection: Connection, policy: ChannelPolicy, local_party: 
 
 def send_in(node: LocalNode, connection: Connection, outgoing: Outgoing) -> Sent:
     """``send`` inside a write transaction the caller holds (used by receive for automatic replies)."""
-    now = node.clock()
-    config = node.reload_config()
-    original = None if outgoing.in_reply_to is None else resolve_message(connection, outgoing.in_reply_to)
-    channel_id = outgoing.channel or (original.channel if original is not None else None)
-    if channel_id is None:
-        raise NodeConfigError("say which channel to send on (--channel)")
-    policy = config.channel(channel_id)
-    peers = recipient_peers(connection, policy, config.party)
-    thread = outgoing.thread or (original.thread if original is not None else None)
-    level = outgoing.level or _default_level(original, policy)
-    language = outgoing.language or (
-        original.language if original is not None and original.language in policy.languages else policy.languages[0]
-    )
-    author = outgoing.author or Author(config.author.name, config.author.role)
-    seq = store.last_seq(connection, policy.id, "out", config.id) + 1
-    peer_head = _last_head_seen(connection, peers[0].node)
-    envelope = new_envelope(
-        channel=policy,
-        msg_type=outgoing.type,
-        body=outgoing.body,
-        sender=node.sender,
-        author=author,
-        level=ContactLevel(level),
-        language=language,
-        seq=seq,
-        created=now,
-        sender_checkpoint=LogHead(node.tree.size, node.tree.root()),
-        peer_checkpoint=peer_head,
-        thread=thread,
-        in_reply_to=None if original is None else original.envelope_id,
-        attachments=outgoing.attachments,
-        deadline_span=outgoing.deadline_span,
-    )
-    signed = sign_envelope(envelope, node.identity)
-    message = append_envelope(node, connection, signed, direction="out", at=now, policy=policy)
-    for peer in peers:
-        store.insert_outbox(
-            connection,
+    composer = _Composer(node, connection)
+    sent = composer.compose(outgoing)
+    composer.flush()
+    return sent
+
+
+class _Composer:
+    """Signs and logs outgoing envelopes inside one write transaction the caller holds.
+
+    Nothing else writes while it is held (``BEGIN IMMEDIATE``), so the pinned peers, the last seq of each channel
+    and the last head seen of each peer are read once and kept; every envelope is appended to the in-memory tree
+    at once (the next one cites it), and the rows are written together by ``flush``, before anything reads them.
+    """
+
+    def __init__(self, node: LocalNode, connection: Connection) -> None:
+        self.node = node
+        self.connection = connection
+        self._pinned: list[store.PeerRow] | None = None
+        self._last_seq: dict[str, int] = {}
+        self._heads: dict[str, PeerHead | None] = {}
+        self._entries: list[tuple[store.LogEntry, store.MessageRow, SignedEnvelope]] = []
+        self._outbox: list[store.OutboxRow] = []
+
+    def compose(self, outgoing: Outgoing) -> Sent:
+        node, connection = self.node, self.connection
+        now = node.clock()
+        config = node.reload_config()
+        if outgoing.in_reply_to is not None:
+            self.flush()  # the message replied to may be one composed here
+        original = None if outgoing.in_reply_to is None else resolve_message(connection, outgoing.in_reply_to)
+        channel_id = outgoing.channel or (original.channel if original is not None else None)
+        if channel_id is None:
+            raise NodeConfigError("say which channel to send on (--channel)")
+        policy = config.channel(channel_id)
+        if self._pinned is None:
+            self._pinned = store.list_peers(connection)
+        peers = recipient_peers(connection, policy, config.party, self._pinned)
+        thread = outgoing.thread or (original.thread if original is not None else None)
+        level = outgoing.level or _default_level(original, policy)
+        language = outgoing.language or (
+            original.language if original is not None and original.language in policy.languages else policy.languages[0]
+        )
+        author = outgoing.author or Author(config.author.name, config.author.role)
+        if policy.id not in self._last_seq:
+            self._last_seq[policy.id] = store.last_seq(connection, policy.id, "out", config.id)
+        seq = self._last_seq[policy.id] + 1
+        if peers[0].node not in self._heads:
+            self._heads[peers[0].node] = _last_head_seen(connection, peers[0].node)
+        envelope = new_envelope(
+            channel=policy,
+            msg_type=outgoing.type,
+            body=outgoing.body,
+            sender=node.sender,
+            author=author,
+            level=ContactLevel(level),
+            language=language,
+            seq=seq,
+            created=now,
+            sender_checkpoint=LogHead(node.tree.size, node.tree.root()),
+            peer_checkpoint=self._heads[peers[0].node],
+            thread=thread,
+            in_reply_to=None if original is None else original.envelope_id,
+            attachments=outgoing.attachments,
+            deadline_span=outgoing.deadline_span,
+        )
+        signed = sign_envelope(envelope, node.identity)
+        entry, message = _log_rows(node, signed, direction="out", at=now, policy=policy)
+        self._last_seq[policy.id] = seq
+        self._entries.append((entry, message, signed))
+        self._outbox += [
             store.OutboxRow(
                 envelope_id=signed.id,
                 peer=peer.node,
@@ -149,9 +193,20 @@ def send_in(node: LocalNode, connection: Connection, outgoing: Outgoing) -> Sent
                 last_error=None,
                 queued=now,
                 delivered=None,
-            ),
-        )
-    return Sent(message, signed, tuple(peer.node for peer in peers))
+            )
+            for peer in peers
+        ]
+        return Sent(message, signed, tuple(peer.node for peer in peers))
+
+    def flush(self) -> None:
+        """Write the rows of every envelope composed since the last flush, and sign our head that includes them
+        (delivery sends it; signed here, it is committed with them and delivery need not write first)."""
+        if not self._entries:
+            return
+        _write_rows(self.connection, self._entries)
+        store.insert_outbox_rows(self.connection, self._outbox)
+        self._entries, self._outbox = [], []
+        self.node.head(self.connection)
 
 
 def _default_level(original: store.MessageRow | None, policy: ChannelPolicy) -> ContactLevel:
@@ -177,23 +232,43 @@ def append_envelope(
     policy: ChannelPolicy,
 ) -> store.MessageRow:
     """Append ``signed`` to the log (index = the tree's size) and record its message row; marks what it answers."""
+    return append_envelopes(node, connection, [signed], direction=direction, at=at, policy=policy)[0]
+
+
+def append_envelopes(
+    node: LocalNode,
+    connection: Connection,
+    envelopes: Sequence[SignedEnvelope],
+    *,
+    direction: str,
+    at: float,
+    policy: ChannelPolicy,
+) -> list[store.MessageRow]:
+    """``append_envelope`` for several envelopes, in order, with one insert per table; their message rows."""
+    rows = [(*_log_rows(node, signed, direction=direction, at=at, policy=policy), signed) for signed in envelopes]
+    _write_rows(connection, rows)
+    return [message for _, message, _ in rows]
+
+
+def _log_rows(
+    node: LocalNode, signed: SignedEnvelope, *, direction: str, at: float, policy: ChannelPolicy
+) -> tuple[store.LogEntry, store.MessageRow]:
+    """Append ``signed`` to the in-memory tree (index = its size); the log and message rows to write for it."""
     envelope = signed.envelope
     data = signed.leaf_data()
     leaf = leaf_hash(data)
     index = node.tree.size
-    store.append_log(
-        connection,
-        store.LogEntry(
-            index=index,
-            leaf_hash=leaf,
-            data=data,
-            direction=direction,
-            envelope_id=envelope.id,
-            channel=envelope.channel,
-            appended_at=at,
-        ),
-    )
     node.tree.append_leaf_hash(leaf)
+    node.remember(index, signed)
+    entry = store.LogEntry(
+        index=index,
+        leaf_hash=leaf,
+        data=data,
+        direction=direction,
+        envelope_id=envelope.id,
+        channel=envelope.channel,
+        appended_at=at,
+    )
     obligations = obligations_after(signed, received=at, policy=policy)
     deadline = min((ob.due for ob in obligations), default=None)
     message = store.MessageRow(
@@ -219,9 +294,22 @@ def append_envelope(
         answered_by=None,
         answered_at=None,
     )
-    store.insert_message(connection, message)
-    _mark_answered(connection, envelope.in_reply_to, envelope.type, envelope.sender.party, envelope.id, at)
-    return message
+    return entry, message
+
+
+def _write_rows(
+    connection: Connection, rows: Sequence[tuple[store.LogEntry, store.MessageRow, SignedEnvelope]]
+) -> None:
+    """Insert the log and message rows (one statement each), then mark what each envelope answers."""
+    if not rows:
+        return
+    store.append_log_many(connection, [entry for entry, _, _ in rows])
+    store.insert_messages(connection, [message for _, message, _ in rows])
+    for entry, _, signed in rows:
+        envelope = signed.envelope
+        _mark_answered(
+            connection, envelope.in_reply_to, envelope.type, envelope.sender.party, envelope.id, entry.appended_at
+        )
 
 
 def _mark_answered(

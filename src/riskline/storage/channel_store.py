@@ -22,7 +22,7 @@ Everything a delivery changes is written in the same transaction as its log entr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from riskline.storage.schema import Json, Seconds, metadata
+
+_IN_CHUNK = 500
+"""Most values in one SQL ``IN (…)`` list (SQLite allows 32,766 bound parameters; PostgreSQL 65,535)."""
 
 log_entries = sa.Table(
     "log_entries",
@@ -342,6 +345,13 @@ class NodeEventRow:
     peer: str | None
 
 
+def _insert_if_absent(table: sa.Table, columns: tuple[str, ...], key: tuple[str, ...]) -> sa.Insert:
+    """``INSERT INTO table (columns) SELECT :columns WHERE NOT EXISTS (a row with the same key)``."""
+    values = sa.select(*(sa.bindparam(name, type_=table.c[name].type) for name in columns))
+    present = sa.exists().where(*(table.c[name] == sa.bindparam(name, type_=table.c[name].type) for name in key))
+    return table.insert().from_select(list(columns), values.where(~present))
+
+
 # --- queries (each takes the connection of a transaction the caller holds) ----------------------------------
 
 
@@ -372,6 +382,26 @@ def append_log(connection: Connection, entry: LogEntry) -> None:
     )
 
 
+def append_log_many(connection: Connection, entries: Sequence[LogEntry]) -> None:
+    """Append several entries with one statement (``executemany``); their indexes are the caller's to get right."""
+    if entries:
+        connection.execute(
+            log_entries.insert(),
+            [
+                {
+                    "idx": entry.index,
+                    "leaf_hash": entry.leaf_hash,
+                    "data": entry.data,
+                    "direction": entry.direction,
+                    "envelope_id": entry.envelope_id,
+                    "channel": entry.channel,
+                    "appended_at": entry.appended_at,
+                }
+                for entry in entries
+            ],
+        )
+
+
 def _bytes(value: bytes | str) -> bytes:
     """A BLOB as bytes, even when someone stored TEXT in it (SQLite does not enforce column types)."""
     return value.encode("utf-8", "surrogateescape") if isinstance(value, str) else bytes(value)
@@ -399,12 +429,43 @@ def log_entry_by_envelope(connection: Connection, envelope_id: str) -> LogEntry 
     return None if row is None else _log_entry(row)
 
 
+def log_entries_by_envelopes(connection: Connection, envelope_ids: Collection[str]) -> dict[str, LogEntry]:
+    """The entries of these envelope ids (one query per 500 ids), by id; ids not in the log are left out."""
+    found: dict[str, LogEntry] = {}
+    wanted = list(dict.fromkeys(envelope_ids))
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        for row in connection.execute(sa.select(log_entries).where(log_entries.c.envelope_id.in_(chunk))):
+            entry = _log_entry(row)
+            found[entry.envelope_id] = entry
+    return found
+
+
 def log_range(connection: Connection, start: int, end: int) -> list[LogEntry]:
     """Entries with ``start <= idx < end``, in order."""
     rows = connection.execute(
         sa.select(log_entries).where(log_entries.c.idx >= start, log_entries.c.idx < end).order_by(log_entries.c.idx)
     )
     return [_log_entry(row) for row in rows]
+
+
+def iter_leaves(connection: Connection, batch: int = 5000) -> Iterator[tuple[int, bytes, bytes]]:
+    """(index, stored leaf hash, data) of every entry in index order, read in batches (lighter than ``iter_log``)."""
+    start = 0
+    query = sa.select(log_entries.c.idx, log_entries.c.leaf_hash, log_entries.c.data).order_by(log_entries.c.idx)
+    while True:
+        chunk = connection.execute(query.where(log_entries.c.idx >= start).limit(batch)).all()
+        if not chunk:
+            return
+        for index, leaf, data in chunk:
+            yield int(index), _bytes(leaf), _bytes(data)
+        start = chunk[-1][0] + 1
+
+
+def envelope_ids_from(connection: Connection, start: int, end: int) -> list[str]:
+    """Envelope ids of the entries ``start <= idx < end``."""
+    query = sa.select(log_entries.c.envelope_id).where(log_entries.c.idx >= start, log_entries.c.idx < end)
+    return [str(value) for value in connection.execute(query).scalars()]
 
 
 def iter_log(connection: Connection, batch: int = 2000) -> Iterator[LogEntry]:
@@ -423,6 +484,12 @@ def iter_log(connection: Connection, batch: int = 2000) -> Iterator[LogEntry]:
 
 def insert_message(connection: Connection, message: MessageRow) -> None:
     connection.execute(messages.insert().values(**_fields(message)))
+
+
+def insert_messages(connection: Connection, rows: Sequence[MessageRow]) -> None:
+    """Insert several message rows with one statement (``executemany``)."""
+    if rows:
+        connection.execute(messages.insert(), [_fields(row) for row in rows])
 
 
 def _message(row: sa.Row[Any]) -> MessageRow:
@@ -503,6 +570,12 @@ def insert_outbox(connection: Connection, row: OutboxRow) -> None:
     connection.execute(outbox.insert().values(**_fields(row)))
 
 
+def insert_outbox_rows(connection: Connection, rows: Sequence[OutboxRow]) -> None:
+    """Insert several outbox rows with one statement (``executemany``)."""
+    if rows:
+        connection.execute(outbox.insert(), [_fields(row) for row in rows])
+
+
 def _outbox(row: sa.Row[Any]) -> OutboxRow:
     return OutboxRow(**row._asdict())
 
@@ -513,6 +586,63 @@ def pending_outbox(connection: Connection, peer: str | None = None) -> list[Outb
     if peer is not None:
         query = query.where(outbox.c.peer == peer)
     query = query.order_by(outbox.c.peer, outbox.c.channel, outbox.c.seq)
+    return [_outbox(row) for row in connection.execute(query)]
+
+
+def pending_due(connection: Connection) -> dict[str, float]:
+    """Peers with pending rows, and the earliest ``next_attempt`` [s] of each."""
+    rows = connection.execute(
+        sa.select(outbox.c.peer, sa.func.min(outbox.c.next_attempt))
+        .where(outbox.c.state == "pending")
+        .group_by(outbox.c.peer)
+    )
+    return {str(peer): float(at) for peer, at in rows}
+
+
+def pending_by_channel(connection: Connection, peer: str, limit: int) -> dict[str, list[OutboxRow]]:
+    """The first ``limit`` pending rows to ``peer`` of each channel, in seq order, by channel.
+
+    Rows behind a ``failed-permanent`` row of their channel (a higher seq) wait for it and are left out.
+    """
+    channels = connection.execute(
+        sa.select(outbox.c.channel)
+        .where(outbox.c.peer == peer, outbox.c.state == "pending")
+        .distinct()
+        .order_by(outbox.c.channel)
+    ).scalars()
+    result: dict[str, list[OutboxRow]] = {}
+    for channel in list(channels):
+        blocked = connection.execute(
+            sa.select(sa.func.min(outbox.c.seq)).where(
+                outbox.c.peer == peer, outbox.c.channel == channel, outbox.c.state == "failed-permanent"
+            )
+        ).scalar()
+        query = sa.select(outbox).where(outbox.c.peer == peer, outbox.c.channel == channel, outbox.c.state == "pending")
+        if blocked is not None:
+            query = query.where(outbox.c.seq < blocked)
+        rows = [_outbox(row) for row in connection.execute(query.order_by(outbox.c.seq).limit(limit))]
+        if rows:
+            result[channel] = rows
+    return result
+
+
+def pending_after(connection: Connection, peer: str, channel: str, after_seq: int, limit: int) -> list[OutboxRow]:
+    """The first ``limit`` pending rows to ``peer`` on ``channel`` after ``after_seq``, in seq order, but none
+    behind a ``failed-permanent`` row of the channel."""
+    failed = outbox.alias("failed")
+    blocked = sa.exists().where(
+        failed.c.peer == peer,
+        failed.c.channel == channel,
+        failed.c.state == "failed-permanent",
+        failed.c.seq < outbox.c.seq,
+    )
+    query = (
+        sa.select(outbox)
+        .where(outbox.c.peer == peer, outbox.c.channel == channel, outbox.c.state == "pending")
+        .where(outbox.c.seq > after_seq, ~blocked)
+        .order_by(outbox.c.seq)
+        .limit(limit)
+    )
     return [_outbox(row) for row in connection.execute(query)]
 
 
@@ -532,6 +662,103 @@ def update_outbox(connection: Connection, envelope_id: str, peer: str, **values:
     connection.execute(
         outbox.update().where(outbox.c.envelope_id == envelope_id, outbox.c.peer == peer).values(**values)
     )
+
+
+_DELIVERED = (
+    outbox.update()
+    .where(outbox.c.envelope_id == sa.bindparam("b_envelope_id"), outbox.c.peer == sa.bindparam("b_peer"))
+    .values(
+        state="delivered", delivered=sa.bindparam("b_delivered"), attempts=sa.bindparam("b_attempts"), last_error=None
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """An outbox row to mark delivered: its envelope, peer, when [s] our clock, and the attempts it took."""
+
+    envelope_id: str
+    peer: str
+    at: float  # [s]
+    attempts: int
+
+
+def mark_delivered(connection: Connection, rows: Sequence[Delivered]) -> None:
+    """Mark several outbox rows delivered with one statement (``executemany``)."""
+    if rows:
+        connection.execute(
+            _DELIVERED,
+            [
+                {
+                    "b_envelope_id": row.envelope_id,
+                    "b_peer": row.peer,
+                    "b_delivered": row.at,
+                    "b_attempts": row.attempts,
+                }
+                for row in rows
+            ],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReceipt:
+    """A signed receipt to keep: the envelope, ``in`` (we gave it) or ``out`` (a peer gave it), the peer, its
+    canonical JSON and when [s] it was stored."""
+
+    envelope_id: str
+    direction: str
+    peer: str
+    data: str
+    at: float  # [s]
+
+
+def store_receipts(connection: Connection, rows: Sequence[StoredReceipt]) -> None:
+    """``store_receipt`` for several receipts: one query for those already kept, one ``executemany`` insert."""
+    if not rows:
+        return
+    kept: set[tuple[str, str, str]] = set()
+    ids = list(dict.fromkeys(row.envelope_id for row in rows))
+    for start in range(0, len(ids), _IN_CHUNK):
+        query = sa.select(receipts.c.envelope_id, receipts.c.direction, receipts.c.peer).where(
+            receipts.c.envelope_id.in_(ids[start : start + _IN_CHUNK])
+        )
+        kept.update((row[0], row[1], row[2]) for row in connection.execute(query))
+    fresh: list[dict[str, Any]] = []
+    for row in rows:
+        key = (row.envelope_id, row.direction, row.peer)
+        if key in kept:
+            continue
+        kept.add(key)
+        fresh.append(
+            {
+                "envelope_id": row.envelope_id,
+                "direction": row.direction,
+                "peer": row.peer,
+                "data": row.data,
+                "stored": row.at,
+            }
+        )
+    if fresh:
+        connection.execute(receipts.insert(), fresh)
+
+
+def receipts_of(connection: Connection, envelope_ids: Collection[str], direction: str, peer: str) -> dict[str, str]:
+    """The first stored receipt of each of these envelopes for (``direction``, ``peer``), by envelope id."""
+    found: dict[str, str] = {}
+    ids = list(dict.fromkeys(envelope_ids))
+    for start in range(0, len(ids), _IN_CHUNK):
+        query = (
+            sa.select(receipts.c.envelope_id, receipts.c.data)
+            .where(
+                receipts.c.envelope_id.in_(ids[start : start + _IN_CHUNK]),
+                receipts.c.direction == direction,
+                receipts.c.peer == peer,
+            )
+            .order_by(receipts.c.id)
+        )
+        for envelope_id, data in connection.execute(query):
+            found.setdefault(envelope_id, str(data))
+    return found
 
 
 def store_receipt(connection: Connection, envelope_id: str, direction: str, peer: str, data: str, at: float) -> None:
@@ -566,9 +793,19 @@ def all_receipts(connection: Connection) -> list[tuple[str, str, str, str]]:
 
 
 def store_checkpoint(connection: Connection, size: int, root: bytes, data: str, at: float) -> None:
-    exists = connection.execute(sa.select(checkpoints.c.size).where(checkpoints.c.size == size)).first()
-    if exists is None:
-        connection.execute(checkpoints.insert().values(size=size, root=root, data=data, signed=at))
+    """Keep the first signed head of each size (one ``INSERT … SELECT … WHERE NOT EXISTS``)."""
+    connection.execute(_INSERT_CHECKPOINT, {"size": size, "root": root, "data": data, "signed": at})
+
+
+_INSERT_CHECKPOINT = _insert_if_absent(checkpoints, ("size", "root", "data", "signed"), ("size",))
+
+
+def latest_checkpoint(connection: Connection) -> tuple[int, str] | None:
+    """(size, data) of our largest signed head, None before the first."""
+    row = connection.execute(
+        sa.select(checkpoints.c.size, checkpoints.c.data).order_by(checkpoints.c.size.desc()).limit(1)
+    ).first()
+    return None if row is None else (int(row[0]), str(row[1]))
 
 
 def checkpoint_at(connection: Connection, size: int) -> str | None:
@@ -586,21 +823,16 @@ def all_checkpoints(connection: Connection) -> list[tuple[int, bytes, str]]:
 def store_peer_checkpoint(
     connection: Connection, kind: str, origin: str, size: int, root: bytes, peer: str, data: str, at: float
 ) -> None:
-    """Keep one row per (kind, origin, size, root): the first seen."""
-    exists = connection.execute(
-        sa.select(peer_checkpoints.c.id).where(
-            peer_checkpoints.c.kind == kind,
-            peer_checkpoints.c.origin == origin,
-            peer_checkpoints.c.size == size,
-            peer_checkpoints.c.root == root,
-        )
-    ).first()
-    if exists is None:
-        connection.execute(
-            peer_checkpoints.insert().values(
-                kind=kind, origin=origin, size=size, root=root, peer=peer, data=data, seen=at
-            )
-        )
+    """Keep one row per (kind, origin, size, root): the first seen (one ``INSERT … SELECT … WHERE NOT EXISTS``)."""
+    connection.execute(
+        _INSERT_PEER_CHECKPOINT,
+        {"kind": kind, "origin": origin, "size": size, "root": root, "peer": peer, "data": data, "seen": at},
+    )
+
+
+_INSERT_PEER_CHECKPOINT = _insert_if_absent(
+    peer_checkpoints, ("kind", "origin", "size", "root", "peer", "data", "seen"), ("kind", "origin", "size", "root")
+)
 
 
 def peer_checkpoints_of_size(connection: Connection, kind: str, origin: str, size: int) -> list[str]:
@@ -677,11 +909,9 @@ def peer_state_of(connection: Connection, peer: str) -> PeerStateRow:
 
 def save_peer_state(connection: Connection, state: PeerStateRow) -> None:
     values = _fields(state)
-    exists = connection.execute(sa.select(peer_state.c.peer).where(peer_state.c.peer == state.peer)).first()
-    if exists is None:
+    updated = connection.execute(peer_state.update().where(peer_state.c.peer == state.peer).values(**values))
+    if not updated.rowcount:
         connection.execute(peer_state.insert().values(**values))
-    else:
-        connection.execute(peer_state.update().where(peer_state.c.peer == state.peer).values(**values))
 
 
 def insert_escalation(

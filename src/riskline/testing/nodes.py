@@ -33,7 +33,7 @@ import httpx
 from riskline.channel.policy import ChannelPolicy
 from riskline.node.app import create_app
 from riskline.node.config import ListenAddress, PeerConfig
-from riskline.node.delivery import Deliverer, DeliveryReport
+from riskline.node.delivery import Deliverer, DeliveryReport, RetryPolicy
 from riskline.node.local import Clock, LocalNode, init_node
 from riskline.node.peers import add_channel, add_peer
 from riskline.storage import channel_store as store
@@ -347,14 +347,23 @@ class InProcess:
     def app(self, party: str) -> Any:
         return create_app(self.nodes[party])
 
-    def deliver(self, party: str) -> DeliveryReport:
-        """One delivery pass from ``party``'s outbox to the others' apps."""
+    def deliver(
+        self,
+        party: str,
+        policy: RetryPolicy | None = None,
+        *,
+        wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
+    ) -> DeliveryReport:
+        """One delivery pass from ``party``'s outbox to the others' apps (``policy``: batch sizes, retries;
+        ``wrap``: a transport around the app's, e.g. one that alters answers as a compromised peer would)."""
         urls = {in_process_url(node): create_app(node) for node in self.nodes.values()}
 
+        def transport(url: str) -> httpx.AsyncBaseTransport:
+            app = httpx.ASGITransport(app=urls[url.rstrip("/")])
+            return app if wrap is None else wrap(app)
+
         async def run() -> DeliveryReport:
-            deliverer = Deliverer(
-                self.nodes[party], transport_factory=lambda url: httpx.ASGITransport(app=urls[url.rstrip("/")])
-            )
+            deliverer = Deliverer(self.nodes[party], policy=policy, transport_factory=transport)
             try:
                 return await deliverer.deliver_due(force=True)
             finally:
