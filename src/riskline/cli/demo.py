@@ -32,19 +32,17 @@ from rich.markup import escape
 
 from riskline.channel.envelope import Author
 from riskline.channel.messages import MessageType
+from riskline.cli.watch import RecordedRun
 from riskline.detection.rulebook import load_rulebook
 from riskline.incidents.model import Encounter
 from riskline.incidents.plot import render_incident_png
 from riskline.incidents.report import encounter_json
 from riskline.ingest.sources import read_path
-from riskline.ingest.stats import IngestStats
 from riskline.node.audit import verify_node
 from riskline.node.local import LocalNode
 from riskline.node.messaging import Outgoing, Sent, attachment_from_file, send
 from riskline.node.views import MessageView, inbox, outbox
 from riskline.storage import channel_store as store
-from riskline.storage.engine import open_database
-from riskline.storage.watch_store import WatchStore
 from riskline.testing.baltic import demo_scenario
 from riskline.testing.nodes import ServerOptions, TwoNodeHarness, wait_until
 from riskline.timeutil import to_iso
@@ -179,20 +177,15 @@ class Story:
         self.console.print(f"          · background: {scenario.background_aircraft} aircraft and "
                            f"{scenario.background_ships} ships, real tracks relocated into the Baltic")
         assert self.harness is not None
-        database = open_database(self.harness["EE"].root / "node.db")
-        store_ = WatchStore(database)
-        rulebook = load_rulebook()
-        stats = IngestStats()
-        run_id = store_.begin_run([str(scenario.table_path)], {"rulebook": rulebook.as_dict()}, time.time())
-        watch = Watch(rulebook, attributor=Attributor(Fleet.load(scenario.fleet_path)))
-        encounters: list[Encounter] = []
-        for observation in read_path(scenario.table_path, stats):
-            encounters += watch.feed(observation)
-        encounters += watch.finish()
-        store_.save_encounters(run_id, encounters)
-        store_.save_identities(watch.identities(), time.time())
-        store_.finish_run(run_id, stats, time.time())
-        database.close()
+        watch = Watch(load_rulebook(), attributor=Attributor(Fleet.load(scenario.fleet_path)))
+        run = RecordedRun(self.harness["EE"].root / "node.db", [str(scenario.table_path)], watch)
+        try:
+            for observation in read_path(scenario.table_path, run.outcome.stats):
+                run.record(watch.feed(observation))
+            run.record(watch.finish())
+        finally:
+            run.close()
+        encounters, stats = run.outcome.encounters, run.outcome.stats
         status = watch.status()
         self.say("watch", f"{stats.read:,} reports, {status.platforms} platforms, {len(encounters)} encounters:")
         for encounter in sorted(encounters, key=lambda e: e.start):

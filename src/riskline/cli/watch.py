@@ -42,6 +42,33 @@ class WatchOutcome:
     run_id: int | None = None
 
 
+class RecordedRun:
+    """One watch run stored as it goes: its run row first, encounters as they close, identities and stats last."""
+
+    def __init__(self, db: Path, inputs: list[str], watch: Watch) -> None:
+        self.watch = watch
+        self._database = open_database(db)
+        self._store = WatchStore(self._database)
+        run_id = self._store.begin_run(inputs, {"rulebook": watch.rulebook.as_dict()}, time.time())
+        self.outcome = WatchOutcome(run_id=run_id)
+
+    def record(self, closed: list[Encounter]) -> list[Encounter]:
+        """Store the encounters that just closed; return them."""
+        if closed:
+            assert self.outcome.run_id is not None
+            self.outcome.encounters.extend(closed)
+            self.outcome.incident_ids.extend(self._store.save_encounters(self.outcome.run_id, closed))
+        return closed
+
+    def close(self) -> None:
+        assert self.outcome.run_id is not None
+        try:
+            self._store.save_identities(self.watch.identities(), time.time())
+            self._store.finish_run(self.outcome.run_id, self.outcome.stats, time.time())
+        finally:
+            self._database.close()
+
+
 def register(app: typer.Typer) -> None:
     app.command("watch")(watch)
 
@@ -79,21 +106,12 @@ def watch(
     )
     err = Console(stderr=True)
     out_console = Console(stderr=as_json)
-    database = open_database(db)
-    store = WatchStore(database)
-    run_id = store.begin_run(
-        [str(p) for p in inputs or []] + list(listen_urls), {"rulebook": rulebook.as_dict()}, time.time()
-    )
-    outcome = WatchOutcome(run_id=run_id)
     engine = Watch(rulebook, attributor=attributor)
+    run = RecordedRun(db, [str(p) for p in inputs or []] + list(listen_urls), engine)
+    outcome = run.outcome
 
     def emit(closed: list[Encounter]) -> None:
-        if not closed:
-            return
-        outcome.encounters.extend(closed)
-        ids = store.save_encounters(run_id, closed)
-        outcome.incident_ids.extend(ids)
-        if as_json:
+        if run.record(closed) and as_json:
             for encounter in closed:
                 sys.stdout.write(json.dumps(encounter_json(encounter)) + "\n")
             sys.stdout.flush()
@@ -115,9 +133,7 @@ def watch(
         stop.set()
         emit(engine.finish())
     finally:
-        store.save_identities(engine.identities(), time.time())
-        store.finish_run(run_id, outcome.stats, time.time())
-        database.close()
+        run.close()
     print_summary(out_console, outcome, engine, db)
 
 
