@@ -105,3 +105,25 @@ def test_real_ais_and_adsb_files_are_watched_and_counted(data_dir: Path, tmp_pat
 def test_watch_without_input_is_a_usage_error() -> None:
     result = runner.invoke(app, ["watch"])
     assert result.exit_code == 2
+
+
+def test_the_plot_threshold_comes_from_the_rulebook_the_run_used(watched: tuple[Path, list[dict]]) -> None:  # type: ignore[type-arg]
+    from riskline.cli.incident import _threshold
+    from riskline.detection.rulebook import load_rulebook
+    from riskline.storage.engine import open_database
+    from riskline.storage.watch_store import WatchStore
+
+    db, _ = watched
+    database = open_database(db, create=False)
+    try:
+        store = WatchStore(database)
+        stored = {i.encounter.rule: i.encounter for i in store.list_incidents(limit=100)}
+        [run] = store.runs()
+    finally:
+        database.close()
+    assert _threshold(stored["air_proximity"], run.options) == 926.0
+    assert _threshold(stored["air_intercept"], run.options) == 30.0
+    assert _threshold(stored["ship_contact_range"], run.options) == 5556.0  # judged night
+    wider = {"rulebook": load_rulebook(overrides=["air_proximity.horizontal_m=18520"]).as_dict()}
+    assert _threshold(stored["air_proximity"], wider) == 18520.0
+    assert _threshold(stored["air_proximity"], {}) is None
