@@ -10,7 +10,7 @@
    time, encounters — in messages per second, and as a multiple of real time.
 3. Full detection tick (rules, findings and all, not only the numeric core of bench_detection.py) on the busy
    hour's live picture at 10k and 100k tracks with a realistic party mix.
-4. Quality on the labelled synthetic set (encounters known by construction, riskline.testing.synthetic):
+4. Quality on the labelled synthetic set (encounters known by construction, riskline.scenarios.synthetic):
    precision, recall and median lead time per rule.
 """
 
@@ -36,8 +36,8 @@ from riskline.detection.detector import Detector
 from riskline.detection.rulebook import load_rulebook
 from riskline.ingest.sources import read_path
 from riskline.ingest.stats import IngestStats
-from riskline.testing.baltic import busy_baltic_hour
-from riskline.testing.synthetic import labelled_set
+from riskline.scenarios.baltic import busy_baltic_hour
+from riskline.scenarios.synthetic import labelled_set
 from riskline.tracks.snapshot import Snapshot
 from riskline.watch import Watch, in_time_order
 

@@ -10,7 +10,7 @@ import pytest
 
 from riskline.detection.rulebook import load_rulebook
 from riskline.incidents.model import Encounter
-from riskline.testing.incidents import IncidentRow, load_incidents, reconstruct
+from riskline.scenarios.incidents import IncidentRow, load_incidents, reconstruct
 from riskline.watch import Watch
 
 SHARED = Path(os.environ.get("RISKLINE_SHARED") or Path(__file__).resolve().parents[2] / "shared")

@@ -98,7 +98,7 @@ def test_a_malformed_envelope_is_also_a_value_error_with_status_422() -> None:
     with pytest.raises(ValueError) as caught:
         canonical_json(float("nan"))
     assert isinstance(caught.value, MalformedEnvelope)
-    assert caught.value.status == 422
+    assert caught.value.http_status == 422
 
 
 # Floats stay below 2**53 in size: a larger whole float prints as an integer, which reads back as a Python int

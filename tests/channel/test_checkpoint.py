@@ -117,7 +117,7 @@ def test_a_checkpoint_signed_by_another_key_than_the_pinned_one_is_a_key_change(
         f"checkpoint of {ORIGIN!r} is signed by {INTRUDER_KEY.public_key.fingerprint}, "
         f"the pinned key is {LOG_KEY.public_key.fingerprint}"
     )
-    assert caught.value.status == 403
+    assert caught.value.http_status == 403
 
 
 def test_an_altered_checkpoint_fails_its_signature(log: MerkleTree) -> None:
@@ -315,7 +315,7 @@ def test_a_witness_rejects_a_log_that_shrank(log: MerkleTree) -> None:
     with pytest.raises(StaleEnvelope) as caught:
         witness.observe(head(log, 44), [])
     assert str(caught.value) == f"checkpoint of {ORIGIN!r} has size 44, smaller than the cosigned 45"
-    assert caught.value.status == 400
+    assert caught.value.http_status == 400
 
 
 def test_a_witness_catches_equivocation_and_attaches_portable_proof(log: MerkleTree, forked_log: MerkleTree) -> None:
@@ -325,7 +325,7 @@ def test_a_witness_catches_equivocation_and_attaches_portable_proof(log: MerkleT
     with pytest.raises(EquivocationDetected) as caught:
         witness.observe(head(forked_log, 70, t=T0 + 9), [])
     assert str(caught.value) == f"log {ORIGIN!r} signed two different roots for size 70"
-    assert caught.value.status == 409
+    assert caught.value.http_status == 409
     proof = caught.value.proof
     assert proof is not None
     EquivocationProof.from_dict(roundtrip(proof.to_dict())).verify()

@@ -61,7 +61,7 @@ def signed_request(ru: Node, **changes: Any) -> SignedEnvelope:
 def wire_error(data: dict[str, Any]) -> str:
     with pytest.raises(InvalidField) as caught:
         SignedEnvelope.from_wire(data)
-    assert caught.value.status == 422
+    assert caught.value.http_status == 422
     return str(caught.value)
 
 
@@ -152,7 +152,7 @@ def test_another_key_s_signature_does_not_verify(ru: Node) -> None:
     forged = SignedEnvelope(signed.envelope, other.key.sign(Purpose.ENVELOPE, signed.signing_payload()))
     with pytest.raises(BadSignature) as caught:
         forged.verify(ru.key.public_key)
-    assert caught.value.status == 401
+    assert caught.value.http_status == 401
     assert str(caught.value) == f"envelope signature does not verify with key {ru.key.public_key.fingerprint}"
 
 

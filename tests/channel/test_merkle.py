@@ -252,7 +252,7 @@ def test_asking_a_tree_for_what_it_does_not_have_is_out_of_range(vector_tree: Me
         with pytest.raises(OutOfRange) as caught:
             call()
         assert str(caught.value) == message
-        assert caught.value.status == 404
+        assert caught.value.http_status == 404
         assert isinstance(caught.value, IndexError)
 
 

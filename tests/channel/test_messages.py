@@ -77,7 +77,7 @@ def hazard(**changes: Any) -> dict[str, Any]:
 def error_of(msg_type: MessageType, body: Any, *, created: float = T0) -> str:
     with pytest.raises(InvalidField) as caught:
         validate_body(msg_type, body, created=created)
-    assert caught.value.status == 422
+    assert caught.value.http_status == 422
     assert str(caught.value).startswith(caught.value.field + ": ")
     return str(caught.value)
 

@@ -117,7 +117,7 @@ def test_a_forged_signature_is_refused_with_401(ru: Node, ee: Node) -> None:
     request = ru.request_for(signed, ee)
     forged = replace(request, envelope=SignedEnvelope(signed.envelope, bytes(64)))
     error = refused(BadSignature, ee, forged)
-    assert error.status == 401
+    assert error.http_status == 401
     assert str(error) == f"envelope signature does not verify with key {ru.key.public_key.fingerprint}"
 
 
@@ -132,7 +132,7 @@ def test_an_altered_body_breaks_the_signature(ru: Node, ee: Node) -> None:
 def test_an_unpinned_sender_is_refused_with_403(ru: Node, ee: Node) -> None:
     request = ru.request_for(say(ru, "hello", at=T0), ee)
     error = refused(UnknownKey, ee, request, peers=pins(ee))
-    assert error.status == 403
+    assert error.http_status == 403
     assert str(error) == f"envelope from unpinned node 'ru-nmdc' (key {ru.key.public_key.fingerprint})"
 
 
@@ -140,7 +140,7 @@ def test_a_pinned_sender_with_a_new_key_is_refused(ru: Node, ee: Node) -> None:
     request = ru.request_for(say(ru, "hello", at=T0), ee)
     old = Node("old-key", "RU").key.public_key
     error = refused(KeyChanged, ee, request, peers={"ru-nmdc": PinnedPeer("ru-nmdc", "RU", old), **pins(ee)})
-    assert error.status == 403
+    assert error.http_status == 403
     assert str(error) == (
         f"node 'ru-nmdc' signs with {ru.key.public_key.fingerprint}, the pinned key is {old.fingerprint}"
     )
@@ -155,7 +155,7 @@ def test_a_sender_claiming_another_party_than_pinned_is_refused(ru: Node, ee: No
 def test_an_envelope_for_another_channel_is_refused_with_400(ru: Node, ee: Node) -> None:
     request = ru.request_for(say(ru, "hello", at=T0), ee)
     error = refused(ForeignChannel, ee, request, policy=NRC)
-    assert error.status == 400
+    assert error.http_status == 400
     assert str(error) == "envelope is for channel 'RU-EE', not 'NRC'"
 
 
@@ -188,7 +188,7 @@ def test_a_level_the_channel_does_not_use_is_refused_by_the_receiver(ru: Node, e
     request = _tampered(ru, ee, RU_EE, level=ContactLevel.MINISTER)
     with pytest.raises(InvalidField) as caught:
         check(ee, request)
-    assert caught.value.status == 422
+    assert caught.value.http_status == 422
     assert str(caught.value) == "level: minister is not a level of contact of channel 'RU-EE'"
 
 
@@ -197,7 +197,7 @@ def test_the_same_id_with_other_content_is_a_replay(ru: Node, ee: Node) -> None:
     deliver(ru, ee, first, policy=RU_EE, now=T0 + 1)
     second = say(ru, "hello again", at=T0 + 2, message_id=first.id)
     error = refused(ReplayedEnvelope, ee, ru.request_for(second, ee))
-    assert error.status == 409
+    assert error.http_status == 409
     assert str(error) == f"envelope {first.id} was already received with another content (hash {first.hash[:16]}…)"
 
 
@@ -213,7 +213,7 @@ def test_a_sequence_gap_asks_the_sender_to_deliver_in_order(ru: Node, ee: Node) 
     second = say(ru, "two", at=T0 + 1)
     error = refused(OutOfOrder, ee, ru.request_for(second, ee))
     assert isinstance(error, OutOfOrder)
-    assert error.status == 409
+    assert error.http_status == 409
     assert error.expected_seq == 1
     assert error.channel == "RU-EE"
     assert str(error) == "seq 2 on RU-EE skips ahead: expected 1"
@@ -225,7 +225,7 @@ def test_a_sequence_gap_asks_the_sender_to_deliver_in_order(ru: Node, ee: Node) 
 def test_an_envelope_created_too_long_ago_by_our_clock_is_stale(ru: Node, ee: Node) -> None:
     request = ru.request_for(say(ru, "hello", at=T0), ee)
     error = refused(StaleEnvelope, ee, request, now=T0 + 30 * DAY + 1)
-    assert error.status == 400
+    assert error.http_status == 400
     assert str(error) == f"envelope {request.envelope.id} was created 2592001 s ago by our clock, more than 2592000 s"
     assert check(ee, request, now=T0 + 30 * DAY).accepted
 
@@ -247,7 +247,7 @@ def test_a_consistency_proof_from_another_size_says_which_size_to_prove_from(ru:
     error = refused(ConsistencyBaseMismatch, ee, ru.request_for(second, ee))
     assert isinstance(error, ConsistencyBaseMismatch)
     assert isinstance(error, InvalidProof)
-    assert error.status == 409
+    assert error.http_status == 409
     assert error.expected_from_size == 1
     assert str(error) == "consistency proof starts at size 0, the last size cosigned is 1"
 
@@ -261,7 +261,7 @@ def test_a_bad_consistency_proof_is_refused(ru: Node, ee: Node) -> None:
     assert len(request.consistency.proof) == 2
     altered = (bytes(32), *request.consistency.proof[1:])
     error = refused(InvalidProof, ee, replace(request, consistency=replace(request.consistency, proof=altered)))
-    assert error.status == 409
+    assert error.http_status == 409
     assert str(error) == "consistency proof does not lead to the new root of size 3"
 
 
@@ -295,7 +295,7 @@ def test_two_heads_of_the_same_size_with_different_roots_are_proven_equivocation
     rewritten = say(fork, "a rewritten history", at=T0 + 2, seq=2)
     error = refused(EquivocationDetected, ee, fork.request_for(rewritten, ee))
     assert isinstance(error, EquivocationDetected)
-    assert error.status == 409
+    assert error.http_status == 409
     assert str(error) == "log 'ru-nmdc' signed two different roots for size 1"
     assert error.proof is not None
     portable = EquivocationProof.from_dict(json.loads(json.dumps(error.proof.to_dict())))
@@ -364,7 +364,7 @@ def test_a_malformed_delivery_request_is_refused_naming_the_field(
     change(wire)
     with pytest.raises(InvalidField) as caught:
         DeliveryRequest.from_wire(wire)
-    assert caught.value.status == 422
+    assert caught.value.http_status == 422
     assert str(caught.value) == message
 
 

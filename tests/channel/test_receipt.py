@@ -76,7 +76,7 @@ def test_a_receipt_by_another_key_than_the_pinned_one_is_refused(exchange: dict[
     impostor = Node("impostor", "EE")
     with pytest.raises(KeyChanged) as caught:
         check(exchange, exchange["receipt"], receiver_key=impostor.key.public_key)
-    assert caught.value.status == 403
+    assert caught.value.http_status == 403
     assert str(caught.value) == (
         f"receipt names receiver key {exchange['ee'].key.public_key.fingerprint},"
         f" the pinned key is {impostor.key.public_key.fingerprint}"
@@ -105,7 +105,7 @@ def test_a_receipt_whose_inclusion_proof_does_not_lead_to_the_root_is_refused(ex
     altered = resign(exchange, receipt, inclusion_proof=(bytes(32),) * len(receipt.inclusion_proof))
     with pytest.raises(InvalidProof) as caught:
         check(exchange, altered)
-    assert caught.value.status == 409
+    assert caught.value.http_status == 409
     assert str(caught.value) == "inclusion proof of leaf 2 does not lead to the root of size 3"
 
 

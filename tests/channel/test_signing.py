@@ -84,7 +84,7 @@ def test_a_signature_of_the_wrong_length_is_a_bad_signature_with_status_401(fixe
         "envelope signature by SHA256:If4x36FUomFia/hUBG/SJxt77UtqvkWqWId+9H+XIbk is 63 bytes, "
         "Ed25519 signatures are 64"
     )
-    assert caught.value.status == 401
+    assert caught.value.http_status == 401
 
 
 def test_pem_round_trips_as_unencrypted_pkcs8(fixed_key: SigningKey) -> None:
@@ -181,7 +181,7 @@ def test_a_malformed_key_is_a_channel_error_with_status_422() -> None:
     with pytest.raises(ChannelError) as caught:
         VerifyKey(b"\x01" * 31)
     assert str(caught.value) == "an Ed25519 public key is 32 bytes, got 31"
-    assert caught.value.status == 422
+    assert caught.value.http_status == 422
 
 
 def test_a_seed_must_be_32_bytes() -> None:

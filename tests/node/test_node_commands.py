@@ -14,11 +14,12 @@ import typer
 import typer.main
 from typer.testing import CliRunner
 
-from riskline.cli.node import register
+from riskline.cli import channels, log, messages, node, peers
 from riskline.testing.nodes import InProcess
 
 app = typer.Typer(pretty_exceptions_enable=False)
-register(app)
+for group in (node, peers, channels, messages, log):
+    group.register(app)
 runner = CliRunner()
 
 

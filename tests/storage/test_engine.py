@@ -77,7 +77,7 @@ def test_a_directory_is_refused_with_a_hint_at_the_file_name(tmp_path: Path) -> 
     with pytest.raises(PathIsDirectory) as caught:
         open_database(tmp_path)
     assert str(caught.value) == f"{tmp_path}: is a directory, not a database file (try {tmp_path / 'riskline.db'})"
-    assert caught.value.status == 503
+    assert caught.value.http_status == 503
 
 
 def test_a_missing_file_is_refused_and_not_created_when_create_is_false(tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ def test_a_file_that_is_not_sqlite_is_refused_and_left_untouched(tmp_path: Path,
     with pytest.raises(NotARisklineDatabase) as caught:
         open_database(path)
     assert str(caught.value) == f"{path}: not a riskline database (not an SQLite file)"
-    assert caught.value.status == 500
+    assert caught.value.http_status == 500
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["test_data_20211101.nm4"]
 
@@ -143,7 +143,7 @@ def test_a_writer_that_waits_longer_than_the_busy_timeout_gets_database_busy(tmp
         with holder.begin(), pytest.raises(DatabaseBusy) as caught, latecomer.begin():
             pass
         assert str(caught.value) == f"{path}: database is locked by another writer (waited 0.05 s)"
-        assert caught.value.status == 503
+        assert caught.value.http_status == 503
 
 
 def test_a_reader_sees_the_last_commit_while_a_writer_holds_the_lock(tmp_path: Path) -> None:

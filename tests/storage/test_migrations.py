@@ -94,7 +94,7 @@ def test_a_database_from_a_newer_riskline_is_refused_and_left_as_it_is(tmp_path:
         f"{path}: database schema '0099_future' is newer than this riskline "
         f"(which knows up to '{head_revision()}'); upgrade riskline to open it"
     )
-    assert caught.value.status == 500
+    assert caught.value.http_status == 500
     with pytest.raises(SchemaTooNew):
         open_database(path, upgrade=False)
     engine = sa.create_engine(f"sqlite:///{path}")

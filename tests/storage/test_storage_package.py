@@ -16,7 +16,11 @@ def test_the_public_names_are_sorted_and_all_importable() -> None:
 
 
 def test_every_storage_error_is_exported() -> None:
-    classes = {name for name, value in vars(errors).items() if inspect.isclass(value) and issubclass(value, Exception)}
+    classes = {
+        name
+        for name, value in vars(errors).items()
+        if inspect.isclass(value) and issubclass(value, Exception) and value.__module__ == errors.__name__
+    }
     assert classes <= set(riskline.storage.__all__)
 
 
@@ -27,7 +31,7 @@ def test_the_error_tree_in_the_docstring_names_every_error_with_its_status() -> 
         for name, value in vars(errors).items()
         if inspect.isclass(value) and issubclass(value, errors.StorageError)
     }
-    assert {name: int(status) for name, status in drawn.items()} == {name: cls.status for name, cls in classes.items()}
+    assert {name: int(status) for name, status in drawn.items()} == {name: cls.http_status for name, cls in classes.items()}
 
 
 def test_the_drawn_tree_matches_the_class_hierarchy() -> None:

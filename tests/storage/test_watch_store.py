@@ -126,7 +126,7 @@ def test_a_missing_incident_is_a_404_that_names_it(database: Database) -> None:
     with pytest.raises(IncidentNotFound) as caught:
         WatchStore(database).get_incident(4242)
     assert str(caught.value) == "no incident 4242"
-    assert caught.value.status == 404
+    assert caught.value.http_status == 404
     assert isinstance(caught.value, LookupError)
 
 
@@ -145,7 +145,7 @@ def test_a_batch_with_one_unstorable_encounter_stores_none_of_it(database: Datab
     with pytest.raises(UnstorableValue) as caught:
         store.save_encounters(run_id, [real_encounter, broken])
     assert str(caught.value) == f"{PAIR}: min_vertical_m is nan, not a finite number"
-    assert caught.value.status == 422
+    assert caught.value.http_status == 422
     assert store.list_incidents() == []
 
 
@@ -278,7 +278,7 @@ def test_one_platform_twice_in_a_call_is_one_row_with_the_later_identity(databas
 def test_a_platform_never_seen_is_a_404(database: Database) -> None:
     with pytest.raises(PlatformNotFound) as caught:
         WatchStore(database).get_platform("mmsi:000000000")
-    assert (str(caught.value), caught.value.status) == ("no platform 'mmsi:000000000'", 404)
+    assert (str(caught.value), caught.value.http_status) == ("no platform 'mmsi:000000000'", 404)
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -29,32 +29,34 @@ Every message is one line, fit for an operator at 3 a.m.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
+
+from riskline.errors import RisklineError
 
 if TYPE_CHECKING:
     from riskline.channel.checkpoint import EquivocationProof
 
 
-class ChannelError(Exception):
-    """Root of every channel error; ``status`` is the HTTP status a node answers with."""
+class ChannelError(RisklineError):
+    """Root of every channel error; ``http_status`` is the HTTP status a node answers with."""
 
-    status: ClassVar[int] = 400
+    http_status = 400
 
 
 class BadSignature(ChannelError):
-    status = 401
+    http_status = 401
 
 
 class UnknownKey(ChannelError):
-    status = 403
+    http_status = 403
 
 
 class KeyChanged(ChannelError):
-    status = 403
+    http_status = 403
 
 
 class InvalidProof(ChannelError):
-    status = 409
+    http_status = 409
 
 
 class EquivocationDetected(ChannelError):
@@ -63,7 +65,7 @@ class EquivocationDetected(ChannelError):
     ``proof`` is the portable evidence when the detector has both signed heads at hand, else ``None``.
     """
 
-    status = 409
+    http_status = 409
 
     def __init__(self, message: str, proof: EquivocationProof | None = None) -> None:
         super().__init__(message)
@@ -71,24 +73,24 @@ class EquivocationDetected(ChannelError):
 
 
 class ReplayedEnvelope(ChannelError):
-    status = 409
+    http_status = 409
 
 
 class ForeignChannel(ChannelError):
-    status = 400
+    http_status = 400
 
 
 class StaleEnvelope(ChannelError):
-    status = 400
+    http_status = 400
 
 
 class MalformedEnvelope(ChannelError, ValueError):
-    status = 422
+    http_status = 422
 
 
 class MalformedKey(MalformedEnvelope):
-    status = 422
+    http_status = 422
 
 
 class OutOfRange(ChannelError, IndexError):
-    status = 404
+    http_status = 404

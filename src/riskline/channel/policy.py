@@ -44,7 +44,7 @@ CHANNEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 class InvalidPolicy(ChannelError, ValueError):
     """A channel's configuration cannot be used (whose fault: the operator's config file)."""
 
-    status = 500
+    http_status = 500
 
 
 class ChannelKind(StrEnum):

@@ -81,7 +81,7 @@ class OutOfOrder(ChannelError):
     ``expected_seq`` is the number the receiver waits for on ``channel``; the sender retries from there.
     """
 
-    status = 409
+    http_status = 409
 
     def __init__(self, message: str, *, channel: str, expected_seq: int) -> None:
         super().__init__(message)

@@ -32,7 +32,6 @@ from rich.markup import escape
 
 from riskline.channel.envelope import Author
 from riskline.channel.messages import MessageType
-from riskline.cli.watch import RecordedRun
 from riskline.detection.rulebook import load_rulebook
 from riskline.incidents.model import Encounter
 from riskline.incidents.plot import render_incident_png
@@ -42,8 +41,9 @@ from riskline.node.audit import verify_node
 from riskline.node.local import LocalNode
 from riskline.node.messaging import Outgoing, Sent, attachment_from_file, send
 from riskline.node.views import MessageView, inbox, outbox
+from riskline.scenarios.baltic import demo_scenario
 from riskline.storage import channel_store as store
-from riskline.testing.baltic import demo_scenario
+from riskline.storage.watch_run import RecordedRun
 from riskline.testing.nodes import ServerOptions, TwoNodeHarness, wait_until
 from riskline.timeutil import to_iso
 from riskline.tracks.attribution import Attributor

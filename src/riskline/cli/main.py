@@ -11,9 +11,13 @@ import sys
 import typer
 
 from riskline import __version__
+from riskline.cli import channels as channel_commands
 from riskline.cli import demo as demo_commands
 from riskline.cli import incident as incident_commands
+from riskline.cli import log as log_commands
+from riskline.cli import messages as message_commands
 from riskline.cli import node as node_commands
+from riskline.cli import peers as peer_commands
 from riskline.cli import rules as rules_commands
 from riskline.cli import scenario as scenario_commands
 from riskline.cli import watch as watch_commands
@@ -48,6 +52,10 @@ rules_commands.register(app)
 incident_commands.register(app)
 scenario_commands.register(app)
 node_commands.register(app)
+peer_commands.register(app)
+channel_commands.register(app)
+message_commands.register(app)
+log_commands.register(app)
 
 
 def main() -> None:

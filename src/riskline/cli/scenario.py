@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from riskline.testing.baltic import busy_baltic_hour, demo_scenario
+from riskline.scenarios.baltic import busy_baltic_hour, demo_scenario
 
 scenario_app = typer.Typer(help="Write real-data-based scenarios to files.", no_args_is_help=True)
 

@@ -8,7 +8,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import typer
@@ -23,8 +22,7 @@ from riskline.ingest.live import listen
 from riskline.ingest.observation import Observation
 from riskline.ingest.sources import ReaderOptions, read_path
 from riskline.ingest.stats import IngestStats
-from riskline.storage.engine import open_database
-from riskline.storage.watch_store import WatchStore
+from riskline.storage.watch_run import RecordedRun, WatchOutcome
 from riskline.timeutil import parse_time, to_iso
 from riskline.tracks.attribution import Attributor, tracks_by_party
 from riskline.tracks.fleet import Fleet
@@ -32,41 +30,6 @@ from riskline.watch import Watch, in_time_order
 
 PROGRESS_EVERY = 5_000
 """Observations between two refreshes of the progress line."""
-
-
-@dataclass(slots=True)
-class WatchOutcome:
-    encounters: list[Encounter] = field(default_factory=list)
-    stats: IngestStats = field(default_factory=IngestStats)
-    incident_ids: list[int] = field(default_factory=list)
-    run_id: int | None = None
-
-
-class RecordedRun:
-    """One watch run stored as it goes: its run row first, encounters as they close, identities and stats last."""
-
-    def __init__(self, db: Path, inputs: list[str], watch: Watch) -> None:
-        self.watch = watch
-        self._database = open_database(db)
-        self._store = WatchStore(self._database)
-        run_id = self._store.begin_run(inputs, {"rulebook": watch.rulebook.as_dict()}, time.time())
-        self.outcome = WatchOutcome(run_id=run_id)
-
-    def record(self, closed: list[Encounter]) -> list[Encounter]:
-        """Store the encounters that just closed; return them."""
-        if closed:
-            assert self.outcome.run_id is not None
-            self.outcome.encounters.extend(closed)
-            self.outcome.incident_ids.extend(self._store.save_encounters(self.outcome.run_id, closed))
-        return closed
-
-    def close(self) -> None:
-        assert self.outcome.run_id is not None
-        try:
-            self._store.save_identities(self.watch.identities(), time.time())
-            self._store.finish_run(self.outcome.run_id, self.outcome.stats, time.time())
-        finally:
-            self._database.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -8,8 +8,10 @@ Each message is one line and names the file, rule and parameter at fault.
 
 from __future__ import annotations
 
+from riskline.errors import RisklineError
 
-class DetectionError(Exception):
+
+class DetectionError(RisklineError):
     status = 400
 
 

@@ -12,8 +12,10 @@ Dirty data inside a readable input never raises: it is counted in ``IngestStats.
 
 from __future__ import annotations
 
+from riskline.errors import RisklineError
 
-class IngestError(Exception):
+
+class IngestError(RisklineError):
     """Root of every ingest error; its message is one line, fit for an operator."""
 
 

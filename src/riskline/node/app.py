@@ -320,8 +320,8 @@ def create_app(
 
     @app.exception_handler(ChannelError)
     async def on_channel_error(request: Request, error: ChannelError) -> JSONResponse:
-        record(request, error, error.status)
-        return error_response(error, error.status)
+        record(request, error, error.http_status)
+        return error_response(error, error.http_status)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -350,7 +350,7 @@ def create_app(
 
     @app.exception_handler(StorageError)
     async def on_storage(request: Request, error: StorageError) -> JSONResponse:
-        return error_response(error, error.status)
+        return error_response(error, error.http_status)
 
     @app.exception_handler(NodeError)
     async def on_node_error(request: Request, error: NodeError) -> JSONResponse:

@@ -28,9 +28,10 @@ Every message is one line, fit for an operator at 3 a.m.
 from __future__ import annotations
 
 from riskline.channel.errors import ChannelError
+from riskline.errors import RisklineError
 
 
-class NodeError(Exception):
+class NodeError(RisklineError):
     """Root of every node error; its message is one line, fit for an operator."""
 
 
@@ -87,10 +88,12 @@ class PeerRejected(PeerError):
 class LogVerificationFailed(NodeError):
     """``index`` is the first log entry that fails, or None when the failure is not tied to one entry."""
 
+    exit_code = 1
+
     def __init__(self, message: str, index: int | None = None) -> None:
         super().__init__(message)
         self.index = index
 
 
 class NotAuthenticated(ChannelError):
-    status = 401
+    http_status = 401

@@ -330,7 +330,7 @@ def record_rejection(
             connection,
             at=now,
             kind=type(error).__name__,
-            status=error.status,
+            status=error.http_status,
             message=str(error),
             peer=peer,
             remote=caller.remote,

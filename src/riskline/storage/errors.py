@@ -24,17 +24,17 @@ Every message is one line, fit for an operator at 3 a.m.; it names the database 
 
 from __future__ import annotations
 
-from typing import ClassVar
+from riskline.errors import RisklineError
 
 
-class StorageError(Exception):
-    """Root of every storage error; ``status`` is the HTTP status a node answers with."""
+class StorageError(RisklineError):
+    """Root of every storage error; ``http_status`` is the HTTP status a node answers with."""
 
-    status: ClassVar[int] = 500
+    http_status = 500
 
 
 class DatabaseUnavailable(StorageError):
-    status = 503
+    http_status = 503
 
 
 class DatabaseNotFound(DatabaseUnavailable):
@@ -54,19 +54,19 @@ class DatabaseBusy(DatabaseUnavailable):
 
 
 class NotARisklineDatabase(StorageError):
-    status = 500
+    http_status = 500
 
 
 class SchemaTooNew(StorageError):
-    status = 500
+    http_status = 500
 
 
 class UnstorableValue(StorageError, ValueError):
-    status = 422
+    http_status = 422
 
 
 class NotFound(StorageError, LookupError):
-    status = 404
+    http_status = 404
 
 
 class IncidentNotFound(NotFound):

@@ -10,8 +10,10 @@ Reports from ingest never raise here: a report that cannot update a track is cou
 
 from __future__ import annotations
 
+from riskline.errors import RisklineError
 
-class TracksError(Exception):
+
+class TracksError(RisklineError):
     """Root of every tracks error; its message is one line, fit for an operator."""
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from pyproj import Geod
 
-from riskline.testing.errors import GeometryError
+from riskline.scenarios.errors import GeometryError
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -4,7 +4,7 @@
 rulebook (REGIMES.md §6) — a true breach, a near-miss just outside a threshold (1.02–1.3 × the horizontal or
 1.05–1.5 × the vertical limit), a diverging pair or a parallel pair — and labels every pair rule that applies to
 the pair with whether it is breached, when the pair first enters the rule's volume and, for intercepts, the
-severity band. The labels are computed from the exact trajectories (``riskline.testing.motion``): a coarse scan,
+severity band. The labels are computed from the exact trajectories (``riskline.scenarios.motion``): a coarse scan,
 every local minimum refined with a bounded scalar minimisation, the entry time bisected to 0.1 ms. A benchmark
 can then score a detector's precision, recall and lead time (first predicted alert → labelled entry).
 
@@ -31,8 +31,8 @@ from astral.sun import elevation
 from scipy.optimize import minimize_scalar
 
 from riskline.ingest.observation import Domain, Kind
-from riskline.testing.errors import ScenarioError
-from riskline.testing.incidents import (
+from riskline.scenarios.errors import ScenarioError
+from riskline.scenarios.incidents import (
     AIR_PROXIMITY_H,
     AIR_PROXIMITY_V,
     CONTACT_DAY,
@@ -42,8 +42,8 @@ from riskline.testing.incidents import (
     NIGHT_SUN_ELEVATION,
     intercept_severity,
 )
-from riskline.testing.motion import GEOD, FloatArray, Leg, Straight, Trajectory, Turn
-from riskline.testing.scenario import (
+from riskline.scenarios.motion import GEOD, FloatArray, Leg, Straight, Trajectory, Turn
+from riskline.scenarios.scenario import (
     EncounterPair,
     Scenario,
     ScenarioBuilder,

@@ -9,8 +9,8 @@ import pytest
 from scenario_measure import closest_approach, volume_entries
 
 from riskline.ingest.observation import Domain
-from riskline.testing.errors import IncidentFileError
-from riskline.testing.incidents import IncidentRow, Reconstruction, load_incidents, reconstruct
+from riskline.scenarios.errors import IncidentFileError
+from riskline.scenarios.incidents import IncidentRow, Reconstruction, load_incidents, reconstruct
 
 EXPECTED: dict[str, set[tuple[str, str]]] = {
     "2014-03-03": {("air_proximity", "high"), ("non_cooperative_aircraft", "high")},

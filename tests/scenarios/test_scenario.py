@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from scenario_measure import GEOD, closest_approach, volume_entries
 
 from riskline.ingest.observation import Domain, Kind
-from riskline.testing.errors import GeometryError, ScenarioError
-from riskline.testing.motion import AttackRun, Straight, Turn
-from riskline.testing.scenario import (
+from riskline.scenarios.errors import GeometryError, ScenarioError
+from riskline.scenarios.motion import AttackRun, Straight, Turn
+from riskline.scenarios.scenario import (
     TABLE_COLUMNS,
     Scenario,
     ScenarioBuilder,

@@ -2,7 +2,7 @@
 
 A test writes what happened ("a Su-24 makes 11 passes 9 m from the destroyer at 30 m"), the builder turns it into
 the reports a receiver would have produced: aircraft every 1 s, ships every 10 s, on one time grid from ``start``.
-Positions are exact on the WGS-84 ellipsoid (``pyproj.Geod``; see ``riskline.testing.motion`` for the design),
+Positions are exact on the WGS-84 ellipsoid (``pyproj.Geod``; see ``riskline.scenarios.motion`` for the design),
 speed, course and vertical rate are the exact derivatives of the path, so dead reckoning from any fix on a
 straight leg is exact, and the closest approach of an encounter built with ``encounter``/``head_on_encounter``/
 ``crossing_encounter``/``intercept`` reproduces the asked distance to well under a centimetre.
@@ -26,8 +26,8 @@ from typing import TextIO
 import numpy as np
 
 from riskline.ingest.observation import Domain, Kind, Observation
-from riskline.testing.errors import GeometryError, ScenarioError
-from riskline.testing.motion import (
+from riskline.scenarios.errors import GeometryError, ScenarioError
+from riskline.scenarios.motion import (
     GEOD,
     AttackRun,
     Formation,

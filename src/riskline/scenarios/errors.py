@@ -1,4 +1,4 @@
-"""Errors of the scenario test doubles (``riskline.testing``).
+"""Errors of the scenario generators (``riskline.scenarios``).
 
     ScenarioError               root: a scenario cannot be built as asked (a ``ValueError``)
     ├── GeometryError           the asked geometry cannot be flown (whose fault: the caller's numbers)
@@ -9,8 +9,10 @@ Each message is one line and names the platform, leg, parameter or file line at 
 
 from __future__ import annotations
 
+from riskline.errors import RisklineError
 
-class ScenarioError(ValueError):
+
+class ScenarioError(RisklineError, ValueError):
     """Root of every scenario error."""
 
 

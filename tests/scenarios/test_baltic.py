@@ -14,7 +14,7 @@ from pyais.stream import FileReaderStream
 from scenario_measure import GEOD, closest_approach
 
 from riskline.ingest.observation import Domain, Observation
-from riskline.testing.baltic import (
+from riskline.scenarios.baltic import (
     BUNDLED_AIRCRAFT,
     BUNDLED_SHIPS,
     BusyHour,
@@ -25,7 +25,7 @@ from riskline.testing.baltic import (
     traffic_observations,
     write_bundle,
 )
-from riskline.testing.incidents import is_night
+from riskline.scenarios.incidents import is_night
 from riskline.timeutil import parse_time
 from riskline.tracks.fleet import Fleet
 

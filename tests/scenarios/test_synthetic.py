@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scenario_measure import GEOD
 
-from riskline.testing.motion import Trajectory
-from riskline.testing.synthetic import CELLS, RULES, LabelledEncounter, LabelledSet, labelled_set
+from riskline.scenarios.motion import Trajectory
+from riskline.scenarios.synthetic import CELLS, RULES, LabelledEncounter, LabelledSet, labelled_set
 
 # REGIMES.md §6 default thresholds, written out again here on purpose.
 AIR_H, AIR_V = 926.0, 91.0  # [m]

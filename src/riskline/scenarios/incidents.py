@@ -30,9 +30,9 @@ from astral import Observer
 from astral.sun import elevation
 
 from riskline.ingest.observation import Domain, Kind
-from riskline.testing.errors import IncidentFileError
-from riskline.testing.motion import AttackRun, Straight
-from riskline.testing.scenario import Scenario, ScenarioBuilder, Side, crossing_encounter, intercept
+from riskline.scenarios.errors import IncidentFileError
+from riskline.scenarios.motion import AttackRun, Straight
+from riskline.scenarios.scenario import Scenario, ScenarioBuilder, Side, crossing_encounter, intercept
 from riskline.tracks.identity import CIVIL
 
 REPORTED_MARGIN = 1e-3

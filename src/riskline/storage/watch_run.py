@@ -1,0 +1,56 @@
+"""One watch run recorded as it goes: its run row first, encounters as they close, identities and stats last.
+
+Used by ``riskline watch`` and by the demo alike, so a run is stored one way whoever runs it. The clock is a
+parameter (wall time by default): it stamps the run's start and end, never the data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from riskline.incidents.model import Encounter
+from riskline.ingest.stats import IngestStats
+from riskline.storage.engine import open_database
+from riskline.storage.watch_store import WatchStore
+from riskline.watch import Watch
+
+
+@dataclass(slots=True)
+class WatchOutcome:
+    encounters: list[Encounter] = field(default_factory=list)
+    stats: IngestStats = field(default_factory=IngestStats)
+    incident_ids: list[int] = field(default_factory=list)
+    run_id: int | None = None
+
+
+class RecordedRun:
+    """One watch run stored as it goes: its run row first, encounters as they close, identities and stats last."""
+
+    def __init__(
+        self, db: Path | str, inputs: list[str], watch: Watch, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.watch = watch
+        self._clock = clock
+        self._database = open_database(db)
+        self._store = WatchStore(self._database)
+        run_id = self._store.begin_run(inputs, {"rulebook": watch.rulebook.as_dict()}, clock())
+        self.outcome = WatchOutcome(run_id=run_id)
+
+    def record(self, closed: list[Encounter]) -> list[Encounter]:
+        """Store the encounters that just closed; return them."""
+        if closed:
+            assert self.outcome.run_id is not None
+            self.outcome.encounters.extend(closed)
+            self.outcome.incident_ids.extend(self._store.save_encounters(self.outcome.run_id, closed))
+        return closed
+
+    def close(self) -> None:
+        assert self.outcome.run_id is not None
+        try:
+            self._store.save_identities(self.watch.identities(), self._clock())
+            self._store.finish_run(self.outcome.run_id, self.outcome.stats, self._clock())
+        finally:
+            self._database.close()
