@@ -172,11 +172,7 @@ class NmeaDecoder(LineDecoder):
             raise Rejected("malformed") from None
         if not sentence.is_valid:
             raise Rejected("bad_checksum")
-        t = t_line
-        if self._wrapper_t is not None:
-            if t is None:
-                t = self._wrapper_t
-            self._wrapper_t = None
+        t = self._wrapped(t_line)
         assembler = self._assembler
         if sentence.frag_cnt == 1:
             if assembler.pending:
@@ -248,16 +244,20 @@ class NmeaDecoder(LineDecoder):
             t_line = _trailing_epoch(prepared.trailing[row])
         if not prepared.sentence_ok[row]:
             raise Rejected("bad_checksum")
-        t = t_line
-        if self._wrapper_t is not None:
-            if t is None:
-                t = self._wrapper_t
-            self._wrapper_t = None
+        t = self._wrapped(t_line)
         if self._assembler.pending:
             now = self._data_time(t)
             if now is not None:
                 self._assembler.evict(now)
         return t, station
+
+    def _wrapped(self, t: float | None) -> float | None:
+        """The sentence's time: its own, else that of a ``$PGHP`` wrapper before it (used up either way)."""
+        if self._wrapper_t is not None:
+            if t is None:
+                t = self._wrapper_t
+            self._wrapper_t = None
+        return t
 
     def _data_time(self, t: float | None) -> float | None:
         """[s] the time multi-sentence timeouts run on: the input's own times once it has shown any,
