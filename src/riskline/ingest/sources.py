@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from riskline.ingest.beast import BeastDecoder
-from riskline.ingest.counting import Decoder, drive
+from riskline.ingest.counting import Decoder, drive, drive_batches, overlong_line
 from riskline.ingest.errors import UnreadableInputError
 from riskline.ingest.marinecadastre import MarineCadastreDecoder
 from riskline.ingest.modes_text import ModesCsvDecoder, ModesJsonlDecoder
@@ -31,7 +31,7 @@ from riskline.ingest.sbs import SbsDecoder
 from riskline.ingest.sniff import SNIFF_BYTES, detect_format, is_gzip
 from riskline.ingest.stats import IngestStats
 from riskline.ingest.table import TableCsvDecoder, read_table_parquet
-from riskline.ingest.textlines import split_lines
+from riskline.ingest.textlines import line_batches
 from riskline.ingest.traffic import TrafficDecoder
 
 __all__ = [
@@ -44,7 +44,7 @@ __all__ = [
     "read_path",
 ]
 
-CHUNK_BYTES = 1 << 16  # [bytes] read size for binary formats
+CHUNK_BYTES = 1 << 18  # [bytes] read size; a chunk of lines is decoded as one batch
 
 
 DecoderFactory = Callable[[IngestStats, ReaderOptions], Decoder]
@@ -79,7 +79,8 @@ def read_format(
     """Observations from (already decompressed) byte chunks known to be in format ``fmt``."""
     opts = options if options is not None else ReaderOptions()
     if fmt in LINE_DECODERS:
-        return drive(LINE_DECODERS[fmt](stats, opts), split_lines(chunks))
+        batches = line_batches(chunks, opts.max_line_bytes, overlong_line(stats))
+        return drive_batches(LINE_DECODERS[fmt](stats, opts), batches)
     if fmt in CHUNK_DECODERS:
         return drive(CHUNK_DECODERS[fmt](stats, opts), chunks)
     return read_table_parquet(b"".join(chunks), stats, opts)
@@ -111,10 +112,7 @@ def _read_file(
             return
         handle: BinaryIO
         with cast(BinaryIO, gzip.open(path, "rb") if compressed else path.open("rb")) as handle:
-            if fmt in LINE_DECODERS:
-                yield from drive(LINE_DECODERS[fmt](stats, opts), handle)
-            else:
-                yield from read_format(fmt, iter(partial(handle.read, CHUNK_BYTES), b""), stats, opts)
+            yield from read_format(fmt, iter(partial(handle.read, CHUNK_BYTES), b""), stats, opts)
     except (OSError, EOFError, zlib.error) as error:
         raise UnreadableInputError(f"{path}: cannot read: {_why(error)}") from None
 
