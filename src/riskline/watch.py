@@ -12,12 +12,13 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
+from riskline.detection.confirm import BreachJudge
 from riskline.detection.detector import Detector
 from riskline.detection.rulebook import Rulebook
 from riskline.incidents.evidence import build_evidence
 from riskline.incidents.model import Encounter, Evidence
 from riskline.incidents.tracker import EncounterTracker
-from riskline.ingest.observation import Observation
+from riskline.ingest.observation import Domain, Observation
 from riskline.tracks.attribution import Attributor
 from riskline.tracks.identity import PlatformIdentity
 from riskline.tracks.table import TrackTable
@@ -51,6 +52,7 @@ class Watch:
             history_s=2 * settings.evidence_sea_s + settings.hold_sea_s,
         )
         self.detector = Detector(rulebook)
+        self.judge = BreachJudge(rulebook)
         self.tracker = EncounterTracker(rulebook)
         self._awaiting_evidence: list[tuple[float, int, Encounter]] = []
         self._tick_s = settings.tick_s
@@ -93,7 +95,10 @@ class Watch:
         """Run the detector at data time ``t`` and advance the encounters."""
         since = self._last_tick if self._last_tick is not None else t - self._tick_s
         snapshot = self.tracks.snapshot(t)
-        findings = self.detector.detect(snapshot, t, since=since)
+        findings = self.judge.judge(
+            self.detector.detect(snapshot, t, since=since), since=since, t=t, segment=self.tracks.segment,
+            is_air=self._is_air,
+        )
         self._await_evidence(self.tracker.update(findings, t))
         self.tracks.expire(t)
         self._last_tick = t
@@ -107,6 +112,10 @@ class Watch:
         closed = self.tick(self._next_tick)
         self._await_evidence(self.tracker.close_all())
         return closed + self._with_evidence(until=math.inf)
+
+    def _is_air(self, platform_id: str) -> bool:
+        identity = self._identities.get(platform_id)
+        return identity is not None and identity.domain is Domain.AIR
 
     def identities(self) -> list[PlatformIdentity]:
         """Every platform seen since the start, with its latest identity."""
