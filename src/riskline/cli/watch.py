@@ -20,7 +20,7 @@ from riskline.incidents.model import Encounter
 from riskline.incidents.report import encounter_json
 from riskline.ingest.live import listen
 from riskline.ingest.observation import Observation
-from riskline.ingest.sources import ReaderOptions, read_path
+from riskline.ingest.sources import ReaderOptions, read_path, read_path_batches
 from riskline.ingest.stats import IngestStats
 from riskline.storage.watch_run import RecordedRun, WatchOutcome
 from riskline.timeutil import parse_time, to_iso
@@ -80,16 +80,25 @@ def watch(
             sys.stdout.flush()
 
     stop = threading.Event()
-    streams = _streams(inputs or [], listen_urls, outcome.stats, options, stop)
+    streams = [] if inputs and len(inputs) == 1 and not listen_urls else _streams(
+        inputs or [], listen_urls, outcome.stats, options, stop
+    )
     total = sum(p.stat().st_size for p in inputs or [] if p.is_file())
     try:
         with _progress(err, total) as progress:
             task = progress.add_task("watch", total=total or None, rate="", tracks=0, encounters=0)
             started = time.monotonic()
-            for count, observation in enumerate(in_time_order(streams), start=1):
-                emit(engine.feed(observation))
-                if count % PROGRESS_EVERY == 0:
+            if inputs and len(inputs) == 1 and not listen_urls:  # one file: columnar batches end to end
+                count = 0
+                for batch in read_path_batches(inputs[0], outcome.stats, options=options):
+                    emit(engine.feed_batch(batch))
+                    count += len(batch)
                     _refresh(progress, task, outcome, engine, count, started)
+            else:
+                for count, observation in enumerate(in_time_order(streams), start=1):
+                    emit(engine.feed(observation))
+                    if count % PROGRESS_EVERY == 0:
+                        _refresh(progress, task, outcome, engine, count, started)
             emit(engine.finish())
             _refresh(progress, task, outcome, engine, engine.status().observations, started)
     except KeyboardInterrupt:
