@@ -85,7 +85,8 @@ def test_evidence_is_kept_when_both_tracks_fall_silent_while_other_traffic_runs_
     bystander = straight_flight("id:bystander", "EE", 58.0, 23.0, 90.0, 200.0, 9000.0, 700)
     [alone] = replay(meeting)
     [among_traffic] = replay(sorted(meeting + bystander, key=lambda o: o.t))
-    assert alone.evidence is not None and among_traffic.evidence is not None
+    assert alone.evidence is not None
+    assert among_traffic.evidence is not None
     assert len(among_traffic.evidence.segment_a) == len(alone.evidence.segment_a) == 211  # T0+20 … T0+230
     assert among_traffic.evidence == alone.evidence
 
