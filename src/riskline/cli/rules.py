@@ -14,7 +14,11 @@ from riskline.detection.rulebook import RULE_NAMES, Rulebook
 
 MARKS = {"V": "V confirmed (primary text)", "S": "S secondary source", "U": "U unconfirmed"}
 
-rules_app = typer.Typer(help="Inspect the rulebook.", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="Inspect the rulebook.\n\n"
+    "Example: riskline rules show --set air_proximity.horizontal_m=18520",
+    no_args_is_help=True,
+)
 
 
 @rules_app.command("show")
