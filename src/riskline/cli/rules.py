@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from riskline.cli.options import JSON, RULES, SETS, rulebook_from
+from riskline.cli.options import JSON, RULES, SETS, rulebook_from, table_console
 from riskline.detection.rulebook import RULE_NAMES, Rulebook
 
 MARKS = {"V": "V confirmed (primary text)", "S": "S secondary source", "U": "U unconfirmed"}
@@ -31,7 +31,7 @@ def show(rules: Path | None = RULES, sets: list[str] = SETS, as_json: bool = JSO
     if as_json:
         typer.echo(json.dumps(rulebook.as_dict(), indent=2, ensure_ascii=False))
         return
-    print_rulebook(rulebook, Console())
+    print_rulebook(rulebook, table_console())
 
 
 def print_rulebook(rulebook: Rulebook, console: Console) -> None:

@@ -1,4 +1,4 @@
-"""Incident reports sent from stored incidents, and the attachments a node fetches from its peers.
+"""Incident reports sent from stored incidents, the attachments a node fetches, and how a watch run ended.
 
 Revision ID: 0003
 Revises: 0002_channel
@@ -19,6 +19,7 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
+    op.add_column("ingest_runs", sa.Column("ended_by", sa.String, nullable=True))
     op.create_table(
         "incident_reports",
         sa.Column("incident_id", sa.Integer, nullable=False),
@@ -57,3 +58,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("attachment_fetches")
     op.drop_table("incident_reports")
+    with op.batch_alter_table("ingest_runs") as batch:
+        batch.drop_column("ended_by")
