@@ -51,7 +51,8 @@ def test_an_incident_watched_into_a_node_is_reported_and_drawn_by_the_receiver_f
     watched = riskline("watch", str(tmp_path / "baltic" / "demo_positions.csv"), "--fleet",
                        str(tmp_path / "baltic" / "demo_fleet.toml"), "--node", str(ee))
     assert watched.returncode == 0, watched.stderr
-    listed = [json.loads(line) for line in riskline("incident", "list", "--node", str(ee), "--json").stdout.splitlines()]
+    listing = riskline("incident", "list", "--node", str(ee), "--json")
+    listed = [json.loads(line) for line in listing.stdout.splitlines()]
     [incident] = [i for i in listed if i["rule"] == "non_cooperative_aircraft" and i["occurred"]]
 
     reported = riskline("incident", "report", str(incident["id"]), "--channel", "RU-EE", "--node", str(ee),
@@ -71,7 +72,8 @@ def test_an_incident_watched_into_a_node_is_reported_and_drawn_by_the_receiver_f
         assert read_attachment(ru_node, plot["sha256"]) == read_attachment(ee_node, plot["sha256"])
         with ru_node.database.read() as connection:
             entry = store.log_entry_by_envelope(connection, message_id)
-            assert entry is not None and entry.direction == "in"
+            assert entry is not None
+            assert entry.direction == "in"
     database = open_database(ee / "node.db", create=False)
     try:
         stored = WatchStore(database).get_incident(int(incident["id"]))
