@@ -23,6 +23,7 @@ from riskline.channel.messages import InvalidField
 from riskline.channel.protocol import prepare_delivery
 from riskline.detection.rulebook import load_rulebook
 from riskline.incidents.report import encounter_json
+from riskline.node import views
 from riskline.node.app import create_app
 from riskline.node.attachments import Fetcher, FetchOutcome, attachment_path, attachment_states, read_attachment
 from riskline.node.errors import UnknownChannel
@@ -151,6 +152,10 @@ def test_bytes_that_do_not_match_the_signed_hash_are_not_kept_and_shown_as_misma
     assert not attachment_path(ru, report.plot.sha256).exists()
     [shown] = attachment_states(ru, report.sent.envelope.id)
     assert shown.state == "mismatch"
+    [entry] = views.thread(ru, report.sent.envelope.id)
+    [listed] = entry.attachments
+    assert (listed["name"], listed["state"]) == (report.plot.name, "mismatch")
+    assert listed["error"] == outcome.error
 
 
 def test_an_attachment_the_sender_no_longer_holds_is_shown_missing(pair: InProcess, domain_dir: Path) -> None:

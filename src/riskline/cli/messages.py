@@ -327,7 +327,11 @@ def thread_command(
             console.print(f"  reply due {_when(m.deadline, node.clock(), m.overdue)}; {m.status}")
         console.print("  " + json.dumps(entry.body, ensure_ascii=False))
         for attachment in entry.attachments:
-            console.print(f"  attachment {attachment['name']} sha256 {attachment['sha256']}")
+            state = attachment.get("state")
+            shown = "" if state is None else f" — {str(state).upper().replace('_', ' ')}"
+            if attachment.get("error"):
+                shown += f" ({attachment['error']})"
+            console.print(f"  attachment {attachment['name']} sha256 {attachment['sha256']}{shown}", markup=False)
         for delivery in m.deliveries:
             console.print(f"  delivery to {delivery.peer}: {delivery.state}")
 
