@@ -48,7 +48,11 @@ COMMANDS = (
         "Escalate unanswered messages whose deadline passed, one ladder step each (the server does it by itself).",
     ),
     CommandEntry("rules", "riskline.cli.rules", "Inspect the rulebook."),
-    CommandEntry("incident", "riskline.cli.incident", "Incidents stored by the watch."),
+    CommandEntry(
+        "incident",
+        "riskline.cli.incident",
+        "Incidents stored by the watch: list, show, plot, and report them to the other party.",
+    ),
     CommandEntry("scenario", "riskline.cli.scenario", "Write real-data-based scenarios to files."),
     CommandEntry("node", "riskline.cli.node", "This party's node: create it, run it, show it."),
     CommandEntry("peer", "riskline.cli.peers", "Peer nodes pinned by key, as SSH pins hosts."),
