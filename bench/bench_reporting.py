@@ -28,21 +28,20 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine_line, shared_dir, write_section  # noqa: E402
-
-from riskline.channel.envelope import MAX_ATTACHMENT_SIZE  # noqa: E402
-from riskline.channel.messages import MessageType  # noqa: E402
-from riskline.detection.rulebook import load_rulebook  # noqa: E402
-from riskline.incidents.report import encounter_json  # noqa: E402
-from riskline.node.app import create_app  # noqa: E402
-from riskline.node.attachments import Fetcher, keep_attachment  # noqa: E402
-from riskline.node.messaging import Outgoing, send  # noqa: E402
-from riskline.node.reporting import report_incident  # noqa: E402
-from riskline.scenarios.incidents import load_incidents, reconstruct  # noqa: E402
-from riskline.storage.watch_run import RecordedRun  # noqa: E402
-from riskline.storage.watch_store import WatchStore  # noqa: E402
-from riskline.testing.nodes import in_process_url, make_nodes  # noqa: E402
-from riskline.watch import Watch  # noqa: E402
+from common import machine_line, shared_dir, write_section
+from riskline.channel.envelope import MAX_ATTACHMENT_SIZE
+from riskline.channel.messages import MessageType
+from riskline.detection.rulebook import load_rulebook
+from riskline.incidents.report import encounter_json
+from riskline.node.app import create_app
+from riskline.node.attachments import Fetcher, keep_attachment
+from riskline.node.messaging import Outgoing, send
+from riskline.node.reporting import report_incident
+from riskline.scenarios.incidents import load_incidents, reconstruct
+from riskline.storage.watch_run import RecordedRun
+from riskline.storage.watch_store import WatchStore
+from riskline.testing.nodes import in_process_url, make_nodes
+from riskline.watch import Watch
 
 
 def watch_intercept(database: Path) -> int:
