@@ -7,6 +7,7 @@
     GET  /v1/log/checkpoint                  our signed log head
     GET  /v1/log/consistency?from=&to=       RFC 9162 consistency proof between two sizes of our log
     GET  /v1/log/entries?start=&end=         log entries (envelopes of channels the caller is a member of)
+    GET  /openapi.json                       this API's OpenAPI document
 
 Errors are ``{"error": {"type", "message", "field"}}`` with the exception's HTTP status (plus ``expected``
 for ``OutOfOrder``/``ConsistencyBaseMismatch``: where the sender resumes, and ``index`` for a batch: which of
@@ -298,6 +299,11 @@ def create_app(
         version="1",
         description="One party's riskline node: signed, logged, receipted channel messages (docs/node.md).",
         lifespan=lifespan,
+        # Served below behind the client certificate, like the API it describes. No /docs or /redoc: their
+        # pages load scripts from a CDN, which an air-gapped node cannot reach.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
 
     def record(request: Request, error: Exception, status: int, **context: Any) -> None:
@@ -363,6 +369,10 @@ def create_app(
         """
         peer = authenticated_peer(node, caller_of(request))
         return None if peer is None else peer.party
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(_peer: str | None = Depends(require_peer)) -> JSONResponse:
+        return JSONResponse(app.openapi())
 
     @app.get("/v1/health", response_model=Health, tags=["node"])
     async def health() -> Health:
