@@ -21,9 +21,9 @@ from riskline.channel.envelope import SignedEnvelope
 from riskline.channel.messages import MessageType
 from riskline.channel.protocol import MAX_BATCH, DeliveryBatch, prepare_batch
 from riskline.channel.receipt import Receipt, SignatureMemo, verify_receipt
+from riskline.channel.sending import RetryPolicy
 from riskline.channel.signing import Purpose
 from riskline.node.audit import verify_node
-from riskline.node.delivery import RetryPolicy
 from riskline.node.local import LocalNode
 from riskline.node.messaging import Outgoing, send, send_many
 from riskline.storage import channel_store as store

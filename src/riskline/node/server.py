@@ -36,10 +36,11 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from riskline.channel.sending import RetryPolicy
 from riskline.node import tls
 from riskline.node.app import TLS_PEER_CERT, create_app, stop_tasks
 from riskline.node.config import ListenAddress
-from riskline.node.delivery import Deliverer, RetryPolicy
+from riskline.node.delivery import Deliverer
 from riskline.node.errors import NodeBusy, NodeError
 from riskline.node.escalate import escalate_due
 from riskline.node.layout import NodePaths, default_node_dir

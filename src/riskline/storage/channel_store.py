@@ -590,9 +590,15 @@ def pending_outbox(connection: Connection, peer: str | None = None) -> list[Outb
 
 
 def pending_due(connection: Connection) -> dict[str, float]:
-    """Peers with pending rows, and the earliest ``next_attempt`` [s] of each."""
+    """Peers with pending rows, and when [s] each is due: the latest ``next_attempt`` of its rows.
+
+    A backoff is the peer's, not a row's (``postpone_outbox`` sets it on every pending row of the peer): a row
+    queued while it runs (``next_attempt`` = when it was queued) waits with the others instead of restarting
+    delivery to a peer that is down — with the earliest, each message sent to a peer that is down was one
+    more attempt at once.
+    """
     rows = connection.execute(
-        sa.select(outbox.c.peer, sa.func.min(outbox.c.next_attempt))
+        sa.select(outbox.c.peer, sa.func.max(outbox.c.next_attempt))
         .where(outbox.c.state == "pending")
         .group_by(outbox.c.peer)
     )
@@ -1024,6 +1030,15 @@ def postpone_outbox(connection: Connection, peer: str, next_attempt: float) -> N
     """Every pending row to ``peer`` waits until ``next_attempt`` [s] (the peer is down)."""
     connection.execute(
         outbox.update().where(outbox.c.peer == peer, outbox.c.state == "pending").values(next_attempt=next_attempt)
+    )
+
+
+def resume_outbox(connection: Connection, peer: str, now: float) -> None:
+    """The peer answered: its pending rows postponed past ``now`` [s] are due at once (its backoff ends)."""
+    connection.execute(
+        outbox.update()
+        .where(outbox.c.peer == peer, outbox.c.state == "pending", outbox.c.next_attempt > now)
+        .values(next_attempt=now)
     )
 
 
