@@ -242,6 +242,35 @@ class LogEntries(_Model):
 _ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 422)}
 
 
+# --- request bodies ------------------------------------------------------------------------------------------
+# A delivery's body is parsed once, by ``riskline.channel.protocol`` (strict, naming the bad member): the models
+# above only describe it in the OpenAPI document, they do not parse it a second time.
+
+
+def request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of a route whose body is ``model`` (see ``with_request_models``)."""
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def with_request_models(document: dict[str, Any], models: tuple[type[BaseModel], ...]) -> dict[str, Any]:
+    """``document`` with the schemas of ``models`` (and the models they use) among its components."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for model in models:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return document
+
+
+async def json_body(request: Request) -> Any:
+    """The request's body as JSON, read and parsed once; ``MalformedEnvelope`` (422) when it is not JSON."""
+    try:
+        return json.loads(await request.body())
+    except (ValueError, RecursionError) as error:
+        raise MalformedEnvelope(f"the body is not JSON: {error}") from None
+
+
 # --- the app -------------------------------------------------------------------------------------------------
 
 
@@ -372,7 +401,9 @@ def create_app(
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(_peer: str | None = Depends(require_peer)) -> JSONResponse:
-        return JSONResponse(app.openapi())
+        if app.openapi_schema is None:
+            app.openapi_schema = with_request_models(app.openapi(), (DeliveryModel, DeliveryBatchModel))
+        return JSONResponse(app.openapi_schema)
 
     @app.get("/v1/health", response_model=Health, tags=["node"])
     async def health() -> Health:
@@ -405,15 +436,14 @@ def create_app(
         responses=_ERRORS,
         tags=["channel"],
         summary="Deliver one signed envelope; answers with a signed receipt",
+        openapi_extra=request_body(DeliveryModel),
     )
     async def deliver(
         request: Request,
-        delivery: DeliveryModel,
         _peer: str | None = Depends(require_peer),
         channel: str = Path(max_length=64, description="Channel id, e.g. RU-EE"),
     ) -> JSONResponse:
-        body = json.loads(await request.body())
-        receipt = receive(node, channel, body, caller_of(request))
+        receipt = receive(node, channel, await json_body(request), caller_of(request))
         return JSONResponse(receipt.to_wire())
 
     @app.post(
@@ -422,15 +452,14 @@ def create_app(
         responses=_ERRORS,
         tags=["channel"],
         summary="Deliver envelopes of one channel in seq order under one checkpoint; answers with receipts",
+        openapi_extra=request_body(DeliveryBatchModel),
     )
     async def deliver_batch(
         request: Request,
-        batch: DeliveryBatchModel,
         _peer: str | None = Depends(require_peer),
         channel: str = Path(max_length=64, description="Channel id, e.g. RU-EE"),
     ) -> Response:
-        body = json.loads(await request.body())
-        answer = receive_batch(node, channel, body, caller_of(request))
+        answer = receive_batch(node, channel, await json_body(request), caller_of(request))
         receipts = b",".join(receipt.canonical() for receipt in answer.receipts)
         error = b"null"
         if answer.error is not None:
