@@ -40,6 +40,9 @@ class Purpose(StrEnum):
     CHECKPOINT = "checkpoint"
     COSIGNATURE = "cosignature"
     BUNDLE = "bundle"
+    ROW_SEAL = "row-seal"
+    """Never a signature anyone sees: the node derives its row-seal key from it (``storage/seals.py``)."""
+    KEY_ROTATION = "key-rotation"
 
 
 def signed_bytes(purpose: Purpose, payload: bytes) -> bytes:

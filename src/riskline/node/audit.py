@@ -45,9 +45,11 @@ from riskline.channel.errors import ChannelError, KeyChanged, MalformedEnvelope
 from riskline.channel.merkle import leaf_hash
 from riskline.channel.receipt import Receipt, SignatureMemo, signatures_hold
 from riskline.channel.signing import Purpose, VerifyKey
+from riskline.node.audit_implied import implied_problems
 from riskline.node.audit_workers import LogChanged, facts_of_range
-from riskline.node.local import LocalNode
+from riskline.node.local import LocalNode, seal_key
 from riskline.storage import channel_store as store
+from riskline.storage import seals
 
 PARALLEL_FROM = 20_000
 """Logs shorter than this are checked in one process whatever ``workers`` says (starting processes costs more)."""
@@ -57,15 +59,23 @@ PARALLEL_CHUNK = 10_000
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing that failed: where (``entries`` with the log index, ``checkpoints``, ``receipts``, …) and why."""
+    """One thing that failed: where (a table or a bundle section: ``entries`` with the log index,
+    ``checkpoints``, ``receipts``, ``messages``, …), which row (``index``, or ``row`` named by its key) and why."""
 
     section: str
     index: int | None
     reason: str
+    row: str | None = None
 
     def __str__(self) -> str:
-        where = self.section if self.index is None else f"{self.section}[{self.index}]"
+        if self.row is not None:
+            where = f"{self.section}[{self.row}]"
+        else:
+            where = self.section if self.index is None else f"{self.section}[{self.index}]"
         return f"{where}: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"table": self.section, "index": self.index, "row": self.row, "reason": self.reason}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +158,8 @@ def verify_node(node: LocalNode, *, workers: int = 1) -> VerifyResult:
     each reading its share of the log from the database while this one checks what only it can; the in-order
     checks stay here, so the result is the same as with one.
     """
-    with node.reading():
-        size = node.tree.size
+    with node.database.read() as connection:
+        size = store.log_size(connection)
     with contextlib.ExitStack() as stack:
         helpers: _Helpers | None = None
         if workers > 1 and size >= PARALLEL_FROM:
@@ -222,6 +232,8 @@ def _verify(node: LocalNode, helpers: _Helpers | None) -> VerifyResult:
             if report.failure is not None:
                 failure = report.failure
                 problems.append(Problem(failure.section, failure.index, failure.reason))
+    if not any(p.section in ("entries", "bundle") for p in problems):
+        problems.extend(_database_problems(node, entries))
     problems.sort(key=lambda p: (p.section != "entries", p.index if p.index is not None else -1))
     return VerifyResult(
         ok=not problems,
@@ -233,6 +245,19 @@ def _verify(node: LocalNode, helpers: _Helpers | None) -> VerifyResult:
         problems=tuple(problems),
         equivocations=tuple(equivocations),
     )
+
+
+def _database_problems(node: LocalNode, entries: int) -> list[Problem]:
+    """What the verified log implies about the other tables, and every row seal (``storage/seals.py``)."""
+    problems: list[Problem] = []
+    with node.database.read() as connection:
+        for implied in implied_problems(connection, node.origin, entries):
+            problems.append(Problem(implied.table, None, implied.reason, row=implied.row))
+        if node.database.dialect == "sqlite":
+            sealer = seals.Sealer(seal_key(node.identity))
+            for sealed in seals.check_all(connection, sealer):
+                problems.append(Problem(sealed.table, None, sealed.reason, row=sealed.row))
+    return problems
 
 
 class _Helpers:
