@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -23,13 +24,20 @@ def register(app: typer.Typer) -> None:
 
 
 @log_app.command("verify")
-def log_verify(node_dir: Path | None = NODE_DIR, as_json: bool = JSON_OUT) -> None:
-    """Re-check every log entry, signature, checkpoint, receipt and cosignature; exit 1 naming the first failure.
+def log_verify(
+    node_dir: Path | None = NODE_DIR,
+    as_json: bool = JSON_OUT,
+    workers: int = typer.Option(
+        0, "--workers", min=0, help="Processes checking signatures (0: one per core; 1: this process only)."
+    ),
+) -> None:
+    """Re-check every log entry, signature, checkpoint, receipt and cosignature, and every row of every table
+    (row seals, and what the log implies); exit 1 naming each table, row and what differs.
 
-    Example: riskline log verify --node ee-node
+    Example: riskline log verify --node ee-node --workers 2
     """
     with opened(node_dir) as node, guard():
-        result = audit.verify_node(node)
+        result = audit.verify_node(node, workers=workers or (os.cpu_count() or 1))
     if as_json:
         typer.echo(
             json.dumps(
@@ -38,6 +46,7 @@ def log_verify(node_dir: Path | None = NODE_DIR, as_json: bool = JSON_OUT) -> No
                     "entries": result.entries,
                     "first_failing_entry": result.first_failing_entry,
                     "problems": [str(p) for p in result.problems],
+                    "failures": [p.to_dict() for p in result.problems],
                     "equivocations": list(result.equivocations),
                 }
             )

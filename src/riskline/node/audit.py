@@ -53,6 +53,7 @@ from riskline.storage import seals
 
 PARALLEL_FROM = 20_000
 """Logs shorter than this are checked in one process whatever ``workers`` says (starting processes costs more)."""
+_UNBOUNDED = 2**62
 PARALLEL_CHUNK = 10_000
 """Entries per worker task."""
 
@@ -117,23 +118,26 @@ def node_bundle(
     their facts found elsewhere)."""
     with node.reading() as connection:
         size = node.tree.size if upto is None else min(upto, node.tree.size)
+        # The whole log carries every head we signed, even one beyond the entries still stored: a truncated
+        # log must not export as a sound bundle. A prefix (``upto``) carries the heads within it.
+        bound = _UNBOUNDED if upto is None else size
         rows = store.log_range(connection, 0, size) if with_entries else []
         ids = set(store.envelope_ids_from(connection, receipts_from, size))
         checkpoints = [
             SignedCheckpoint.from_dict(json.loads(data))
             for stored_size, _root, data in store.all_checkpoints(connection)
-            if stored_size <= size
+            if stored_size <= bound
         ]
         cosignatures = []
         for kind, origin, cosigned_size, _peer, data in store.all_peer_checkpoints(connection):
-            if kind == "cosigned_by_peer" and origin == node.origin and cosigned_size <= size:
+            if kind == "cosigned_by_peer" and origin == node.origin and cosigned_size <= bound:
                 cosignatures.append(Cosignature.from_dict(json.loads(data)))
         receipts = [
             Receipt.from_wire(json.loads(data))
             for envelope_id, _direction, _peer, data in store.all_receipts(connection)
             if envelope_id in ids
         ]
-        receipts = [r for r in receipts if _within(r, size, node)]
+        receipts = [r for r in receipts if _within(r, bound, node)]
     return Bundle(
         node.origin,
         node_keys(node),
@@ -232,8 +236,7 @@ def _verify(node: LocalNode, helpers: _Helpers | None) -> VerifyResult:
             if report.failure is not None:
                 failure = report.failure
                 problems.append(Problem(failure.section, failure.index, failure.reason))
-    if not any(p.section in ("entries", "bundle") for p in problems):
-        problems.extend(_database_problems(node, entries))
+    problems.extend(_database_problems(node, entries, log_sound=not any(p.section == "entries" for p in problems)))
     problems.sort(key=lambda p: (p.section != "entries", p.index if p.index is not None else -1))
     return VerifyResult(
         ok=not problems,
@@ -247,12 +250,14 @@ def _verify(node: LocalNode, helpers: _Helpers | None) -> VerifyResult:
     )
 
 
-def _database_problems(node: LocalNode, entries: int) -> list[Problem]:
-    """What the verified log implies about the other tables, and every row seal (``storage/seals.py``)."""
+def _database_problems(node: LocalNode, entries: int, *, log_sound: bool) -> list[Problem]:
+    """Every row seal (``storage/seals.py``) and, when the log itself holds, what it implies about the other
+    tables (``audit_implied``)."""
     problems: list[Problem] = []
     with node.database.read() as connection:
-        for implied in implied_problems(connection, node.origin, entries):
-            problems.append(Problem(implied.table, None, implied.reason, row=implied.row))
+        if log_sound:
+            for implied in implied_problems(connection, node.origin, entries):
+                problems.append(Problem(implied.table, None, implied.reason, row=implied.row))
         if node.database.dialect == "sqlite":
             sealer = seals.Sealer(seal_key(node.identity))
             for sealed in seals.check_all(connection, sealer):

@@ -138,11 +138,12 @@ def _messages(connection: Connection, size: int) -> Iterator[Implied]:
 
 def _checkpoints(connection: Connection, size: int) -> Iterator[Implied]:
     for (beyond,) in _rows(connection, "SELECT size FROM checkpoints WHERE size > :size ORDER BY size", size=size):
+        last = int(str(beyond)) - 1
+        missing = f"entry {size} is" if last == size else f"entries {size}..{last} are"
         yield Implied(
             "checkpoints",
             f"size={beyond}",
-            f"our signed head covers {beyond} entries but the log holds {size}: entries"
-            f" {size}..{int(str(beyond)) - 1} are missing (the log was truncated)",
+            f"our signed head covers {beyond} entries but the log holds {size}: {missing} missing (truncated)",
         )
 
 
