@@ -143,7 +143,18 @@ class MerkleTree:
         size = self._checked_size(size)
         if size == 0:
             return EMPTY_ROOT
-        return self._subtree(0, size)
+        # MTH splits at the largest power of two below the size, so the root folds the perfect subtrees of
+        # the size's binary digits from the right: one stored node each, popcount(size) - 1 hashes.
+        nodes: list[bytes] = []
+        low = 0
+        for depth in range(size.bit_length() - 1, -1, -1):
+            if size >> depth & 1:
+                nodes.append(self._node(depth, low >> depth))
+                low += 1 << depth
+        root = nodes.pop()
+        while nodes:
+            root = node_hash(nodes.pop(), root)
+        return root
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         """The RFC 9162 §2.1.3.1 audit path of leaf ``index`` in the tree of the first ``size`` leaves."""

@@ -42,11 +42,10 @@ from riskline.channel.checkpoint import (
     verify_cosignature,
 )
 from riskline.channel.errors import ChannelError, KeyChanged, MalformedEnvelope
-from riskline.channel.merkle import leaf_hash
 from riskline.channel.receipt import Receipt, SignatureMemo, signatures_hold
 from riskline.channel.signing import Purpose, VerifyKey
 from riskline.node.audit_implied import implied_problems
-from riskline.node.audit_workers import LogChanged, facts_of_range
+from riskline.node.audit_workers import LogChanged, facts_of_range, streamed_facts
 from riskline.node.local import LocalNode, seal_key
 from riskline.storage import channel_store as store
 from riskline.storage import seals
@@ -116,8 +115,9 @@ def node_bundle(
 ) -> Bundle:
     """``build_bundle`` as a ``Bundle`` (``with_entries=False``: without the entries, for ``check_bundle`` with
     their facts found elsewhere)."""
-    with node.reading() as connection:
-        size = node.tree.size if upto is None else min(upto, node.tree.size)
+    with node.database.read() as connection:
+        stored = store.log_size(connection)
+        size = stored if upto is None else min(upto, stored)
         # The whole log carries every head we signed, even one beyond the entries still stored: a truncated
         # log must not export as a sound bundle. A prefix (``upto``) carries the heads within it.
         bound = _UNBOUNDED if upto is None else size
@@ -155,7 +155,7 @@ def _within(receipt: Receipt, size: int, node: LocalNode) -> bool:
     return receipt.cosignature.checkpoint.size <= size
 
 
-def verify_node(node: LocalNode, *, workers: int = 1) -> VerifyResult:
+def verify_node(node: LocalNode, *, workers: int = 1, full: bool = True) -> VerifyResult:
     """Re-check the node's whole log and everything stored about it; never raises on a bad database row.
 
     ``workers`` > 1 checks the entries (parse and signature) and the receipts' signatures in that many processes,
@@ -175,18 +175,14 @@ def verify_node(node: LocalNode, *, workers: int = 1) -> VerifyResult:
 def _verify(node: LocalNode, helpers: _Helpers | None) -> VerifyResult:
     problems: list[Problem] = []
     with node.database.read() as connection:
-        expected = 0
-        for index, stored_hash, leaf in store.iter_leaves(connection):
-            if index != expected:
-                problems.append(
-                    Problem("entries", expected, f"entry {expected} is missing (the next stored entry is {index})")
-                )
-                break
-            if leaf_hash(leaf) != stored_hash:
-                problems.append(Problem("entries", index, "stored data does not hash to the stored leaf hash"))
-                break
-            expected += 1
-        entries = expected
+        entries = store.log_size(connection)
+        gap = _first_gap(connection)
+        if gap is not None:
+            expected, found = gap
+            problems.append(
+                Problem("entries", expected, f"entry {expected} is missing (the next stored entry is {found})")
+            )
+            entries = expected
         for size, root, data in store.all_checkpoints(connection):
             try:
                 signed = SignedCheckpoint.from_dict(json.loads(data))
@@ -222,7 +218,7 @@ def _verify(node: LocalNode, helpers: _Helpers | None) -> VerifyResult:
     if not any(p.section == "entries" for p in problems):
         parallel = helpers is not None and helpers.size == entries
         try:
-            bundle = node_bundle(node, upto=entries, with_entries=not parallel)
+            bundle = node_bundle(node, upto=entries, with_entries=False)
         except (ChannelError, ValueError) as error:
             problems.append(Problem("bundle", None, f"cannot assemble the log: {error}"))
         else:
@@ -230,7 +226,8 @@ def _verify(node: LocalNode, helpers: _Helpers | None) -> VerifyResult:
                 if helpers is not None and parallel:
                     report = check_bundle(bundle, facts=helpers.facts(), memo=helpers.receipt_signatures(bundle))
                 else:
-                    report = check_bundle(bundle)
+                    checker = EntryChecker(bundle.keys, node.origin)
+                    report = check_bundle(bundle, facts=streamed_facts(checker, node.paths.database, 0, entries))
             except LogChanged as error:
                 report = BundleReport(ok=False, entries_checked=0, failure=Failure("bundle", 0, str(error)))
             if report.failure is not None:
@@ -248,6 +245,22 @@ def _verify(node: LocalNode, helpers: _Helpers | None) -> VerifyResult:
         problems=tuple(problems),
         equivocations=tuple(equivocations),
     )
+
+
+def _first_gap(connection: Any) -> tuple[int, int] | None:
+    """The first missing index of ``log_entries`` and the next one stored, or None when they are dense from 0."""
+    row = connection.exec_driver_sql(
+        "SELECT idx FROM log_entries AS l WHERE idx > 0 AND NOT EXISTS"
+        " (SELECT 1 FROM log_entries AS p WHERE p.idx = l.idx - 1) ORDER BY idx LIMIT 1"
+    ).fetchone()
+    first = connection.exec_driver_sql("SELECT min(idx) FROM log_entries").scalar()
+    if first is not None and first != 0:
+        return 0, int(first)
+    if row is None:
+        return None
+    found = int(row[0])
+    before = connection.exec_driver_sql("SELECT max(idx) FROM log_entries WHERE idx < ?", (found,)).scalar()
+    return int(before) + 1, found
 
 
 def _database_problems(node: LocalNode, entries: int, *, log_sound: bool) -> list[Problem]:

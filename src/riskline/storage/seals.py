@@ -27,7 +27,6 @@ too); a whole-database rollback to an earlier copy is consistent. Both are what 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -87,12 +86,13 @@ _OPERATIONS: Final = ("insert", "update", "delete")
 
 def seal_values(values: Sequence[Any]) -> str:
     """Canonical JSON of a row's values: bytes as ``{"hex": …}``, floats exactly (``repr``), text as is."""
-    return json.dumps(
-        [{"hex": bytes(v).hex()} if isinstance(v, bytes | memoryview) else v for v in values],
-        ensure_ascii=False,
-        separators=(",", ":"),
-        allow_nan=True,
-    )
+    try:
+        return _dumps(values)
+    except TypeError:  # bytes: the rare case, so the common one is one C call
+        return _dumps([{"hex": bytes(v).hex()} if isinstance(v, bytes | memoryview) else v for v in values])
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=True).encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ class Sealer:
 
     def mac(self, table: str, row_id: int, text: str) -> bytes:
         message = b"row\x00" + table.encode() + b"\x00" + str(row_id).encode() + b"\x00" + text.encode()
-        return hmac.new(self.key, message, hashlib.sha256).digest()
+        return hmac.digest(self.key, message, "sha256")
 
     def seal(self, table: str, row_id: int, *values: Any) -> str:
         text = seal_values(values)
@@ -111,7 +111,7 @@ class Sealer:
 
     def head_mac(self, table: str, columns: str, rows: int, digest: bytes) -> bytes:
         message = b"head\x00" + table.encode() + b"\x00" + columns.encode() + b"\x00" + str(rows).encode()
-        return hmac.new(self.key, message + b"\x00" + bytes(digest), hashlib.sha256).digest()
+        return hmac.digest(self.key, message + b"\x00" + bytes(digest), "sha256")
 
     def holds(self, table: str, row_id: int, sealed: str) -> bool:
         """Whether ``sealed`` (a ``row_seals.sealed`` value) is this node's seal of that row."""
