@@ -20,8 +20,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_channel import _Template
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from bench_channel import _Template
 from common import machine_line, write_section
 from riskline.channel.checkpoint import Checkpoint, sign_checkpoint
 from riskline.channel.merkle import MerkleTree, leaf_hash

@@ -322,3 +322,71 @@ def test_the_export_of_a_truncated_log_fails_verify_bundle(node_copy: Path, tmp_
     checked = CliRunner().invoke(app, ["log", "verify-bundle", str(bundle)])
     assert checked.exit_code == 1
     assert "the log ends after 10 entries but a signed checkpoint covers 12" in checked.output
+
+
+# --- incremental verification -------------------------------------------------------------------------------
+
+
+def _exchange_more(root: Path, peer_root: Path, rounds: int) -> None:
+    """More messages from EE to RU's node (only EE's side: the outbox stays pending)."""
+    with LocalNode.open(root) as node:
+        for number in range(rounds):
+            send_many(
+                node,
+                [
+                    Outgoing(type=MessageType.FREE_TEXT, channel="RU-EE", body={"text": f"later {number} {n}"})
+                    for n in range(3)
+                ],
+            )
+
+
+def test_an_incremental_check_goes_on_from_the_last_sound_one(node_copy: Path) -> None:
+    with LocalNode.open(node_copy) as node:
+        first = verify_node(node, full=True)
+        assert (first.ok, first.checked_from, first.verified_before) == (True, 0, None)
+        again = verify_node(node, full=False)
+        assert (again.ok, again.checked_from, again.entries) == (True, first.entries, first.entries)
+    _exchange_more(node_copy, node_copy, 2)
+    with LocalNode.open(node_copy) as node:
+        later = verify_node(node, full=False)
+        assert later.ok, [str(p) for p in later.problems]
+        assert (later.checked_from, later.entries) == (first.entries, first.entries + 6)
+        assert later.verified_before is not None
+        assert later.checkpoints >= 1
+
+
+def test_an_incremental_check_catches_an_edited_new_entry_and_a_truncation_below_its_mark(node_copy: Path) -> None:
+    with LocalNode.open(node_copy) as node:
+        assert verify_node(node).ok
+    _exchange_more(node_copy, node_copy, 1)
+    with hostile(node_copy / "node.db") as connection:
+        connection.execute("UPDATE log_entries SET data = replace(data, 'later 0 1', 'later 0 7') WHERE idx = 13")
+    with LocalNode.open(node_copy) as node:
+        edited = verify_node(node, full=False)
+    assert (edited.ok, edited.checked_from, edited.first_failing_entry) == (False, 12, 13)
+    with hostile(node_copy / "node.db") as connection:
+        for table in ("messages", "outbox"):
+            connection.execute(
+                f"DELETE FROM {table} WHERE envelope_id IN (SELECT envelope_id FROM log_entries WHERE idx >= 10)"
+            )
+        connection.execute(
+            "DELETE FROM receipts WHERE envelope_id IN (SELECT envelope_id FROM log_entries WHERE idx >= 10)"
+        )
+        connection.execute("DELETE FROM log_entries WHERE idx >= 10")
+        connection.execute("DELETE FROM checkpoints WHERE size > 10")
+    with LocalNode.open(node_copy) as node:
+        truncated = verify_node(node, full=False)
+    assert not truncated.ok
+    assert "log_verified[id=1]: the log was verified at 12 entries and now holds 10: truncated" in [
+        str(p) for p in truncated.problems
+    ]
+
+
+def test_an_old_row_edited_after_a_sound_check_is_left_to_the_full_check(node_copy: Path) -> None:
+    with LocalNode.open(node_copy) as node:
+        assert verify_node(node).ok
+    with hostile(node_copy / "node.db") as connection:
+        connection.execute("UPDATE log_entries SET data = replace(data, 'EE 1 0', 'EE 1 9') WHERE idx = 4")
+    with LocalNode.open(node_copy) as node:
+        full = verify_node(node, full=True)
+    assert full.first_failing_entry == 4

@@ -224,6 +224,78 @@ class MerkleTree:
         return node_hash(self._subtree(low, split), self._subtree(split, high))
 
 
+class Frontier:
+    """The right edge of a log's Merkle tree: the roots of the perfect subtrees that make up its first ``size``
+    leaves (one per 1-bit of ``size``, largest first; a compact range from 0). Enough to append and to give the
+    root at the current size — and, for sizes asked for in advance (``remember``), at the sizes it passed —
+    without the leaves before: what an incremental ``log verify`` resumes from.
+    """
+
+    __slots__ = ("_nodes", "_remembered", "_wanted", "size")
+
+    def __init__(self, size: int = 0, nodes: Sequence[bytes] = ()) -> None:
+        if size < 0 or len(nodes) != size.bit_count():
+            raise MalformedEnvelope(f"a frontier of size {size} has {size.bit_count()} nodes, got {len(nodes)}")
+        for position, node in enumerate(nodes):
+            _check_hash(node, f"frontier node {position}")
+        self.size = size
+        self._nodes = [bytes(node) for node in nodes]
+        self._wanted: frozenset[int] = frozenset()
+        self._remembered: dict[int, bytes] = {}
+
+    @classmethod
+    def of(cls, tree: MerkleTree, size: int | None = None) -> Frontier:
+        """The frontier of ``tree`` at ``size`` (default: its size)."""
+        size = tree.size if size is None else size
+        nodes: list[bytes] = []
+        low = 0
+        for depth in range(size.bit_length() - 1, -1, -1):
+            if size >> depth & 1:
+                nodes.append(tree._subtree(low, low + (1 << depth)))
+                low += 1 << depth
+        return cls(size, nodes)
+
+    @property
+    def nodes(self) -> tuple[bytes, ...]:
+        return tuple(self._nodes)
+
+    def remember(self, sizes: Iterable[int]) -> None:
+        """Keep the root at each of ``sizes`` when the frontier passes it (and now, for the current size)."""
+        self._wanted = frozenset(sizes)
+        if self.size in self._wanted:
+            self._remembered[self.size] = self.root()
+
+    def append_leaf_hash(self, h: bytes) -> int:
+        _check_hash(h, "leaf hash")
+        index = self.size
+        nodes = self._nodes
+        nodes.append(bytes(h))
+        self.size += 1
+        count = self.size
+        while count % 2 == 0:
+            right = nodes.pop()
+            nodes.append(node_hash(nodes.pop(), right))
+            count //= 2
+        if self.size in self._wanted:
+            self._remembered[self.size] = self.root()
+        return index
+
+    def root(self, size: int | None = None) -> bytes:
+        """The root at the current size, or at a size passed that ``remember`` asked for."""
+        if size is not None and size != self.size:
+            remembered = self._remembered.get(size)
+            if remembered is None:
+                raise OutOfRange(f"the frontier of size {self.size} does not know the root at size {size}")
+            return remembered
+        if not self._nodes:
+            return EMPTY_ROOT
+        nodes = list(self._nodes)
+        root = nodes.pop()
+        while nodes:
+            root = node_hash(nodes.pop(), root)
+        return root
+
+
 def _check_hash(value: bytes, what: str) -> None:
     if len(value) != HASH_SIZE:
         raise InvalidProof(f"{what} is {len(value)} bytes, a SHA-256 hash is {HASH_SIZE}")

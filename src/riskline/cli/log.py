@@ -30,14 +30,21 @@ def log_verify(
     workers: int = typer.Option(
         0, "--workers", min=0, help="Processes checking signatures (0: one per core; 1: this process only)."
     ),
+    full: bool = typer.Option(
+        False, "--full", help="Re-check everything, not only what was added since the last sound check."
+    ),
 ) -> None:
     """Re-check every log entry, signature, checkpoint, receipt and cosignature, and every row of every table
     (row seals, and what the log implies); exit 1 naming each table, row and what differs.
 
+    After a sound check the node remembers the head it reached; the next check goes on from there (the new
+    entries in full, a consistency check of the Merkle frontier, the rows added since and every table's count).
+    --full redoes everything; do so regularly, and before handing a log to an auditor.
+
     Example: riskline log verify --node ee-node --workers 2
     """
     with opened(node_dir) as node, guard():
-        result = audit.verify_node(node, workers=workers or (os.cpu_count() or 1))
+        result = audit.verify_node(node, workers=workers or (os.cpu_count() or 1), full=full)
     if as_json:
         typer.echo(
             json.dumps(
@@ -48,6 +55,8 @@ def log_verify(
                     "problems": [str(p) for p in result.problems],
                     "failures": [p.to_dict() for p in result.problems],
                     "equivocations": list(result.equivocations),
+                    "checked_from": result.checked_from,
+                    "verified_before": result.verified_before,
                 }
             )
         )
@@ -55,6 +64,12 @@ def log_verify(
         typer.echo(
             f"ok: {result.entries} entries, {result.checkpoints} checkpoints, {result.receipts} receipts, "
             f"{result.cosignatures} cosignatures, {result.peer_heads} peer heads verified"
+            + (
+                ""
+                if result.verified_before is None
+                else f" (entries {result.checked_from}.. since the check of {to_iso(result.verified_before)};"
+                " --full re-checks all)"
+            )
         )
     else:
         first = result.first_failing_entry

@@ -21,8 +21,8 @@ Problems are ``(table, row, reason)``; the row is named by its key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection
 
@@ -59,14 +59,28 @@ _MESSAGE_FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 
-def implied_problems(connection: Connection, origin: str, size: int) -> Iterator[Implied]:
+@dataclass(frozen=True, slots=True)
+class Since:
+    """An incremental check: entries from ``entry`` on, and rows of each table above its ``rowids`` mark."""
+
+    entry: int = 0
+    rowids: Mapping[str, int] = field(default_factory=dict)
+
+    def mark(self, table: str) -> int:
+        return self.rowids.get(table, 0)
+
+
+EVERYTHING = Since()
+
+
+def implied_problems(connection: Connection, origin: str, size: int, since: Since = EVERYTHING) -> Iterator[Implied]:
     """Every row the first ``size`` entries of the log (already verified) imply and the database lacks or
-    contradicts; ``origin`` is this node's id."""
-    yield from _log_columns(connection, origin, size)
-    yield from _messages(connection, size)
+    contradicts; ``origin`` is this node's id. With ``since``, only what was added after it."""
+    yield from _log_columns(connection, origin, size, since)
+    yield from _messages(connection, size, since)
     yield from _checkpoints(connection, size)
-    yield from _receipts(connection, origin, size)
-    yield from _outbox(connection)
+    yield from _receipts(connection, origin, size, since)
+    yield from _outbox(connection, since)
     yield from _escalations(connection)
 
 
@@ -74,18 +88,19 @@ def _rows(connection: Connection, sql: str, **parameters: object) -> list[tuple[
     return [tuple(row) for row in connection.exec_driver_sql(sql, parameters).fetchall()]
 
 
-def _log_columns(connection: Connection, origin: str, size: int) -> Iterator[Implied]:
+def _log_columns(connection: Connection, origin: str, size: int, since: Since) -> Iterator[Implied]:
     sql = f"""
         SELECT l.idx, l.envelope_id, json_extract({_ENVELOPE}, '$.id'), l.channel, json_extract({_ENVELOPE},
                '$.channel'), l.direction, CASE WHEN json_extract({_ENVELOPE}, '$.sender.node') = :origin
                THEN 'out' ELSE 'in' END
-        FROM log_entries AS l WHERE l.idx < :size AND (l.envelope_id IS NOT json_extract({_ENVELOPE}, '$.id')
+        FROM log_entries AS l WHERE l.idx >= :start AND l.idx < :size
+            AND (l.envelope_id IS NOT json_extract({_ENVELOPE}, '$.id')
             OR l.channel IS NOT json_extract({_ENVELOPE}, '$.channel')
             OR l.direction IS NOT CASE WHEN json_extract({_ENVELOPE}, '$.sender.node') = :origin
                THEN 'out' ELSE 'in' END)
         ORDER BY l.idx"""
     for idx, stored_id, signed_id, channel, signed_channel, direction, signed_direction in _rows(
-        connection, sql, origin=origin, size=size
+        connection, sql, origin=origin, size=size, start=since.entry
     ):
         differs = [
             f"{name} is {stored!r}, the signed envelope says {signed!r}"
@@ -99,13 +114,14 @@ def _log_columns(connection: Connection, origin: str, size: int) -> Iterator[Imp
         yield Implied("log_entries", f"idx={idx}", "; ".join(differs))
 
 
-def _messages(connection: Connection, size: int) -> Iterator[Implied]:
+def _messages(connection: Connection, size: int, since: Since) -> Iterator[Implied]:
     missing = _rows(
         connection,
         """SELECT l.idx, l.envelope_id FROM log_entries AS l
            LEFT JOIN messages AS m ON m.envelope_id = l.envelope_id
-           WHERE l.idx < :size AND m.envelope_id IS NULL ORDER BY l.idx""",
+           WHERE l.idx >= :start AND l.idx < :size AND m.envelope_id IS NULL ORDER BY l.idx""",
         size=size,
+        start=since.entry,
     )
     for idx, envelope_id in missing:
         yield Implied("messages", f"envelope_id={envelope_id!r}", f"missing: log entry {idx} has no message row")
@@ -113,7 +129,8 @@ def _messages(connection: Connection, size: int) -> Iterator[Implied]:
         connection,
         """SELECT m.envelope_id, m.log_index FROM messages AS m
            LEFT JOIN log_entries AS l ON l.envelope_id = m.envelope_id
-           WHERE l.envelope_id IS NULL ORDER BY m.log_index""",
+           WHERE m.rowid > :mark AND l.envelope_id IS NULL ORDER BY m.log_index""",
+        mark=since.mark("messages"),
     )
     for envelope_id, log_index in orphans:
         yield Implied("messages", f"envelope_id={envelope_id!r}", f"names log entry {log_index}, which is not there")
@@ -122,9 +139,10 @@ def _messages(connection: Connection, size: int) -> Iterator[Implied]:
     differs = " OR ".join(f"m.{name} IS NOT {expression}" for name, expression in _MESSAGE_FIELDS)
     sql = f"""SELECT m.envelope_id, m.log_index, l.idx, {stored}, {derived}
               FROM messages AS m JOIN log_entries AS l ON l.envelope_id = m.envelope_id
-              WHERE l.idx < :size AND (m.log_index IS NOT l.idx OR {differs}) ORDER BY l.idx"""
+              WHERE l.idx >= :start AND l.idx < :size AND (m.log_index IS NOT l.idx OR {differs})
+              ORDER BY l.idx"""
     count = len(_MESSAGE_FIELDS)
-    for row in _rows(connection, sql, size=size):
+    for row in _rows(connection, sql, size=size, start=since.entry):
         envelope_id, log_index, idx = row[:3]
         values, signed = row[3 : 3 + count], row[3 + count :]
         reasons = [] if log_index == idx else [f"log_index is {log_index!r}, the entry sits at {idx}"]
@@ -147,13 +165,14 @@ def _checkpoints(connection: Connection, size: int) -> Iterator[Implied]:
         )
 
 
-def _receipts(connection: Connection, origin: str, size: int) -> Iterator[Implied]:
+def _receipts(connection: Connection, origin: str, size: int, since: Since) -> Iterator[Implied]:
     unreceipted = _rows(
         connection,
-        """SELECT l.idx, l.envelope_id FROM log_entries AS l WHERE l.idx < :size AND l.direction = 'in'
-           AND NOT EXISTS (SELECT 1 FROM receipts AS r WHERE r.envelope_id = l.envelope_id AND r.direction = 'in')
-           ORDER BY l.idx""",
+        """SELECT l.idx, l.envelope_id FROM log_entries AS l WHERE l.idx >= :start AND l.idx < :size
+           AND l.direction = 'in' AND NOT EXISTS
+           (SELECT 1 FROM receipts AS r WHERE r.envelope_id = l.envelope_id AND r.direction = 'in') ORDER BY l.idx""",
         size=size,
+        start=since.entry,
     )
     for idx, envelope_id in unreceipted:
         yield Implied(
@@ -162,9 +181,10 @@ def _receipts(connection: Connection, origin: str, size: int) -> Iterator[Implie
     unlogged = _rows(
         connection,
         """SELECT r.id, r.envelope_id, r.direction, r.peer FROM receipts AS r
-           WHERE NOT EXISTS (SELECT 1 FROM log_entries AS l WHERE l.envelope_id = r.envelope_id
+           WHERE r.id > :mark AND NOT EXISTS (SELECT 1 FROM log_entries AS l WHERE l.envelope_id = r.envelope_id
                              AND l.direction = r.direction AND l.idx < :size) ORDER BY r.id""",
         size=size,
+        mark=since.mark("receipts"),
     )
     for _id, envelope_id, direction, peer in unlogged:
         yield Implied(
@@ -186,7 +206,8 @@ def _receipts(connection: Connection, origin: str, size: int) -> Iterator[Implie
              json_extract(data, '$.cosignature.checkpoint.origin'),
              json_extract(data, '$.cosignature.checkpoint.size'),
              json_extract(data, '$.cosignature.checkpoint.root'), MIN(envelope_id)
-           FROM receipts GROUP BY 1, 2, 3, 4, 5, 6, 7, 8""",
+           FROM receipts WHERE id > :mark GROUP BY 1, 2, 3, 4, 5, 6, 7, 8""",
+        mark=since.mark("receipts"),
     )
     for direction, peer, head_origin, head_size, head_root, co_origin, co_size, co_root, example in cited:
         if not isinstance(head_root, str) or not isinstance(co_root, str):
@@ -224,14 +245,15 @@ def _blob(value: object) -> bytes:
     return bytes(value) if isinstance(value, bytes | memoryview) else b""
 
 
-def _outbox(connection: Connection) -> Iterator[Implied]:
+def _outbox(connection: Connection, since: Since) -> Iterator[Implied]:
     rows = _rows(
         connection,
         """SELECT o.envelope_id, o.peer, o.state, l.idx, l.direction, l.channel, o.channel,
                   EXISTS (SELECT 1 FROM receipts AS r WHERE r.envelope_id = o.envelope_id AND r.direction = 'out'
                           AND r.peer = o.peer)
            FROM outbox AS o LEFT JOIN log_entries AS l ON l.envelope_id = o.envelope_id
-           ORDER BY o.envelope_id, o.peer""",
+           WHERE o.rowid > :mark ORDER BY o.envelope_id, o.peer""",
+        mark=since.mark("outbox"),
     )
     for envelope_id, peer, state, idx, direction, channel, outbox_channel, receipted in rows:
         name = f"envelope_id={envelope_id!r}, peer={peer!r}"
@@ -244,8 +266,9 @@ def _outbox(connection: Connection) -> Iterator[Implied]:
             yield Implied("outbox", name, reason)
     orphans = _rows(
         connection,
-        """SELECT r.envelope_id, r.peer FROM receipts AS r WHERE r.direction = 'out' AND NOT EXISTS
+        """SELECT r.envelope_id, r.peer FROM receipts AS r WHERE r.id > :mark AND r.direction = 'out' AND NOT EXISTS
            (SELECT 1 FROM outbox AS o WHERE o.envelope_id = r.envelope_id AND o.peer = r.peer) ORDER BY r.id""",
+        mark=since.mark("receipts"),
     )
     for envelope_id, peer in orphans:
         yield Implied("outbox", f"envelope_id={envelope_id!r}, peer={peer!r}", "missing: the receipt says delivered")

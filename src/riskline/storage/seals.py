@@ -327,8 +327,20 @@ class SealProblem:
     reason: str
 
 
-def check_all(connection: Connection, sealer: Sealer) -> Iterator[SealProblem]:
-    """Every seal problem of the database: tables, heads, rows."""
+def marks(connection: Connection, *, at_least: int = 10_000) -> dict[str, int]:
+    """The highest ``rowid`` of each sealed table holding more than ``at_least`` rows: where an incremental
+    check of a large table starts (smaller tables are always checked whole)."""
+    found: dict[str, int] = {}
+    for table in sealable_tables(connection):
+        rows, highest = connection.exec_driver_sql(f'SELECT count(*), max(rowid) FROM "{table}"').one()
+        if rows > at_least and highest is not None:
+            found[table] = int(highest)
+    return found
+
+
+def check_all(connection: Connection, sealer: Sealer, since: Mapping[str, int] | None = None) -> Iterator[SealProblem]:
+    """Every seal problem of the database: tables, heads, rows. ``since`` (``marks`` of an earlier full check):
+    of those tables only the rows added after, with the row counts."""
     known = heads(connection)
     master = known.get(MASTER)
     tables = sealable_tables(connection)
@@ -350,7 +362,8 @@ def check_all(connection: Connection, sealer: Sealer) -> Iterator[SealProblem]:
             continue
         if table not in listed and master is not None:
             yield SealProblem(table, None, "is not among the sealed tables of seal_heads['*']")
-        yield from check_table(connection, sealer, table, json.loads(head.columns), head)
+        mark = (since or {}).get(table, 0)
+        yield from check_table(connection, sealer, table, json.loads(head.columns), head, since=mark)
 
 
 def _describe(table: str, key: Sequence[str], columns: Sequence[str], values: Sequence[Any], row_id: int) -> str:
@@ -361,16 +374,21 @@ def _describe(table: str, key: Sequence[str], columns: Sequence[str], values: Se
 
 
 def check_table(
-    connection: Connection, sealer: Sealer, table: str, columns: Sequence[str], head: Head
+    connection: Connection, sealer: Sealer, table: str, columns: Sequence[str], head: Head, *, since: int = 0
 ) -> Iterator[SealProblem]:
-    """The seal problems of one table against its ``head``, naming rows by their primary key."""
+    """The seal problems of one table against its ``head``, naming rows by their primary key; ``since``: only
+    the rows above that ``rowid``, and the counts (a deletion anywhere still shows)."""
     if not hmac.compare_digest(head.mac, sealer.head_mac(table, head.columns, head.rows, head.digest)):
         yield SealProblem(table, None, "its seal head (row count and digest) is not this node's: edited")
     key = primary_key(connection, table)
     selected = ", ".join(f'"{c}"' for c in columns)
-    rows = connection.exec_driver_sql(f'SELECT rowid, {selected} FROM "{table}" ORDER BY rowid')
+    rows = connection.exec_driver_sql(
+        f'SELECT rowid, {selected} FROM "{table}" WHERE rowid > ? ORDER BY rowid', (since if since else -(2**62),)
+    )
     seals = connection.execute(
-        sa.select(row_seals.c.row_id, row_seals.c.sealed).where(row_seals.c.tbl == table).order_by(row_seals.c.row_id)
+        sa.select(row_seals.c.row_id, row_seals.c.sealed)
+        .where(row_seals.c.tbl == table, row_seals.c.row_id > (since if since else -(2**62)))
+        .order_by(row_seals.c.row_id)
     )
     stored = iter(seals)
     pending = next(stored, None)
@@ -397,6 +415,16 @@ def check_table(
         digest = xor_digest(digest, pending[1])
         count += 1
         pending = next(stored, None)
+    if since:
+        present = connection.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one()
+        sealed_rows = connection.execute(
+            sa.select(sa.func.count()).select_from(row_seals).where(row_seals.c.tbl == table)
+        ).scalar_one()
+        if present != head.rows or sealed_rows != head.rows:
+            yield SealProblem(
+                table, None, f"{head.rows} rows were sealed, {present} rows and {sealed_rows} seals remain"
+            )
+        return
     if count != head.rows or digest != head.digest:
         yield SealProblem(
             table,
