@@ -41,6 +41,7 @@ from riskline.channel.envelope import SignedEnvelope
 from riskline.channel.errors import ChannelError, MalformedEnvelope, OutOfRange
 from riskline.channel.protocol import MAX_BATCH, ConsistencyBaseMismatch, OutOfOrder
 from riskline.node.attachments import AttachmentNotFound, served_attachment
+from riskline.node.audit_peers import witness_statement
 from riskline.node.errors import NodeError
 from riskline.node.local import LocalNode
 from riskline.node.receiving import REFUSED_INDEX, Caller, authenticated_peer, receive, receive_batch
@@ -474,6 +475,13 @@ def create_app(
         with node.writing() as connection:
             head = node.head(connection)
         return JSONResponse(head.to_dict())
+
+    @app.get("/v1/log/witness", responses=_ERRORS, tags=["log"], summary="What this node witnessed (log audit)")
+    async def witness(
+        _peer: str | None = Depends(require_peer),
+        origin: str = Query(max_length=64, description="The asking node's id: whose cosigned head to show"),
+    ) -> JSONResponse:
+        return JSONResponse(witness_statement(node, origin).to_dict())
 
     @app.get("/v1/log/consistency", response_model=ConsistencyProof, responses=_ERRORS, tags=["log"])
     async def consistency(

@@ -33,8 +33,7 @@ from sqlalchemy.engine import Connection
 
 from riskline.channel.envelope import MAX_ATTACHMENT_SIZE, Attachment, SignedEnvelope, attachment_too_large
 from riskline.channel.messages import InvalidField
-from riskline.channel.sending import refusal_of
-from riskline.node.client import ssl_for, timeout
+from riskline.node.client import error_document, ssl_for, timeout
 from riskline.node.errors import MessageNotFound, NodeError
 from riskline.node.local import LocalNode
 from riskline.storage import channel_store as store
@@ -232,7 +231,7 @@ class Fetcher:
                     return FetchOutcome(fetch, "missing", f"{peer.url} has no such attachment (404)")
                 if response.status_code != 200:
                     await response.aread()
-                    document = refusal_of(response.status_code, response.content, response.reason_phrase)
+                    document = error_document(response)
                     return FetchOutcome(
                         fetch, "pending", f"{peer.url} answered {response.status_code} {document.type}: "
                         f"{document.message}"
