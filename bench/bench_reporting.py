@@ -38,13 +38,14 @@ from riskline.node.attachments import Fetcher, keep_attachment
 from riskline.node.messaging import Outgoing, send
 from riskline.node.reporting import report_incident
 from riskline.scenarios.incidents import load_incidents, reconstruct
+from riskline.storage.engine import Database
 from riskline.storage.watch_run import RecordedRun
 from riskline.storage.watch_store import WatchStore
 from riskline.testing.nodes import in_process_url, make_nodes
 from riskline.watch import Watch
 
 
-def watch_intercept(database: Path) -> int:
+def watch_intercept(database: Database) -> int:
     [row] = [r for r in load_incidents(shared_dir() / "domain" / "incidents.csv") if r.date == "2016-04-29"]
     scenario = reconstruct(row).scenario
     assert scenario is not None
@@ -77,7 +78,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         pair = make_nodes(Path(tmp), time.time)
         ee, ru = pair["EE"], pair["RU"]
-        incident_id = watch_intercept(ee.paths.database)
+        incident_id = watch_intercept(ee.database)
         encounter = WatchStore(ee.database).get_incident(incident_id).encounter
 
         ours = timed(lambda: report_incident(ee, incident_id, channel="RU-EE", again=True), repeat)
@@ -129,7 +130,8 @@ def main() -> None:
         pair.close()
 
     def ms(values: list[float]) -> str:
-        return f"{statistics.median(values) * 1000:,.1f} ms (min {min(values) * 1000:,.1f}, max {max(values) * 1000:,.1f})"
+        low, high = min(values) * 1000, max(values) * 1000
+        return f"{statistics.median(values) * 1000:,.1f} ms (min {low:,.1f}, max {high:,.1f})"
 
     rate = MAX_ATTACHMENT_SIZE / statistics.median(fetch_times) / 2**20
     text = "\n".join([

@@ -177,13 +177,14 @@ class Story:
                            f"{scenario.background_ships} ships, real tracks relocated into the Baltic")
         assert self.harness is not None
         watch = Watch(load_rulebook(), attributor=Attributor(Fleet.load(scenario.fleet_path)))
-        run = RecordedRun(self.harness["EE"].root / "node.db", [str(scenario.table_path)], watch)
-        try:
-            for observation in read_path(scenario.table_path, run.outcome.stats):
-                run.record(watch.feed(observation))
-            run.record(watch.finish())
-        finally:
-            run.close()
+        with self.node("EE") as node:  # the node's own database: its rows are sealed as they are written
+            run = RecordedRun(node.database, [str(scenario.table_path)], watch)
+            try:
+                for observation in read_path(scenario.table_path, run.outcome.stats):
+                    run.record(watch.feed(observation))
+                run.record(watch.finish())
+            finally:
+                run.close()
         encounters, stats = run.outcome.encounters, run.outcome.stats
         status = watch.status()
         self.say("watch", f"{stats.read:,} reports, {status.platforms} platforms, {len(encounters)} encounters:")

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -20,19 +21,23 @@ from rich.table import Table
 
 from riskline.cli.node_common import fail
 from riskline.cli.options import JSON, RULES, SETS, rulebook_from, table_console
+from riskline.errors import RisklineError
 from riskline.incidents.model import Encounter
 from riskline.incidents.report import encounter_json
 from riskline.ingest.live import listen
 from riskline.ingest.observation import Observation
 from riskline.ingest.sources import ReaderOptions, read_path
 from riskline.ingest.stats import IngestStats
-from riskline.node.layout import NodePaths
+from riskline.storage.engine import Database
 from riskline.storage.watch_run import RecordedRun, WatchOutcome
 from riskline.storage.watch_store import END_OF_INPUT
 from riskline.timeutil import parse_time, to_iso
 from riskline.tracks.attribution import Attributor, tracks_by_party
 from riskline.tracks.fleet import Fleet
 from riskline.watch import Watch, in_time_order
+
+if TYPE_CHECKING:
+    from riskline.node.local import LocalNode
 
 PROGRESS_EVERY = 5_000
 """Observations between two refreshes of the progress line."""
@@ -83,7 +88,9 @@ def watch(
     """
     if not inputs and not listen_urls:
         raise typer.BadParameter("give at least one INPUT file or --listen URL", param_hint="INPUTS")
-    target = _database_path(db, node)
+    local = _open_node(db, node)
+    target: Path | Database = local.database if local is not None else (db or Path("riskline.db"))
+    label = f"node {node}" if node is not None else str(target)
     rulebook = rulebook_from(rules, sets)
     attributor = Attributor(Fleet.load(fleet) if fleet else None)
     options = ReaderOptions(
@@ -94,7 +101,12 @@ def watch(
     err = Console(stderr=True)
     out_console = table_console(stderr=as_json)
     engine = Watch(rulebook, attributor=attributor)
-    run = RecordedRun(target, [str(p) for p in inputs or []] + list(listen_urls), engine)
+    try:
+        run = RecordedRun(target, [str(p) for p in inputs or []] + list(listen_urls), engine)
+    except BaseException:
+        if local is not None:
+            local.close()
+        raise
     outcome = run.outcome
     printing = as_json
 
@@ -143,13 +155,17 @@ def watch(
             stop.set()
             _finish_quietly(engine, emit)
     finally:
-        run.close(ended_by=ended_by)
+        try:
+            run.close(ended_by=ended_by)
+        finally:
+            if local is not None:
+                local.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     if ended_by == "closed pipe":
         _silence_stdout()
     try:
-        print_summary(out_console, outcome, engine, target)
+        print_summary(out_console, outcome, engine, label)
     except BrokenPipeError:
         _silence_stdout()
     if ended_by != END_OF_INPUT:
@@ -174,15 +190,18 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
-def _database_path(db: Path | None, node: Path | None) -> Path:
+def _open_node(db: Path | None, node: Path | None) -> LocalNode | None:
+    """The node of ``--node`` (its rows are sealed as the watch writes them), or None for ``--db``."""
     if db is not None and node is not None:
         raise fail("give --db or --node, not both")
     if node is None:
-        return db or Path("riskline.db")
-    paths = NodePaths(node)
-    if not paths.exists():
-        raise fail(f"--node: no node at {node} (run `riskline node init --party XX --name ...` first)")
-    return paths.database
+        return None
+    from riskline.node.local import LocalNode  # heavy (keys, TLS): only when asked for
+
+    try:
+        return LocalNode.open(node)
+    except RisklineError as error:
+        raise fail(f"--node: {error}", error.exit_code) from None
 
 
 def _start_time(text: str) -> float:
@@ -239,7 +258,7 @@ def _refresh(
     )
 
 
-def print_summary(console: Console, outcome: WatchOutcome, engine: Watch, db: Path) -> None:
+def print_summary(console: Console, outcome: WatchOutcome, engine: Watch, db: Path | str) -> None:
     stats = outcome.stats
     status = engine.status()
     table = Table(title="riskline watch — summary", show_header=False, title_justify="left")
