@@ -24,7 +24,7 @@ from riskline.incidents.model import Encounter
 from riskline.incidents.report import encounter_json
 from riskline.ingest.live import listen
 from riskline.ingest.observation import Observation
-from riskline.ingest.sources import ReaderOptions, read_path
+from riskline.ingest.sources import ReaderOptions, read_path, read_path_batches
 from riskline.ingest.stats import IngestStats
 from riskline.node.layout import NodePaths
 from riskline.storage.engine import Database
@@ -124,7 +124,8 @@ def _watch_into(
                 raise _Interrupted("closed pipe") from None
 
     stop = threading.Event()
-    streams = _streams(inputs or [], listen_urls, outcome.stats, options, stop)
+    one_file = bool(inputs) and len(inputs or []) == 1 and not listen_urls  # columnar batches end to end
+    streams = [] if one_file else _streams(inputs or [], listen_urls, outcome.stats, options, stop)
     total = sum(p.stat().st_size for p in inputs or [] if p.is_file())
     ended_by = END_OF_INPUT
     terminated = threading.Event()
@@ -139,6 +140,13 @@ def _watch_into(
             with _progress(err, total) as progress:
                 task = progress.add_task("watch", total=total or None, rate="", tracks=0, encounters=0)
                 started = time.monotonic()
+                count = 0
+                for batch in read_path_batches((inputs or [])[0], outcome.stats, options=options) if one_file else ():
+                    if terminated.is_set():
+                        raise _Interrupted("SIGTERM")
+                    emit(engine.feed_batch(batch))
+                    count += len(batch)
+                    _refresh(progress, task, outcome, engine, count, started)
                 for count, observation in enumerate(in_time_order(streams), start=1):
                     if terminated.is_set():
                         raise _Interrupted("SIGTERM")
