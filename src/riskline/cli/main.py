@@ -66,6 +66,7 @@ app = typer.Typer(
     name="riskline",
     cls=lazy_group(COMMANDS),
     help="Watch traffic for dangerous military encounters, and talk about them between national nodes.",
+    epilog="Example: riskline watch ../shared/data/ais/test_data_20211101.nm4 --json",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -86,5 +87,13 @@ def _root(
     """riskline: the watch, the channel, transparency and dialogue."""
 
 
+PIPED_WIDTH = 120
+"""Columns of help text when standard output is not a terminal: piped help is complete, never cut to 80."""
+
+
 def main() -> None:
+    if not sys.stdout.isatty():
+        import typer.rich_utils
+
+        typer.rich_utils.MAX_WIDTH = typer.rich_utils.MAX_WIDTH or PIPED_WIDTH
     sys.exit(run_guarded(app))
