@@ -177,8 +177,8 @@ class Story:
                            f"{scenario.background_ships} ships, real tracks relocated into the Baltic")
         assert self.harness is not None
         watch = Watch(load_rulebook(), attributor=Attributor(Fleet.load(scenario.fleet_path)))
-        with self.node("EE") as node:  # the node's own database: its rows are sealed as they are written
-            run = RecordedRun(node.database, [str(scenario.table_path)], watch)
+        with LocalNode.open(self.harness["EE"].root) as ee_node:  # its connections seal what the watch stores
+            run = RecordedRun(ee_node.database, [str(scenario.table_path)], watch)
             try:
                 for observation in read_path(scenario.table_path, run.outcome.stats):
                     run.record(watch.feed(observation))

@@ -12,22 +12,21 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from riskline.cli.node_common import fail
+from riskline.cli.node_common import fail, guard
 from riskline.cli.options import JSON, RULES, SETS, rulebook_from, table_console
-from riskline.errors import RisklineError
 from riskline.incidents.model import Encounter
 from riskline.incidents.report import encounter_json
 from riskline.ingest.live import listen
 from riskline.ingest.observation import Observation
-from riskline.ingest.sources import ReaderOptions, read_path
+from riskline.ingest.sources import ReaderOptions, read_path, read_path_batches
 from riskline.ingest.stats import IngestStats
+from riskline.node.layout import NodePaths
 from riskline.storage.engine import Database
 from riskline.storage.watch_run import RecordedRun, WatchOutcome
 from riskline.storage.watch_store import END_OF_INPUT
@@ -35,9 +34,6 @@ from riskline.timeutil import parse_time, to_iso
 from riskline.tracks.attribution import Attributor, tracks_by_party
 from riskline.tracks.fleet import Fleet
 from riskline.watch import Watch, in_time_order
-
-if TYPE_CHECKING:
-    from riskline.node.local import LocalNode
 
 PROGRESS_EVERY = 5_000
 """Observations between two refreshes of the progress line."""
@@ -88,9 +84,7 @@ def watch(
     """
     if not inputs and not listen_urls:
         raise typer.BadParameter("give at least one INPUT file or --listen URL", param_hint="INPUTS")
-    local = _open_node(db, node)
-    target: Path | Database = local.database if local is not None else (db or Path("riskline.db"))
-    label = f"node {node}" if node is not None else str(target)
+    target = _database_path(db, node)
     rulebook = rulebook_from(rules, sets)
     attributor = Attributor(Fleet.load(fleet) if fleet else None)
     options = ReaderOptions(
@@ -98,15 +92,23 @@ def watch(
         reference=_parse_reference(reference) if reference else None,
         clock=time.time if listen_urls else None,
     )
+    engine = Watch(rulebook, attributor=attributor)
+    with _node_database(node) as node_database:
+        _watch_into(node_database or target, target, engine, inputs, listen_urls, options, as_json)
+
+
+def _watch_into(
+    database: Database | Path,
+    target: Path,
+    engine: Watch,
+    inputs: list[Path] | None,
+    listen_urls: list[str],
+    options: ReaderOptions,
+    as_json: bool,
+) -> None:
     err = Console(stderr=True)
     out_console = table_console(stderr=as_json)
-    engine = Watch(rulebook, attributor=attributor)
-    try:
-        run = RecordedRun(target, [str(p) for p in inputs or []] + list(listen_urls), engine)
-    except BaseException:
-        if local is not None:
-            local.close()
-        raise
+    run = RecordedRun(database, [str(p) for p in inputs or []] + list(listen_urls), engine)
     outcome = run.outcome
     printing = as_json
 
@@ -122,7 +124,8 @@ def watch(
                 raise _Interrupted("closed pipe") from None
 
     stop = threading.Event()
-    streams = _streams(inputs or [], listen_urls, outcome.stats, options, stop)
+    one_file = bool(inputs) and len(inputs or []) == 1 and not listen_urls  # columnar batches end to end
+    streams = [] if one_file else _streams(inputs or [], listen_urls, outcome.stats, options, stop)
     total = sum(p.stat().st_size for p in inputs or [] if p.is_file())
     ended_by = END_OF_INPUT
     terminated = threading.Event()
@@ -137,6 +140,13 @@ def watch(
             with _progress(err, total) as progress:
                 task = progress.add_task("watch", total=total or None, rate="", tracks=0, encounters=0)
                 started = time.monotonic()
+                count = 0
+                for batch in read_path_batches((inputs or [])[0], outcome.stats, options=options) if one_file else ():
+                    if terminated.is_set():
+                        raise _Interrupted("SIGTERM")
+                    emit(engine.feed_batch(batch))
+                    count += len(batch)
+                    _refresh(progress, task, outcome, engine, count, started)
                 for count, observation in enumerate(in_time_order(streams), start=1):
                     if terminated.is_set():
                         raise _Interrupted("SIGTERM")
@@ -155,17 +165,13 @@ def watch(
             stop.set()
             _finish_quietly(engine, emit)
     finally:
-        try:
-            run.close(ended_by=ended_by)
-        finally:
-            if local is not None:
-                local.close()
+        run.close(ended_by=ended_by)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     if ended_by == "closed pipe":
         _silence_stdout()
     try:
-        print_summary(out_console, outcome, engine, label)
+        print_summary(out_console, outcome, engine, target)
     except BrokenPipeError:
         _silence_stdout()
     if ended_by != END_OF_INPUT:
@@ -190,18 +196,31 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
-def _open_node(db: Path | None, node: Path | None) -> LocalNode | None:
-    """The node of ``--node`` (its rows are sealed as the watch writes them), or None for ``--db``."""
+@contextlib.contextmanager
+def _node_database(node: Path | None) -> Iterator[Database | None]:
+    """The node's open database (its connections seal what the watch writes), or None without ``--node``."""
+    if node is None:
+        yield None
+        return
+    from riskline.node.local import LocalNode
+
+    with guard():
+        local = LocalNode.open(node)
+    try:
+        yield local.database
+    finally:
+        local.close()
+
+
+def _database_path(db: Path | None, node: Path | None) -> Path:
     if db is not None and node is not None:
         raise fail("give --db or --node, not both")
     if node is None:
-        return None
-    from riskline.node.local import LocalNode  # heavy (keys, TLS): only when asked for
-
-    try:
-        return LocalNode.open(node)
-    except RisklineError as error:
-        raise fail(f"--node: {error}", error.exit_code) from None
+        return db or Path("riskline.db")
+    paths = NodePaths(node)
+    if not paths.exists():
+        raise fail(f"--node: no node at {node} (run `riskline node init --party XX --name ...` first)")
+    return paths.database
 
 
 def _start_time(text: str) -> float:
@@ -258,7 +277,7 @@ def _refresh(
     )
 
 
-def print_summary(console: Console, outcome: WatchOutcome, engine: Watch, db: Path | str) -> None:
+def print_summary(console: Console, outcome: WatchOutcome, engine: Watch, db: Path) -> None:
     stats = outcome.stats
     status = engine.status()
     table = Table(title="riskline watch — summary", show_header=False, title_justify="left")

@@ -32,11 +32,11 @@ class RecordedRun:
     def __init__(
         self, db: Path | str | Database, inputs: list[str], watch: Watch, clock: Callable[[], float] = time.time
     ) -> None:
-        """``db``: a database file or URL (opened here, closed by ``close``), or an open ``Database`` that the
-        caller keeps and closes — a node's, whose rows are sealed as they are written (``storage/seals.py``)."""
+        """``db``: a path or URL to open (and close at the end), or an open ``Database`` the caller keeps, such
+        as a node's, whose connections seal what is written (``storage/seals.py``)."""
         self.watch = watch
         self._clock = clock
-        self._owned = not isinstance(db, Database)
+        self._owns_database = not isinstance(db, Database)
         self._database = db if isinstance(db, Database) else open_database(db)
         self._store = WatchStore(self._database)
         run_id = self._store.begin_run(inputs, {"rulebook": watch.rulebook.as_dict()}, clock())
@@ -57,5 +57,5 @@ class RecordedRun:
             self._store.save_identities(self.watch.identities(), self._clock())
             self._store.finish_run(self.outcome.run_id, self.outcome.stats, self._clock(), ended_by=ended_by)
         finally:
-            if self._owned:
+            if self._owns_database:
                 self._database.close()
