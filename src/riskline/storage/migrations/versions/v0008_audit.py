@@ -1,7 +1,7 @@
 """Row seals and the last fully verified head of the log (``storage/seals.py``).
 
 Revision ID: 0008
-Revises: 0002_channel
+Revises: 0003
 
 The seal triggers are not created here: they are generated from the live schema each time a node opens
 (``seals.install``), so that tables of later revisions are sealed too and the triggers never fall behind.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision: str | None = "0002_channel"
+down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
