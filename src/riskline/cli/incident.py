@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from riskline.cli.options import DB, JSON
-from riskline.incidents.model import Encounter
 from riskline.incidents.plot import render_incident_png
 from riskline.incidents.report import encounter_json
+from riskline.incidents.thresholds import rule_threshold_m
 from riskline.storage.engine import open_database
 from riskline.storage.watch_store import WatchStore
 from riskline.timeutil import to_iso
@@ -102,33 +102,8 @@ def plot(
         run = next((r for r in store.runs() if r.id == item.run_id), None)
     finally:
         database.close()
-    threshold = _threshold(item.encounter, run.options if run else {})
+    threshold = rule_threshold_m(item.encounter, run.options if run else {})
     output.write_bytes(render_incident_png(item.encounter, threshold_m=threshold))
     typer.echo(f"wrote {output}")
 
 
-_THRESHOLD_PARAMETER = {
-    "air_proximity": ("air_proximity", "horizontal_m"),
-    "low_pass": ("low_pass", "horizontal_m"),
-    "repeated_low_passes": ("low_pass", "horizontal_m"),
-    "ship_contact_range": ("ship_contact_range", "night_m"),
-    "non_cooperative_aircraft": ("non_cooperative_aircraft", "horizontal_m"),
-}
-"""Which parameter of the run's rulebook is the distance to draw for each rule."""
-
-
-def _threshold(encounter: Encounter, run_options: dict[str, object]) -> float | None:
-    """The rule's distance [m] from the rulebook the run actually used (day/night as judged, for ships)."""
-    judged = encounter.details.get("threshold_m")
-    if isinstance(judged, int | float):
-        return float(judged)
-    rulebook = run_options.get("rulebook")
-    rules = rulebook.get("rules") if isinstance(rulebook, dict) else None
-    if not isinstance(rules, dict):
-        return None
-    if encounter.rule == "air_intercept":
-        bands = rules.get("air_intercept", {}).get("bands") or []
-        return float(bands[-1]["max_m"]) if bands else None
-    rule, parameter = _THRESHOLD_PARAMETER.get(encounter.rule, ("", ""))
-    value = rules.get(rule, {}).get(parameter)
-    return float(value) if isinstance(value, int | float) else None

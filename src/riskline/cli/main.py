@@ -12,6 +12,7 @@ import typer
 
 from riskline import __version__
 from riskline.cli import channels as channel_commands
+from riskline.cli import dashboard as dashboard_commands
 from riskline.cli import demo as demo_commands
 from riskline.cli import incident as incident_commands
 from riskline.cli import log as log_commands
@@ -56,6 +57,7 @@ peer_commands.register(app)
 channel_commands.register(app)
 message_commands.register(app)
 log_commands.register(app)
+dashboard_commands.register(app)
 
 
 def main() -> None:

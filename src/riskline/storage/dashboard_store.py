@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from riskline.storage.schema import Json, Seconds, metadata
 
@@ -93,12 +93,12 @@ def add_operator(connection: Connection, name: str, role: str, password_hash: st
     return not exists
 
 
-def get_operator(connection: Connection, name: str) -> Mapping[str, Any] | None:
-    return connection.execute(sa.select(operators).where(operators.c.name == name)).mappings().first()
+def get_operator(connection: Connection, name: str) -> dict[str, Any] | None:
+    return _one(connection.execute(sa.select(operators).where(operators.c.name == name)).mappings().first())
 
 
-def list_operators(connection: Connection) -> list[Mapping[str, Any]]:
-    return list(connection.execute(sa.select(operators).order_by(operators.c.name)).mappings().all())
+def list_operators(connection: Connection) -> list[dict[str, Any]]:
+    return [dict(row) for row in connection.execute(sa.select(operators).order_by(operators.c.name)).mappings()]
 
 
 def remove_operator(connection: Connection, name: str) -> bool:
@@ -117,25 +117,25 @@ def update_alarm(connection: Connection, alarm_id: int, values: Mapping[str, Any
     connection.execute(sa.update(alarms).where(alarms.c.id == alarm_id).values(dict(values)))
 
 
-def get_alarm(connection: Connection, alarm_id: int) -> Mapping[str, Any] | None:
-    return connection.execute(sa.select(alarms).where(alarms.c.id == alarm_id)).mappings().first()
+def get_alarm(connection: Connection, alarm_id: int) -> dict[str, Any] | None:
+    return _one(connection.execute(sa.select(alarms).where(alarms.c.id == alarm_id)).mappings().first())
 
 
-def alarm_by_key(connection: Connection, key: str) -> Mapping[str, Any] | None:
-    return connection.execute(sa.select(alarms).where(alarms.c.key == key)).mappings().first()
+def alarm_by_key(connection: Connection, key: str) -> dict[str, Any] | None:
+    return _one(connection.execute(sa.select(alarms).where(alarms.c.key == key)).mappings().first())
 
 
 def alarm_for_incident(connection: Connection, incident_id: int) -> Mapping[str, Any] | None:
     query = sa.select(alarms).where(alarms.c.incident_id == incident_id).order_by(alarms.c.id.desc())
-    return connection.execute(query).mappings().first()
+    return _one(connection.execute(query).mappings().first())
 
 
-def list_alarms(connection: Connection, *, active_only: bool = False, limit: int = 500) -> list[Mapping[str, Any]]:
+def list_alarms(connection: Connection, *, active_only: bool = False, limit: int = 500) -> list[dict[str, Any]]:
     """Newest first; ``active_only`` leaves resolved alarms out."""
     query = sa.select(alarms).order_by(alarms.c.id.desc()).limit(limit)
     if active_only:
         query = query.where(alarms.c.state != "resolved")
-    return list(connection.execute(query).mappings().all())
+    return [dict(row) for row in connection.execute(query).mappings()]
 
 
 def alarmed_incident_ids(connection: Connection) -> set[int]:
@@ -161,9 +161,13 @@ def record_action(
     return int(connection.execute(statement, values).scalar_one())
 
 
-def list_actions(connection: Connection, *, target: str | None = None, limit: int = 200) -> list[Mapping[str, Any]]:
+def list_actions(connection: Connection, *, target: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     """Newest first, optionally those about one target (``alarm:12``, ``incident:3``, ``message:…``)."""
     query = sa.select(operator_actions).order_by(operator_actions.c.id.desc()).limit(limit)
     if target is not None:
         query = query.where(operator_actions.c.target == target)
-    return list(connection.execute(query).mappings().all())
+    return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def _one(row: RowMapping | None) -> dict[str, Any] | None:
+    return None if row is None else dict(row)
