@@ -88,6 +88,7 @@
     rl.map = map;
     map.addControl(new maplibregl.NavigationControl({ showCompass: true }), "bottom-right");
     map.addControl(new maplibregl.ScaleControl({ unit: "nautical" }), "bottom-left");
+    map.on("dragstart", () => (fitted = true));
     map.on("load", () => {
       map.addImage("air", arrowImage(24), { sdf: true });
       map.addImage("sea", hullImage(20), { sdf: true });
@@ -175,6 +176,16 @@
       });
     }
   }
+  let fitted = false;
+  function fitTo(frame) {
+    if (!map || !frame.ids.length) return;
+    let w = 180, e = -180, so = 90, n = -90;
+    for (let i = 0; i < frame.ids.length; i++) {
+      w = Math.min(w, frame.lon[i]); e = Math.max(e, frame.lon[i]); so = Math.min(so, frame.lat[i]); n = Math.max(n, frame.lat[i]);
+    }
+    fitted = true;
+    map.fitBounds([[w, so], [e, n]], { padding: 80, maxZoom: 9, duration: 0 });
+  }
   function positionOf(id) {
     const f = shownFrame; if (!f) return null;
     const i = f.ids.indexOf(id); return i < 0 ? null : [f.lon[i], f.lat[i]];
@@ -197,7 +208,7 @@
     map.getSource("encounter-tracks").setData({ type: "FeatureCollection", features: tracks });
   }
   function drawLegend(frame) {
-    const parties = frame ? frame.parties : [];
+    const parties = frame ? [...new Set(frame.party)].map((i) => frame.parties[i]).sort() : [];
     $("legend").innerHTML = parties.map((p) => `<div><i style="background:${partyColour(p)}"></i>${esc(p)}</div>`).join("") +
       `<div class="muted">▲ air · ⬟ sea · white halo: military · <span style="color:#ff2d2d">◯</span> transponder off</div>`;
   }
@@ -485,7 +496,12 @@
     events.addEventListener("frame", (e) => {
       const receivedAt = performance.now(); rl.stats.received += 1;
       const frame = JSON.parse(e.data); lastFrame = frame; liveEnd = frame.t; updateTrails(frame);
-      if (live) { drawFrame(frame, receivedAt); if (!drawLegend.done || frame.parties.length !== drawLegend.n) { drawLegend(frame); drawLegend.n = frame.parties.length; } }
+      if (live) {
+        drawFrame(frame, receivedAt);
+        const key = [...new Set(frame.party)].join(",") + "|" + frame.parties.join(",");
+        if (key !== drawLegend.key) { drawLegend(frame); drawLegend.key = key; }
+        if (!fitted) fitTo(frame);
+      }
       updateSlider();
     });
     events.addEventListener("encounters", (e) => { openEncounters = JSON.parse(e.data).open; renderEncounters(); drawEncounters(); });
@@ -511,7 +527,7 @@
     alarms = new Map(state.alarms.map((a) => [a.id, a])); for (const a of state.alarms) seenRaised.add(a.id + a.reason);
     trails.clear();
     for (const [id, points] of Object.entries(state.trails)) trails.set(id, points.map((p) => [p[2], p[1]]));
-    if (state.frame) { lastFrame = state.frame; liveEnd = state.frame.t; drawFrame(state.frame, null); drawLegend(state.frame); }
+    if (state.frame) { lastFrame = state.frame; liveEnd = state.frame.t; drawFrame(state.frame, null); drawLegend(state.frame); fitTo(state.frame); }
     else drawLegend(null);
     renderAlarms(); renderEncounters(); renderIncidents(); renderChannel(); updateSlider(); tickDeadlines();
     connect(state.seq);
