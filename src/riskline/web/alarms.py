@@ -7,8 +7,8 @@ action log in one transaction; the page only shows what the server decided.
 What operators of other tools complain of, and what this does instead (issue 8):
 
 * alarms that re-trigger: one alarm per encounter (rule and pair, with the tracker's hysteresis), never one per
-  tick; it is raised again only when the encounter gets *worse* (its severity rises) after it was acknowledged
-  or snoozed, or when a snooze runs out;
+  tick; it is raised again only when the encounter gets *worse* (its severity rises) after it was acknowledged,
+  snoozed or resolved, or when a snooze runs out;
 * alarms switched off without anyone seeing it: a snooze needs a reason and an end (at most ``MAX_SNOOZE_S``),
   names who did it, and a snoozed alarm stays on the list, marked as silenced, until it is resolved.
 """
@@ -124,8 +124,9 @@ def wake(alarm: Alarm, now: float) -> Alarm | None:
 def observe(alarm: Alarm, *, severity: str, occurred: bool, incident_id: int | None, now: float) -> Alarm | None:
     """The alarm after the watch reported its encounter again; None if nothing changes.
 
-    A rise in severity raises an acknowledged or snoozed alarm again; anything else only updates the facts
-    (a prediction that came true, the stored incident's id) without a new alarm.
+    A rise in severity raises an acknowledged, snoozed or even resolved alarm again (the encounter is worse
+    than when the officer last looked); anything else only updates the facts (a prediction that came true, the
+    stored incident's id) without a new alarm.
     """
     worse = SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK.get(alarm.severity, 0)
     changed = replace(
@@ -134,12 +135,13 @@ def observe(alarm: Alarm, *, severity: str, occurred: bool, incident_id: int | N
         occurred=alarm.occurred or occurred,
         incident_id=incident_id if incident_id is not None else alarm.incident_id,
     )
-    if worse and alarm.state in (AlarmState.ACKNOWLEDGED, AlarmState.SNOOZED):
+    if worse and alarm.state is not AlarmState.RAISED:
+        after = " after it was resolved" if alarm.state is AlarmState.RESOLVED else ""
         changed = replace(
             changed,
             state=AlarmState.RAISED,
             raised_at=now,
-            reason=f"severity rose to {severity}",
+            reason=f"severity rose to {severity}{after}",
             snoozed_by=None,
             snoozed_until=None,
             snooze_reason=None,
