@@ -49,12 +49,12 @@ def replay(
                 break
             closed = run.record(watch.feed(observation))
             tick = watch.status().t
-            if tick is not None and tick != last_tick:
+            if tick is not None and tick != last_tick:  # the picture as of this report: every fix up to it
                 last_tick = tick
-                stored += _publish(dashboard, watch, run, closed, tick)
+                stored += _publish(dashboard, watch, run, closed, observation.t)
         else:
             closed = run.record(watch.finish())
-            stored += _publish(dashboard, watch, run, closed, watch.status().t or observations[-1].t)
+            stored += _publish(dashboard, watch, run, closed, observations[-1].t)
     finally:
         run.close()
     return stored
