@@ -314,7 +314,7 @@ async def _event_stream(request: Request, dashboard: Dashboard, start: int) -> A
     """Events after ``start``; of several frames waiting, only the newest is sent (the map needs no more)."""
     last = start
     yield "retry: 1000\n\n"
-    while True:
+    while not dashboard.events.closed:
         events = dashboard.events.since(last)
         if events:
             newest_frame = max((e.seq for e in events if e.kind == "frame"), default=None)

@@ -197,6 +197,13 @@ class EventStream:
         self._events: deque[Event] = deque(maxlen=capacity)
         self._seq = 0
         self._changed = threading.Condition()
+        self.closed = False
+
+    def close(self) -> None:
+        """The server is stopping: wake every waiting reader so that its stream ends."""
+        with self._changed:
+            self.closed = True
+            self._changed.notify_all()
 
     @property
     def last_seq(self) -> int:
@@ -223,4 +230,4 @@ class EventStream:
     def wait(self, seq: int, timeout: float) -> bool:
         """Block until an event after ``seq`` exists or ``timeout`` [s] passes; True if there is one."""
         with self._changed:
-            return self._changed.wait_for(lambda: self._seq > seq, timeout=timeout)
+            return self._changed.wait_for(lambda: self._seq > seq or self.closed, timeout=timeout)

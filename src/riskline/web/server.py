@@ -83,11 +83,13 @@ class DashboardServer:
             self._server.run(sockets=[self._socket])
         finally:
             self._stop.set()
+            self.dashboard.events.close()
             syncing.join(5)
             self._socket.close()
 
     def stop(self) -> None:
         self._stop.set()
+        self.dashboard.events.close()
         self._server.should_exit = True
         for thread in self._threads:
             thread.join(10)
