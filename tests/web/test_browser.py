@@ -1,8 +1,8 @@
 """The dashboard in a real browser: Debian's chromium, headless, driven by Playwright, on loopback only.
 
 The live tests open the page first and then replay a scenario (20× real time) into a fresh node's dashboard;
-the others share one node into which the scenario was replayed in full. Each test opens its own browser context. Every request any page makes goes through a route that lets loopback through and aborts and
-records anything else: each test fails if a single request would have left the host. Tests wait for events
+the others share one node into which the scenario was replayed in full. Each test opens its own browser context.
+Every request any page makes goes through a route that lets loopback through and aborts and records anything else: each test fails if a single request would have left the host. Tests wait for events
 (Playwright's waits on the page's own state), never for fixed times.
 """
 
@@ -160,7 +160,9 @@ def test_acknowledge_and_send_work_and_are_logged(browser: object, board: Served
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-def test_a_viewer_sees_no_action_and_is_refused_when_trying_anyway(browser: object, board: Served, outside: Outside) -> None:
+def test_a_viewer_sees_no_action_and_is_refused_when_trying_anyway(
+    browser: object, board: Served, outside: Outside
+) -> None:
     page = open_page(browser, board, outside, "kask")
     page.wait_for_selector(".alarm[data-alarm]", timeout=WAIT_MS)  # type: ignore[attr-defined]
     assert page.locator("#tab-alarms button[data-ack], #tab-alarms button[data-resolve]").count() == 0  # type: ignore[attr-defined]
