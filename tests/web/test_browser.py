@@ -2,8 +2,9 @@
 
 The live tests open the page first and then replay a scenario (20× real time) into a fresh node's dashboard;
 the others share one node into which the scenario was replayed in full. Each test opens its own browser context.
-Every request any page makes goes through a route that lets loopback through and aborts and records anything else: each test fails if a single request would have left the host. Tests wait for events
-(Playwright's waits on the page's own state), never for fixed times.
+Every request any page makes goes through a route that lets loopback through and aborts and records anything
+else: each test fails if a single request would have left the host. Tests wait for events (Playwright's waits
+on the page's own state), never for fixed times.
 """
 
 from __future__ import annotations
