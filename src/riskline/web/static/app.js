@@ -9,7 +9,7 @@
     FI: "#79e0ff", SE: "#ffe066", DE: "#c0c0c0", GB: "#ff9ecd", CN: "#ff8c42", NO: "#9ad1ff", LT: "#b4f06e", LV: "#f7a072" };
   const EXTRA = ["#e377c2", "#17becf", "#bcbd22", "#ff7f0e", "#9467bd", "#8c564b"];
   const SEVERITY_COLOURS = { critical: "#ff2d2d", high: "#ff4d4d", medium: "#ffb020", low: "#4da3ff" };
-  const rl = (window.rl = { stats: { frames: 0, lastLatencyMs: null, latencies: [], received: 0 }, ready: false });
+  const rl = (window.rl = { stats: { frames: 0, lastLatencyMs: null, latencies: [], endToEnd: [], received: 0 }, ready: false });
 
   let session = null, state = null, map = null, source = null;
   let live = true, lastFrame = null, shownFrame = null, nodeClockOffset = 0;
@@ -173,6 +173,7 @@
         const latency = performance.now() - receivedAt;
         rl.stats.lastLatencyMs = latency; rl.stats.latencies.push(latency); rl.stats.frames += 1;
         if (rl.stats.latencies.length > 1000) rl.stats.latencies.shift();
+        if (frame.sent_ms) rl.stats.endToEnd.push(Date.now() - frame.sent_ms); // set by bench_dashboard.py
       });
     }
   }
