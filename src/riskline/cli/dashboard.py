@@ -53,10 +53,11 @@ def dashboard(
     from riskline.node.config import parse_listen
     from riskline.storage.engine import open_database
     from riskline.web.backend import Dashboard
-    from riskline.web.server import DashboardServer
+    from riskline.web.server import DashboardServer, check_listen
 
     with guard():
         address = parse_listen(listen)
+        check_listen(address, allow_remote=allow_remote)
         if speed <= 0:
             raise fail(f"--speed must be positive, not {speed:g}")
         database = open_database(db, create=replay is not None)

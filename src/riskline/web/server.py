@@ -28,14 +28,17 @@ from riskline.web.errors import NotListening
 log = logging.getLogger("riskline.web")
 
 
+def check_listen(listen: ListenAddress, *, allow_remote: bool) -> None:
+    """``NotListening`` for an address beyond loopback, unless the operator allowed it."""
+    if not allow_remote and not is_loopback_host(listen.host):
+        raise NotListening(f"--listen {listen}: the dashboard listens on loopback only unless --allow-remote is given")
+
+
 class DashboardServer:
     def __init__(
         self, dashboard: Dashboard, listen: ListenAddress, *, allow_remote: bool = False, sync_interval: float = 1.0
     ) -> None:
-        if not allow_remote and not is_loopback_host(listen.host):
-            raise NotListening(
-                f"--listen {listen}: the dashboard listens on loopback only unless --allow-remote is given"
-            )
+        check_listen(listen, allow_remote=allow_remote)
         self.dashboard = dashboard
         self._sync_interval = sync_interval  # [s]
         self._socket = bind(listen)
