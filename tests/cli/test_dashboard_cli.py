@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from riskline.cli.main import app
@@ -83,11 +84,9 @@ def test_node_serve_runs_the_dashboard_beside_the_node_on_loopback(tmp_path: Pat
         assert url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(url + "/") as page:
             assert b"riskline" in page.read()
-        try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(url + "/api/state")
-            raise AssertionError("the node's dashboard showed its state without a login")
-        except urllib.error.HTTPError as refused:
-            assert refused.code == 401
+        assert refused.value.code == 401
     finally:
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=60)
