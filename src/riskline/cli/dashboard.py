@@ -66,7 +66,7 @@ def dashboard(
     replaying = None
     if replay is not None:
         replaying = _start_replay(board, replay, fleet, speed, db, rules, sets)
-    typer.echo(f"riskline dashboard of {db} at {server.url} (read-only; Ctrl-C stops it)")
+    print(f"riskline dashboard of {db} at {server.url} (read-only; Ctrl-C stops it)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

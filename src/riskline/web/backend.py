@@ -28,7 +28,6 @@ from sqlalchemy.engine import Connection
 from riskline.channel.envelope import Author
 from riskline.channel.messages import MessageType
 from riskline.incidents.model import Encounter
-from riskline.incidents.plot import render_incident_png
 from riskline.incidents.report import encounter_json
 from riskline.incidents.thresholds import rule_threshold_m
 from riskline.node.local import LocalNode
@@ -574,6 +573,8 @@ def _send_incident_report(
     run_options: Mapping[str, object],
 ) -> str:
     """Build, sign and queue the incident report: the library path of the dialogue (issue 6) when present."""
+    from riskline.incidents.plot import render_incident_png  # matplotlib: only when a report is sent
+
     encounter = item.encounter
     threshold = rule_threshold_m(encounter, run_options)
     text = narrative.strip() if narrative and narrative.strip() else _narrative(encounter)
