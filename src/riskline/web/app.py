@@ -262,7 +262,12 @@ def create_dashboard_app(dashboard: Dashboard) -> FastAPI:
         narrative = data.get("narrative")
         if narrative is not None and not isinstance(narrative, str):
             raise BadRequest("narrative: text expected")
-        return JSONResponse(await asyncio.to_thread(dashboard.send_report, operator, incident_id, channel, narrative))
+        again = data.get("again", False)
+        if not isinstance(again, bool):
+            raise BadRequest("again: true or false")
+        return JSONResponse(
+            await asyncio.to_thread(dashboard.send_report, operator, incident_id, channel, narrative, again=again)
+        )
 
     @app.post("/api/messages/{reference}/reply")
     async def reply(request: Request, reference: str) -> JSONResponse:

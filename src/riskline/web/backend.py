@@ -13,12 +13,10 @@ alarms whose time ran out, picks up new incidents and notices channel changes, a
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,16 +26,14 @@ from sqlalchemy.engine import Connection
 from riskline.channel.envelope import Author
 from riskline.channel.messages import MessageType
 from riskline.incidents.model import Encounter
-from riskline.incidents.report import encounter_json
-from riskline.incidents.thresholds import rule_threshold_m
 from riskline.node.local import LocalNode
-from riskline.node.messaging import Outgoing, attachment_from_file, resolve_message, send
+from riskline.node.messaging import Outgoing, resolve_message, send
 from riskline.node.views import inbox, outbox, thread
-from riskline.storage import channel_store
+from riskline.storage import channel_store, report_store
 from riskline.storage import dashboard_store as store
 from riskline.storage.engine import Database
 from riskline.storage.schema import incidents as incidents_table
-from riskline.storage.watch_store import StoredIncident, WatchStore
+from riskline.storage.watch_store import WatchStore
 from riskline.web.accounts import Action, Role, check_operator_name, hash_password, require, verify_password
 from riskline.web.alarms import Alarm, AlarmState, acknowledge, alarm_key, observe, resolve, snooze, wake
 from riskline.web.errors import BadRequest, NoSuchAlarm, NotLoggedIn, ReadOnly
@@ -256,7 +252,10 @@ class Dashboard:
         )
 
     def incident(self, incident_id: int) -> dict[str, Any]:
-        """One incident with its evidence, the rule's threshold and source, its alarm and what was done about it."""
+        """One incident with its evidence, the rule's threshold and source, its alarm, what was done about it and
+        the channels it was reported on."""
+        from riskline.incidents.plot import rule_threshold_m  # matplotlib: only when an incident is opened
+
         item = self._watch_store.get_incident(incident_id)
         encounter = item.encounter
         run = next((r for r in self._watch_store.runs() if r.id == item.run_id), None)
@@ -265,6 +264,10 @@ class Dashboard:
             alarm_row = store.alarm_for_incident(connection, incident_id)
             targets = [f"incident:{incident_id}"] + ([f"alarm:{alarm_row['id']}"] if alarm_row else [])
             actions = [dict(row) for target in targets for row in store.list_actions(connection, target=target)]
+            reports = [
+                {"channel": row.channel, "message": row.envelope_id, "at": row.reported}
+                for row in report_store.reports_of_incident(connection, incident_id)
+            ]
         actions.sort(key=lambda a: -a["at"])
         return {
             "id": item.id,
@@ -282,6 +285,7 @@ class Dashboard:
             },
             "alarm": None if alarm_row is None else alarm_json(alarm_from_row(alarm_row)),
             "actions": actions,
+            "reports": reports,
             "channels": [] if self.node is None else [c.id for c in self.node.config.channels],
         }
 
@@ -345,16 +349,23 @@ class Dashboard:
         self.events.publish("alarm", alarm_json(changed))
         return alarm_json(changed)
 
-    def send_report(self, operator: Operator, incident_id: int, channel: str, narrative: str | None) -> dict[str, Any]:
-        """Send the stored incident as a signed ``incident_report`` on ``channel``, its plot attached by hash."""
+    def send_report(
+        self, operator: Operator, incident_id: int, channel: str, narrative: str | None, *, again: bool = False
+    ) -> dict[str, Any]:
+        """Send the stored incident as a signed ``incident_report`` on ``channel`` (``report_incident``: the
+        dialogue's one library path), its plot attached by hash; ``again`` sends a second report on a channel."""
+        from riskline.node.reporting import report_incident
+
         self._require_writable()
         require(operator.role, Action.SEND_REPORT, operator.name)
         node = self._require_node()
         if not node.config.has_channel(channel):
             raise BadRequest(f"channel: this node has no channel {channel!r}")
-        item = self._watch_store.get_incident(incident_id)
-        author = Author(operator.name, "duty_officer" if operator.role is Role.DUTY_OFFICER else "military_commander")
-        envelope_id = _send_incident_report(node, item, channel, author, narrative, self._run_options(item.run_id))
+        text = narrative.strip() if narrative and narrative.strip() else None
+        report = report_incident(
+            node, incident_id, channel=channel, narrative=text, author=_author(operator), again=again
+        )
+        envelope_id = report.sent.envelope.id
         self._record(operator, "send_report", f"incident:{incident_id}", {"channel": channel, "message": envelope_id})
         self.events.publish("channel", {"reason": "report sent", "message": envelope_id})
         return {"message": envelope_id, "channel": channel}
@@ -381,8 +392,7 @@ class Dashboard:
         node = self._require_node()
         with node.reading() as connection:
             original = resolve_message(connection, reference)
-        author = Author(operator.name, "duty_officer" if operator.role is Role.DUTY_OFFICER else "military_commander")
-        sent = send(node, Outgoing(kind, None, body, author=author, in_reply_to=original.envelope_id))
+        sent = send(node, Outgoing(kind, None, body, author=_author(operator), in_reply_to=original.envelope_id))
         self._record(operator, verb, f"message:{original.envelope_id}", {"message": sent.envelope.id})
         self.events.publish("channel", {"reason": verb, "message": sent.envelope.id})
         return {"message": sent.envelope.id, "in_reply_to": original.envelope_id}
@@ -520,10 +530,6 @@ class Dashboard:
 
     # ------------------------------------------------------------------ helpers
 
-    def _run_options(self, run_id: int) -> dict[str, object]:
-        run = next((r for r in self._watch_store.runs() if r.id == run_id), None)
-        return run.options if run else {}
-
     def _require_node(self) -> LocalNode:
         if self.node is None:
             raise ReadOnly("this dashboard shows a watch database without a node: there is no channel")
@@ -557,52 +563,12 @@ class Dashboard:
         )
 
 
+def _author(operator: Operator) -> Author:
+    return Author(operator.name, "duty_officer" if operator.role is Role.DUTY_OFFICER else "military_commander")
+
+
 def _number(params: Mapping[str, Any], name: str) -> float:
     value = params.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise BadRequest(f"{name}: a number is required")
     return float(value)
-
-
-def _send_incident_report(
-    node: LocalNode,
-    item: StoredIncident,
-    channel: str,
-    author: Author,
-    narrative: str | None,
-    run_options: Mapping[str, object],
-) -> str:
-    """Build, sign and queue the incident report: the library path of the dialogue (issue 6) when present."""
-    from riskline.incidents.plot import render_incident_png  # matplotlib: only when a report is sent
-
-    encounter = item.encounter
-    threshold = rule_threshold_m(encounter, run_options)
-    text = narrative.strip() if narrative and narrative.strip() else _narrative(encounter)
-    with tempfile.TemporaryDirectory() as folder:
-        png = Path(folder) / f"incident-{item.id}-{encounter.rule}.png"
-        png.write_bytes(render_incident_png(encounter, threshold_m=threshold))
-        attachment = attachment_from_file(node, png)
-    sent = send(
-        node,
-        Outgoing(
-            MessageType.INCIDENT_REPORT,
-            channel,
-            {
-                "incident": encounter_json(encounter),
-                "rule_source": str(encounter.details.get("source")),
-                "narrative": text,
-            },
-            author=author,
-            attachments=(attachment,),
-        ),
-    )
-    return sent.envelope.id
-
-
-def _narrative(encounter: Encounter) -> str:
-    from riskline.timeutil import to_iso
-
-    return (
-        f"{encounter.rule.replace('_', ' ')} between {encounter.a} ({encounter.party_a}) and {encounter.b} "
-        f"({encounter.party_b}); closest {encounter.min_distance_m:.1f} m at {to_iso(encounter.t_cpa)}."
-    )

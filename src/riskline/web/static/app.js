@@ -344,7 +344,10 @@
       ${data.channels.length && canAct ? `<h3>Send the incident report</h3>
         <form class="form" id="report-form"><select name="channel" data-testid="report-channel">${data.channels.map((c) => `<option>${esc(c)}</option>`).join("")}</select>
         <textarea name="narrative" placeholder="narrative (optional: one is written from the facts)"></textarea>
+        ${data.reports.length ? `<label><input type="checkbox" name="again"> send another report</label>` : ""}
         <button class="primary" type="submit" data-testid="send-report">Send report</button></form>` : ""}
+      ${data.reports.length ? `<div data-testid="reports">reported: ${data.reports.map((r) =>
+        `${esc(r.channel)} ${esc(r.message.slice(0, 8))} at ${iso(r.at)}`).join("; ")}</div>` : ""}
       <h3>Log</h3><div data-testid="incident-log">${data.actions.length ? data.actions.map((a) =>
         `<div>${iso(a.at)} <b>${esc(a.operator)}</b> (${esc(a.role)}) ${esc(a.action)} ${esc(JSON.stringify(a.detail))}</div>`).join("") : `<span class="muted">nothing yet</span>`}</div>`;
     $("incident-back").addEventListener("click", () => { closeIncident(); history.pushState({}, "", "/"); });
@@ -352,7 +355,8 @@
     const form = $("report-form");
     if (form) form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const r = await act(`/api/incidents/${data.id}/report`, { channel: form.channel.value, narrative: form.narrative.value || null });
+      const r = await act(`/api/incidents/${data.id}/report`, { channel: form.channel.value,
+        narrative: form.narrative.value || null, again: Boolean(form.again && form.again.checked) });
       if (r) { toast(`report ${r.message.slice(0, 8)} signed, logged and queued on ${r.channel}`); openIncident(data.id, false); }
     });
     if (ev && map) {
