@@ -93,3 +93,35 @@ def test_node_serve_runs_the_dashboard_beside_the_node_on_loopback(tmp_path: Pat
     assert process.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the SIGTERM it handled gracefully
     assert f"at {url}" in out
     assert out.splitlines()[-1].startswith("riskline dashboard of ")
+
+
+def test_a_recording_replayed_into_the_read_only_dashboard_shows_its_encounter(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
+    from web_support import air_scenario
+
+    table = air_scenario().write_table(tmp_path / "positions.csv")
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from riskline.cli.main import main; main()", "dashboard", "--db",
+         str(tmp_path / "w.db"), "--listen", "127.0.0.1:0", "--replay", str(table), "--speed", "1000"],
+        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith(f"riskline dashboard of {tmp_path / 'w.db'} at http://127.0.0.1:"), first
+        url = first.split(" at ", 1)[1].split()[0]
+        state: dict[str, object] = {}
+
+        def stored() -> bool:
+            with urllib.request.urlopen(url + "/api/state") as answer:
+                state.update(json.loads(answer.read()))
+            return bool(state["incidents"])
+
+        wait_until(stored, timeout=120, interval=0.2, what="the replayed encounter")
+        (incident,) = state["incidents"]  # type: ignore[misc]
+        assert incident["rule"] == "air_proximity"
+        assert state["read_only"] is True
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
