@@ -153,8 +153,8 @@ def measure(platforms: int, seconds: float, dom_platforms: int) -> str:
                 page.wait_for_function("() => window.rl.stats.frames > 1", timeout=120_000)
                 page.evaluate("() => window.rl.map.jumpTo({center: [20, 58], zoom: 4.2})")
                 shown = page.evaluate(
-                    "() => new Promise((done) => window.rl.map.once('idle', () => done("
-                    "window.rl.map.queryRenderedFeatures({layers: ['platforms']}).length)))")
+                    "() => new Promise((done) => window.rl.map.once('render', () => done("
+                    "window.rl.map.queryRenderedFeatures({layers: ['platforms', 'platforms-civil']}).length)))")
                 ours = page.evaluate(PAN_AND_COUNT, seconds)
                 stop.set()
                 small = population(dom_platforms).snapshot

@@ -104,25 +104,29 @@
         paint: { "line-color": ["get", "colour"], "line-width": 1.5, "line-dasharray": [2, 2] } });
       map.addLayer({ id: "platforms-off", type: "circle", source: "platforms", filter: ["==", ["get", "off"], true],
         paint: { "circle-radius": 9, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#ff2d2d", "circle-stroke-width": 2 } });
-      map.addLayer({ id: "platforms", type: "symbol", source: "platforms",
-        layout: { "icon-image": ["get", "icon"], "icon-size": ["case", ["get", "mil"], 0.8, 0.5],
+      // Civil traffic, most of the picture, as plain circles (no symbol layout); military platforms as rotated
+      // arrows and hulls with a halo. One source, one update per frame for both.
+      map.addLayer({ id: "platforms-civil", type: "circle", source: "platforms", filter: ["!", ["get", "mil"]],
+        paint: { "circle-radius": ["case", ["get", "air"], 2.5, 2], "circle-color": ["get", "colour"], "circle-opacity": 0.85 } });
+      map.addLayer({ id: "platforms", type: "symbol", source: "platforms", filter: ["get", "mil"],
+        layout: { "icon-image": ["get", "icon"], "icon-size": 0.8,
           "icon-rotate": ["get", "course"], "icon-rotation-alignment": "map", "icon-allow-overlap": true, "icon-ignore-placement": true },
-        paint: { "icon-color": ["get", "colour"], "icon-halo-color": "#ffffff", "icon-halo-width": ["case", ["get", "mil"], 1.2, 0] } });
+        paint: { "icon-color": ["get", "colour"], "icon-halo-color": "#ffffff", "icon-halo-width": 1.2 } });
       map.addLayer({ id: "cpa", type: "circle", source: "cpa",
         paint: { "circle-radius": 7, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": ["get", "colour"], "circle-stroke-width": 3 } });
       map.addLayer({ id: "incident-tracks", type: "line", source: "incident-tracks",
         paint: { "line-color": ["get", "colour"], "line-width": 2.5 } });
       map.addLayer({ id: "incident-now", type: "circle", source: "incident-now",
         paint: { "circle-radius": 6, "circle-color": ["get", "colour"], "circle-stroke-color": "#fff", "circle-stroke-width": 2 } });
-      map.on("click", "platforms", (e) => {
+      map.on("click", ["platforms", "platforms-civil"], (e) => {
         const p = e.features[0].properties;
         new maplibregl.Popup({ closeButton: true }).setLngLat(e.lngLat).setHTML(
           `<b>${esc(p.id)}</b><br>${esc(p.party)} · ${p.mil ? "military" : "civil"} · ${p.air ? "air" : "sea"}` +
           `${p.off ? " · <b>transponder off</b>" : ""}<br>${Math.round(p.course)}° · ${(p.speed * 1.943844).toFixed(0)} kn` +
           (p.alt != null && p.air ? ` · ${Math.round(p.alt)} m` : "")).addTo(map);
       });
-      map.on("mouseenter", "platforms", () => (map.getCanvas().style.cursor = "pointer"));
-      map.on("mouseleave", "platforms", () => (map.getCanvas().style.cursor = ""));
+      map.on("mouseenter", ["platforms", "platforms-civil"], () => (map.getCanvas().style.cursor = "pointer"));
+      map.on("mouseleave", ["platforms", "platforms-civil"], () => (map.getCanvas().style.cursor = ""));
       if (lastFrame) drawFrame(lastFrame, performance.now());
       drawEncounters();
       rl.ready = true;
@@ -211,7 +215,7 @@
   function drawLegend(frame) {
     const parties = frame ? [...new Set(frame.party)].map((i) => frame.parties[i]).sort() : [];
     $("legend").innerHTML = parties.map((p) => `<div><i style="background:${partyColour(p)}"></i>${esc(p)}</div>`).join("") +
-      `<div class="muted">▲ air · ⬟ sea · white halo: military · <span style="color:#ff2d2d">◯</span> transponder off</div>`;
+      `<div class="muted">military: ▲ air · ⬟ sea (white halo) · civil: dots · <span style="color:#ff2d2d">◯</span> transponder off</div>`;
   }
 
   // ------------------------------------------------------------------ time slider
