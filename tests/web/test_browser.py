@@ -1,6 +1,6 @@
 """The dashboard in a real browser: Debian's chromium, headless, driven by Playwright, on loopback only.
 
-The live tests open the page first and then replay a scenario (20× real time) into a fresh node's dashboard;
+The live tests open the page first and then replay a scenario (10 or 20× real time) into a fresh node's dashboard;
 the others share one node into which the scenario was replayed in full. Each test opens its own browser context.
 Every request any page makes goes through a route that lets loopback through and aborts and records anything
 else: each test fails if a single request would have left the host. Tests wait for events (Playwright's waits
@@ -127,7 +127,7 @@ def test_an_encounter_appears_live_while_the_scenario_replays(
     board, made = empty_board
     page = open_page(browser, board, outside, "tamm")
     assert page.locator(".alarm[data-alarm]").count() == 0  # type: ignore[attr-defined]
-    board.replay(air_scenario(), made["EE"].paths.database, speed=20.0)
+    board.replay(air_scenario(), made["EE"].paths.database, speed=10.0)  # open for about 15 s of wall time
     page.wait_for_selector("[data-testid=alarm-badge]:not([hidden])", timeout=WAIT_MS)  # type: ignore[attr-defined]
     alarm = page.locator(".alarm[data-alarm]").filter(has_text="air_proximity").first  # type: ignore[attr-defined]
     assert "EE–RU" in alarm.inner_text()

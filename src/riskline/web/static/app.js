@@ -442,12 +442,11 @@
   }
   setInterval(tickDeadlines, 1000);
   $("tab-channel").addEventListener("click", (event) => { const row = event.target.closest("[data-thread]"); if (row) openThread(row.dataset.thread); });
-  $("incident").addEventListener("click", () => {});
 
   async function openThread(reference) {
     let entries; try { entries = await api(`/api/thread/${encodeURIComponent(reference)}`); } catch (error) { toast(error.message, true); return; }
     currentThread = reference; showTab("thread");
-    const canAct = session && session.can_act, last = entries[entries.length - 1];
+    const canAct = session && session.can_act;
     const answerable = entries.filter((e) => e.message.direction === "in" && e.message.status === "open");
     $("thread").innerHTML = `<div class="form"><button class="small" id="thread-back">← channel</button><h2>Thread ${esc(entries[0].message.thread.slice(0, 8))}</h2></div>` +
       entries.map((e) => `<div class="msg" data-testid="thread-message"><b>${esc(e.message.type)}</b> ${e.message.direction === "in" ? "from" : "to"} ${esc(e.message.channel)}
@@ -464,7 +463,6 @@
       $("ack-message").addEventListener("click", async () => {
         const r = await act(`/api/messages/${form.dataset.ref}/acknowledge`, {}); if (r) { toast("acknowledgement signed and queued"); openThread(reference); } });
     }
-    void last;
   }
 
   async function renderLog() {
