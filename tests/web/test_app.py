@@ -40,8 +40,7 @@ def dashboard(nodes: InProcess) -> Dashboard:
     node = nodes["EE"]
     board = Dashboard(node.database, node=node, clock=node.clock)
     add_operators(board)
-    stored = replay(board, air_scenario().observations, Watch(load_rulebook()), node.paths.database,
-                    speed=1e12, stop=threading.Event())
+    stored = replay(board, air_scenario().observations, Watch(load_rulebook()), speed=1e12, stop=threading.Event())
     assert stored == 1
     return board
 
@@ -285,8 +284,7 @@ def test_the_page_is_served_with_a_policy_that_keeps_it_on_this_host(dashboard: 
 def test_a_dashboard_over_a_bare_watch_database_shows_without_login_and_changes_nothing(tmp_path: Path) -> None:
     database = open_database(tmp_path / "watch.db")
     board = Dashboard(database)
-    replay(board, air_scenario().observations, Watch(load_rulebook()), tmp_path / "watch.db", speed=1e12,
-           stop=threading.Event())
+    replay(board, air_scenario().observations, Watch(load_rulebook()), speed=1e12, stop=threading.Event())
     browser = client(board)
     state = browser.get("/api/state").json()
     assert (state["read_only"], state["operator"], len(state["incidents"])) == (

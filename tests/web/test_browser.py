@@ -34,18 +34,18 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcess]:
 def board(nodes: InProcess) -> Iterator[Served]:
     """EE's dashboard after the whole scenario was replayed (as fast as it goes): an alarm and an incident."""
     with served(nodes) as serving:
-        replaying = serving.replay(air_scenario(), nodes["EE"].paths.database, speed=1e12)
+        replaying = serving.replay(air_scenario(), speed=1e12)
         assert replaying.finished.wait(120)
         assert replaying.error is None
         yield serving
 
 
 @pytest.fixture
-def empty_board(tmp_path: Path) -> Iterator[tuple[Served, InProcess]]:
+def empty_board(tmp_path: Path) -> Iterator[Served]:
     """A fresh EE node's dashboard with nothing replayed yet."""
     made = make_nodes(tmp_path, time.time)
     with served(made) as serving:
-        yield serving, made
+        yield serving
     made.close()
 
 
@@ -103,11 +103,11 @@ def rendered(page: object, layer: str) -> int:
 
 
 def test_the_map_renders_the_platforms_of_the_replayed_scenario(
-    browser: object, empty_board: tuple[Served, InProcess], outside: Outside
+    browser: object, empty_board: Served, outside: Outside
 ) -> None:
-    board, made = empty_board
+    board = empty_board
     page = open_page(browser, board, outside, "tamm")
-    board.replay(air_scenario(), made["EE"].paths.database, speed=20.0)
+    board.replay(air_scenario(), speed=20.0)
     page.wait_for_function(  # type: ignore[attr-defined]
         "() => window.rl.ready && window.rl.map.queryRenderedFeatures({layers: ['platforms']}).length === 2",
         timeout=WAIT_MS,
@@ -122,12 +122,12 @@ def test_the_map_renders_the_platforms_of_the_replayed_scenario(
 
 
 def test_an_encounter_appears_live_while_the_scenario_replays(
-    browser: object, empty_board: tuple[Served, InProcess], outside: Outside
+    browser: object, empty_board: Served, outside: Outside
 ) -> None:
-    board, made = empty_board
+    board = empty_board
     page = open_page(browser, board, outside, "tamm")
     assert page.locator(".alarm[data-alarm]").count() == 0  # type: ignore[attr-defined]
-    board.replay(air_scenario(), made["EE"].paths.database, speed=10.0)  # open for about 15 s of wall time
+    board.replay(air_scenario(), speed=10.0)  # open for about 15 s of wall time
     page.wait_for_selector("[data-testid=alarm-badge]:not([hidden])", timeout=WAIT_MS)  # type: ignore[attr-defined]
     alarm = page.locator(".alarm[data-alarm]").filter(has_text="air_proximity").first  # type: ignore[attr-defined]
     assert "EE–RU" in alarm.inner_text()

@@ -7,7 +7,6 @@ import ipaddress
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from riskline.detection.rulebook import load_rulebook
@@ -62,11 +61,11 @@ class Served:
     url: str
     replaying: ReplayThread | None = None
 
-    def replay(self, scenario: Scenario, database: Path, *, speed: float) -> ReplayThread:
+    def replay(self, scenario: Scenario, *, speed: float) -> ReplayThread:
         watch = Watch(load_rulebook())
         observations = list(scenario.observations)
         self.replaying = ReplayThread(
-            lambda stop: replay(self.dashboard, observations, watch, database, speed=speed, stop=stop)
+            lambda stop: replay(self.dashboard, observations, watch, speed=speed, stop=stop)
         ).start()
         return self.replaying
 

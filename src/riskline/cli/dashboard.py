@@ -65,7 +65,7 @@ def dashboard(
         server = DashboardServer(board, address, allow_remote=allow_remote)
     replaying = None
     if replay is not None:
-        replaying = _start_replay(board, replay, fleet, speed, db, rules, sets)
+        replaying = _start_replay(board, replay, fleet, speed, rules, sets)
     print(f"riskline dashboard of {db} at {server.url} (read-only; Ctrl-C stops it)", flush=True)
     try:
         server.serve_forever()
@@ -78,7 +78,7 @@ def dashboard(
 
 
 def _start_replay(
-    board: Dashboard, path: Path, fleet: Path | None, speed: float, db: Path, rules: Path | None, sets: list[str]
+    board: Dashboard, path: Path, fleet: Path | None, speed: float, rules: Path | None, sets: list[str]
 ) -> ReplayThread:
     from riskline.ingest.sources import read_path
     from riskline.ingest.stats import IngestStats
@@ -91,7 +91,7 @@ def _start_replay(
         watch = Watch(rulebook_from(rules, sets), attributor=Attributor(Fleet.load(fleet) if fleet else None))
         observations = sorted(read_path(path, IngestStats()), key=lambda o: o.t)
     return ReplayThread(
-        lambda stop: replay(board, observations, watch, db, speed=speed, stop=stop, inputs=[str(path)])
+        lambda stop: replay(board, observations, watch, speed=speed, stop=stop, inputs=[str(path)])
     ).start()
 
 

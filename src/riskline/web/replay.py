@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from riskline.ingest.observation import Observation
 from riskline.storage.watch_run import RecordedRun
+from riskline.storage.watch_store import END_OF_INPUT
 from riskline.watch import Watch
 from riskline.web.backend import Dashboard
 from riskline.web.errors import BadRequest
@@ -25,20 +25,23 @@ def replay(
     dashboard: Dashboard,
     observations: Sequence[Observation],
     watch: Watch,
-    database_path: Path | str,
     *,
     speed: float,
     stop: threading.Event,
     inputs: Sequence[str] = ("replay",),
     clock: Callable[[], float] = time.monotonic,
 ) -> int:
-    """Feed ``observations`` (in time order) at ``speed`` × real time; returns how many incidents were stored."""
+    """Feed ``observations`` (in time order) at ``speed`` × real time; returns how many incidents were stored.
+
+    What the watch finds is stored through the dashboard's own database (a node's: its connections seal the
+    rows); a replay stopped before its end is recorded as stopped."""
     if speed <= 0:
         raise BadRequest(f"speed: must be positive, not {speed:g}")
     if not observations:
         return 0
-    run = RecordedRun(database_path, list(inputs), watch)
+    run = RecordedRun(dashboard.database, list(inputs), watch)
     stored = 0
+    ended_by = "replay stopped"
     try:
         t_first, wall_start = observations[0].t, clock()
         last_tick = None
@@ -55,8 +58,9 @@ def replay(
         else:
             closed = run.record(watch.finish())
             stored += _publish(dashboard, watch, run, closed, observations[-1].t)
+            ended_by = END_OF_INPUT
     finally:
-        run.close()
+        run.close(ended_by=ended_by)
     return stored
 
 
