@@ -30,7 +30,7 @@ import signal
 import socket
 import ssl
 import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -142,8 +142,17 @@ def bind(address: ListenAddress) -> socket.socket:
     return sock
 
 
-def serve(root: Path, *, port: int | None = None, settings: ServerSettings | None = None) -> None:
-    """Run the node at ``root`` until SIGTERM/SIGINT. ``port`` overrides node.toml's (0: any free port)."""
+def serve(
+    root: Path,
+    *,
+    port: int | None = None,
+    settings: ServerSettings | None = None,
+    companion: Callable[[LocalNode], contextlib.AbstractContextManager[object]] | None = None,
+) -> None:
+    """Run the node at ``root`` until SIGTERM/SIGINT. ``port`` overrides node.toml's (0: any free port).
+
+    ``companion`` is entered once the node listens and left when it stops (the dashboard rides along this way).
+    """
     settings = settings or ServerSettings()
     paths = NodePaths(root)
     server_lock = FileLock(paths.server_lock)
@@ -191,7 +200,10 @@ def serve(root: Path, *, port: int | None = None, settings: ServerSettings | Non
     paths.server_info.write_text(json.dumps({"pid": os.getpid(), "url": url, "node": config.id}), encoding="utf-8")
     print(f"riskline node {config.id} ({config.party}) listening on {url}", flush=True)
     try:
-        with _signals_end_the_server_not_the_process():
+        with (
+            _signals_end_the_server_not_the_process(),
+            companion(node) if companion is not None else contextlib.nullcontext(),
+        ):
             server.run(sockets=[sock])
     finally:
         sock.close()
