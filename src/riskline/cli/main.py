@@ -58,6 +58,14 @@ COMMANDS = (
     CommandEntry("peer", "riskline.cli.peers", "Peer nodes pinned by key, as SSH pins hosts."),
     CommandEntry("channel", "riskline.cli.channels", "Channels this node talks on (bilateral or collective)."),
     CommandEntry("log", "riskline.cli.log", "The node's append-only Merkle log: verify, export, check bundles."),
+    CommandEntry(
+        "dashboard",
+        "riskline.cli.dashboard",
+        "Serve the dashboard of a watch database: read-only, on loopback, no login. Ctrl-C stops it.",
+    ),
+    CommandEntry(
+        "operator", "riskline.cli.dashboard", "Dashboard accounts of this node: viewer, duty officer or commander."
+    ),
 )
 """Every top-level command: its module is imported only when the command is used (``cli/lazy.py``). A new
 command group adds one line here (and its module a ``register(app)``)."""
@@ -66,6 +74,7 @@ app = typer.Typer(
     name="riskline",
     cls=lazy_group(COMMANDS),
     help="Watch traffic for dangerous military encounters, and talk about them between national nodes.",
+    epilog="Example: riskline watch ../shared/data/ais/test_data_20211101.nm4 --json",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -86,5 +95,13 @@ def _root(
     """riskline: the watch, the channel, transparency and dialogue."""
 
 
+PIPED_WIDTH = 120
+"""Columns of help text when standard output is not a terminal: piped help is complete, never cut to 80."""
+
+
 def main() -> None:
+    if not sys.stdout.isatty():
+        import typer.rich_utils
+
+        typer.rich_utils.MAX_WIDTH = typer.rich_utils.MAX_WIDTH or PIPED_WIDTH
     sys.exit(run_guarded(app))
