@@ -489,7 +489,7 @@ class Deliverer:
             for cosignature in sorted(cosignatures.values(), key=lambda c: c.checkpoint.size):
                 store.store_peer_checkpoint(
                     connection,
-                    "cosigned_by_peer",
+                    store.CheckpointKind.COSIGNED_BY_PEER,
                     cosignature.checkpoint.origin,
                     cosignature.checkpoint.size,
                     cosignature.checkpoint.root,
@@ -518,7 +518,7 @@ class Deliverer:
         now: float,
     ) -> None:
         origin, size, root = head.checkpoint.origin, head.checkpoint.size, head.checkpoint.root
-        for earlier in store.peer_checkpoints_of_size(connection, "head", origin, size):
+        for earlier in store.peer_checkpoints_of_size(connection, store.CheckpointKind.HEAD, origin, size):
             proof = detect_equivocation(SignedCheckpoint.from_dict(json.loads(earlier)), head)
             if proof is not None:
                 message = f"peer {peer.node} signed two different roots for size {size} of its log"
@@ -534,7 +534,9 @@ class Deliverer:
                     detail={"equivocation_proof": proof.to_dict()},
                 )
                 store.record_node_event(connection, at=now, kind="equivocation", message=message, peer=peer.node)
-        store.store_peer_checkpoint(connection, "head", origin, size, root, peer.node, to_json(head.to_dict()), now)
+        store.store_peer_checkpoint(
+            connection, store.CheckpointKind.HEAD, origin, size, root, peer.node, to_json(head.to_dict()), now
+        )
 
     def _retry_later(self, peer: str, row: store.OutboxRow, error: str, report: DeliveryReport) -> None:
         now = self.node.clock()
@@ -633,7 +635,7 @@ class Deliverer:
 
     def _peer_log_state(self, peer: store.PeerRow) -> tuple[str | None, store.PeerStateRow]:
         with self.node.reading() as connection:
-            return store.latest_peer_checkpoint(connection, "head", peer.node), store.peer_state_of(
+            return store.latest_peer_checkpoint(connection, store.CheckpointKind.HEAD, peer.node), store.peer_state_of(
                 connection, peer.node
             )
 
