@@ -154,3 +154,16 @@ def test_udp_datagrams_the_kernel_dropped_are_counted_and_every_one_sent_is_read
     assert stats.read + stats.dropped_by_kernel == sent
     assert stats.accepted == stats.read == len(observations)
     assert stats.as_dict()["dropped_by_kernel"] == stats.dropped_by_kernel
+
+
+def test_on_stop_the_datagrams_already_received_are_read_not_lost() -> None:
+    sentence = b"!AIVDM,1,1,,A,15N1u<PP1FJuvSRHOE6QIwwh0HQ6,0*30\n"
+    stats, stop = IngestStats(), threading.Event()
+    listener = LiveListener("udp://127.0.0.1:0", stats, options=ReaderOptions(clock=FakeClock()), stop=stop)
+    address = listener.bind()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        for _ in range(50):
+            sender.sendto(sentence, address)
+    stop.set()  # before a single datagram was read
+    observations = list(listener.observations())
+    assert (stats.read, stats.accepted, stats.dropped_by_kernel, len(observations)) == (50, 50, 0, 50)
