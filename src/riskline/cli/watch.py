@@ -99,6 +99,9 @@ def watch(
             _refresh(progress, task, outcome, engine, engine.status().observations, started)
     except KeyboardInterrupt:
         stop.set()
+        for live in streams[len(inputs or []) :]:  # a listener stops: what it received, and what the kernel dropped
+            for observation in live:
+                emit(engine.feed(observation))
         emit(engine.finish())
     finally:
         run.close()
