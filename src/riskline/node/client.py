@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from riskline.channel.sending import refusal_of
+from riskline.channel.sending import Refusal, refusal_of
 from riskline.node.config import is_loopback_host
 from riskline.node.errors import NotLoopback, PeerRejected, PeerUnreachable
 from riskline.node.layout import NodePaths
@@ -43,8 +43,13 @@ def timeout() -> httpx.Timeout:
     return httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT)
 
 
+def error_document(response: httpx.Response) -> Refusal:
+    """The riskline error document of a peer's non-200 answer (or a stand-in naming the HTTP status)."""
+    return refusal_of(response.status_code, response.content, response.reason_phrase)
+
+
 def rejected(response: httpx.Response, url: str) -> PeerRejected:
-    refusal = refusal_of(response.status_code, response.content, response.reason_phrase)
+    refusal = error_document(response)
     return PeerRejected(
         f"{url} answered {response.status_code} {refusal.type}: {refusal.message}",
         status=response.status_code,
