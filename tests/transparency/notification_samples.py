@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 ZAPAD_AREA = {
     "type": "Polygon",
     "coordinates": [[[23.5, 52.0], [31.0, 52.0], [31.0, 55.5], [23.5, 55.5], [23.5, 52.0]]],
@@ -31,4 +30,3 @@ ZAPAD_2017: dict[str, Any] = {
     "naval_vessels": 10,
     "calendar_year_listed": True,
 }
-

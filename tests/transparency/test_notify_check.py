@@ -26,17 +26,28 @@ def check(data: dict[str, Any], **kwargs: Any) -> dict[str, list[str]]:
 
 def test_the_regime_file_carries_the_figures_and_marks_of_regimes_md() -> None:
     assert [(t.count, t.value, t.mark) for t in REGIME.notification] == [
-        ("troops", 9000, "S"), ("tanks", 250, "U"), ("acv", 500, "U"), ("artillery", 250, "U"),
-        ("aircraft_sorties", 200, "U"), ("amphibious_troops", 3000, "U"), ("airborne_troops", 3000, "U"),
+        ("troops", 9000, "S"),
+        ("tanks", 250, "U"),
+        ("acv", 500, "U"),
+        ("artillery", 250, "U"),
+        ("aircraft_sorties", 200, "U"),
+        ("amphibious_troops", 3000, "U"),
+        ("airborne_troops", 3000, "U"),
     ]
     assert [(t.count, t.value, t.mark) for t in REGIME.observation] == [
-        ("troops", 13000, "S"), ("tanks", 300, "U"), ("acv", 500, "U"), ("artillery", 250, "U"),
-        ("amphibious_troops", 3500, "U"), ("airborne_troops", 3500, "U"),
+        ("troops", 13000, "S"),
+        ("tanks", 300, "U"),
+        ("acv", 500, "U"),
+        ("artillery", 250, "U"),
+        ("amphibious_troops", 3500, "U"),
+        ("airborne_troops", 3500, "U"),
     ]
     assert REGIME.notification_lead_s == 42 * 86_400.0
     assert (REGIME.calendar_due_month, REGIME.calendar_due_day) == (11, 15)
     assert [(c.name, c.per_years, c.max_count, c.max_simultaneous) for c in REGIME.constraints] == [
-        ("large", 3, 1, None), ("medium", 1, 6, 3), ("medium-upper", 1, 3, None),
+        ("large", 3, 1, None),
+        ("medium", 1, 6, 3),
+        ("medium-upper", 1, 3, None),
     ]
     assert REGIME.clarification_reply_s == 48 * 3600.0
     assert (REGIME.hazard_min_lead_s, REGIME.hazard_max_lead_s) == (3 * 86_400.0, 5 * 86_400.0)
@@ -96,8 +107,13 @@ def test_a_seventh_medium_activity_in_one_year_is_over_the_constraint(zapad: dic
     zapad["troops"] = 14000
     others = []
     for month in range(1, 7):
-        other = dict(zapad, designation=f"EXERCISE-{month}", start=f"2017-0{month}-01T00:00:00Z",
-                     end=f"2017-0{month}-05T00:00:00Z", notified="2016-11-01T00:00:00Z")
+        other = dict(
+            zapad,
+            designation=f"EXERCISE-{month}",
+            start=f"2017-0{month}-01T00:00:00Z",
+            end=f"2017-0{month}-05T00:00:00Z",
+            notified="2016-11-01T00:00:00Z",
+        )
         others.append(parse_notification(other))
     result = check_notification(parse_notification(zapad), REGIME, others=others)
     [over] = result.breaches
@@ -109,15 +125,18 @@ def test_a_fourth_simultaneous_medium_activity_is_over_the_constraint(zapad: dic
     zapad["troops"] = 14000
     others = [parse_notification(dict(zapad, designation=f"PARALLEL-{k}")) for k in range(3)]
     result = check_notification(parse_notification(zapad), REGIME, others=others)
-    assert [item.detail for item in result.breaches] == [
-        "4 activities above 'medium' at the same time; at most 3"
-    ]
+    assert [item.detail for item in result.breaches] == ["4 activities above 'medium' at the same time; at most 3"]
 
 
 def test_a_second_large_activity_within_three_years_is_over_the_constraint(zapad: dict[str, Any]) -> None:
     zapad["troops"] = 45000
-    vostok = dict(zapad, designation="EARLIER-2016", start="2016-09-01T00:00:00Z", end="2016-09-07T00:00:00Z",
-                  notified="2016-06-01T00:00:00Z")
+    vostok = dict(
+        zapad,
+        designation="EARLIER-2016",
+        start="2016-09-01T00:00:00Z",
+        end="2016-09-07T00:00:00Z",
+        notified="2016-06-01T00:00:00Z",
+    )
     result = check_notification(parse_notification(zapad), REGIME, others=[parse_notification(vostok)])
     assert ("over_constraint", "2 activities above 'large' in 2016–2018; at most 1") in [
         (item.kind, item.detail) for item in result.breaches
@@ -150,8 +169,11 @@ def test_the_margin_is_configurable(zapad: dict[str, Any]) -> None:
             {"area": {"type": "Polygon", "coordinates": [[[0, 0], [2, 2], [2, 0], [0, 2], [0, 0]]]}},
             "area: not a valid polygon: Self-intersection[1 1]",
         ),
-        ({"area": {"type": "Point", "coordinates": [1, 2]}}, "area: Input tag 'Point' found using 'type' does not"
-         " match any of the expected tags: 'Polygon', 'MultiPolygon'"),
+        (
+            {"area": {"type": "Point", "coordinates": [1, 2]}},
+            "area: Input tag 'Point' found using 'type' does not"
+            " match any of the expected tags: 'Polygon', 'MultiPolygon'",
+        ),
         ({"states": []}, "states: List should have at least 1 item after validation, not 0"),
         ({"tank": 3}, "tank: Extra inputs are not permitted"),
     ],
@@ -164,8 +186,9 @@ def test_bad_input_is_one_error_naming_the_field(zapad: dict[str, Any], change: 
 
 
 def test_a_phase_outside_the_activity_is_refused(zapad: dict[str, Any]) -> None:
-    zapad["phases"] = [{"name": "live firing", "start": "2017-09-19T00:00:00Z", "end": "2017-09-22T00:00:00Z",
-                        "area": zapad["area"]}]
+    zapad["phases"] = [
+        {"name": "live firing", "start": "2017-09-19T00:00:00Z", "end": "2017-09-22T00:00:00Z", "area": zapad["area"]}
+    ]
     with pytest.raises(InvalidNotification, match=r"^phases\.0: runs .* outside the activity's window$"):
         parse_notification(zapad)
 
@@ -178,7 +201,8 @@ def test_a_toml_notification_mirrors_the_json_one(tmp_path: Path, zapad: dict[st
         "notified = 2017-07-13T00:00:00Z\nstart = 2017-09-14T00:00:00Z\nend = 2017-09-20T23:59:59Z\n"
         "troops = 12700\ntanks = 70\nacv = 250\nartillery = 200\nmlrs = 10\nhelicopters = 40\n"
         "aircraft_sorties = 70\nnaval_vessels = 10\ncalendar_year_listed = true\n"
-        '[area]\ntype = "Polygon"\ncoordinates = [[[23.5, 52.0], [31.0, 52.0], [31.0, 55.5], [23.5, 55.5], [23.5, 52.0]]]\n',
+        '[area]\ntype = "Polygon"\n'
+        "coordinates = [[[23.5, 52.0], [31.0, 52.0], [31.0, 55.5], [23.5, 55.5], [23.5, 52.0]]]\n",
         encoding="utf-8",
     )
     from_toml = read_notification(path)
@@ -208,5 +232,6 @@ def test_an_obligation_appears_exactly_when_a_figure_reaches_its_threshold(count
     assert ("prior_notification" in result.kinds("obligations")) is notifiable
     assert ("observation" in result.kinds("obligations")) is observable
     for warning in result.warnings:
-        assert warning.declared is not None and warning.threshold is not None
+        assert warning.declared is not None
+        assert warning.threshold is not None
         assert warning.threshold * 0.9 <= warning.declared < warning.threshold

@@ -82,7 +82,6 @@ def check_body(msg_type: str, body: BaseModel, created: float) -> tuple[str, str
         for index, entry in enumerate(body.activities):
             if parse_time(entry.end) <= parse_time(entry.start):
                 return f"body.activities.{index}.end", f"{entry.end} is not after the start {entry.start}"
-    elif isinstance(body, ObservationInvitationBody):
-        if parse_time(body.departure) <= parse_time(body.arrival):
-            return "body.departure", f"{body.departure} is not after the arrival {body.arrival}"
+    elif isinstance(body, ObservationInvitationBody) and parse_time(body.departure) <= parse_time(body.arrival):
+        return "body.departure", f"{body.departure} is not after the arrival {body.arrival}"
     return None

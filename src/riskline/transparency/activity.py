@@ -209,7 +209,9 @@ def read_notification(path: Path) -> ActivityNotification:
     except tomllib.TOMLDecodeError as error:
         raise InvalidNotification(str(path), f"not valid TOML: {error}") from None
     except json.JSONDecodeError as error:
-        raise InvalidNotification(str(path), f"not valid JSON: line {error.lineno}, column {error.colno}: {error.msg}") from None
+        raise InvalidNotification(
+            str(path), f"not valid JSON: line {error.lineno}, column {error.colno}: {error.msg}"
+        ) from None
     return parse_notification(data)
 
 
@@ -240,7 +242,9 @@ def _geometry(area: PolygonArea | MultiPolygonArea, where: str) -> BaseGeometry:
                     raise InvalidNotification(ring_where, f"a position is [lon, lat], got {len(position)} numbers")
                 lon, lat = position[0], position[1]
                 if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
-                    raise InvalidNotification(ring_where, f"position [{lon}, {lat}] is outside lon -180..180, lat -90..90")
+                    raise InvalidNotification(
+                        ring_where, f"position [{lon}, {lat}] is outside lon -180..180, lat -90..90"
+                    )
             if ring[0][:2] != ring[-1][:2]:
                 raise InvalidNotification(ring_where, "a linear ring must end where it starts")
         flat = [[(pos[0], pos[1]) for pos in ring] for ring in rings]

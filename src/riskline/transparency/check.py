@@ -171,7 +171,9 @@ def check_notification(
         )
         breaches.extend(_constraint_breaches(notification, constraint, peers))
     warnings.extend(_hugging(notification, regime))
-    return CheckResult(notification.designation, notification.party, tuple(obligations), tuple(breaches), tuple(warnings))
+    return CheckResult(
+        notification.designation, notification.party, tuple(obligations), tuple(breaches), tuple(warnings)
+    )
 
 
 def _met(notification: ActivityNotification, thresholds: Iterable[Threshold]) -> list[Threshold]:
@@ -192,7 +194,8 @@ def _constraint_breaches(
     breaches = []
     year = _year(notification.start)
     period = [
-        o for o in others
+        o
+        for o in others
         if constraint.applies_to(dict(o.counts)) and _period(_year(o.start), constraint) == _period(year, constraint)
     ]
     if len(period) + 1 > constraint.max_count:
@@ -209,7 +212,8 @@ def _constraint_breaches(
         )
     if constraint.max_simultaneous is not None:
         overlapping = [
-            o for o in others
+            o
+            for o in others
             if constraint.applies_to(dict(o.counts)) and o.start < notification.end and notification.start < o.end
         ]
         if len(overlapping) + 1 > constraint.max_simultaneous:

@@ -32,8 +32,16 @@ COUNTS: tuple[str, ...] = (
 )
 """The forces a notification declares, in the order of the JSON contract."""
 Count = Literal[
-    "troops", "tanks", "acv", "artillery", "mlrs", "helicopters", "aircraft_sorties", "naval_vessels",
-    "amphibious_troops", "airborne_troops",
+    "troops",
+    "tanks",
+    "acv",
+    "artillery",
+    "mlrs",
+    "helicopters",
+    "aircraft_sorties",
+    "naval_vessels",
+    "amphibious_troops",
+    "airborne_troops",
 ]
 DEFAULT_REGIME = "vienna_document_2011.toml"
 
