@@ -324,20 +324,21 @@ def _baselines(
     if len(history) == 0 or start - float(history.t.min()) < settings.baseline_days * 86_400.0 - history.bin_s:
         return baselines
     labels = _groups(history, 2, settings.radius_m)
-    grouped = labels >= 0
+    total_bins = round(settings.baseline_days * 86_400.0 / history.bin_s)
     for code, party in enumerate(history.parties):
-        mine = history.party == code
-        bins = np.unique(history.t[mine])
-        largest = dict.fromkeys(bins.tolist(), 1)
-        if (mine & grouped).any():
-            sizes = np.bincount(labels[mine & grouped])
-            for label in np.unique(labels[mine & grouped]):
-                bin_t = float(history.t[np.flatnonzero(labels == label)[0]])
-                largest[bin_t] = max(largest[bin_t], int(sizes[label]))
-        total_bins = max(int(round(settings.baseline_days * 86_400.0 / history.bin_s)), len(largest))
-        values = np.zeros(total_bins)
-        values[: len(largest)] = list(largest.values())
-        baselines[party] = max(floor, int(math.floor(float(np.quantile(values, settings.baseline_quantile)))) + 1)
+        mine = np.flatnonzero(history.party == code)
+        if len(mine) == 0:
+            continue
+        bins, bin_of = np.unique(history.t[mine], return_inverse=True)
+        largest = np.ones(len(bins), dtype=np.int64)
+        grouped = labels[mine] >= 0
+        if grouped.any():
+            _, group_of, sizes = np.unique(labels[mine][grouped], return_inverse=True, return_counts=True)
+            np.maximum.at(largest, bin_of[grouped], sizes[group_of])
+        values = np.zeros(max(total_bins, len(bins)))
+        values[: len(bins)] = largest
+        quantile = float(np.quantile(values, settings.baseline_quantile))
+        baselines[party] = max(floor, math.floor(quantile) + 1)
     return baselines
 
 
