@@ -21,6 +21,7 @@ from riskline.ingest.observation import Observation
 from riskline.tracks.attribution import Attributor
 from riskline.tracks.identity import PlatformIdentity
 from riskline.tracks.table import TrackTable
+from riskline.transparency.observed import ActivityLog
 
 _MAX_CATCH_UP_TICKS = 5
 """After a gap in the data longer than this many ticks, jump to the new time instead of ticking through it."""
@@ -60,6 +61,8 @@ class Watch:
         self._identities: dict[str, PlatformIdentity] = {}
         self._ticks = 0
         self._closed = 0
+        self.activity = ActivityLog()
+        """Observed military activity (one sample per platform per bin), for ``transparency compare``."""
 
     # ------------------------------------------------------------------ feeding
 
@@ -83,6 +86,7 @@ class Watch:
         identity = self.attributor.identify(observation, self._identities.get(pid))
         self._identities[pid] = identity
         self.tracks.update(observation, identity)
+        self.activity.add(observation, identity)
         return closed
 
     def feed_all(self, observations: Iterable[Observation]) -> Iterator[Encounter]:
