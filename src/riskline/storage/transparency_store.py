@@ -118,13 +118,15 @@ def load_activity(db: Database, *, until: float | None = None) -> ObservedActivi
     if until is not None:
         query = query.where(observed_activity.c.t < until)
     with db.read() as connection:
-        result = connection.execute(query).all()
-    if not result:
-        return ObservedActivity.from_rows([])
-    bins = {row.bin_s for row in result}
-    bin_s = max(bins) if bins else BIN_S
+        result = connection.execute(query).mappings().all()
+    bin_s = max((float(row["bin_s"]) for row in result), default=BIN_S)
     return ObservedActivity.from_rows(
-        ((row.t, row.platform_id, row.party, row.domain == "air", row.lat, row.lon) for row in result), bin_s=bin_s
+        (
+            (float(row["t"]), str(row["platform_id"]), str(row["party"]), row["domain"] == "air",
+             float(row["lat"]), float(row["lon"]))
+            for row in result
+        ),
+        bin_s=bin_s,
     )
 
 
@@ -189,9 +191,9 @@ def active_areas(connection: Connection, t: float) -> list[dict[str, Any]]:
     Each item: ``{"kind": "exercise" | "hazard", "party", "reference", "title", "start", "end", "geometry"}``
     with ``geometry`` GeoJSON (RFC 7946) and times POSIX seconds. Amended and cancelled notices are left out.
     """
-    from riskline.transparency.activity import geojson_of, parse_notification  # noqa: PLC0415
-    from riskline.transparency.errors import InvalidNotification  # noqa: PLC0415
-    from riskline.transparency.compare import effective  # noqa: PLC0415
+    from riskline.transparency.activity import geojson_of, parse_notification
+    from riskline.transparency.compare import effective
+    from riskline.transparency.errors import InvalidNotification
 
     areas: list[dict[str, Any]] = []
     stored = notices(connection, ("activity_notification", "hazard_notice"))
