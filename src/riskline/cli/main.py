@@ -17,9 +17,11 @@ from riskline.cli import incident as incident_commands
 from riskline.cli import log as log_commands
 from riskline.cli import messages as message_commands
 from riskline.cli import node as node_commands
+from riskline.cli import notify as notify_commands
 from riskline.cli import peers as peer_commands
 from riskline.cli import rules as rules_commands
 from riskline.cli import scenario as scenario_commands
+from riskline.cli import transparency as transparency_commands
 from riskline.cli import watch as watch_commands
 from riskline.cli.errors import run_guarded
 
@@ -56,6 +58,8 @@ peer_commands.register(app)
 channel_commands.register(app)
 message_commands.register(app)
 log_commands.register(app)
+notify_commands.register(app)
+transparency_commands.register(app)
 
 
 def main() -> None:
