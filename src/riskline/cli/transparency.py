@@ -105,7 +105,8 @@ def compare_command(
                 json.dumps(finding.evidence(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
     if as_json:
-        typer.echo(json.dumps([f.to_json() for f in result.findings], indent=2, ensure_ascii=False))
+        for finding in result.findings:  # one object per line, as `riskline watch --json`
+            typer.echo(json.dumps(finding.to_json(), ensure_ascii=False))
         return
     out = console()
     out.print(f"window {to_iso(result.start)} – {to_iso(result.end)}: {result.samples:,} samples of military "
