@@ -77,7 +77,7 @@ def test_an_activity_already_over_is_not_sent_and_a_receiver_refuses_it_with_422
 ) -> None:
     over = exercise_notice(clock, start="2026-01-01T00:00:00Z", end="2026-01-03T00:00:00Z",
                            notified="2025-11-01T00:00:00Z")
-    with pytest.raises(InvalidNotification, match="^end: the activity ended before now"):
+    with pytest.raises(InvalidNotification, match=r"^end: the activity ended before now"):
         send_notification(pair["RU"], parse_notification(over), "RU-EE")
     with pytest.raises(InvalidField) as caught:
         validate_body(MessageType.ACTIVITY_NOTIFICATION, over, created=clock())
@@ -92,7 +92,7 @@ def test_an_activity_already_over_is_not_sent_and_a_receiver_refuses_it_with_422
 
 
 def test_a_notification_for_another_party_is_refused(pair: InProcess, clock: FakeClock) -> None:
-    with pytest.raises(InvalidNotification, match="^party: EE is not this node's party RU$"):
+    with pytest.raises(InvalidNotification, match=r"^party: EE is not this node's party RU$"):
         send_notification(pair["RU"], parse_notification(exercise_notice(clock, party="EE")), "RU-EE")
 
 
@@ -138,7 +138,8 @@ def test_ee_asks_the_chapter_iii_question_of_a_finding_and_ru_answers_in_time(
 def test_an_unknown_finding_is_one_line(pair: InProcess) -> None:
     from riskline.storage.transparency_store import FindingNotFound
 
-    with pytest.raises(FindingNotFound, match=r"^no transparency finding 7 \(run `riskline transparency compare` first\)$"):
+    expected = r"^no transparency finding 7 \(run `riskline transparency compare` first\)$"
+    with pytest.raises(FindingNotFound, match=expected):
         ask(pair["EE"], pair["EE"].database, 7, "RU-EE")
 
 

@@ -80,7 +80,9 @@ def test_declaring_fewer_vessels_than_seen_is_exceeded(exercise: ExerciseScenari
     ]
 
 
-def test_without_the_notification_both_groups_are_undeclared(exercise: ExerciseScenario, observed: ObservedActivity) -> None:
+def test_without_the_notification_both_groups_are_undeclared(
+    exercise: ExerciseScenario, observed: ObservedActivity
+) -> None:
     result = compare(observed, [], start=exercise.scenario.start, end=exercise.scenario.end + 1.0)
     assert sorted(f.platforms for f in result.findings) == [5, 9]
 
