@@ -152,7 +152,8 @@ class Watch:
         half = self._half_window(encounter)
         t0, t1 = encounter.t_cpa - half, encounter.t_cpa + half
         segment_a = self.tracks.segment(encounter.a, t0, t1)
-        segment_b = None if encounter.b.startswith("territory:") else self.tracks.segment(encounter.b, t0, t1)
+        area_rule = encounter.b.startswith(("territory:", "hazard:"))  # the other side is an area, not a track
+        segment_b = None if area_rule else self.tracks.segment(encounter.b, t0, t1)
         return build_evidence(segment_a, segment_b, three_d=encounter.details.get("domain") == "air")
 
 

@@ -107,16 +107,6 @@ def plot(
     typer.echo(f"wrote {output}")
 
 
-_THRESHOLD_PARAMETER = {
-    "air_proximity": ("air_proximity", "horizontal_m"),
-    "low_pass": ("low_pass", "horizontal_m"),
-    "repeated_low_passes": ("low_pass", "horizontal_m"),
-    "ship_contact_range": ("ship_contact_range", "night_m"),
-    "non_cooperative_aircraft": ("non_cooperative_aircraft", "horizontal_m"),
-}
-"""Which parameter of the run's rulebook is the distance to draw for each rule."""
-
-
 def _threshold(encounter: Encounter, run_options: dict[str, object]) -> float | None:
     """The rule's distance [m] from the rulebook the run actually used (day/night as judged, for ships)."""
     judged = encounter.details.get("threshold_m")
@@ -126,9 +116,7 @@ def _threshold(encounter: Encounter, run_options: dict[str, object]) -> float | 
     rules = rulebook.get("rules") if isinstance(rulebook, dict) else None
     if not isinstance(rules, dict):
         return None
-    if encounter.rule == "air_intercept":
-        bands = rules.get("air_intercept", {}).get("bands") or []
-        return float(bands[-1]["max_m"]) if bands else None
-    rule, parameter = _THRESHOLD_PARAMETER.get(encounter.rule, ("", ""))
-    value = rules.get(rule, {}).get(parameter)
-    return float(value) if isinstance(value, int | float) else None
+    from riskline.detection.rules import RULES
+
+    spec = RULES.get(encounter.rule)
+    return None if spec is None else spec.plot_threshold(rules)
