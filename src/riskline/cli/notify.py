@@ -164,10 +164,15 @@ def hazard_command(
     channel: str | None = typer.Option(None, "--channel", help="Send it on this channel (else only print it)."),
     text_format: str = typer.Option("auto", "--format", help="navarea, notam or auto."),
     reason: str | None = typer.Option(None, "--short-notice-reason", help="Why under 3 days' notice (INCSEA)."),
+    party: str | None = typer.Option(None, "--party", help="The issuing party, for --save."),
+    issued: str | None = typer.Option(None, "--issued", help="When it was issued (ISO 8601 UTC), for --save."),
+    save: Path | None = typer.Option(None, "--save", help="Add the notice to this hazard file (the watch's "
+                                     "hazard_area_entry.notices).", dir_okay=False),
     node_dir: Path | None = NODE_DIR,
     as_json: bool = JSON_OUT,
 ) -> None:
-    """Make a hazard notice from a NAVAREA warning or NOTAM; print it re-written and judged, or send it.
+    """Make a hazard notice from a NAVAREA warning or NOTAM; print it re-written and judged, save it for the watch,
+    or send it.
 
     Example: riskline notify hazard navarea.txt --channel RU-EE
     """
@@ -199,6 +204,11 @@ def hazard_command(
     if reason:
         body["short_notice_reason"] = reason
     regime = load_regime()
+    if save is not None:
+        _save_hazard(save, body, party, issued)
+        if channel is None and not as_json:
+            typer.echo(f"added {body.get('navwarn') or body.get('notam')} ({party}) to {save}")
+            return
     if channel is None:
         import time
 
@@ -221,3 +231,26 @@ def hazard_command(
         verdict = lead_time(node.clock(), float(body["start"]), regime)
     typer.echo(f"hazard_notice {sent.envelope.id} seq {sent.message.seq} on {channel}: {body['nature']} "
                f"({body.get('navwarn') or body.get('notam')}), lead time {verdict.days} days ({verdict.verdict})")
+
+
+def _save_hazard(path: Path, body: dict[str, Any], party: str | None, issued: str | None) -> None:
+    """Append the notice to the watch's hazard file (``[{"party", "issued", "notice"}]``), validated first."""
+    from riskline.channel.messages import MessageType, validate_body
+    from riskline.timeutil import parse_time
+
+    if not party:
+        raise fail("--save needs --party: the issuing party (the rule watches the other parties' platforms)")
+    try:
+        issued_at = parse_time(issued) if issued else None
+    except ValueError as error:
+        raise fail(f"--issued: {error}") from None
+    with guard():
+        notice = validate_body(MessageType.HAZARD_NOTICE, body, created=float(body["start"]) - 4 * 86_400)
+    try:
+        existing: Any = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    except (OSError, ValueError) as error:
+        raise fail(f"--save {path}: cannot read the hazard file: {error}") from None
+    if not isinstance(existing, list):
+        raise fail(f"--save {path}: a hazard file is a JSON list")
+    existing.append({"party": party, "issued": issued_at, "notice": notice})
+    path.write_text(json.dumps(existing, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -57,9 +57,19 @@ def exercise(
 
     Example: riskline scenario exercise -o ex && riskline watch ex/exercise_positions.csv --db ex/watch.db
     """
+    import json
+
     from riskline.scenarios.exercise import exercise_scenario
+    from riskline.transparency.hazard import notice_from_navarea
+    from riskline.transparency.navarea import parse_navarea
 
     made = exercise_scenario(output)
+    text = made.navarea_path.read_text(encoding="utf-8")
+    notice = notice_from_navarea(parse_navarea(text), text)
+    made.hazards_path.write_text(
+        json.dumps([{"party": "RU", "issued": made.navarea_issued, "notice": notice}], indent=2) + "\n",
+        encoding="utf-8",
+    )
     typer.echo(f"wrote {made.table_path} ({len(made.scenario.observations):,} reports)")
     typer.echo(f"wrote {made.notification_path} (RU's notification of the exercise)")
     typer.echo(f"wrote {made.navarea_path} and {made.hazards_path} (RU's gunnery warning)")

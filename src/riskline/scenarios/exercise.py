@@ -14,7 +14,8 @@ Three hours in the southern Baltic (10 March 2026, 06:00–09:00 UTC), written a
 
 Files: ``exercise_positions.csv`` (the watch's input), ``exercise_notification.json`` (the notification, in the
 documented JSON contract), ``exercise_navarea.txt`` (the warning as broadcast) and ``exercise_hazards.json``
-(the warning with its issuing party, for the watch's ``hazard_area_entry.notices`` parameter).
+(the warning as the watch's ``hazard_area_entry.notices`` file, written by ``riskline scenario exercise``
+with ``riskline.transparency.hazard``, which this package may not import).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class ExerciseScenario:
     """Platform ids of the undeclared group."""
     intruder: str
     """Platform id of the EE vessel heading into the hazard area."""
+    navarea_issued: float
+    """[s] when RU issued the warning."""
 
 
 def _iso(t: float) -> str:
@@ -164,10 +167,6 @@ def exercise_scenario(
     text = navarea_text(start)
     navarea_path.write_text(text, encoding="utf-8")
     hazards_path = out_dir / "exercise_hazards.json"
-    hazards_path.write_text(
-        json.dumps([{"party": "RU", "issued": start - NAVAREA_LEAD_S, "text": text}], indent=2) + "\n",
-        encoding="utf-8",
-    )
     return ExerciseScenario(
         scenario=scenario,
         table_path=table_path,
@@ -177,4 +176,5 @@ def exercise_scenario(
         inside=tuple(inside),
         outside=tuple(outside),
         intruder=f"id:{intruder}",
+        navarea_issued=start - NAVAREA_LEAD_S,
     )

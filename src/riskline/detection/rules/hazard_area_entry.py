@@ -187,7 +187,7 @@ def area(rule: HazardAreaEntry, ctx: AreaContext) -> list[Finding]:
                     breach=tau == 0.0,
                     t=t,
                     t_entry=t + tau,
-                    t_exit=min(hazard.end, horizon),
+                    t_exit=t + tau,
                     t_cpa=t + tau,
                     distance_m=speed * tau,
                     horizontal_m=speed * tau,
