@@ -32,6 +32,7 @@ from rich.markup import escape
 
 from riskline.channel.envelope import Author
 from riskline.channel.messages import MessageType
+from riskline.cli.demo_transparency import exercise_act
 from riskline.detection.rulebook import load_rulebook
 from riskline.incidents.model import Encounter
 from riskline.incidents.plot import render_incident_png
@@ -87,6 +88,7 @@ def demo(
         story.report(encounters)
         story.transparency()
         story.escalation()
+        exercise_act(story, OFFICERS)
         story.verify()
     console.rule(f"[bold]done in {time.monotonic() - started:.0f} s")
     story.inspect_hint()

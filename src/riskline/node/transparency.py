@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from riskline.channel.envelope import Attachment
+from riskline.channel.envelope import Attachment, Author
 from riskline.channel.messages import MessageType
 from riskline.node.errors import NodeConfigError
 from riskline.node.local import LocalNode
@@ -36,14 +36,16 @@ class ListedNotification:
     check: CheckResult
 
 
-def send_notification(node: LocalNode, notification: ActivityNotification, channel: str) -> Sent:
+def send_notification(
+    node: LocalNode, notification: ActivityNotification, channel: str, *, author: Author | None = None
+) -> Sent:
     """Sign, log and queue ``notification`` on ``channel`` (refused when the activity is already over)."""
     now = node.clock()
     if notification.end <= now and not notification.cancelled:
         raise InvalidNotification("end", "the activity ended before now; `riskline notify check` judges past ones")
     if notification.party != node.config.party:
         raise InvalidNotification("party", f"{notification.party} is not this node's party {node.config.party}")
-    return send(node, Outgoing(MessageType.ACTIVITY_NOTIFICATION, channel, dict(notification.document)))
+    return send(node, Outgoing(MessageType.ACTIVITY_NOTIFICATION, channel, dict(notification.document), author=author))
 
 
 def stored_notifications(node: LocalNode) -> list[tuple[str, str, str, ActivityNotification]]:
@@ -73,7 +75,7 @@ def list_notifications(node: LocalNode, regime: Regime, *, year: int | None = No
     return listed
 
 
-def ask(node: LocalNode, database: Database, finding_id: int, channel: str) -> Sent:
+def ask(node: LocalNode, database: Database, finding_id: int, channel: str, *, author: Author | None = None) -> Sent:
     """Send the Chapter III ``request_for_clarification`` of stored finding ``finding_id`` with its evidence."""
     stored = transparency_store.get_finding(database, finding_id)
     references = [
@@ -85,7 +87,8 @@ def ask(node: LocalNode, database: Database, finding_id: int, channel: str) -> S
                          json.dumps(stored.evidence, indent=2).encode(), "application/json")]
     if stored.png is not None:
         attachments.append(_keep(node, f"finding-{finding_id}.png", stored.png, "image/png"))
-    return send(node, Outgoing(MessageType.REQUEST_FOR_CLARIFICATION, channel, body, attachments=tuple(attachments)))
+    return send(node, Outgoing(MessageType.REQUEST_FOR_CLARIFICATION, channel, body, attachments=tuple(attachments),
+                               author=author))
 
 
 def _keep(node: LocalNode, name: str, data: bytes, media_type: str) -> Attachment:
