@@ -294,11 +294,13 @@ def _groups(activity: ObservedActivity, min_platforms: int, radius_m: float) -> 
     if n == 0:
         return labels
     chord = 2.0 * EARTH_RADIUS_M * math.sin(radius_m / (2.0 * EARTH_RADIUS_M))  # [m]
-    spread = 4.0 * chord
+    # Each (bin, party) gets its own copy of the globe, side by side along x, far enough apart that no two copies
+    # are within reach: a 3-D tree (faster than one with bin and party as extra axes) answers for all at once.
+    span = 2.0 * EARTH_RADIUS_M + 10.0 * chord  # [m]
     bins = np.round(activity.t / activity.bin_s)
-    points = np.column_stack(
-        (_unit(activity.lat, activity.lon) * EARTH_RADIUS_M, (bins - bins.min()) * spread, activity.party * spread)
-    )
+    slot = (bins - bins.min()) * (int(activity.party.max()) + 1) + activity.party
+    points = _unit(activity.lat, activity.lon) * EARTH_RADIUS_M
+    points[:, 0] += slot * span
     tree = cKDTree(points)
     pairs = tree.query_pairs(chord, output_type="ndarray")
     degree = np.bincount(pairs.ravel(), minlength=n) + 1 if len(pairs) else np.ones(n, dtype=np.int64)
@@ -374,14 +376,21 @@ def _undeclared(activity: ObservedActivity, baselines: dict[str, int], settings:
     _, episodes = connected_components(graph, directed=False)
     episode_of_group = np.full(count, -1, dtype=np.int64)
     episode_of_group[big_index] = episodes
-    sample_episode = np.full(len(activity), -1, dtype=np.int64)
-    sample_episode[grouped] = episode_of_group[group_index]
+    sample_episode = episode_of_group[group_index]  # per grouped sample; -1: its group is under the threshold
+    count_episodes = int(episodes.max()) + 1 if len(episodes) else 0
+    first = np.full(count_episodes, np.inf)
+    last = np.full(count_episodes, -np.inf)
+    counted = sample_episode >= 0
+    np.minimum.at(first, sample_episode[counted], activity.t[grouped][counted])
+    np.maximum.at(last, sample_episode[counted], activity.t[grouped][counted])
+    lasting = np.flatnonzero(last - first >= settings.floor_duration_s)
+    order = np.argsort(sample_episode, kind="stable")
+    sorted_episodes = sample_episode[order]
     findings = []
-    for episode in range(int(episodes.max()) + 1 if len(episodes) else 0):
-        rows = activity.take(sample_episode == episode)
+    for episode in lasting:
+        low, high = np.searchsorted(sorted_episodes, [episode, episode + 1])
+        rows = activity.take(np.sort(grouped[order[low:high]]))
         span = float(rows.t.max() - rows.t.min())
-        if span < settings.floor_duration_s:
-            continue
         party = rows.parties[int(rows.party[0])]
         threshold_n = baselines.get(party, settings.floor_platforms)
         if threshold_n == settings.floor_platforms:
