@@ -171,8 +171,9 @@ def hazard_command(
     node_dir: Path | None = NODE_DIR,
     as_json: bool = JSON_OUT,
 ) -> None:
-    """Make a hazard notice from a NAVAREA warning or NOTAM; print it re-written and judged, save it for the watch,
-    or send it.
+    """Make a hazard notice from a NAVAREA warning or NOTAM: print, save for the watch, or send it.
+
+    Without --channel it prints the text re-written in the canonical layout and the lead time if sent now.
 
     Example: riskline notify hazard navarea.txt --channel RU-EE
     """
