@@ -7,12 +7,14 @@ Uses matplotlib's object API with the Agg canvas: no display, no global pyplot s
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from riskline.detection.rules import RULES
 from riskline.incidents.model import Encounter
 from riskline.timeutil import to_iso
 
@@ -84,3 +86,16 @@ def _draw_separation(axes: Axes, encounter: Encounter, threshold_m: float | None
         axes.legend(fontsize=8)
     if encounter.first_alert is not None:
         axes.axvline(encounter.first_alert - encounter.t_cpa, color="tab:green", lw=1, ls="--")
+
+
+def rule_threshold_m(encounter: Encounter, run_options: Mapping[str, object]) -> float | None:
+    """The rule's distance [m] from the rulebook the run actually used (day/night as judged, for ships)."""
+    judged = encounter.details.get("threshold_m")
+    if isinstance(judged, int | float):
+        return float(judged)
+    rulebook = run_options.get("rulebook")
+    rules = rulebook.get("rules") if isinstance(rulebook, dict) else None
+    if not isinstance(rules, dict):
+        return None
+    spec = RULES.get(encounter.rule)  # each rule says which of its parameters is the distance to draw
+    return None if spec is None else spec.plot_threshold(rules)

@@ -1,7 +1,7 @@
 """Transparency: observed military activity per watch run, and compare findings with their evidence.
 
-Revision ID: 0005_transparency
-Revises: 0002_channel
+Revision ID: 0005
+Revises: 0003
 
 Written with alembic ops, types spelled out, so it stays a frozen record of this revision when
 ``storage/transparency_store.py`` moves on (a storage test compares the migrated database with the metadata).
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_transparency"
-down_revision: str | None = "0002_channel"
+revision = "0005"
+down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
