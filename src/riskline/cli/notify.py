@@ -10,7 +10,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from riskline.cli.node_common import JSON_OUT, NODE_DIR, console, fail, guard, opened
+from riskline.cli.node_common import JSON_OUT, NODE_DIR, fail, guard, opened
+from riskline.cli.options import table_console
 from riskline.timeutil import to_iso
 
 notify_app = typer.Typer(
@@ -57,7 +58,7 @@ def check_command(
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     else:
-        out = console()
+        out = table_console()
         out.print(f"[bold]{notification.designation}[/bold] ({notification.party}, {to_iso(notification.start)} – "
                   f"{to_iso(notification.end)}), regime {regime.name} v{regime.version}")
         for title, items in (("obligations", result.obligations), ("breaches", result.breaches),
@@ -155,7 +156,7 @@ def list_command(
             ", ".join(item.check.kinds("obligations")) or "—",
             ", ".join(item.check.kinds("breaches")) or "—", ", ".join(item.check.kinds("warnings")) or "—",
         )
-    console().print(table)
+    table_console().print(table)
 
 
 @notify_app.command("hazard")

@@ -11,7 +11,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from riskline.cli.node_common import JSON_OUT, NODE_DIR, console, fail, guard, opened
+from riskline.cli.node_common import JSON_OUT, NODE_DIR, fail, guard, opened
+from riskline.cli.options import table_console
 from riskline.timeutil import parse_time, to_iso
 
 transparency_app = typer.Typer(
@@ -91,7 +92,7 @@ def compare_command(
     with guard(), open_database(database_path) as database:
         observed = load_activity(database)
         if len(observed) == 0 and not as_json:
-            console().print("no observed military activity in this database (has the watch run with --db?)")
+            table_console().print("no observed military activity in this database (has the watch run with --db?)")
         default = (float(observed.t.min()), float(observed.t.max()) + observed.bin_s) if len(observed) else (0.0, 1.0)
         first, last = _window(year, start, end, default)
         result = compare(observed, declared, start=first, end=last, settings=settings)
@@ -108,7 +109,7 @@ def compare_command(
         for finding in result.findings:  # one object per line, as `riskline watch --json`
             typer.echo(json.dumps(finding.to_json(), ensure_ascii=False))
         return
-    out = console()
+    out = table_console()
     out.print(f"window {to_iso(result.start)} – {to_iso(result.end)}: {result.samples:,} samples of military "
               f"platforms, {result.covered_samples:,} inside a declared area and window")
     table = Table(title="findings", title_justify="left")
