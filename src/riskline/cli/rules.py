@@ -54,8 +54,11 @@ def print_rulebook(rulebook: Rulebook, console: Console) -> None:
         params = {k: v for k, v in rule.items() if k not in {"source", "mark", "description"}}
         shown = "\n".join(f"{k} = {_value(v)}" for k, v in params.items())
         frozen = rulebook.rule(spec.name)
-        reach = "area rule" if spec.reach_m is None else f"{spec.reach_m(frozen):g} m"
-        horizon = "derived" if spec.derived else f"{spec.horizon_s(frozen):g} s"
+        if spec.derived:
+            reach, horizon = "derived from other rules", "—"
+        else:
+            reach = "area rule" if spec.reach_m is None else f"{spec.reach_m(frozen):g} m"
+            horizon = f"{spec.horizon_s(frozen):g} s"
         table.add_row(spec.name, spec.domain, shown, f"{reach} / {horizon}", MARKS.get(citation.mark, citation.mark),
                       citation.source)
     console.print(table)
