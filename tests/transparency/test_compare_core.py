@@ -172,3 +172,16 @@ def test_a_finding_appears_exactly_when_the_floor_is_met(count: int, hours: floa
     borderline = any(abs(abs(j) * spacing * 111_195.0 - 100_000.0) < 200.0 for j in range(count))
     if not borderline:
         assert bool(found) is (core and (bins - 1) * 900.0 >= 3600.0)
+
+
+def test_the_activity_summary_counts_platforms_by_domain_hours_sorties_and_most_at_once() -> None:
+    from riskline.transparency.compare import summarize
+
+    rows = group("RU", "ship", 57.0, 20.0, 3, 2) + group("RU", "jet", 57.5, 21.0, 2, 1, air=True)
+    rows += group("RU", "jet", 57.5, 21.0, 2, 1, air=True, t0=T0 + 4 * HOUR)
+    [day] = summarize(ObservedActivity.from_rows(rows), start=T0, end=T0 + 86_400.0)
+    assert (day.party, day.air_platforms, day.sea_platforms, day.sorties, day.most_at_once) == ("RU", 2, 3, 4, 5)
+    assert day.platform_hours == 3 * 2 + 2 * 1 + 2 * 1
+    assert (day.south, day.north, day.west, day.east) == (57.0, 57.6, 20.0, 21.0)
+    hourly = summarize(ObservedActivity.from_rows(rows), start=T0, end=T0 + 86_400.0, period_s=HOUR)
+    assert [(s.start - T0, s.most_at_once, s.sorties) for s in hourly] == [(0.0, 5, 2), (HOUR, 3, 0), (4 * HOUR, 2, 2)]

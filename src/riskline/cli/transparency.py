@@ -134,6 +134,53 @@ def compare_command(
               "bounds.")
 
 
+@transparency_app.command("activity")
+def activity_command(
+    node_dir: Path | None = NODE_DIR,
+    db: Path | None = typer.Option(None, "--db", help="A watch database (else the node's)."),
+    year: int | None = typer.Option(None, "--year", help="This calendar year."),
+    start: str | None = typer.Option(None, "--from", help="Start of the window (ISO 8601 UTC)."),
+    end: str | None = typer.Option(None, "--to", help="End of the window (ISO 8601 UTC)."),
+    hours: float = typer.Option(24.0, "--period-hours", min=0.25, help="Length of each period."),
+    as_json: bool = JSON_OUT,
+) -> None:
+    """Observed military activity per party and period: platforms by domain, platform-hours, sorties, most at once.
+
+    Example: riskline transparency activity --db watch.db --period-hours 1
+    """
+    from riskline.storage.engine import open_database
+    from riskline.storage.transparency_store import load_activity
+    from riskline.transparency.compare import summarize
+
+    if db is not None and node_dir is not None:
+        raise fail("give --node or --db, not both")
+    path = db
+    if db is None:
+        with opened(node_dir) as node:
+            path = node.paths.root / "node.db"
+    assert path is not None
+    if not path.exists():
+        raise fail(f"--db {path}: no such database (run `riskline watch … --db {path}` first)")
+    with guard(), open_database(path) as database:
+        observed = load_activity(database)
+    default = (float(observed.t.min()), float(observed.t.max()) + observed.bin_s) if len(observed) else (0.0, 1.0)
+    first, last = _window(year, start, end, default)
+    summaries = summarize(observed, start=first, end=last, period_s=hours * 3600.0)
+    if as_json:
+        for summary in summaries:
+            typer.echo(json.dumps(summary.to_json(), ensure_ascii=False))
+        return
+    table = Table(title=f"observed military activity {to_iso(first)} – {to_iso(last)}", title_justify="left")
+    for column in ("party", "period (UTC)", "aircraft", "ships", "platform-h", "sorties", "most at once",
+                   "centre", "extent (W S E N)"):
+        table.add_column(column)
+    for s in summaries:
+        table.add_row(s.party, f"{to_iso(s.start)[:16]} – {to_iso(s.end)[:16]}", str(s.air_platforms),
+                      str(s.sea_platforms), f"{s.platform_hours:.1f}", str(s.sorties), str(s.most_at_once),
+                      f"{s.lat:.2f}, {s.lon:.2f}", f"{s.west:.1f} {s.south:.1f} {s.east:.1f} {s.north:.1f}")
+    table_console().print(table if summaries else "no observed military activity in this window")
+
+
 @transparency_app.command("ask")
 def ask_command(
     finding: int = typer.Argument(..., help="The finding's number, from `riskline transparency compare`."),

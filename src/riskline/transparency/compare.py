@@ -407,3 +407,72 @@ def _undeclared(activity: ObservedActivity, baselines: dict[str, int], settings:
         sorties = _sorties(air_rows.t, air_rows.platform, settings.sortie_gap_s, rows.bin_s)
         findings.append(_finding("undeclared_activity", rows, party, None, basis, sorties))
     return findings
+
+
+@dataclass(frozen=True, slots=True)
+class ActivitySummary:
+    """Observed military activity of one party in one period: what the watch saw, before any comparison."""
+
+    party: str
+    start: float  # [s]
+    end: float  # [s]
+    air_platforms: int
+    sea_platforms: int
+    platform_hours: float  # [h]
+    sorties: int
+    most_at_once: int
+    lat: float  # [deg] centroid of the samples
+    lon: float  # [deg]
+    south: float  # [deg] bounding box of the samples
+    north: float  # [deg]
+    west: float  # [deg]
+    east: float  # [deg]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "party": self.party, "start": to_iso(self.start), "end": to_iso(self.end),
+            "air_platforms": self.air_platforms, "sea_platforms": self.sea_platforms,
+            "platform_hours": round(self.platform_hours, 2), "sorties": self.sorties,
+            "most_at_once": self.most_at_once, "lat": round(self.lat, 5), "lon": round(self.lon, 5),
+            "bbox": [round(self.west, 5), round(self.south, 5), round(self.east, 5), round(self.north, 5)],
+        }
+
+
+def summarize(
+    observed: ObservedActivity, *, start: float, end: float, period_s: float = 86_400.0, sortie_gap_s: float = 3600.0
+) -> list[ActivitySummary]:
+    """Per party and period of ``period_s`` [s] (a day by default) from ``start``: platforms by domain,
+    platform-hours, sorties, most at once, where (centroid and bounding box)."""
+    window = observed.window(start, end)
+    if len(window) == 0:
+        return []
+    period = np.floor((window.t - start) / period_s).astype(np.int64)
+    key = period * (len(window.parties) + 1) + window.party
+    order = np.argsort(key, kind="stable")
+    boundaries = np.flatnonzero(np.diff(key[order])) + 1
+    summaries = []
+    for rows_index in np.split(order, boundaries):
+        rows = window.take(np.sort(rows_index))
+        first = start + float(period[rows_index[0]]) * period_s
+        air = rows.take(rows.air)
+        _, per_bin = np.unique(rows.t, return_counts=True)
+        xyz = _unit(rows.lat, rows.lon).mean(axis=0)
+        summaries.append(
+            ActivitySummary(
+                party=rows.parties[int(rows.party[0])],
+                start=first,
+                end=min(first + period_s, end),
+                air_platforms=len(np.unique(air.platform)),
+                sea_platforms=len(np.unique(rows.platform[~rows.air])),
+                platform_hours=len(rows) * rows.bin_s / 3600.0,
+                sorties=_sorties(air.t, air.platform, sortie_gap_s, rows.bin_s),
+                most_at_once=int(per_bin.max()),
+                lat=math.degrees(math.atan2(xyz[2], math.hypot(xyz[0], xyz[1]))),
+                lon=math.degrees(math.atan2(xyz[1], xyz[0])),
+                south=float(rows.lat.min()),
+                north=float(rows.lat.max()),
+                west=float(rows.lon.min()),
+                east=float(rows.lon.max()),
+            )
+        )
+    return summaries
