@@ -16,6 +16,7 @@ from riskline.ingest.sources import read_path
 from riskline.node.messaging import Outgoing
 from riskline.node.transparency import ask, send_notification, stored_notifications
 from riskline.scenarios.exercise import exercise_scenario
+from riskline.storage import channel_store as store
 from riskline.storage import transparency_store
 from riskline.storage.watch_run import RecordedRun
 from riskline.timeutil import to_iso
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from riskline.cli.demo import Story
 
 DAY_S = 86_400.0
+ASK_DEADLINE_S = 300.0
+"""[s] the Chapter III request's deadline in the demo (48 h in the regime): long enough for RU to answer on a
+busy machine, so the act shows an answer in time rather than a race with the escalation."""
 
 
 def exercise_act(story: Story, officers: Mapping[str, Author]) -> None:
@@ -102,9 +106,9 @@ def exercise_act(story: Story, officers: Mapping[str, Author]) -> None:
                        f"platforms near {finding.lat:.2f}N {finding.lon:.2f}E for "
                        f"{(finding.end - finding.start) / 3600:.1f} h, outside every declared area")
     with story.node("EE") as ee:
-        request = ask(ee, ee.database, finding_id, "RU-EE", author=officers["EE"])
+        request = ask(ee, ee.database, finding_id, "RU-EE", author=officers["EE"], deadline_span=ASK_DEADLINE_S)
     story.say("EE", f"Chapter III request for clarification, evidence attached (map and counts), "
-                    f"reply due in 48 h (here 12 s) ({request.envelope.id[:8]})")
+                    f"reply due in 48 h (here {ASK_DEADLINE_S / 60:.0f} min) ({request.envelope.id[:8]})")
     story.find("RU", lambda m: m.id == request.envelope.id, what="the Chapter III request at RU")
     answer = story.send("RU", Outgoing(MessageType.CLARIFICATION, None, {
         "answers": [f"A readiness check of a second Baltic Fleet group, {finding.platforms} platforms, on the "
@@ -112,4 +116,9 @@ def exercise_act(story: Story, officers: Mapping[str, Author]) -> None:
         "references": [request.envelope.id],
     }, author=officers["RU"], in_reply_to=request.envelope.id))
     story.find("EE", lambda m: m.id == answer.envelope.id, what="the clarification at EE")
-    story.say("RU", f"clarifies within the deadline ({answer.envelope.id[:8]})")
+    with story.node("EE") as ee, ee.database.read() as connection:
+        asked = store.message(connection, request.envelope.id)
+    in_time = asked is not None and asked.answered_at is not None and asked.deadline is not None and (
+        asked.answered_at <= asked.deadline
+    )
+    story.say("RU", f"clarifies {'within' if in_time else 'AFTER'} the deadline ({answer.envelope.id[:8]})")

@@ -75,8 +75,19 @@ def list_notifications(node: LocalNode, regime: Regime, *, year: int | None = No
     return listed
 
 
-def ask(node: LocalNode, database: Database, finding_id: int, channel: str, *, author: Author | None = None) -> Sent:
-    """Send the Chapter III ``request_for_clarification`` of stored finding ``finding_id`` with its evidence."""
+def ask(
+    node: LocalNode,
+    database: Database,
+    finding_id: int,
+    channel: str,
+    *,
+    author: Author | None = None,
+    deadline_span: float | None = None,
+) -> Sent:
+    """Send the Chapter III ``request_for_clarification`` of stored finding ``finding_id`` with its evidence.
+
+    ``deadline_span`` [s]: None for the channel's deadline of the type (48 h by default, Vienna Document ch. III).
+    """
     stored = transparency_store.get_finding(database, finding_id)
     references = [
         envelope_id for envelope_id, _, _, n in stored_notifications(node)
@@ -88,7 +99,7 @@ def ask(node: LocalNode, database: Database, finding_id: int, channel: str, *, a
     if stored.png is not None:
         attachments.append(_keep(node, f"finding-{finding_id}.png", stored.png, "image/png"))
     return send(node, Outgoing(MessageType.REQUEST_FOR_CLARIFICATION, channel, body, attachments=tuple(attachments),
-                               author=author))
+                               author=author, deadline_span=deadline_span))
 
 
 def _keep(node: LocalNode, name: str, data: bytes, media_type: str) -> Attachment:
