@@ -45,7 +45,7 @@ def watch_intercept(node: LocalNode, domain_dir: Path) -> list[int]:
     scenario = reconstruct(row).scenario
     assert scenario is not None
     watch = Watch(load_rulebook())
-    run = RecordedRun(node.paths.database, ["2016-04-29 reconstruction"], watch)
+    run = RecordedRun(node.database, ["2016-04-29 reconstruction"], watch)
     try:
         for observation in scenario.observations:
             run.record(watch.feed(observation))

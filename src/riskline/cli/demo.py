@@ -179,13 +179,14 @@ class Story:
                            f"{scenario.background_ships} ships, real tracks relocated into the Baltic")
         assert self.harness is not None
         watch = Watch(load_rulebook(), attributor=Attributor(Fleet.load(scenario.fleet_path)))
-        run = RecordedRun(self.harness["EE"].root / "node.db", [str(scenario.table_path)], watch)
-        try:
-            for observation in read_path(scenario.table_path, run.outcome.stats):
-                run.record(watch.feed(observation))
-            run.record(watch.finish())
-        finally:
-            run.close()
+        with LocalNode.open(self.harness["EE"].root) as ee_node:  # its connections seal what the watch stores
+            run = RecordedRun(ee_node.database, [str(scenario.table_path)], watch)
+            try:
+                for observation in read_path(scenario.table_path, run.outcome.stats):
+                    run.record(watch.feed(observation))
+                run.record(watch.finish())
+            finally:
+                run.close()
         encounters, stats = run.outcome.encounters, run.outcome.stats
         status = watch.status()
         self.say("watch", f"{stats.read:,} reports, {status.platforms} platforms, {len(encounters)} encounters:")

@@ -65,20 +65,20 @@ def exercise_act(story: Story, officers: Mapping[str, Author]) -> None:
     story.find("EE", lambda m: m.id == notice.envelope.id, what="the hazard notice at EE")
     story.find("EE", lambda m: m.id == sent.envelope.id, what="the notification at EE")
 
-    ee_root = story.harness["EE"].root
     with story.node("EE") as ee, ee.database.read() as connection:
         received = transparency_store.notices(connection, ("hazard_notice",), direction="in")
     hazards = [{"party": n.party, "issued": n.created, "notice": n.body} for n in received if not n.body.get("cancels")]
     hazards_path = made.hazards_path
     hazards_path.write_text(json.dumps(hazards, indent=2) + "\n", encoding="utf-8")
     watch = Watch(load_rulebook(overrides=[f"hazard_area_entry.notices={hazards_path}"]))
-    run = RecordedRun(ee_root / "node.db", [str(made.table_path)], watch)
-    try:
-        for observation in read_path(made.table_path, run.outcome.stats):
-            run.record(watch.feed(observation))
-        run.record(watch.finish())
-    finally:
-        run.close()
+    with story.node("EE") as ee:  # the node's own connection: it seals what the run writes
+        run = RecordedRun(ee.database, [str(made.table_path)], watch)
+        try:
+            for observation in read_path(made.table_path, run.outcome.stats):
+                run.record(watch.feed(observation))
+            run.record(watch.finish())
+        finally:
+            run.close()
     story.say("watch", f"EE's watch replays the exercise day ({len(made.scenario.observations):,} reports; RU ships "
                        "and real aircraft tracks relocated into the area, and a second group off Gotland)")
     for encounter in run.outcome.encounters:

@@ -66,30 +66,20 @@ def compare_command(
     Example: riskline transparency compare --db riskline.db --from 2026-03-10T00:00Z --to 2026-03-11T00:00Z \
 --notifications exercise_notification.json
     """
-    from riskline.storage.engine import open_database
+    from riskline.storage.engine import Database, open_database
     from riskline.storage.transparency_store import load_activity, save_findings
     from riskline.transparency.activity import read_notification
-    from riskline.transparency.compare import CompareSettings, compare
+    from riskline.transparency.compare import CompareSettings, Comparison, compare
     from riskline.transparency.plot import render_finding_png
 
     if db is not None and node_dir is not None:
         raise fail("give --node or --db, not both")
-    declared = []
     with guard():
         declared = [read_notification(path) for path in notifications]
-    database_path = db
-    if db is None:
-        from riskline.node.transparency import stored_notifications
-
-        with opened(node_dir) as node, guard():
-            declared += [n for _, _, _, n in stored_notifications(node)]
-            database_path = node.paths.root / "node.db"
-    assert database_path is not None
-    if not database_path.exists():
-        raise fail(f"--db {database_path}: no such database (run `riskline watch … --db {database_path}` first)")
     settings = CompareSettings(floor_platforms=floor, radius_m=radius_km * 1000.0, floor_duration_s=hours * 3600.0,
                                baseline_days=baseline_days)
-    with guard(), open_database(database_path) as database:
+
+    def run(database: Database) -> tuple[Comparison, list[bytes], list[int]]:
         observed = load_activity(database)
         if len(observed) == 0 and not as_json:
             table_console().print("no observed military activity in this database (has the watch run with --db?)")
@@ -97,7 +87,19 @@ def compare_command(
         first, last = _window(year, start, end, default)
         result = compare(observed, declared, start=first, end=last, settings=settings)
         pngs = [render_finding_png(f, observed, declared) for f in result.findings]
-        ids = save_findings(database, result.findings, pngs, time.time())
+        return result, pngs, save_findings(database, result.findings, pngs, time.time())
+
+    if db is None:
+        from riskline.node.transparency import stored_notifications
+
+        with opened(node_dir) as node, guard():  # the node's own connections: they seal what is written
+            declared += [n for _, _, _, n in stored_notifications(node)]
+            result, pngs, ids = run(node.database)
+    else:
+        if not db.exists():
+            raise fail(f"--db {db}: no such database (run `riskline watch … --db {db}` first)")
+        with guard(), open_database(db) as database:
+            result, pngs, ids = run(database)
     if evidence is not None:
         evidence.mkdir(parents=True, exist_ok=True)
         for finding_id, finding, png in zip(ids, result.findings, pngs, strict=True):
@@ -154,15 +156,14 @@ def activity_command(
 
     if db is not None and node_dir is not None:
         raise fail("give --node or --db, not both")
-    path = db
     if db is None:
-        with opened(node_dir) as node:
-            path = node.paths.root / "node.db"
-    assert path is not None
-    if not path.exists():
-        raise fail(f"--db {path}: no such database (run `riskline watch … --db {path}` first)")
-    with guard(), open_database(path) as database:
-        observed = load_activity(database)
+        with opened(node_dir) as node, guard():
+            observed = load_activity(node.database)
+    else:
+        if not db.exists():
+            raise fail(f"--db {db}: no such database (run `riskline watch … --db {db}` first)")
+        with guard(), open_database(db) as database:
+            observed = load_activity(database)
     default = (float(observed.t.min()), float(observed.t.max()) + observed.bin_s) if len(observed) else (0.0, 1.0)
     first, last = _window(year, start, end, default)
     summaries = summarize(observed, start=first, end=last, period_s=hours * 3600.0)
@@ -196,11 +197,10 @@ def ask_command(
     from riskline.storage.engine import open_database
 
     with opened(node_dir) as node, guard():
-        path = db or node.paths.root / "node.db"
         if db is None:
             sent = ask(node, node.database, finding, channel)
         else:
-            with open_database(path) as database:
+            with open_database(db) as database:
                 sent = ask(node, database, finding, channel)
     message = sent.message
     due = "" if message.deadline is None else f", reply due {to_iso(message.deadline)} (our clock)"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from riskline.ingest.batch import ObservationBatch
 from riskline.ingest.observation import Domain, Kind, Observation
 from riskline.tracks.identity import PlatformIdentity
 
@@ -142,6 +143,23 @@ class ActivityLog:
             observation.lat,
             observation.lon,
         )
+
+    def add_batch(self, batch: ObservationBatch, identities: Sequence[PlatformIdentity]) -> None:
+        """``add`` for every row of a batch (rows in arrival order; the last row of a platform in a bin wins)."""
+        military = [k for k, identity in enumerate(identities) if identity.kind is Kind.MILITARY]
+        if not military:
+            return
+        rows = np.asarray(military, dtype=np.int64)
+        t, lat, lon = batch.t[rows], batch.lat[rows], batch.lon[rows]
+        usable = np.isfinite(t) & np.isfinite(lat) & np.isfinite(lon)
+        bins = np.floor(t / self.bin_s).astype(np.int64)
+        for k in np.flatnonzero(usable):
+            row = int(rows[k])
+            identity = identities[row]
+            pid = batch.platform_id[row]
+            self._last[(pid, int(bins[k]))] = (
+                float(t[k]), pid, identity.party, identity.domain is Domain.AIR, float(lat[k]), float(lon[k]),
+            )
 
     def __len__(self) -> int:
         return len(self._last)
