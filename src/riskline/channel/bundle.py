@@ -117,6 +117,35 @@ class Resume:
         return cls(frontier, streams)
 
 
+class KeyRing(dict[str, VerifyKey]):
+    """Public keys by node name (each node's current key), with ``previous``: the keys each node rotated away
+    from (``key_history.py``), under which its older entries, heads and receipts still verify."""
+
+    def __init__(
+        self, current: Mapping[str, VerifyKey], previous: Mapping[str, Iterable[VerifyKey]] | None = None
+    ) -> None:
+        super().__init__(current)
+        self.previous: dict[str, frozenset[VerifyKey]] = {
+            name: frozenset(keys) for name, keys in (previous or {}).items() if keys
+        }
+
+
+def keys_of(keys: Mapping[str, VerifyKey], node: str) -> frozenset[VerifyKey]:
+    """Every key ``node`` signs or signed with: its current one and, in a ``KeyRing``, its previous ones."""
+    current = keys.get(node)
+    previous = keys.previous.get(node, frozenset()) if isinstance(keys, KeyRing) else frozenset()
+    return previous if current is None else previous | {current}
+
+
+def all_keys(keys: Mapping[str, VerifyKey]) -> frozenset[VerifyKey]:
+    """Every key of every node in ``keys``."""
+    found = frozenset(keys.values())
+    if isinstance(keys, KeyRing):
+        for previous in keys.previous.values():
+            found |= previous
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Bundle:
     """A node's whole log with everything needed to check it offline: entries, heads, cosignatures, receipts, keys."""
@@ -156,6 +185,15 @@ class Bundle:
             "v": BUNDLE_VERSION,
             "origin": self.origin,
             "keys": {name: key.to_text() for name, key in sorted(self.keys.items())},
+            **(
+                {
+                    "previous_keys": {
+                        name: sorted(key.to_text() for key in keys) for name, keys in sorted(self.keys.previous.items())
+                    }
+                }
+                if isinstance(self.keys, KeyRing) and self.keys.previous
+                else {}
+            ),
             "entries": [entry.decode("utf-8") for entry in self.entries],
             "checkpoints": [scp.to_dict() for scp in self.checkpoints],
             "cosignatures": [c.to_dict() for c in self.cosignatures],
@@ -181,6 +219,17 @@ class Bundle:
         keys: dict[str, VerifyKey] = {}
         for position, (name, text) in enumerate(raw_keys.items()):
             keys[str(name)] = _parse(lambda t=text, n=name: require_key(t, f"keys.{n}"), "keys", position)
+        raw_previous = data.get("previous_keys", {})
+        if not isinstance(raw_previous, Mapping) or not all(isinstance(v, list) for v in raw_previous.values()):
+            raise _Broken(Failure("keys", 0, "previous_keys must be an object of node name → list of keys"))
+        previous = {
+            str(name): [
+                _parse(lambda t=text, n=name: require_key(t, f"previous_keys.{n}"), "keys", position)
+                for position, text in enumerate(texts)
+            ]
+            for name, texts in raw_previous.items()
+        }
+        keys = KeyRing(keys, previous)
         entries = tuple(
             _parse(lambda e=entry: _entry_bytes(e), "entries", i) for i, entry in enumerate(_list(data, "entries"))
         )
@@ -256,10 +305,10 @@ def check_bundle(
         for receipt in bundle.receipts:
             sizes |= {receipt.receiver_checkpoint.checkpoint.size, receipt.cosignature.checkpoint.size}
         resume.frontier.remember(sizes)
-    own_key = bundle.keys.get(bundle.origin)
+    own_keys = keys_of(bundle.keys, bundle.origin)
     positions: dict[str, int] = {}
     for number, receipt in enumerate(bundle.receipts):
-        if own_key is None or receipt.receiver.key != own_key:
+        if receipt.receiver.key not in own_keys:
             continue
         placed = positions.setdefault(receipt.envelope_hash, receipt.log_index)
         if placed != receipt.log_index:
@@ -334,12 +383,12 @@ class EntryChecker:
             return EntryFacts(f"not a valid signed envelope: {error}")
         envelope = signed.envelope
         sender = envelope.sender
-        if sender.key not in self.keys.values():
+        if sender.key not in all_keys(self.keys):
             return EntryFacts(
                 f"signed by {sender.node!r} with key {sender.key.fingerprint}, which is not among the given keys"
             )
         named = self.keys.get(sender.node)
-        if named is not None and named != sender.key:
+        if named is not None and sender.key not in keys_of(self.keys, sender.node):
             return EntryFacts(
                 f"signed by {sender.node!r} with key {sender.key.fingerprint},"
                 f" but that node's key is {named.fingerprint}"
@@ -357,7 +406,7 @@ class EntryChecker:
             sender=sender.node,
             channel=envelope.channel,
             seq=envelope.seq,
-            cites=(head.size, head.root) if sender.key == self.keys.get(self.origin) else None,
+            cites=(head.size, head.root) if sender.key in keys_of(self.keys, self.origin) else None,
         )
 
     def facts_of(self, leaves: Iterable[bytes]) -> list[EntryFacts]:
@@ -476,7 +525,8 @@ class _LogChecker:
         heads = self._by_size[size]
         for number, scp in heads:
             try:
-                verify_checkpoint(scp, trusted=self.keys[self.origin])
+                own = keys_of(self.keys, self.origin)
+                verify_checkpoint(scp, trusted=scp.signer if scp.signer in own else self.keys[self.origin])
             except ChannelError as error:
                 return Failure("checkpoints", number, str(error))
         for number, scp in heads:
@@ -538,7 +588,7 @@ class _LogChecker:
 def _cosignature_problem(
     cosignature: Cosignature, bundle: Bundle, checker: _LogChecker, memo: SignatureMemo
 ) -> str | None:
-    if cosignature.witness not in bundle.keys.values():
+    if cosignature.witness not in all_keys(bundle.keys):
         return f"by witness key {cosignature.witness.fingerprint}, which is not among the bundle's keys"
     try:
         memo.cosignature(cosignature, cosignature.witness)
@@ -569,7 +619,7 @@ def _head_problem(origin: str, size: int, root: bytes, bundle: Bundle, checker: 
 
 def _receipt_problem(receipt: Receipt, bundle: Bundle, checker: _LogChecker, memo: SignatureMemo) -> str | None:
     receiver_key = receipt.receiver.key
-    if receiver_key not in bundle.keys.values():
+    if receiver_key not in all_keys(bundle.keys):
         return f"by receiver key {receiver_key.fingerprint}, which is not among the bundle's keys"
     found = checker.found.get(receipt.envelope_hash)
     if found is None:
@@ -586,8 +636,7 @@ def _receipt_problem(receipt: Receipt, bundle: Bundle, checker: _LogChecker, mem
         )
     except ChannelError as error:
         return str(error)
-    own_key = bundle.keys[bundle.origin]
-    if receiver_key == own_key:
+    if receiver_key in keys_of(bundle.keys, bundle.origin):
         head = receipt.receiver_checkpoint.checkpoint
         return _head_problem(head.origin, head.size, head.root, bundle, checker, "is under a checkpoint of")
     cosigned = receipt.cosignature.checkpoint

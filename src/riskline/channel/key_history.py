@@ -210,11 +210,28 @@ class KeyPeriod:
 class KeyHistory:
     """The keys of one node over time, from the key pinned for it and its statements, checked in order."""
 
-    __slots__ = ("_periods", "node")
+    __slots__ = ("_periods", "_statements", "node")
 
     def __init__(self, node: str, pinned: VerifyKey) -> None:
         self.node = node
         self._periods: list[KeyPeriod] = [KeyPeriod(pinned, None, None)]
+        self._statements: list[KeyRotation | KeyRevocation] = []
+
+    def copy(self) -> KeyHistory:
+        """An independent history with the same keys and statements."""
+        other = KeyHistory(self.node, self._periods[0].key)
+        other._periods = list(self._periods)
+        other._statements = list(self._statements)
+        return other
+
+    @property
+    def pinned(self) -> VerifyKey:
+        return self._periods[0].key
+
+    @property
+    def statements(self) -> tuple[KeyRotation | KeyRevocation, ...]:
+        """The statements taken, in order (one announced on several channels counts once)."""
+        return tuple(self._statements)
 
     @classmethod
     def of(cls, node: str, pinned: VerifyKey, statements: Sequence[KeyRotation | KeyRevocation]) -> KeyHistory:
@@ -234,11 +251,17 @@ class KeyHistory:
     def keys(self) -> frozenset[VerifyKey]:
         return frozenset(period.key for period in self._periods)
 
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` is (or was) one of the node's keys."""
+        return any(period.key == key for period in self._periods)
+
     def apply(self, statement: KeyRotation | KeyRevocation) -> None:
         """Take a verified statement into the history; raises (and changes nothing) when it does not hold."""
         if statement.node != self.node:
             raise MalformedEnvelope(f"a key statement of {statement.node!r} given for {self.node!r}")
         statement.verify()
+        if statement in self._statements:
+            return  # the same statement announced on another channel
         if isinstance(statement, KeyRotation):
             last = self._periods[-1]
             if statement.old_key != last.key:
@@ -254,6 +277,7 @@ class KeyHistory:
                 raise MalformedEnvelope(f"{self.node} rotates back to a key it held before")
             self._periods[-1] = KeyPeriod(last.key, last.start, statement.effective, last.revoked_since)
             self._periods.append(KeyPeriod(statement.new_key, statement.effective, None))
+            self._statements.append(statement)
             return
         positions = {period.key: number for number, period in enumerate(self._periods)}
         revoked, signer = positions.get(statement.revoked), positions.get(statement.signer)
@@ -266,6 +290,7 @@ class KeyHistory:
         period = self._periods[revoked]
         since = statement.since if period.revoked_since is None else min(period.revoked_since, statement.since)
         self._periods[revoked] = KeyPeriod(period.key, period.start, period.end, since)
+        self._statements.append(statement)
 
     def key_at(self, moment: float) -> VerifyKey:
         """The node's key at ``moment`` (the pinned one before the first rotation)."""

@@ -31,6 +31,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from riskline.channel.canonical import canonical_json
 from riskline.channel.errors import MalformedEnvelope
+from riskline.channel.key_bodies import KEY_BODIES
 from riskline.channel.transparency_bodies import TRANSPARENCY_BODIES, check_body
 
 HAZARD_NOTICE_MIN_LEAD_S = 3 * 86_400.0  # [s] INCSEA art. VI: notice 3–5 days ahead
@@ -65,6 +66,8 @@ class MessageType(StrEnum):
     ACTIVITY_NOTIFICATION = "activity_notification"
     ANNUAL_CALENDAR = "annual_calendar"
     OBSERVATION_INVITATION = "observation_invitation"
+    KEY_ROTATION = "key_rotation"  # channel/key_bodies.py
+    KEY_REVOCATION = "key_revocation"
 
 
 class ContactLevel(StrEnum):
@@ -283,6 +286,7 @@ BODY_MODELS: Mapping[MessageType, type[BaseModel]] = MappingProxyType(
         MessageType.ESCALATION_NOTICE: EscalationNoticeBody,
         MessageType.ACKNOWLEDGEMENT: AcknowledgementBody,
         **{MessageType(name): model for name, model in TRANSPARENCY_BODIES.items()},
+        **{MessageType(name): model for name, model in KEY_BODIES.items()},
     }
 )
 

@@ -10,7 +10,8 @@ inclusion proof in that checkpoint and a consistency proof from the last size *t
 Receiving (``check_delivery``) decides on the receiver's own clock and pinned keys, trusting nothing the
 sender says that is not signed and consistent with what was accepted before. Checks, in this order:
 
-1. the sender node is pinned (``UnknownKey``), with the same key (``KeyChanged``) and party (``UnknownKey``);
+1. the sender node is pinned (``UnknownKey``), with a key of its history valid when it signed and not revoked
+   (``KeyChanged``, ``KeyRevoked``: ``key_history.py``), and the party it was pinned for (``UnknownKey``);
 2. the envelope's signature (``BadSignature``);
 3. channel, membership and recipients (``ForeignChannel``), level and language (``InvalidField``);
 4. the id: already received with the same hash → the ``duplicate`` verdict (answer with the stored receipt);
@@ -69,6 +70,8 @@ from riskline.channel.errors import (
     StaleEnvelope,
     UnknownKey,
 )
+from riskline.channel.key_bodies import KEY_MESSAGE_TYPES, statement_of
+from riskline.channel.key_history import KeyHistory
 from riskline.channel.merkle import EMPTY_ROOT, MerkleTree, leaf_hash, verify_consistency, verify_inclusion
 from riskline.channel.messages import InvalidField
 from riskline.channel.policy import ChannelPolicy
@@ -110,10 +113,16 @@ class PinnedPeer:
     key: VerifyKey
     origin: str = ""
     """The origin its checkpoints carry; defaults to the node name."""
+    history: KeyHistory | None = field(default=None, compare=False)
+    """Its keys over time from ``key`` on (rotations, revocations it announced); None: ``key`` alone."""
 
     def __post_init__(self) -> None:
         if not self.origin:
             object.__setattr__(self, "origin", self.node)
+
+    def key_history(self) -> KeyHistory:
+        """A copy of the peer's key history, to check against and extend."""
+        return KeyHistory(self.node, self.key) if self.history is None else self.history.copy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,15 +426,18 @@ def check_batch(
     taken: dict[str, str] = {}
     head: SignedCheckpoint | None = None
     current = state
+    histories: dict[str, KeyHistory] = {}
     for item in batch.items:
         try:
             signed = item.envelope
             peer = _pinned_sender(signed, peers)
+            history = histories.setdefault(peer.node, peer.key_history())
+            _check_key_in_history(signed, history, now)
             if current is None:
                 current = PeerState.initial(peer)
             if current.peer != peer.node:
                 raise ValueError(f"state of {current.peer!r} passed for a delivery from {peer.node!r}")
-            signed.verify(peer.key)
+            signed.verify(signed.envelope.sender.key)
             check_membership(signed.envelope, policy, local_party)
             earlier = taken.get(signed.id) or seen(signed.id)
             if earlier is not None:
@@ -437,13 +449,15 @@ def check_batch(
                 continue
             _check_sequence_and_age(signed, current, policy, now)
             if head is None:
-                _check_head_signature(batch.checkpoint, peer)
+                _check_head_signature(batch.checkpoint, peer, _announced_in(batch, history), now)
             _check_inclusion(signed, item.inclusion, batch.checkpoint)
             if head is None:
                 _witness(current.cosigned, batch.checkpoint, batch.consistency)
                 head = batch.checkpoint
             if local_origin is not None and local_root is not None:
                 _check_view_of_our_log(signed, local_origin, local_root)
+            if signed.envelope.type in KEY_MESSAGE_TYPES:
+                histories[peer.node] = _take_key_statement(signed, history)
         except ChannelError as error:
             cosign = head if Outcome.ACCEPT in outcomes else None
             return BatchVerdict(tuple(outcomes), current, cosign, error, now)
@@ -497,13 +511,34 @@ def _pinned_sender(signed: SignedEnvelope, peers: Mapping[str, PinnedPeer]) -> P
     peer = peers.get(sender.node)
     if peer is None:
         raise UnknownKey(f"envelope from unpinned node {sender.node!r} (key {sender.key.fingerprint})")
-    if sender.key != peer.key:
-        raise KeyChanged(
-            f"node {sender.node!r} signs with {sender.key.fingerprint}, the pinned key is {peer.key.fingerprint}"
-        )
     if sender.party != peer.party:
         raise UnknownKey(f"node {sender.node!r} is pinned for party {peer.party!r}, not {sender.party!r}")
     return peer
+
+
+def _check_key_in_history(signed: SignedEnvelope, history: KeyHistory, now: float) -> None:
+    """Check 1, the key: one of the sender's keys, its key when the envelope was signed, not revoked by then
+    (nor by ``now`` on our clock: a thief holding a revoked key could backdate)."""
+    sender = signed.envelope.sender
+    if sender.key not in history:
+        raise KeyChanged(
+            f"node {sender.node!r} signs with {sender.key.fingerprint}, the pinned key is {history.current.fingerprint}"
+        )
+    history.check(sender.key, signed.envelope.created, received=now)
+
+
+def _take_key_statement(signed: SignedEnvelope, history: KeyHistory) -> KeyHistory:
+    """A ``key_rotation`` / ``key_revocation`` from the sender about itself, applied to a copy of its history:
+    refused (nothing stored) when the sender's current key did not sign it (``KeyChanged``) or it does not hold."""
+    envelope = signed.envelope
+    statement = statement_of(envelope.type, envelope.body)
+    if statement.node != envelope.sender.node:
+        raise InvalidField(
+            "body.node", f"{envelope.sender.node} may announce only its own keys, not {statement.node}'s"
+        )
+    extended = history.copy()
+    extended.apply(statement)
+    return extended
 
 
 def _check_sequence_and_age(signed: SignedEnvelope, state: PeerState, policy: ChannelPolicy, now: float) -> None:
@@ -527,11 +562,27 @@ def _check_sequence_and_age(signed: SignedEnvelope, state: PeerState, policy: Ch
         )
 
 
-def _check_head_signature(head: SignedCheckpoint, peer: PinnedPeer) -> None:
-    """Check 7, first half: the checkpoint is of the sender's log and signed by its pinned key."""
+def _announced_in(batch: DeliveryBatch, history: KeyHistory) -> KeyHistory:
+    """``history`` with the key statements the batch carries (each proves itself): its head may be signed by
+    a key the batch announces before the envelopes signed with it."""
+    prospective = history.copy()
+    for item in batch.items:
+        envelope = item.envelope.envelope
+        if envelope.type in KEY_MESSAGE_TYPES:
+            try:
+                prospective.apply(statement_of(envelope.type, envelope.body))
+            except ChannelError:
+                break
+    return prospective
+
+
+def _check_head_signature(head: SignedCheckpoint, peer: PinnedPeer, history: KeyHistory, now: float) -> None:
+    """Check 7, first half: the checkpoint is of the sender's log and signed by its key of the moment."""
     if head.checkpoint.origin != peer.origin:
         raise ForeignChannel(f"checkpoint is of log {head.checkpoint.origin!r}, the sender's log is {peer.origin!r}")
-    verify_checkpoint(head, trusted=peer.key)
+    signer = head.signer if head.signer in history else history.current
+    history.check(signer, head.checkpoint.timestamp, received=now)
+    verify_checkpoint(head, trusted=signer)
 
 
 def _check_inclusion(signed: SignedEnvelope, inclusion: Inclusion, head: SignedCheckpoint) -> None:

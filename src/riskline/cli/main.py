@@ -58,6 +58,7 @@ COMMANDS = (
     CommandEntry("peer", "riskline.cli.peers", "Peer nodes pinned by key, as SSH pins hosts."),
     CommandEntry("channel", "riskline.cli.channels", "Channels this node talks on (bilateral or collective)."),
     CommandEntry("log", "riskline.cli.log", "The node's append-only Merkle log: verify, export, check bundles."),
+    CommandEntry("key", "riskline.cli.keys", "This node's identity keys over time: rotate, revoke, list."),
     CommandEntry(
         "dashboard",
         "riskline.cli.dashboard",

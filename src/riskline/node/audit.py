@@ -33,6 +33,7 @@ from riskline.channel.bundle import (
     EntryChecker,
     EntryFacts,
     Failure,
+    KeyRing,
     Resume,
     check_bundle,
     verify_bundle,
@@ -50,6 +51,7 @@ from riskline.channel.receipt import Receipt, SignatureMemo, signatures_hold
 from riskline.channel.signing import Purpose, VerifyKey
 from riskline.node.audit_implied import EVERYTHING, Since, implied_problems
 from riskline.node.audit_workers import LogChanged, facts_of_range, streamed_facts
+from riskline.node.key_rotation import own_history, peer_histories
 from riskline.node.local import LocalNode, seal_key
 from riskline.storage import channel_store as store
 from riskline.storage import seals
@@ -107,11 +109,17 @@ class VerifyResult:
         return min(entries) if entries else None
 
 
-def node_keys(node: LocalNode) -> dict[str, VerifyKey]:
+def node_keys(node: LocalNode) -> KeyRing:
+    """Every node's current key, with the keys each rotated away from (``key_rotation.py``)."""
     with node.database.read() as connection:
-        keys = {peer.node: VerifyKey.from_text(peer.key) for peer in store.list_peers(connection)}
+        peers = store.list_peers(connection)
+        histories = peer_histories(connection, peers)
+        histories[node.origin] = own_history(node, connection)
+    keys = {peer.node: VerifyKey.from_text(peer.key) for peer in peers}
+    keys |= {name: history.current for name, history in histories.items()}
     keys[node.origin] = node.key
-    return keys
+    previous = {name: [p.key for p in history.periods if p.key != keys[name]] for name, history in histories.items()}
+    return KeyRing(keys, previous)
 
 
 def build_bundle(node: LocalNode, *, upto: int | None = None, receipts_from: int = 0) -> dict[str, Any]:
@@ -273,7 +281,8 @@ def _verify(node: LocalNode, helpers: _Helpers | None, since: _Before | None) ->
                 continue
             if signed.checkpoint.size != size or signed.checkpoint.root != root:
                 problems.append(Problem("checkpoints", size, "stored size/root differ from the signed checkpoint"))
-        peers = {peer.node: VerifyKey.from_text(peer.key) for peer in store.list_peers(connection)}
+        histories = peer_histories(connection, store.list_peers(connection))
+        ours = own_history(node, connection).keys()
         stored = store.all_peer_checkpoints(connection)
     mark = 0 if since is None else since.marks.get("peer_checkpoints", 0)
     heads_by_size: dict[tuple[str, int], list[SignedCheckpoint]] = {}
@@ -285,7 +294,11 @@ def _verify(node: LocalNode, helpers: _Helpers | None, since: _Before | None) ->
         try:
             if kind == "head":
                 head = SignedCheckpoint.from_dict(json.loads(data))
-                verify_checkpoint(head, trusted=peers.get(peer))
+                history = histories.get(peer)
+                signer = None if history is None else history.current
+                if history is not None and head.signer in history:
+                    signer = head.signer  # a key the peer rotated away from since
+                verify_checkpoint(head, trusted=signer)
                 for earlier in heads_by_size.setdefault((origin, head.checkpoint.size), []):
                     proof = detect_equivocation(earlier, head)
                     if proof is not None:
@@ -296,7 +309,9 @@ def _verify(node: LocalNode, helpers: _Helpers | None, since: _Before | None) ->
                 heads_by_size[(origin, head.checkpoint.size)].append(head)
                 peer_heads += 1
             elif kind == "cosigned_by_us":
-                verify_cosignature(Cosignature.from_dict(json.loads(data)), trusted=node.key)
+                cosignature = Cosignature.from_dict(json.loads(data))
+                mine = cosignature.witness if cosignature.witness in ours else node.key
+                verify_cosignature(cosignature, trusted=mine)
         except (ChannelError, ValueError) as error:
             problems.append(Problem("peer_heads" if kind == "head" else "cosignatures_given", position, str(error)))
     report: BundleReport | None = None
@@ -369,7 +384,7 @@ def _database_problems(node: LocalNode, entries: int, since: _Before | None, *, 
             for implied in implied_problems(connection, node.origin, entries, after):
                 problems.append(Problem(implied.table, None, implied.reason, row=implied.row))
         if node.database.dialect == "sqlite":
-            sealer = seals.Sealer(seal_key(node.identity))
+            sealer = seals.Sealer(seal_key(node.anchor))
             for sealed in seals.check_all(connection, sealer, marks):
                 problems.append(Problem(sealed.table, None, sealed.reason, row=sealed.row))
     return problems

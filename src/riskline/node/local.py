@@ -73,7 +73,9 @@ class LocalNode:
     def __init__(self, paths: NodePaths, config: NodeConfig, identity: SigningKey, database: Database, clock: Clock):
         self.paths = paths
         self.config = config
-        self.identity = identity
+        self.anchor = identity
+        """The key the node was created with (keys/identity.pem): its TLS CA and row seals stay on it."""
+        self._signing = keys.SigningState(identity)
         self.database = database
         self.clock = clock
         self.tree = MerkleTree()
@@ -103,7 +105,7 @@ class LocalNode:
 
     def seal(self) -> None:
         """Seal every table the log cannot vouch for (``storage/seals.py``); the triggers follow the schema."""
-        sealer = seals.Sealer(seal_key(self.identity))
+        sealer = seals.Sealer(seal_key(self.anchor))
         seals.attach(self.database, sealer)
         if self.database.dialect == "sqlite":
             with self.recording() as connection:
@@ -136,6 +138,12 @@ class LocalNode:
     def origin(self) -> str:
         """The name of this node's log in checkpoints: the node id."""
         return self.config.id
+
+    @property
+    def identity(self) -> SigningKey:
+        """The key the node signs with now: the anchor, or the last key it rotated to (``riskline key rotate``),
+        re-read when another process of the node rotates it."""
+        return self._signing.current(self.paths)
 
     @property
     def key(self) -> VerifyKey:

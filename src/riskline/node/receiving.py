@@ -46,6 +46,7 @@ from riskline.channel.signing import VerifyKey
 from riskline.node import tls
 from riskline.node.attachments import queue_fetches_for
 from riskline.node.errors import NodeError, NotAuthenticated
+from riskline.node.key_rotation import peer_histories
 from riskline.node.local import LocalNode
 from riskline.node.messaging import Outgoing, append_envelopes, send_in
 from riskline.storage import channel_store as store
@@ -68,9 +69,13 @@ def to_json(value: object) -> str:
 
 
 def pinned_peers(connection: Connection) -> dict[str, PinnedPeer]:
+    rows = store.list_peers(connection)
+    histories = peer_histories(connection, rows)
     return {
-        row.node: PinnedPeer(node=row.node, party=row.party, key=VerifyKey.from_text(row.key))
-        for row in store.list_peers(connection)
+        row.node: PinnedPeer(
+            node=row.node, party=row.party, key=VerifyKey.from_text(row.key), history=histories[row.node]
+        )
+        for row in rows
     }
 
 
