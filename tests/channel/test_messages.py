@@ -99,6 +99,8 @@ def test_every_message_type_has_a_schema_of_version_one_but_the_hazard_notice_of
         "activity_notification",
         "annual_calendar",
         "observation_invitation",
+        "key_rotation",
+        "key_revocation",
     ]
 
 

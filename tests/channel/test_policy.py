@@ -131,8 +131,8 @@ def test_recipients_are_every_other_member() -> None:
                                           "'link_test_reply', 'incident_report', 'hazard_notice', "
                                           "'request_for_clarification', 'clarification', 'meeting_proposal', "
                                           "'free_text', 'escalation_notice', 'acknowledgement', "
-                                          "'activity_notification', 'annual_calendar' or "
-                                          "'observation_invitation'"),
+                                          "'activity_notification', 'annual_calendar', "
+                                          "'observation_invitation', 'key_rotation' or 'key_revocation'"),
         ({"deadlines": {"free_text": -5}}, "channel 'RU-EE': deadlines.free_text: Input should be greater than 0"),
         ({"ladder": ["duty_officer", "minister"]},
          "channel 'RU-EE': ladder: minister is not one of the channel's levels"),
