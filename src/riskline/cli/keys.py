@@ -13,7 +13,8 @@ from riskline.cli.node_common import JSON_OUT, NODE_DIR, delivery_hint, fail, gu
 from riskline.cli.node_common import console as wide_console
 
 key_app = typer.Typer(
-    help="This node's identity keys over time: rotate, revoke, list (and the peers' as announced to us).\n\n"
+    help="This node's identity keys over time: rotate, revoke, list.\n\n"
+    "A peer's keys, as it announced them to this node: riskline key list --peer NAME.\n\n"
     "Example: riskline key list --node ee-node --peer ru",
     no_args_is_help=True,
 )
