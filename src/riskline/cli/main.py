@@ -59,10 +59,14 @@ COMMANDS = (
     CommandEntry("channel", "riskline.cli.channels", "Channels this node talks on (bilateral or collective)."),
     CommandEntry("log", "riskline.cli.log", "The node's append-only Merkle log: verify, export, check bundles."),
     CommandEntry(
-        "notify", "riskline.cli.notify", "Activity notifications (Vienna Document) and hazard notices (INCSEA)."
+        "notify",
+        "riskline.cli.notify",
+        "Activity notifications (Vienna Document 2011 ch. V) and hazard notices (INCSEA art. VI).",
     ),
     CommandEntry(
-        "transparency", "riskline.cli.transparency", "Declared against observed: notifications held against tracks."
+        "transparency",
+        "riskline.cli.transparency",
+        "Declared against observed: notifications held against the watch's tracks.",
     ),
 )
 """Every top-level command: its module is imported only when the command is used (``cli/lazy.py``). A new
