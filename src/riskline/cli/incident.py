@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 
 @incident_app.command("list")
 def list_incidents(
-    db: Path = DB,
+    db: str = DB,
     rule: str | None = typer.Option(None, "--rule", help="Only this rule."),
     limit: int = typer.Option(50, "--limit", min=1),
     as_json: bool = JSON,
@@ -59,7 +59,7 @@ def list_incidents(
 
 
 @incident_app.command("show")
-def show(incident_id: int = typer.Argument(..., metavar="ID"), db: Path = DB) -> None:
+def show(incident_id: int = typer.Argument(..., metavar="ID"), db: str = DB) -> None:
     """Print one incident as JSON, with its rule's source and the size of its evidence.
 
     Example: riskline incident show 3
@@ -89,7 +89,7 @@ def show(incident_id: int = typer.Argument(..., metavar="ID"), db: Path = DB) ->
 def plot(
     incident_id: int = typer.Argument(..., metavar="ID"),
     output: Path = typer.Option(..., "-o", "--output", help="PNG file to write.", dir_okay=False),
-    db: Path = DB,
+    db: str = DB,
 ) -> None:
     """Draw both tracks around the closest approach, and the separation over time.
 

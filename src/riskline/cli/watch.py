@@ -47,7 +47,7 @@ def watch(
         None, "--fleet", help="Fleet file mapping identifiers to parties.", dir_okay=False
     ),
     sets: list[str] = SETS,
-    db: Path = DB,
+    db: str = DB,
     as_json: bool = JSON,
     listen_urls: list[str] = typer.Option([], "--listen", help="Live feed to bind: tcp://HOST:PORT or udp://HOST:PORT."),
     start_time: str | None = typer.Option(None, "--start-time", help="Base time (ISO 8601 UTC) for input without "
@@ -146,7 +146,7 @@ def _refresh(
     )
 
 
-def print_summary(console: Console, outcome: WatchOutcome, engine: Watch, db: Path) -> None:
+def print_summary(console: Console, outcome: WatchOutcome, engine: Watch, db: str) -> None:
     stats = outcome.stats
     status = engine.status()
     table = Table(title="riskline watch — summary", show_header=False, title_justify="left")
