@@ -36,6 +36,7 @@ def list_incidents(
     Example: riskline incident list --rule air_intercept
     """
     database = open_database(db, create=False)
+    where = database.where
     try:
         stored = WatchStore(database).list_incidents(rule=rule, limit=limit)
     finally:
@@ -44,7 +45,7 @@ def list_incidents(
         for item in stored:
             typer.echo(json.dumps({"id": item.id, **encounter_json(item.encounter)}))
         return
-    table = Table(title=f"incidents in {db}", title_justify="left")
+    table = Table(title=f"incidents in {where}", title_justify="left")
     columns = ("id", "rule", "severity", "a", "b", "parties", "occurred", "start (UTC)", "min dist [m]", "lead [s]")
     for column in columns:
         table.add_column(column, overflow="fold")

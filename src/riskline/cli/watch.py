@@ -97,7 +97,7 @@ def watch(
         emit(engine.finish())
     finally:
         run.close()
-    print_summary(out_console, outcome, engine, db)
+    print_summary(out_console, outcome, engine, run.where)
 
 
 def _streams(

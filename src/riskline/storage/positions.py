@@ -121,12 +121,20 @@ class PositionStore:
             return 0
         written = 0
         with self._db.begin() as connection:
-            if connection.dialect.name == "postgresql":
+            postgres = connection.dialect.name == "postgresql"
+            if postgres:
                 self._ensure_partitions(connection, {month_partition(float(row["t"])) for row in rows})  # type: ignore[arg-type]
-            statement = _insert_ignoring_duplicates(connection.dialect.name)
+                statement = _insert_ignoring_duplicates("postgresql").returning(track_positions.c.t)  # type: ignore[attr-defined]
+            else:
+                statement = _insert_ignoring_duplicates("sqlite")
+                sqlite = connection.connection.dbapi_connection
+                changes_before = sqlite.total_changes  # type: ignore[union-attr]
             for start in range(0, len(rows), _INSERT_BATCH):
                 result = connection.execute(statement, rows[start : start + _INSERT_BATCH])
-                written += max(result.rowcount, 0)
+                if postgres:
+                    written += len(result.all())
+            if not postgres:
+                written = sqlite.total_changes - changes_before  # type: ignore[union-attr]
         return written
 
     def partitions(self) -> list[str]:
