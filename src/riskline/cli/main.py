@@ -14,6 +14,7 @@ from riskline import __version__
 from riskline.cli import channels as channel_commands
 from riskline.cli import demo as demo_commands
 from riskline.cli import incident as incident_commands
+from riskline.cli import ingest as ingest_commands
 from riskline.cli import log as log_commands
 from riskline.cli import messages as message_commands
 from riskline.cli import node as node_commands
@@ -48,6 +49,7 @@ def _root(
 
 demo_commands.register(app)
 watch_commands.register(app)
+ingest_commands.register(app)
 rules_commands.register(app)
 incident_commands.register(app)
 scenario_commands.register(app)

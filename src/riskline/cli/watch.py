@@ -53,13 +53,19 @@ def watch(
     start_time: str | None = typer.Option(None, "--start-time", help="Base time (ISO 8601 UTC) for input without "
                                           "absolute times (plain NMEA, Beast captures)."),
     reference: str | None = typer.Option(None, "--reference", help="Receiver position LAT,LON for Mode S decoding."),
+    from_url: str | None = typer.Option(None, "--from", metavar="nats://HOST:PORT", help="Consume observations "
+                                        "from NATS JetStream (published by `riskline ingest --to`)."),
+    durable: str = typer.Option("riskline-watch", "--durable", help="With --from: the durable consumer's name."),
+    drain: bool = typer.Option(False, "--drain", help="With --from: stop once the stream is consumed."),
 ) -> None:
     """Watch traffic for encounters between parties, under the rulebook in force.
 
     Example: riskline watch ../shared/data/ais/test_data_20211101.nm4 --fleet fleet.toml --json
     """
-    if not inputs and not listen_urls:
-        raise typer.BadParameter("give at least one INPUT file or --listen URL", param_hint="INPUTS")
+    if not inputs and not listen_urls and not from_url:
+        raise typer.BadParameter("give at least one INPUT file, --listen URL or --from URL", param_hint="INPUTS")
+    if from_url and (inputs or listen_urls):
+        raise typer.BadParameter("--from reads the stream only: give no INPUT file or --listen", param_hint="--from")
     rulebook = rulebook_from(rules, sets)
     attributor = Attributor(Fleet.load(fleet) if fleet else None)
     options = ReaderOptions(
@@ -70,8 +76,17 @@ def watch(
     err = Console(stderr=True)
     out_console = Console(stderr=as_json)
     engine = Watch(rulebook, attributor=attributor)
-    run = RecordedRun(db, [str(p) for p in inputs or []] + list(listen_urls), engine)
+    run = RecordedRun(db, [str(p) for p in inputs or []] + list(listen_urls) + ([from_url] if from_url else []), engine)
     outcome = run.outcome
+    if from_url:
+        from riskline.cli.watch_stream import watch_from_stream
+
+        try:
+            watch_from_stream(from_url, engine, run, durable=durable, drain=drain, as_json=as_json)
+        finally:
+            run.close()
+        print_summary(out_console, outcome, engine, run.where)
+        return
 
     def emit(closed: list[Encounter]) -> None:
         if run.record(closed) and as_json:
