@@ -110,7 +110,9 @@ def test_the_watch_on_the_stream_finds_what_the_watch_on_the_file_finds_and_publ
     nats_server: NatsServer, baltic: Path, tmp_path: Path
 ) -> None:
     source, fleet = baltic / "demo_positions.csv", baltic / "demo_fleet.toml"
-    on_file = runner.invoke(app, ["watch", str(source), "--fleet", str(fleet), "--db", str(tmp_path / "f.db"), "--json"])
+    on_file = runner.invoke(
+        app, ["watch", str(source), "--fleet", str(fleet), "--db", str(tmp_path / "f.db"), "--json"]
+    )
     assert on_file.exit_code == 0, on_file.output
     ingested = runner.invoke(app, ["ingest", str(source), "--to", nats_server.url])
     assert ingested.exit_code == 0, ingested.output
@@ -135,7 +137,9 @@ def test_the_watch_on_the_stream_finds_what_the_watch_on_the_file_finds_and_publ
     assert sorted((e.rule, e.a, e.b) for e in published) == sorted((e["rule"], e["a"], e["b"]) for e in expected)
 
 
-def test_a_drained_watch_that_is_run_again_finds_nothing_new(nats_server: NatsServer, baltic: Path, tmp_path: Path) -> None:
+def test_a_drained_watch_that_is_run_again_finds_nothing_new(
+    nats_server: NatsServer, baltic: Path, tmp_path: Path
+) -> None:
     ingested = runner.invoke(app, ["ingest", str(baltic / "demo_positions.csv"), "--to", nats_server.url])
     assert ingested.exit_code == 0, ingested.output
     arguments = ["watch", "--from", nats_server.url, "--drain", "--db", str(tmp_path / "w.db"), "--json"]

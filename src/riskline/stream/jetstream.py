@@ -10,8 +10,8 @@ a message not acknowledged — the server restarting, a timeout — is published
 is, so the stream loses nothing and, thanks to the duplicate window, holds nothing twice
 (https://docs.nats.io/using-nats/developer/develop_jetstream/model_deep_dive#message-deduplication).
 
-Consuming uses a durable pull consumer acknowledging in batches (``AckPolicy.ALL``): the caller acks a batch once what it produced
-from it is published and stored, so a consumer killed mid-batch gets that batch again when it restarts
+Consuming uses a durable pull consumer acknowledging in batches (``AckPolicy.ALL``): the caller acks a batch
+once what it produced from it is published and stored, so a consumer killed mid-batch gets that batch again when it restarts
 (after ``ack_wait``), and its results are de-duplicated downstream by their ids.
 """
 
@@ -193,7 +193,9 @@ class JetStreamLink:
                 pending = failed
                 await asyncio.sleep(min(0.1 * 2**attempt, 5.0))
             else:
-                raise StreamError(f"{self.url}: {len(pending)} messages not acknowledged after {_PUBLISH_ATTEMPTS} tries")
+                raise StreamError(
+                    f"{self.url}: {len(pending)} messages not acknowledged after {_PUBLISH_ATTEMPTS} tries"
+                )
         return new
 
     # ------------------------------------------------------------------ consuming
