@@ -11,8 +11,8 @@ is, so the stream loses nothing and, thanks to the duplicate window, holds nothi
 (https://docs.nats.io/using-nats/developer/develop_jetstream/model_deep_dive#message-deduplication).
 
 Consuming uses a durable pull consumer acknowledging in batches (``AckPolicy.ALL``): the caller acks a batch
-once what it produced from it is published and stored, so a consumer killed mid-batch gets that batch again when it restarts
-(after ``ack_wait``), and its results are de-duplicated downstream by their ids.
+once what it produced from it is published and stored, so a consumer killed mid-batch gets that batch again
+when it restarts (after ``ack_wait``), and its results are de-duplicated downstream by their ids.
 """
 
 from __future__ import annotations
