@@ -18,6 +18,7 @@ EDGES = {"storage", "web", "cli", "stream"}
 ALLOWED: dict[str, set[str]] = {pkg: set(FLOW[: i + 1]) | LEAVES for i, pkg in enumerate(FLOW)}
 ALLOWED["watch"] = {"ingest", "tracks", "detection", "incidents"} | LEAVES
 ALLOWED["scenarios"] = {"ingest", "tracks"} | LEAVES
+ALLOWED["history"] = {"ingest", "tracks", "detection", "incidents", "watch", "storage"} | LEAVES  # row form
 ALLOWED["testing"] = set(FLOW) | LEAVES | {"watch", "testing", "storage", "scenarios"}
 ALLOWED["node"] |= {"storage", "watch"}  # the node is the deployable unit: it owns its database
 

@@ -13,6 +13,7 @@ import typer
 from riskline import __version__
 from riskline.cli import channels as channel_commands
 from riskline.cli import demo as demo_commands
+from riskline.cli import history as history_commands
 from riskline.cli import incident as incident_commands
 from riskline.cli import ingest as ingest_commands
 from riskline.cli import log as log_commands
@@ -50,6 +51,7 @@ def _root(
 demo_commands.register(app)
 watch_commands.register(app)
 ingest_commands.register(app)
+history_commands.register(app)
 rules_commands.register(app)
 incident_commands.register(app)
 scenario_commands.register(app)
