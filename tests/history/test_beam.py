@@ -37,7 +37,7 @@ def beam_python() -> str:
 
 
 def run_history(*arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    environment = {**os.environ, "PYTHONPATH": str(REPO / "src"), "COLUMNS": "200"}
     return subprocess.run(
         [beam_python(), "-c", "from riskline.cli.main import main; main()", "history", *arguments],
         capture_output=True, text=True, check=False, env=environment, timeout=900,
@@ -56,7 +56,8 @@ def test_history_on_the_direct_runner_finds_what_the_watch_finds_line_for_line(
     assert len(expected) > 0
     result = run_history(
         str(positions), "--fleet", str(fleet), "--runner", "direct", "--workers", "2",
-        "--window-hours", "1.7333333333333334", "--json", "--out", str(tmp_path / "h.db"),
+        "--window-hours", "1.7333333333333334", "--warmup-hours", "1.1", "--tail-hours", "1.1",
+        "--json", "--out", str(tmp_path / "h.db"),
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(result.stdout.splitlines()) == expected
