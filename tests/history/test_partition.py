@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from history_support import identity
@@ -22,8 +23,11 @@ from riskline.history.partition import (
 )
 from riskline.incidents.model import Encounter
 from riskline.ingest.observation import Observation
+from riskline.ingest.sources import read_path
+from riskline.ingest.stats import IngestStats
+from riskline.scenarios.history_feed import repeat_positions
 from riskline.tracks.attribution import Attributor
-from riskline.watch import Watch
+from riskline.watch import Watch, in_time_order
 
 TWO_HOURS = HistoryPlan(window_s=7_200.0, warmup_s=3_900.0, tail_s=3_900.0)
 ACROSS = HistoryPlan(window_s=6_240.0, warmup_s=3_900.0, tail_s=3_900.0)
@@ -84,3 +88,21 @@ def test_a_cut_encounter_is_joined_with_its_continuation(one_watch: list[Encount
     [stitched] = stitch(results, TWO_HOURS)
     assert stitched == join(head, rest)
     assert (stitched.start, stitched.end, stitched.min_distance_m) == (whole.start, whole.end, whole.min_distance_m)
+
+
+def test_a_day_without_data_ends_every_encounter_and_daily_windows_agree(
+    feed: tuple[Path, Path], tmp_path: Path, rulebook: Rulebook, attributor: Attributor
+) -> None:
+    """Two copies of the scenario a day apart: the watch does not stretch an encounter across the empty day
+    (its hold ran out), so one-day windows, which never see both copies, give the same encounters."""
+    source = feed[0].parent / "demo_positions.csv"
+    one = list(in_time_order([read_path(source, IngestStats())]))
+    watch = Watch(rulebook, attributor=attributor)
+    single = list(watch.feed_all(one)) + watch.finish()
+    repeat_positions(source, tmp_path / "two-days.csv", copies=2, every_s=86_400.0)
+    two = list(in_time_order([read_path(tmp_path / "two-days.csv", IngestStats())]))
+    watch = Watch(rulebook, attributor=attributor)
+    both = list(watch.feed_all(two)) + watch.finish()
+    assert len(both) == 2 * len(single)
+    daily = run_in_process(two, rulebook, attributor, HistoryPlan())
+    assert sorted(map(identity, daily)) == sorted(map(identity, both))
