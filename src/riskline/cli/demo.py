@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -32,14 +32,13 @@ from rich.markup import escape
 
 from riskline.channel.envelope import Author
 from riskline.channel.messages import MessageType
+from riskline.cli.demo_reports import plots_fetched, report_encounter
 from riskline.detection.rulebook import load_rulebook
 from riskline.incidents.model import Encounter
-from riskline.incidents.plot import render_incident_png
-from riskline.incidents.report import encounter_json
 from riskline.ingest.sources import read_path
 from riskline.node.audit import verify_node
 from riskline.node.local import LocalNode
-from riskline.node.messaging import Outgoing, Sent, attachment_from_file, send
+from riskline.node.messaging import Outgoing, Sent, send
 from riskline.node.views import MessageView, inbox, outbox
 from riskline.scenarios.baltic import demo_scenario
 from riskline.storage import channel_store as store
@@ -49,6 +48,9 @@ from riskline.timeutil import to_iso
 from riskline.tracks.attribution import Attributor
 from riskline.tracks.fleet import Fleet
 from riskline.watch import Watch
+
+if TYPE_CHECKING:
+    from riskline.cli.demo_dashboard import DemoDashboards
 
 MARKER = ".riskline-demo"
 DEMO_DEADLINES = {"incident_report": 12.0, "request_for_clarification": 12.0, "meeting_proposal": 600.0}
@@ -67,11 +69,14 @@ def register(app: typer.Typer) -> None:
 def demo(
     directory: Path = typer.Option(Path("riskline-demo"), "--dir", help="Where the nodes' directories are left."),
     tls: bool = typer.Option(True, "--tls/--no-tls", help="Mutual TLS between the nodes (plain HTTP on loopback)."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the nodes and their dashboards up until Ctrl-C."),
 ) -> None:
     """Run the whole system: three national nodes, the watch on real-data-based traffic, reports, escalation.
 
     Example: riskline demo --dir /tmp/riskline-demo
     """
+    from riskline.cli.demo_dashboard import demo_dashboards
+
     console = Console(highlight=False, soft_wrap=True)
     base = _prepare(directory)
     story = Story(console, base)
@@ -79,15 +84,18 @@ def demo(
     options = ServerOptions(delivery_interval=0.1, escalation_interval=0.5, retry_base=0.2, retry_cap=2.0)
     console.rule("[bold]riskline demo")
     console.print(f"Nodes go under [bold]{base}[/bold]; they are left there for inspection.\n")
-    with TwoNodeHarness(base, tls=tls, council=True, deadlines=DEMO_DEADLINES, options=options) as harness:
+    with TwoNodeHarness(base, tls=tls, council=True, deadlines=DEMO_DEADLINES, options=options) as harness, \
+            demo_dashboards(console, harness) as dashboards:
         story.harness = harness
         story.nodes_started()
         story.link_test()
-        encounters = story.watch()
+        encounters = story.watch(dashboards)
         story.report(encounters)
         story.transparency()
         story.escalation()
         story.verify()
+        if keep:
+            dashboards.keep()
     console.rule(f"[bold]done in {time.monotonic() - started:.0f} s")
     story.inspect_hint()
 
@@ -169,7 +177,7 @@ class Story:
         reply = self.find("EE", lambda m: m.type == "link_test_reply", what="the link test reply")
         self.say("RU", f"link test answered automatically; round trip logged on both sides ({reply.id[:8]})")
 
-    def watch(self) -> list[Encounter]:
+    def watch(self, dashboards: DemoDashboards | None = None) -> list[Encounter]:
         scenario = demo_scenario(self.base / "scenario")
         self.say("watch", "EE's watch replays a Baltic scenario built from real data:")
         for line in scenario.incidents:
@@ -178,13 +186,16 @@ class Story:
                            f"{scenario.background_ships} ships, real tracks relocated into the Baltic")
         assert self.harness is not None
         watch = Watch(load_rulebook(), attributor=Attributor(Fleet.load(scenario.fleet_path)))
-        run = RecordedRun(self.harness["EE"].root / "node.db", [str(scenario.table_path)], watch)
-        try:
-            for observation in read_path(scenario.table_path, run.outcome.stats):
-                run.record(watch.feed(observation))
-            run.record(watch.finish())
-        finally:
-            run.close()
+        with LocalNode.open(self.harness["EE"].root) as ee_node:  # its connections seal what the watch stores
+            run = RecordedRun(ee_node.database, [str(scenario.table_path)], watch)
+            try:
+                for observation in read_path(scenario.table_path, run.outcome.stats):
+                    run.record(watch.feed(observation))
+                run.record(watch.finish())
+            finally:
+                run.close()
+        if dashboards is not None:
+            dashboards.show_watch("EE", watch)
         encounters, stats = run.outcome.encounters, run.outcome.stats
         status = watch.status()
         self.say("watch", f"{stats.read:,} reports, {status.platforms} platforms, {len(encounters)} encounters:")
@@ -213,18 +224,12 @@ class Story:
             encounter = picks.get(rule)
             if encounter is None:
                 continue
-            png = plots / f"{rule}.png"
-            png.write_bytes(render_incident_png(encounter))
             with self.node(sender) as node:
-                attachment = attachment_from_file(node, png)
-                sent = send(node, Outgoing(
-                    MessageType.INCIDENT_REPORT, channel,
-                    {"incident": encounter_json(encounter), "rule_source": str(encounter.details.get("source")),
-                     "narrative": _narrative(encounter)},
-                    author=OFFICERS[sender], attachments=(attachment,),
-                ))
-            self.reports[rule] = sent
-            self.say(sender, f"incident report → {channel}: {rule} ({sent.envelope.id[:8]}), plot attached by hash")
+                done = report_encounter(node, encounter, channel=channel, narrative=_narrative(encounter),
+                                        author=OFFICERS[sender], table=self.base / "scenario", plots=plots)
+            sent = self.reports[rule] = done.sent
+            self.say(sender, f"incident report → {channel}: {rule} ({sent.envelope.id[:8]}), {done.fixes_a} + "
+                             f"{done.fixes_b} fixes of evidence, plot attached by hash")
         for sent in self.reports.values():
             sender = sent.envelope.envelope.sender.party
             self.delivered(sender, sent.envelope.id)
@@ -245,6 +250,9 @@ class Story:
             reply = self.send(party, Outgoing(kind, None, body, author=OFFICERS[party], in_reply_to=sent.envelope.id))
             verb = "answers" if kind != MessageType.ACKNOWLEDGEMENT else "only acknowledges"
             self.say(party, f"{verb} the {rule} report ({reply.envelope.id[:8]})")
+        ids = [sent.envelope.id for sent in self.reports.values()]
+        wait_until(lambda: plots_fetched_by(self, "RU", ids), timeout=60, interval=0.2, what="the plots at RU")
+        self.say("RU", f"fetched the {len(ids)} plots from their senders by hash; each SHA-256 checked before kept")
 
     def transparency(self) -> None:
         start = time.time() + 4 * 86_400
@@ -322,10 +330,18 @@ class Story:
         ee = self.harness["EE"].root
         self.console.print("Look around (the nodes are stopped; their state stays; from a clone, prefix with ./run):")
         for command in (f"riskline inbox --node {ee}", f"riskline outbox --node {ee}",
-                        f"riskline incident list --db {ee / 'node.db'}",
+                        f"riskline incident list --node {ee}",
+                        *[f"riskline incident plot --message {sent.envelope.id[:12]} --node {self.harness['RU'].root} "
+                          f"-o received-{rule}.png" for rule, sent in self.reports.items()
+                          if rule == "non_cooperative_aircraft"],
                         f"riskline log verify --node {self.harness['RU'].root}",
                         f"riskline log export --node {ee} -o ee-bundle.json"):
             self.console.print(f"  {command}")
+
+
+def plots_fetched_by(story: Story, party: str, envelope_ids: list[str]) -> bool:
+    with story.node(party) as node:
+        return plots_fetched(node, envelope_ids)
 
 
 def _events(node: LocalNode) -> list[Any]:

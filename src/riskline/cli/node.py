@@ -14,7 +14,11 @@ from riskline.node.layout import default_node_dir
 from riskline.node.local import init_node
 from riskline.storage import channel_store as store
 
-node_app = typer.Typer(help="This party's node: create it, run it, show it.", no_args_is_help=True)
+node_app = typer.Typer(
+    help="This party's node: create it, run it, show it.\n\n"
+    "Example: riskline node init --party EE --name \"Estonian Defence Forces ops\" --dir ee-node",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -63,15 +67,20 @@ def node_init(
 def node_serve(
     node_dir: Path | None = NODE_DIR,
     port: int | None = typer.Option(None, "--port", help="Override the port in node.toml (0: any free port)."),
+    dashboard: str = typer.Option(
+        "127.0.0.1:8780", "--dashboard", help="HOST:PORT of the operators' dashboard (loopback); 'off' for none."
+    ),
 ) -> None:
-    """Run the node's HTTPS API (mutual TLS; plain HTTP only on loopback), delivery and escalation.
+    """Run the node's HTTPS API (mutual TLS; plain HTTP only on loopback), delivery, escalation and dashboard.
 
-    Example: riskline node serve --node ee-node
+    Example: riskline node serve --node ee-node --dashboard 127.0.0.1:8780
     """
     from riskline.node.server import serve
+    from riskline.web.server import node_dashboard
 
     with guard():
-        serve(node_dir or default_node_dir(), port=port)
+        companion = None if dashboard == "off" else node_dashboard(parse_listen(dashboard))
+        serve(node_dir or default_node_dir(), port=port, companion=companion)
 
 
 @node_app.command("show")

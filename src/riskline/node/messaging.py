@@ -23,9 +23,19 @@ from sqlalchemy.engine import Connection
 
 from riskline.channel.checkpoint import SignedCheckpoint
 from riskline.channel.deadlines import obligations_after
-from riskline.channel.envelope import Attachment, Author, LogHead, PeerHead, SignedEnvelope, new_envelope, sign_envelope
+from riskline.channel.envelope import (
+    MAX_ATTACHMENT_SIZE,
+    Attachment,
+    Author,
+    LogHead,
+    PeerHead,
+    SignedEnvelope,
+    attachment_too_large,
+    new_envelope,
+    sign_envelope,
+)
 from riskline.channel.merkle import leaf_hash
-from riskline.channel.messages import ContactLevel, MessageType, answers
+from riskline.channel.messages import ContactLevel, InvalidField, MessageType, answers
 from riskline.channel.policy import ChannelPolicy
 from riskline.node.errors import MessageNotFound, NodeConfigError, UnknownPeer
 from riskline.node.local import LocalNode
@@ -166,7 +176,7 @@ class _Composer:
             body=outgoing.body,
             sender=node.sender,
             author=author,
-            level=ContactLevel(level),
+            level=_contact_level(level, policy),
             language=language,
             seq=seq,
             created=now,
@@ -187,7 +197,7 @@ class _Composer:
                 peer=peer.node,
                 channel=policy.id,
                 seq=seq,
-                state="pending",
+                state=store.OutboxState.PENDING,
                 attempts=0,
                 next_attempt=now,
                 last_error=None,
@@ -207,6 +217,15 @@ class _Composer:
         store.insert_outbox_rows(self.connection, self._outbox)
         self._entries, self._outbox = [], []
         self.node.head(self.connection)
+
+
+def _contact_level(level: ContactLevel | str, policy: ChannelPolicy) -> ContactLevel:
+    try:
+        return ContactLevel(level)
+    except ValueError:
+        allowed = ", ".join(str(known) for known in policy.levels)
+        reason = f"unknown level of contact {level!r}; channel {policy.id} allows {allowed}"
+        raise InvalidField("level", reason) from None
 
 
 def _default_level(original: store.MessageRow | None, policy: ChannelPolicy) -> ContactLevel:
@@ -274,7 +293,7 @@ def _log_rows(
     message = store.MessageRow(
         envelope_id=envelope.id,
         log_index=index,
-        direction=direction,
+        direction=store.Direction(direction),
         channel=envelope.channel,
         thread=envelope.thread,
         type=str(envelope.type),
@@ -290,7 +309,7 @@ def _log_rows(
         received=at if direction == "in" else None,
         sent=at if direction == "out" else None,
         deadline=deadline,
-        status="open" if deadline is not None else "closed",
+        status=store.MessageStatus.OPEN if deadline is not None else store.MessageStatus.CLOSED,
         answered_by=None,
         answered_at=None,
     )
@@ -360,9 +379,16 @@ def summarize(msg_type: MessageType, body: Mapping[str, Any], limit: int = 80) -
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def attachment_from_file(node: LocalNode, path: Path) -> Attachment:
-    """Reference a file by hash and keep a copy under ``DIR/attachments/<sha256>``."""
+def attachment_from_file(node: LocalNode, path: Path, *, index: int = 0) -> Attachment:
+    """Reference a file by hash and keep a copy under ``DIR/attachments/<sha256>``.
+
+    A file larger than ``MAX_ATTACHMENT_SIZE`` is refused (``InvalidField`` naming ``attachments.INDEX.size``)
+    before anything is read or kept.
+    """
     try:
+        size = path.stat().st_size
+        if size > MAX_ATTACHMENT_SIZE:
+            raise InvalidField(f"attachments.{index}.size", f"{path.name}: {attachment_too_large(size)}")
         data = path.read_bytes()
     except OSError as error:
         raise NodeConfigError(f"cannot read attachment {path}: {error.strerror}") from None
@@ -377,4 +403,4 @@ def attachment_from_file(node: LocalNode, path: Path) -> Attachment:
 
 
 def attachments_from_files(node: LocalNode, paths: Sequence[Path]) -> tuple[Attachment, ...]:
-    return tuple(attachment_from_file(node, path) for path in paths)
+    return tuple(attachment_from_file(node, path, index=index) for index, path in enumerate(paths))

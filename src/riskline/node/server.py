@@ -9,7 +9,8 @@ uvicorn serves the FastAPI app (``app.py``) on the address in node.toml:
 * Plain HTTP only when node.toml says ``tls = false`` and the address is loopback; anything else is refused
   with a one-line error before binding.
 
-Besides the API, the process runs the outbox worker (``delivery.Deliverer.run``) and the escalation task
+Besides the API, the process runs the outbox worker (``delivery.Deliverer.run``), the attachment fetcher
+(``attachments.Fetcher.run``, same interval) and the escalation task
 (``escalate.escalate_due`` every ``escalation_interval`` seconds). It holds ``run/server.lock`` (one server
 per node) and ``run/delivery.lock`` (so ``riskline outbox --flush`` does not deliver at the same time), and
 writes ``run/server.json`` (pid, url) once listening. SIGTERM/SIGINT stop it gracefully; after a SIGKILL
@@ -25,20 +26,23 @@ import gc
 import json
 import logging
 import os
+import signal
 import socket
 import ssl
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from riskline.channel.sending import RetryPolicy
 from riskline.node import tls
 from riskline.node.app import TLS_PEER_CERT, create_app, stop_tasks
+from riskline.node.attachments import Fetcher
 from riskline.node.config import ListenAddress
-from riskline.node.delivery import Deliverer, RetryPolicy
+from riskline.node.delivery import Deliverer
 from riskline.node.errors import NodeBusy, NodeError
 from riskline.node.escalate import escalate_due
 from riskline.node.layout import NodePaths, default_node_dir
@@ -80,8 +84,10 @@ def _background(settings: ServerSettings, context: ssl.SSLContext | None) -> Any
     async def tasks(node: LocalNode) -> AsyncIterator[None]:
         stop = asyncio.Event()
         deliverer = Deliverer(node, policy=settings.retry)
+        fetcher = Fetcher(node)
         running = [
             asyncio.create_task(deliverer.run(stop, interval=settings.delivery_interval), name="delivery"),
+            asyncio.create_task(fetcher.run(stop, interval=settings.delivery_interval), name="attachments"),
             asyncio.create_task(_escalation_loop(node, stop, settings.escalation_interval), name="escalation"),
         ]
         if context is not None:
@@ -92,6 +98,7 @@ def _background(settings: ServerSettings, context: ssl.SSLContext | None) -> Any
             stop.set()
             await stop_tasks(*running)
             await deliverer.aclose()
+            await fetcher.aclose()
 
     return tasks
 
@@ -135,8 +142,17 @@ def bind(address: ListenAddress) -> socket.socket:
     return sock
 
 
-def serve(root: Path, *, port: int | None = None, settings: ServerSettings | None = None) -> None:
-    """Run the node at ``root`` until SIGTERM/SIGINT. ``port`` overrides node.toml's (0: any free port)."""
+def serve(
+    root: Path,
+    *,
+    port: int | None = None,
+    settings: ServerSettings | None = None,
+    companion: Callable[[LocalNode], contextlib.AbstractContextManager[object]] | None = None,
+) -> None:
+    """Run the node at ``root`` until SIGTERM/SIGINT. ``port`` overrides node.toml's (0: any free port).
+
+    ``companion`` is entered once the node listens and left when it stops (the dashboard rides along this way).
+    """
     settings = settings or ServerSettings()
     paths = NodePaths(root)
     server_lock = FileLock(paths.server_lock)
@@ -184,7 +200,11 @@ def serve(root: Path, *, port: int | None = None, settings: ServerSettings | Non
     paths.server_info.write_text(json.dumps({"pid": os.getpid(), "url": url, "node": config.id}), encoding="utf-8")
     print(f"riskline node {config.id} ({config.party}) listening on {url}", flush=True)
     try:
-        server.run(sockets=[sock])
+        with (
+            _signals_end_the_server_not_the_process(),
+            companion(node) if companion is not None else contextlib.nullcontext(),
+        ):
+            server.run(sockets=[sock])
     finally:
         sock.close()
         with contextlib.suppress(FileNotFoundError):
@@ -192,6 +212,24 @@ def serve(root: Path, *, port: int | None = None, settings: ServerSettings | Non
         node.close()
         delivery_lock.release()
         server_lock.release()
+
+
+@contextlib.contextmanager
+def _signals_end_the_server_not_the_process() -> Iterator[None]:
+    """While uvicorn runs, SIGTERM and SIGINT are its (it stops gracefully); when it returns it raises the
+    signals it caught again with the handlers it found. With Python's defaults that kills the process (SIGTERM)
+    or raises ``KeyboardInterrupt`` before our clean-up runs (``run/server.json`` was left behind). The handlers
+    it finds are these, which do nothing: the server has stopped already, and the clean-up follows."""
+
+    def stopped_already(_signum: int, _frame: object) -> None:
+        """uvicorn has stopped on this signal; the clean-up after it ends the process."""
+
+    previous = {signum: signal.signal(signum, stopped_already) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -44,6 +44,7 @@ from riskline.storage.errors import (
     DatabaseBusy,
     DatabaseNotFound,
     DatabaseUnreadable,
+    DiskFull,
     NotARisklineDatabase,
     PathIsDirectory,
     PostgisMissing,
@@ -240,6 +241,8 @@ class Database:
             return DatabaseBusy(
                 f"{self.where}: database is locked by another writer (waited {self._busy_timeout_s:g} s)"
             )
+        if "database or disk is full" in reason:
+            return DiskFull(f"{self.where}: the disk is full; the write was rolled back whole (free some space)")
         if "file is not a database" in reason:
             return NotARisklineDatabase(f"{self.where}: not a riskline database (not an SQLite file)")
         return DatabaseUnreadable(f"{self.where}: {reason}")
@@ -301,7 +304,7 @@ def _resolve(target: str | Path) -> tuple[URL, Path | None]:
     try:
         url = make_url(target)
     except (exc.ArgumentError, ValueError):
-        raise StorageError(f"{_hide_password(target)}: not a database URL or path") from None
+        raise StorageError(f"{hide_password(target)}: not a database URL or path") from None
     if url.drivername in _DRIVERLESS:
         url = url.set(drivername=_DRIVERLESS[url.drivername])
     database = url.database
@@ -310,7 +313,7 @@ def _resolve(target: str | Path) -> tuple[URL, Path | None]:
     return url, None
 
 
-def _hide_password(text: str) -> str:
+def hide_password(text: str) -> str:
     return _PASSWORD_PATTERN.sub(r"//\1:***@", text)
 
 

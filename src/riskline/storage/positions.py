@@ -5,7 +5,7 @@
   were first and last inside and how many fixes there are.
 
 On PostgreSQL both are PostGIS ``ST_Intersects`` against the generated ``geom`` column with its GiST index
-(migration ``0010_positions``), and ``track_positions`` is partitioned by month: ``save_positions`` creates
+(migration ``0010``), and ``track_positions`` is partitioned by month: ``save_positions`` creates
 the partitions its rows need (``CREATE TABLE … PARTITION OF``) before it inserts. On SQLite the same queries
 filter by the area's bounding box in SQL (``ix_…_lat_lon``) and exactly with shapely; a test checks that both
 back-ends give the same answers. Areas are WGS-84 polygons in degrees (lon, lat), not crossing the antimeridian.
