@@ -54,11 +54,11 @@ class HistoryPlan:
     def minimum_warmup_s(rulebook: Rulebook) -> float:
         """[s] the longest the watch remembers anything: track history, hold times, the repeated-pass window."""
         settings = rulebook.watch
-        return max(
+        return float(max(
             2 * settings.evidence_sea_s + settings.hold_sea_s,
             2 * settings.evidence_air_s + settings.hold_air_s,
             rulebook.repeated_low_passes.window_s + settings.hold_air_s,
-        )
+        ))
 
     def check(self, rulebook: Rulebook) -> None:
         need = self.minimum_warmup_s(rulebook)

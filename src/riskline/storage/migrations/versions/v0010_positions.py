@@ -1,7 +1,7 @@
 """Track positions for area queries, partitioned by month on PostgreSQL; PostGIS geometry where a query needs it.
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0005
 
 * ``track_positions``: one row per stored position fix (``riskline watch --keep-positions``, ``riskline
   history --out``). The table that grows without bound (a national AIS and ADS-B feed stores billions of fixes
@@ -25,7 +25,7 @@ from alembic import op
 from riskline.storage.errors import PostgisMissing
 
 revision = "0010"
-down_revision: str | None = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | None = None
 depends_on: str | None = None
 
