@@ -23,6 +23,10 @@ COMMANDS = (
     CommandEntry(
         "watch", "riskline.cli.watch", "Watch traffic for encounters between parties, under the rulebook in force."
     ),
+    CommandEntry(
+        "ingest", "riskline.cli.ingest", "Decode traffic and publish each observation to NATS JetStream (a receiver)."
+    ),
+    CommandEntry("history", "riskline.cli.history", "Run the watch's detection over recorded history on Apache Beam."),
     CommandEntry("send", "riskline.cli.messages", "Sign, log and queue a message; committed before anything is sent."),
     CommandEntry(
         "reply",
