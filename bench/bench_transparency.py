@@ -8,7 +8,8 @@ Population (seeded): 10,000 military platforms of five parties (RU, BY, US, PL, 
 each with a home area in Europe's seas and airspace (45–70° N, 10° W–40° E); on each of 30 days a platform is out
 once, for 1–4 hours (a patrol or a sortie), moving up to 40 km an hour — about 3.3 million samples of one platform
 in one 15-minute bin. Homes are uniform, so chance groups of 4 within 100 km do form (real forces cluster at
-bases, mostly in port and off AIS): those are undeclared findings too, the same in both implementations. On top: 20 declared exercises (40–80 platforms in a 300 km box for 3 days, all notified) and
+bases, mostly in port and off AIS): those are undeclared findings too, the same in both implementations.
+On top: 20 declared exercises (40–80 platforms in a 300 km box for 3 days, all notified) and
 10 undeclared groups (8 platforms within 30 km for 6 hours, not notified), which the compare must find.
 
 Ours: ``riskline.transparency.compare.compare`` — point-in-polygon with shapely 2 (vectorised), neighbours with
@@ -30,10 +31,10 @@ import time
 from collections import defaultdict
 
 import numpy as np
+from bench.common import machine_line, write_section
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from bench.common import machine_line, write_section
 from riskline.timeutil import parse_time
 from riskline.transparency.activity import ActivityNotification, parse_notification
 from riskline.transparency.compare import CompareSettings, compare, effective
@@ -93,7 +94,7 @@ def population(platforms: int, seed: int = 7) -> tuple[ObservedActivity, list[Ac
             "naval_vessels": size, "aircraft_sorties": 10 * size,
         }))
     undeclared = 10
-    for group in range(undeclared):
+    for _group in range(undeclared):
         day = int(rng.integers(0, DAYS))
         lat0, lon0 = float(rng.uniform(53.0, 60.0)), float(rng.uniform(12.0, 27.0))
         who = int(rng.integers(0, len(PARTIES)))
@@ -143,14 +144,14 @@ def baseline(activity: ObservedActivity, notifications: list[ActivityNotificatio
         if not core.any():
             continue
         edges = near & (core[:, None] | core[None, :])
-        count, labels = connected_components(coo_matrix(edges), directed=False)
+        _count, labels = connected_components(coo_matrix(edges), directed=False)
         member = core | edges[core].any(axis=0)
         for label in np.unique(labels[member]):
             chosen = rows[(labels == label) & member]
             xyz = np.array([np.cos(rest.lat[chosen] * math.pi / 180) * np.cos(rest.lon[chosen] * math.pi / 180),
                             np.cos(rest.lat[chosen] * math.pi / 180) * np.sin(rest.lon[chosen] * math.pi / 180),
                             np.sin(rest.lat[chosen] * math.pi / 180)]).sum(axis=1)
-            groups.append((int(rest.party[chosen[0]]), int(round(rest.t[chosen[0]] / BIN_S)),
+            groups.append((int(rest.party[chosen[0]]), round(rest.t[chosen[0]] / BIN_S),
                            xyz / np.linalg.norm(xyz), rest.platform[chosen]))
     by_key: dict[tuple[int, int], list[int]] = defaultdict(list)
     for index, (party, bin_index, _, _) in enumerate(groups):

@@ -23,6 +23,10 @@ COMMANDS = (
     CommandEntry(
         "watch", "riskline.cli.watch", "Watch traffic for encounters between parties, under the rulebook in force."
     ),
+    CommandEntry(
+        "ingest", "riskline.cli.ingest", "Decode traffic and publish each observation to NATS JetStream (a receiver)."
+    ),
+    CommandEntry("history", "riskline.cli.history", "Run the watch's detection over recorded history on Apache Beam."),
     CommandEntry("send", "riskline.cli.messages", "Sign, log and queue a message; committed before anything is sent."),
     CommandEntry(
         "reply",
@@ -58,6 +62,14 @@ COMMANDS = (
     CommandEntry("peer", "riskline.cli.peers", "Peer nodes pinned by key, as SSH pins hosts."),
     CommandEntry("channel", "riskline.cli.channels", "Channels this node talks on (bilateral or collective)."),
     CommandEntry("log", "riskline.cli.log", "The node's append-only Merkle log: verify, export, check bundles."),
+    CommandEntry(
+        "dashboard",
+        "riskline.cli.dashboard",
+        "Serve the dashboard of a watch database: read-only, on loopback, no login. Ctrl-C stops it.",
+    ),
+    CommandEntry(
+        "operator", "riskline.cli.dashboard", "Dashboard accounts of this node: viewer, duty officer or commander."
+    ),
     CommandEntry(
         "notify",
         "riskline.cli.notify",

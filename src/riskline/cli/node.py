@@ -36,6 +36,8 @@ def node_init(
     node_id: str | None = typer.Option(None, "--id", help="Node id on the wire (default: from party and name)."),
     url: str | None = typer.Option(None, "--url", help="URL peers use to reach this node, if not the listen address."),
     plain_http: bool = typer.Option(False, "--plain-http", help="Serve plain HTTP (loopback addresses only)."),
+    db: str | None = typer.Option(None, "--db", metavar="URL", help="Keep the node's database on a server "
+                                  "(postgresql://user@host/db) instead of node.db in the node directory."),
 ) -> None:
     """Create a node: config, Ed25519 identity, TLS CA and certificate, empty database.
 
@@ -53,6 +55,7 @@ def node_init(
             listen=address,
             tls_enabled=not plain_http,
             url=url,
+            database=db,
         )
     typer.echo(f"created node {result.config.id} ({result.config.party}) in {result.paths.root}")
     typer.echo(f"key: {result.key.to_text()}")
@@ -64,15 +67,20 @@ def node_init(
 def node_serve(
     node_dir: Path | None = NODE_DIR,
     port: int | None = typer.Option(None, "--port", help="Override the port in node.toml (0: any free port)."),
+    dashboard: str = typer.Option(
+        "127.0.0.1:8780", "--dashboard", help="HOST:PORT of the operators' dashboard (loopback); 'off' for none."
+    ),
 ) -> None:
-    """Run the node's HTTPS API (mutual TLS; plain HTTP only on loopback), delivery and escalation.
+    """Run the node's HTTPS API (mutual TLS; plain HTTP only on loopback), delivery, escalation and dashboard.
 
-    Example: riskline node serve --node ee-node
+    Example: riskline node serve --node ee-node --dashboard 127.0.0.1:8780
     """
     from riskline.node.server import serve
+    from riskline.web.server import node_dashboard
 
     with guard():
-        serve(node_dir or default_node_dir(), port=port)
+        companion = None if dashboard == "off" else node_dashboard(parse_listen(dashboard))
+        serve(node_dir or default_node_dir(), port=port, companion=companion)
 
 
 @node_app.command("show")

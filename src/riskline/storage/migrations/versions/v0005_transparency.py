@@ -1,7 +1,7 @@
 """Transparency: observed military activity per watch run, and compare findings with their evidence.
 
 Revision ID: 0005
-Revises: 0008
+Revises: 0006
 
 Written with alembic ops, types spelled out, so it stays a frozen record of this revision when
 ``storage/transparency_store.py`` moves on (a storage test compares the migrated database with the metadata).
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision: str | None = "0008"
+down_revision: str | None = "0006"
 branch_labels: str | None = None
 depends_on: str | None = None
 
