@@ -41,7 +41,9 @@ def test_the_demo_plays_the_whole_story_and_leaves_verifiable_nodes(tmp_path: Pa
         database.close()
     assert {"air_intercept", "non_cooperative_aircraft", "repeated_low_passes", "ship_contact_range"} <= rules
     assert "non_cooperative_aircraft (" in result.stdout
-    assert "300 + 300 fixes of evidence, plot attached by hash" in result.stdout  # the Il-20 and SK681: issue 6
+    # the Il-20 and SK681 (issue 6): the observed closest approach falls on a fix time, so the ±150 s window
+    # holds both of its ends
+    assert "301 + 301 fixes of evidence, plot attached by hash" in result.stdout
     with LocalNode.open(root / "ru-nmdc") as ru:
         reports = [m.id for m in inbox(ru, limit=None).messages if m.type == "incident_report"]
         assert len(reports) == 4
