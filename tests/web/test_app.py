@@ -308,3 +308,21 @@ def test_scrubbing_back_shows_the_platforms_the_watch_saw_then(dashboard: Dashbo
     assert middle["from"] == "live"
     # frames come with the watch's ticks (every 2 s here, on the report that crosses one): the one before 120.5
     assert (middle["frame"]["t"], sorted(middle["frame"]["ids"])) == (1_700_000_119.0, ["id:p8", "id:su27"])
+
+
+def test_hazard_areas_announced_on_the_channel_are_on_the_map(dashboard: Dashboard, nodes: InProcess) -> None:
+    start = nodes.clock() + 4 * 86_400
+    area = {"type": "Polygon", "coordinates": [[[19.2, 55.0], [20.0, 55.0], [20.0, 55.4], [19.2, 55.4], [19.2, 55.0]]]}
+    notice = send(nodes["RU"], Outgoing(MessageType.HAZARD_NOTICE, "RU-EE", {
+        "area": area, "start": start, "end": start + 6 * 3600, "nature": "naval gunnery exercise",
+        "navwarn": "NAVAREA I: live firing, area closed",
+    }))
+    nodes.deliver("RU")
+    browser, _ = logged_in(dashboard, "kask")
+    (feature,) = browser.get("/api/areas").json()
+    assert feature["geometry"] == area
+    assert feature["properties"] == {
+        "message": notice.envelope.id, "party": "RU", "nature": "naval gunnery exercise", "start": start,
+        "end": start + 6 * 3600, "navwarn": "NAVAREA I: live firing, area closed",
+    }
+    assert browser.get("/api/state").json()["areas"] == [feature]

@@ -33,6 +33,7 @@ from rich.markup import escape
 from riskline.channel.envelope import Author
 from riskline.channel.messages import MessageType
 from riskline.cli.demo_reports import plots_fetched, report_encounter
+from riskline.cli.demo_transparency import exercise_act
 from riskline.detection.rulebook import load_rulebook
 from riskline.incidents.model import Encounter
 from riskline.ingest.sources import read_path
@@ -93,6 +94,7 @@ def demo(
         story.report(encounters)
         story.transparency()
         story.escalation()
+        exercise_act(story, OFFICERS)
         story.verify()
         if keep:
             dashboards.keep()

@@ -23,6 +23,10 @@ COMMANDS = (
     CommandEntry(
         "watch", "riskline.cli.watch", "Watch traffic for encounters between parties, under the rulebook in force."
     ),
+    CommandEntry(
+        "ingest", "riskline.cli.ingest", "Decode traffic and publish each observation to NATS JetStream (a receiver)."
+    ),
+    CommandEntry("history", "riskline.cli.history", "Run the watch's detection over recorded history on Apache Beam."),
     CommandEntry("send", "riskline.cli.messages", "Sign, log and queue a message; committed before anything is sent."),
     CommandEntry(
         "reply",
@@ -65,6 +69,12 @@ COMMANDS = (
     ),
     CommandEntry(
         "operator", "riskline.cli.dashboard", "Dashboard accounts of this node: viewer, duty officer or commander."
+    ),
+    CommandEntry(
+        "notify", "riskline.cli.notify", "Activity notifications (Vienna Document) and hazard notices (INCSEA)."
+    ),
+    CommandEntry(
+        "transparency", "riskline.cli.transparency", "Declared against observed: notifications held against tracks."
     ),
 )
 """Every top-level command: its module is imported only when the command is used (``cli/lazy.py``). A new

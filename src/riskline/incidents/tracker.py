@@ -19,9 +19,8 @@ from dataclasses import dataclass, field, replace
 
 from riskline.detection.findings import Finding
 from riskline.detection.rulebook import Rulebook
+from riskline.detection.rules import RULES
 from riskline.incidents.model import Encounter
-
-_SEA_RULES = frozenset({"ship_contact_range"})
 
 
 @dataclass(slots=True)
@@ -74,12 +73,17 @@ class EncounterTracker:
         return [self._finish(state) for state in self._open.values()]
 
     def update(self, findings: Iterable[Finding], t: float) -> list[Encounter]:
-        """Absorb this tick's findings (all from tick ``t``) and return the encounters that closed."""
+        """Absorb this tick's findings (all from tick ``t``) and return the encounters that closed.
+
+        Encounters whose hold ran out before ``t`` close first: after a gap in the data (a receiver down for a
+        day) a new finding starts a new encounter instead of extending one that ended before the gap.
+        """
+        closed = self._close_expired(t)
         for finding in findings:
             self._absorb(finding)
             if finding.rule == "low_pass" and finding.breach:
                 self._count_pass(finding)
-        return self._close_expired(t)
+        return closed + self._close_expired(t)
 
     def close_all(self) -> list[Encounter]:
         """End of input: close every open encounter."""
@@ -119,10 +123,12 @@ class EncounterTracker:
             self._absorb(repeated)
 
     def _hold(self, rule: str, finding: Finding) -> float:
+        """[s] the rule's own hold (the registry's ``hold_s``), else the watch's sea or air hold."""
         settings = self._rulebook.watch
-        if rule == "repeated_low_passes":
-            return self._rulebook.repeated_low_passes.window_s
-        if rule in _SEA_RULES or finding.details.get("domain") == "sea":
+        spec = RULES.get(rule)
+        if spec is not None and spec.hold_s is not None:
+            return float(spec.hold_s(self._rulebook.rule(rule)))
+        if (spec is not None and spec.domain == "sea") or finding.details.get("domain") == "sea":
             return settings.hold_sea_s
         return settings.hold_air_s
 
@@ -175,7 +181,8 @@ class EncounterTracker:
         )
 
     def _breach_severity(self, best: Finding) -> str:
-        """The band of the actual minimum for banded rules; the rule's own severity otherwise."""
-        if best.rule == "air_intercept":
-            return self._rulebook.air_intercept.severity_for(best.distance_m) or best.severity
+        """The band of the actual minimum for banded rules (the registry's ``breach_severity``); else as found."""
+        spec = RULES.get(best.rule)
+        if spec is not None and spec.breach_severity is not None:
+            return spec.breach_severity(self._rulebook.rule(best.rule), best.distance_m) or best.severity
         return best.severity

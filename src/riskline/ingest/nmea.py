@@ -218,7 +218,12 @@ class NmeaDecoder(LineDecoder):
 
     def feed_lines(self, lines: Sequence[bytes]) -> list[Observation]:
         """Many lines at once: what feeding them one by one gives, with the common position reports decoded in
-        bulk (``nmea_bulk``); the other lines go through ``feed`` in their turn."""
+        bulk (``nmea_bulk``); the other lines go through ``feed`` in their turn.
+
+        With ``start_time`` and no clock (plain NMEA that carries no time) every line goes through ``feed``: the
+        time of an untimed report is its own UTC second, which only the full decode reads (``UntimedClock``)."""
+        if self._untimed is not None and self._clock is None:
+            return [observation for line in lines for observation in self.feed(line)]
         prepared = prepare(lines)
         values = prepared.values
         lats, lons = values.lat.tolist(), values.lon.tolist()

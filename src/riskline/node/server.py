@@ -106,7 +106,7 @@ def _background(settings: ServerSettings, context: ssl.SSLContext | None) -> Any
 async def _escalation_loop(node: LocalNode, stop: asyncio.Event, interval: float) -> None:
     while not stop.is_set():
         try:
-            escalate_due(node)
+            await node.call(escalate_due, node)
         except (NodeError, StorageError) as error:
             log.warning("escalation pass failed: %s", error)
         with contextlib.suppress(TimeoutError):
@@ -115,10 +115,12 @@ async def _escalation_loop(node: LocalNode, stop: asyncio.Event, interval: float
 
 async def _trust_new_peers(node: LocalNode, context: ssl.SSLContext, stop: asyncio.Event) -> None:
     trusted: set[str] = set()
-    while not stop.is_set():
+    def pinned_cas() -> list[str]:
         with node.reading() as connection:
-            pems = [peer.ca_pem for peer in store.list_peers(connection) if peer.ca_pem]
-        for pem in pems:
+            return [peer.ca_pem for peer in store.list_peers(connection) if peer.ca_pem]
+
+    while not stop.is_set():
+        for pem in await node.call(pinned_cas):
             if pem not in trusted:
                 tls.trust_client_ca(context, pem.encode("ascii"))
                 trusted.add(pem)

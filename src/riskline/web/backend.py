@@ -13,6 +13,7 @@ alarms whose time ran out, picks up new incidents and notices channel changes, a
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,7 +24,8 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from riskline.channel.envelope import Author
+from riskline.channel.envelope import Author, SignedEnvelope
+from riskline.channel.errors import MalformedEnvelope
 from riskline.channel.messages import MessageType
 from riskline.incidents.model import Encounter
 from riskline.node.local import LocalNode
@@ -150,6 +152,7 @@ class Dashboard:
             "span": self.span(),
             "channels": [] if self.node is None else [c.id for c in self.node.config.channels],
             "channel": None if self.node is None else self.channel(),
+            "areas": self.hazard_areas(),
         }
 
     def open_encounters(self, now: float | None = None) -> list[dict[str, Any]]:
@@ -301,6 +304,32 @@ class Dashboard:
             "outbox": sent.to_json(),
             "escalations": escalations,
         }
+
+    def hazard_areas(self) -> list[dict[str, Any]]:
+        """Areas announced in hazard notices sent or received on this node's channels (INCSEA art. VI), as
+        GeoJSON features with their time span [s] and who announced them; the page draws the active ones solid."""
+        if self.node is None:
+            return []
+        features = []
+        with self.node.reading() as connection:
+            for row in channel_store.list_messages(connection, types=("hazard_notice",)):
+                entry = channel_store.log_entry(connection, row.log_index)
+                if entry is None:
+                    continue
+                try:
+                    body = SignedEnvelope.from_leaf(entry.data).envelope.body
+                except MalformedEnvelope:
+                    continue  # `riskline log verify` names it; the map shows what it can read
+                area = json.loads(json.dumps(dict(body)["area"]))
+                features.append({
+                    "type": "Feature",
+                    "geometry": area,
+                    "properties": {
+                        "message": row.envelope_id, "party": row.sender_party, "nature": str(body.get("nature", "")),
+                        "start": float(body["start"]), "end": float(body["end"]), "navwarn": body.get("navwarn"),
+                    },
+                })
+        return features
 
     def thread(self, reference: str) -> list[dict[str, Any]]:
         node = self._require_node()

@@ -94,6 +94,17 @@
       map.addImage("sea", hullImage(20), { sdf: true });
       map.addSource("land", { type: "geojson", data: "/static/basemap/land-50m.geojson" });
       map.addLayer({ id: "land", type: "fill", source: "land", paint: { "fill-color": "#1d2a22", "fill-outline-color": "#3a4d40" } });
+      map.addSource("areas", { type: "geojson", data: EMPTY });
+      map.addLayer({ id: "areas-fill", type: "fill", source: "areas",
+        paint: { "fill-color": "#ffb020", "fill-opacity": ["case", ["get", "active"], 0.25, 0.08] } });
+      map.addLayer({ id: "areas-line", type: "line", source: "areas",
+        paint: { "line-color": "#ffb020", "line-width": 1.5, "line-dasharray": ["case", ["get", "active"], ["literal", [1, 0]], ["literal", [3, 2]]] } });
+      map.on("click", "areas-fill", (e) => {
+        const p = e.features[0].properties;
+        new maplibregl.Popup().setLngLat(e.lngLat).setHTML(`<b>hazard area</b> (${esc(p.party)}): ${esc(p.nature)}<br>` +
+          `${iso(p.start)} → ${iso(p.end)}${p.navwarn && p.navwarn !== "null" ? "<br>" + esc(p.navwarn) : ""}`).addTo(map);
+      });
+      drawAreas();
       for (const name of ["trails", "encounter-tracks", "encounter-links", "cpa", "platforms", "incident-tracks", "incident-now"]) {
         map.addSource(name, { type: "geojson", data: EMPTY });
       }
@@ -212,10 +223,18 @@
     map.getSource("encounter-links").setData({ type: "FeatureCollection", features: links });
     map.getSource("encounter-tracks").setData({ type: "FeatureCollection", features: tracks });
   }
+  let areas = [];
+  function drawAreas() {
+    if (!map || !map.getSource("areas")) return;
+    const now = shownFrame ? shownFrame.t : Date.now() / 1000 + nodeClockOffset;
+    const features = areas.map((f) => ({ ...f, properties: { ...f.properties, active: f.properties.start <= now && now <= f.properties.end } }));
+    map.getSource("areas").setData({ type: "FeatureCollection", features });
+  }
   function drawLegend(frame) {
     const parties = frame ? [...new Set(frame.party)].map((i) => frame.parties[i]).sort() : [];
     $("legend").innerHTML = parties.map((p) => `<div><i style="background:${partyColour(p)}"></i>${esc(p)}</div>`).join("") +
-      `<div class="muted">military: ▲ air · ⬟ sea (white halo) · civil: dots · <span style="color:#ff2d2d">◯</span> transponder off</div>`;
+      `<div class="muted">military: ▲ air · ⬟ sea (white halo) · civil: dots · <span style="color:#ff2d2d">◯</span> transponder off</div>` +
+      (areas.length ? `<div><span style="color:#ffb020">▭</span> hazard areas announced: ${areas.length}</div>` : "");
   }
 
   // ------------------------------------------------------------------ time slider
@@ -491,7 +510,8 @@
   async function refreshChannel() {
     clearTimeout(channelTimer);
     channelTimer = setTimeout(async () => {
-      try { channel = await api("/api/channel"); nodeClockOffset = channel.now - Date.now() / 1000; renderChannel(); if (currentThread && !$("thread").hidden) openThread(currentThread); }
+      try { channel = await api("/api/channel"); nodeClockOffset = channel.now - Date.now() / 1000; renderChannel(); if (currentThread && !$("thread").hidden) openThread(currentThread);
+        areas = await api("/api/areas"); drawAreas(); }
       catch (error) { /* shown on the next state */ }
     }, 200);
   }
@@ -530,6 +550,7 @@
     $("title").textContent = state.title; $("who").textContent = `${state.operator.name} (${state.operator.role.replace("_", " ")})`;
     $("logout").hidden = state.read_only;
     span = state.span; openEncounters = state.open_encounters; incidents = state.incidents; channel = state.channel;
+    areas = state.areas || []; drawAreas();
     if (channel) nodeClockOffset = channel.now - Date.now() / 1000; else nodeClockOffset = state.server_time - Date.now() / 1000;
     alarms = new Map(state.alarms.map((a) => [a.id, a])); for (const a of state.alarms) seenRaised.add(a.id + a.reason);
     trails.clear();
