@@ -24,9 +24,13 @@ COMMANDS = (
         "watch", "riskline.cli.watch", "Watch traffic for encounters between parties, under the rulebook in force."
     ),
     CommandEntry(
-        "ingest", "riskline.cli.ingest", "Decode traffic and publish each observation to NATS JetStream (a receiver)."
+        "ingest",
+        "riskline.cli.ingest",
+        "Decode traffic and publish each observation to the RISKLINE_OBSERVATIONS stream on NATS JetStream.",
     ),
-    CommandEntry("history", "riskline.cli.history", "Run the watch's detection over recorded history on Apache Beam."),
+    CommandEntry(
+        "history", "riskline.cli.history", "Run the watch's detection over recorded history as an Apache Beam pipeline."
+    ),
     CommandEntry("send", "riskline.cli.messages", "Sign, log and queue a message; committed before anything is sent."),
     CommandEntry(
         "reply",
