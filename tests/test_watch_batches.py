@@ -20,6 +20,7 @@ from riskline.ingest.options import ReaderOptions
 from riskline.ingest.sources import read_path, read_path_batches
 from riskline.ingest.stats import IngestStats
 from riskline.scenarios.baltic import busy_baltic_hour, demo_scenario
+from riskline.tracks import table as table_module
 from riskline.tracks.attribution import Attributor
 from riskline.tracks.fleet import Fleet
 from riskline.tracks.identity import PlatformIdentity
@@ -169,15 +170,19 @@ def test_the_track_table_takes_a_batch_as_it_takes_its_rows(
     one_by_one, in_batches = TrackTable(), TrackTable()
     for o, identity in zip(observations, identities, strict=True):
         one_by_one.update(o, identity)
-    start = 0
-    for size in cuts * 10:
-        if start >= len(observations):
-            break
-        part = observations[start : start + size]
-        in_batches.update_batch(ObservationBatch.from_observations(part), identities[start : start + size])
-        start += size
-    if start < len(observations):
-        in_batches.update_batch(ObservationBatch.from_observations(observations[start:]), identities[start:])
+    small, table_module._SMALL_BATCH = table_module._SMALL_BATCH, 0  # every batch through the columnar code
+    try:
+        start = 0
+        for size in cuts * 10:
+            if start >= len(observations):
+                break
+            part = observations[start : start + size]
+            in_batches.update_batch(ObservationBatch.from_observations(part), identities[start : start + size])
+            start += size
+        if start < len(observations):
+            in_batches.update_batch(ObservationBatch.from_observations(observations[start:]), identities[start:])
+    finally:
+        table_module._SMALL_BATCH = small
     assert in_batches.stats == one_by_one.stats
     t = 1_700_000_030.0
     a, b = one_by_one.snapshot(t), in_batches.snapshot(t)

@@ -82,9 +82,9 @@ def error_of(msg_type: MessageType, body: Any, *, created: float = T0) -> str:
     return str(caught.value)
 
 
-def test_every_message_type_has_a_schema_of_version_one() -> None:
+def test_every_message_type_has_a_schema_of_version_one_but_the_hazard_notice_of_version_two() -> None:
     assert set(BODY_MODELS) == set(MessageType)
-    assert dict(SCHEMA_VERSIONS) == dict.fromkeys(MessageType, 1)
+    assert dict(SCHEMA_VERSIONS) == {**dict.fromkeys(MessageType, 1), MessageType.HAZARD_NOTICE: 2}
     assert [str(t) for t in MessageType] == [
         "link_test",
         "link_test_reply",
@@ -96,6 +96,9 @@ def test_every_message_type_has_a_schema_of_version_one() -> None:
         "free_text",
         "escalation_notice",
         "acknowledgement",
+        "activity_notification",
+        "annual_calendar",
+        "observation_invitation",
     ]
 
 

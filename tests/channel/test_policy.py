@@ -130,7 +130,9 @@ def test_recipients_are_every_other_member() -> None:
         ({"deadlines": {"free_txt": 60}}, "channel 'RU-EE': deadlines.free_txt.[key]: Input should be 'link_test', "
                                           "'link_test_reply', 'incident_report', 'hazard_notice', "
                                           "'request_for_clarification', 'clarification', 'meeting_proposal', "
-                                          "'free_text', 'escalation_notice' or 'acknowledgement'"),
+                                          "'free_text', 'escalation_notice', 'acknowledgement', "
+                                          "'activity_notification', 'annual_calendar' or "
+                                          "'observation_invitation'"),
         ({"deadlines": {"free_text": -5}}, "channel 'RU-EE': deadlines.free_text: Input should be greater than 0"),
         ({"ladder": ["duty_officer", "minister"]},
          "channel 'RU-EE': ladder: minister is not one of the channel's levels"),

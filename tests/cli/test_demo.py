@@ -23,6 +23,9 @@ def test_the_demo_plays_the_whole_story_and_leaves_verifiable_nodes(tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert "link test answered automatically" in result.stdout
     assert "meeting proposal received on the Council channel" in result.stdout
+    assert "undeclared_activity RU, 5 platforms" in result.stdout
+    assert "predicted to enter NAVAREA I 58/" in result.stdout
+    assert "clarifies within the deadline" in result.stdout
     root = tmp_path / "demo"
     for node_id in ("ru-nmdc", "ee-mod", "us-eucom"):
         with LocalNode.open(root / node_id) as node:

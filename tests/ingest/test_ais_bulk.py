@@ -62,6 +62,7 @@ def test_bulk_decoding_agrees_with_pyais_field_for_field(messages: list[tuple[by
         assert float(batch.course[row]) == message.course
         if message.msg_type != 27:
             assert int(batch.heading[row]) == message.heading
+            assert int(batch.second[row]) == message.second
         limit = 63 if message.msg_type == 27 else 102.3
         expected_sog = None if message.speed >= limit else knots_to_mps(float(message.speed))
         got_sog = float(kept.sog_mps[row])
@@ -78,8 +79,10 @@ def _lines(path: Path) -> list[bytes]:
     return path.read_bytes().splitlines(keepends=True)
 
 
-def _clock_options(with_clock: bool) -> Callable[[], ReaderOptions]:
+def _clock_options(with_clock: bool | str) -> Callable[[], ReaderOptions]:
     def make() -> ReaderOptions:
+        if with_clock == "start_time":
+            return ReaderOptions(start_time=1_635_724_800.0)
         if not with_clock:
             return ReaderOptions()
         counter = itertools.count(1_700_000_000)
@@ -114,11 +117,11 @@ _NMEA_FILES = [
 ]
 
 
-@pytest.mark.parametrize("with_clock", [False, True])
+@pytest.mark.parametrize("with_clock", [False, True, "start_time"])
 @pytest.mark.parametrize("name", _NMEA_FILES)
 @pytest.mark.parametrize("size", [1, 7, 4096])
 def test_batches_give_the_same_observations_and_counts_as_lines(
-    ais_dir: Path, name: str, with_clock: bool, size: int
+    ais_dir: Path, name: str, with_clock: bool | str, size: int
 ) -> None:
     lines = _lines(ais_dir / name)
     make = _clock_options(with_clock)

@@ -7,6 +7,8 @@ of ``"1"`` into ``1``), a schema version carried in the envelope, and the reply 
 - ``incident_report``: the watch's encounter JSON (``riskline.incidents.report.encounter_json``) with evidence.
 - ``hazard_notice``: INCSEA art. VI, notice 3–5 days ahead (REGIMES.md §1); shorter notice needs a reason.
 - ``request_for_clarification`` / ``clarification``: Vienna Document 2011 ch. III, reply within 48 h.
+- ``activity_notification``, ``annual_calendar``, ``observation_invitation``: Vienna Document 2011 ch. V–VII
+  (schemas in ``transparency_bodies.py``).
 - ``meeting_proposal``, ``free_text``, ``escalation_notice`` and ``acknowledgement`` (which answers nothing).
 
 Bodies are checked on both sides: the sender validates before signing, the receiver before accepting.
@@ -29,6 +31,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from riskline.channel.canonical import canonical_json
 from riskline.channel.errors import MalformedEnvelope
+from riskline.channel.transparency_bodies import TRANSPARENCY_BODIES, check_body
 
 HAZARD_NOTICE_MIN_LEAD_S = 3 * 86_400.0  # [s] INCSEA art. VI: notice 3–5 days ahead
 MESSAGE_ID = re.compile(r"[0-9a-f]{32}")
@@ -59,6 +62,9 @@ class MessageType(StrEnum):
     FREE_TEXT = "free_text"
     ESCALATION_NOTICE = "escalation_notice"
     ACKNOWLEDGEMENT = "acknowledgement"
+    ACTIVITY_NOTIFICATION = "activity_notification"
+    ANNUAL_CALENDAR = "annual_calendar"
+    OBSERVATION_INVITATION = "observation_invitation"
 
 
 class ContactLevel(StrEnum):
@@ -78,7 +84,9 @@ class ContactLevel(StrEnum):
 
 _LEVEL_ORDER: tuple[ContactLevel, ...] = tuple(ContactLevel)
 
-SCHEMA_VERSIONS: Mapping[MessageType, int] = MappingProxyType(dict.fromkeys(MessageType, 1))
+SCHEMA_VERSIONS: Mapping[MessageType, int] = MappingProxyType(
+    {**dict.fromkeys(MessageType, 1), MessageType.HAZARD_NOTICE: 2}  # 2: vertical limits, NAVAREA/NOTAM, amends
+)
 """The body schema version this node speaks for each type; an envelope with another version is refused."""
 
 
@@ -209,6 +217,15 @@ class HazardNoticeBody(_Body):
     """The navigational warning it was also published as, e.g. ``NAVAREA I 123/24``."""
     short_notice_reason: str | None = None
     """Required when ``start`` is less than 3 days after the message was created (INCSEA art. VI)."""
+    lower_m: Annotated[float, Field(ge=0)] | None = None  # [m] lower limit above mean sea level; None: the surface
+    upper_m: Annotated[float, Field(gt=0)] | None = None  # [m] upper limit; None: unlimited
+    notam: str | None = None
+    """The NOTAM it was also published as, e.g. ``A1234/26``."""
+    text: str | None = None
+    """The NAVAREA warning or NOTAM text it was made from, verbatim."""
+    amends: MessageId | None = None
+    """The hazard notice this one replaces (NOTAMR); ``cancels`` withdraws one (NOTAMC, ``CANCEL THIS MSG``)."""
+    cancels: MessageId | None = None
 
 
 class RequestForClarificationBody(_Body):
@@ -253,7 +270,7 @@ class AcknowledgementBody(_Body):
     note: str | None = None
 
 
-BODY_MODELS: Mapping[MessageType, type[_Body]] = MappingProxyType(
+BODY_MODELS: Mapping[MessageType, type[BaseModel]] = MappingProxyType(
     {
         MessageType.LINK_TEST: LinkTestBody,
         MessageType.LINK_TEST_REPLY: LinkTestReplyBody,
@@ -265,6 +282,7 @@ BODY_MODELS: Mapping[MessageType, type[_Body]] = MappingProxyType(
         MessageType.FREE_TEXT: FreeTextBody,
         MessageType.ESCALATION_NOTICE: EscalationNoticeBody,
         MessageType.ACKNOWLEDGEMENT: AcknowledgementBody,
+        **{MessageType(name): model for name, model in TRANSPARENCY_BODIES.items()},
     }
 )
 
@@ -318,6 +336,8 @@ def validate_body(msg_type: MessageType, body: Mapping[str, Any], *, created: fl
         _check_json_values(parsed)
     elif isinstance(parsed, HazardNoticeBody):
         _check_hazard_notice(parsed, created)
+    elif (problem := check_body(msg_type, parsed, created)) is not None:
+        raise InvalidField(*problem)
     return parsed.model_dump(mode="json")
 
 
@@ -357,8 +377,14 @@ def _check_hazard_notice(notice: HazardNoticeBody, created: float) -> None:
         raise InvalidField("body.area", f"not a valid polygon: {reason}")
     if not math.isfinite(created):
         raise InvalidField("created", "must be a finite number of seconds")
+    if notice.lower_m is not None and notice.upper_m is not None and notice.upper_m <= notice.lower_m:
+        raise InvalidField("body.upper_m", f"{notice.upper_m} m is not above the lower limit {notice.lower_m} m")
+    if notice.amends is not None and notice.cancels is not None:
+        raise InvalidField("body.cancels", "a notice amends one notice or cancels one, not both")
     if notice.end <= notice.start:
         raise InvalidField("body.end", f"ends at {notice.end} [s], not after its start {notice.start} [s]")
+    if notice.cancels is not None:
+        return  # a cancellation is due as soon as it is known, whatever the lead time
     lead = notice.start - created  # [s]
     reason_given = bool(notice.short_notice_reason and notice.short_notice_reason.strip())
     if lead < HAZARD_NOTICE_MIN_LEAD_S and not reason_given:

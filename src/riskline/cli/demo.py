@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -33,6 +33,7 @@ from rich.markup import escape
 from riskline.channel.envelope import Author
 from riskline.channel.messages import MessageType
 from riskline.cli.demo_reports import draw, plots_fetched, report_encounter
+from riskline.cli.demo_transparency import exercise_act
 from riskline.detection.rulebook import load_rulebook
 from riskline.incidents.model import Encounter
 from riskline.ingest.sources import read_path
@@ -48,6 +49,9 @@ from riskline.timeutil import to_iso
 from riskline.tracks.attribution import Attributor
 from riskline.tracks.fleet import Fleet
 from riskline.watch import Watch
+
+if TYPE_CHECKING:
+    from riskline.cli.demo_dashboard import DemoDashboards
 
 MARKER = ".riskline-demo"
 DEMO_DEADLINES = {"incident_report": 12.0, "request_for_clarification": 12.0, "meeting_proposal": 600.0}
@@ -66,11 +70,14 @@ def register(app: typer.Typer) -> None:
 def demo(
     directory: Path = typer.Option(Path("riskline-demo"), "--dir", help="Where the nodes' directories are left."),
     tls: bool = typer.Option(True, "--tls/--no-tls", help="Mutual TLS between the nodes (plain HTTP on loopback)."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the nodes and their dashboards up until Ctrl-C."),
 ) -> None:
     """Run the whole system: three national nodes, the watch on real-data-based traffic, reports, escalation.
 
     Example: riskline demo --dir /tmp/riskline-demo
     """
+    from riskline.cli.demo_dashboard import demo_dashboards
+
     console = Console(highlight=False, soft_wrap=True)
     base = _prepare(directory)
     story = Story(console, base)
@@ -78,15 +85,19 @@ def demo(
     options = ServerOptions(delivery_interval=0.1, escalation_interval=0.5, retry_base=0.2, retry_cap=2.0)
     console.rule("[bold]riskline demo")
     console.print(f"Nodes go under [bold]{base}[/bold]; they are left there for inspection.\n")
-    with TwoNodeHarness(base, tls=tls, council=True, deadlines=DEMO_DEADLINES, options=options) as harness:
+    with TwoNodeHarness(base, tls=tls, council=True, deadlines=DEMO_DEADLINES, options=options) as harness, \
+            demo_dashboards(console, harness) as dashboards:
         story.harness = harness
         story.nodes_started()
         story.link_test()
-        encounters = story.watch()
+        encounters = story.watch(dashboards)
         story.report(encounters)
         story.transparency()
         story.escalation()
+        exercise_act(story, OFFICERS)
         story.verify()
+        if keep:
+            dashboards.keep()
     console.rule(f"[bold]done in {time.monotonic() - started:.0f} s")
     story.inspect_hint()
 
@@ -168,7 +179,7 @@ class Story:
         reply = self.find("EE", lambda m: m.type == "link_test_reply", what="the link test reply")
         self.say("RU", f"link test answered automatically; round trip logged on both sides ({reply.id[:8]})")
 
-    def watch(self) -> list[Encounter]:
+    def watch(self, dashboards: DemoDashboards | None = None) -> list[Encounter]:
         scenario = demo_scenario(self.base / "scenario")
         self.say("watch", "EE's watch replays a Baltic scenario built from real data:")
         for line in scenario.incidents:
@@ -185,6 +196,8 @@ class Story:
                 run.record(watch.finish())
             finally:
                 run.close()
+        if dashboards is not None:
+            dashboards.show_watch("EE", watch)
         encounters, stats = run.outcome.encounters, run.outcome.stats
         status = watch.status()
         self.say("watch", f"{stats.read:,} reports, {status.platforms} platforms, {len(encounters)} encounters:")

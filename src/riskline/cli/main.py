@@ -58,6 +58,20 @@ COMMANDS = (
     CommandEntry("peer", "riskline.cli.peers", "Peer nodes pinned by key, as SSH pins hosts."),
     CommandEntry("channel", "riskline.cli.channels", "Channels this node talks on (bilateral or collective)."),
     CommandEntry("log", "riskline.cli.log", "The node's append-only Merkle log: verify, export, check bundles."),
+    CommandEntry(
+        "dashboard",
+        "riskline.cli.dashboard",
+        "Serve the dashboard of a watch database: read-only, on loopback, no login. Ctrl-C stops it.",
+    ),
+    CommandEntry(
+        "operator", "riskline.cli.dashboard", "Dashboard accounts of this node: viewer, duty officer or commander."
+    ),
+    CommandEntry(
+        "notify", "riskline.cli.notify", "Activity notifications (Vienna Document) and hazard notices (INCSEA)."
+    ),
+    CommandEntry(
+        "transparency", "riskline.cli.transparency", "Declared against observed: notifications held against tracks."
+    ),
 )
 """Every top-level command: its module is imported only when the command is used (``cli/lazy.py``). A new
 command group adds one line here (and its module a ``register(app)``)."""

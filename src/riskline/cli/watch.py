@@ -163,6 +163,7 @@ def _watch_into(
             ended_by = interruption.reason
         if ended_by != END_OF_INPUT:
             stop.set()
+            _drain_listeners(streams[len(inputs or []) :], engine, emit)
             _finish_quietly(engine, emit)
     finally:
         run.close(ended_by=ended_by)
@@ -181,6 +182,16 @@ def _watch_into(
 
 def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
+
+
+def _drain_listeners(
+    listeners: list[Iterator[Observation]], engine: Watch, emit: Callable[[list[Encounter]], None]
+) -> None:
+    """Stopped listeners give what they had received, and take the kernel's count of UDP datagrams it dropped."""
+    with contextlib.suppress(_Interrupted):
+        for listener in listeners:
+            for observation in listener:
+                emit(engine.feed(observation))
 
 
 def _finish_quietly(engine: Watch, emit: Callable[[list[Encounter]], None]) -> None:

@@ -56,6 +56,8 @@ class PositionBatch:
     """[deg] tenths for types 1-3 and 18 (360 = not available), whole degrees for 27 (511 = not available)."""
     heading: IntArray
     """[deg] true heading (511 = not available); 0 for type 27, which has none."""
+    second: IntArray
+    """UTC second of the report (0–59; 60–63 = not available); -1 for type 27, which has none."""
 
     def __len__(self) -> int:
         return len(self.msg_type)
@@ -112,7 +114,9 @@ def decode_positions(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> Pos
     if n == 0:
         empty_i = np.zeros(0, dtype=np.int64)
         empty_f = np.zeros(0, dtype=np.float64)
-        return PositionBatch(np.zeros(0, dtype=bool), empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, empty_i)
+        return PositionBatch(
+            np.zeros(0, dtype=bool), empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, empty_i, empty_i
+        )
     bits = _bits(sixbit(payloads))
     msg_type = _field(bits, 0, 6)
     mmsi = _field(bits, 8, 30)
@@ -128,6 +132,7 @@ def decode_positions(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> Pos
     lat_a, lat_b = _field(bits, 89, 27, signed=True), _field(bits, 85, 27, signed=True)
     course_a, course_b = _field(bits, 116, 12), _field(bits, 112, 12)
     heading_a, heading_b = _field(bits, 128, 9), _field(bits, 124, 9)
+    second_a, second_b = _field(bits, 137, 6), _field(bits, 133, 6)
     lon_27, lat_27 = _field(bits, 44, 18, signed=True), _field(bits, 62, 17, signed=True)
     speed_27, course_27 = _field(bits, 79, 6), _field(bits, 85, 9)
 
@@ -136,7 +141,11 @@ def decode_positions(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> Pos
     speed = np.where(long_range, speed_27.astype(np.float64), np.where(class_b, speed_b, speed_a) / 10.0)
     course = np.where(long_range, course_27.astype(np.float64), np.where(class_b, course_b, course_a) / 10.0)
     heading = np.where(long_range, 0, np.where(class_b, heading_b, heading_a))
-    return PositionBatch(complete, msg_type, mmsi, lat, lon, speed, course, np.asarray(heading, dtype=np.int64))
+    second = np.where(long_range, -1, np.where(class_b, second_b, second_a))
+    return PositionBatch(
+        complete, msg_type, mmsi, lat, lon, speed, course, np.asarray(heading, dtype=np.int64),
+        np.asarray(second, dtype=np.int64),
+    )
 
 
 def reports(batch: PositionBatch) -> Reports:

@@ -150,6 +150,46 @@ class ObservationBatch:
             station=part(self.station),  # type: ignore[arg-type]
         )
 
+    def in_time_order(self) -> ObservationBatch:
+        """The rows sorted by time, rows of equal time in their order (a stable sort in bulk)."""
+        return self.select(np.argsort(self.t, kind="stable"))
+
+    @staticmethod
+    def concat(batches: Sequence[ObservationBatch]) -> ObservationBatch:
+        """The rows of every batch, one batch after the other (the first batch's source is kept)."""
+        if not batches:
+            return ObservationBatch.from_observations([])
+        n = sum(len(b) for b in batches)
+
+        def objects(name: str) -> list[object] | None:
+            columns = [getattr(b, name) for b in batches]
+            if all(c is None for c in columns):
+                return None
+            return [v for b, c in zip(batches, columns, strict=True) for v in (c if c is not None else [None] * len(b))]
+
+        def floats(name: str) -> FloatArray:
+            return np.concatenate([getattr(b, name) for b in batches]) if n else np.zeros(0)
+
+        return ObservationBatch(
+            source=batches[0].source,
+            t=floats("t"),
+            platform_id=objects("platform_id"),  # type: ignore[arg-type]
+            lat=floats("lat"),
+            lon=floats("lon"),
+            alt_m=floats("alt_m"),
+            sog_mps=floats("sog_mps"),
+            cog_deg=floats("cog_deg"),
+            vrate_mps=floats("vrate_mps"),
+            domain=objects("domain"),  # type: ignore[arg-type]
+            party=objects("party"),  # type: ignore[arg-type]
+            kind=objects("kind"),  # type: ignore[arg-type]
+            transponder=np.concatenate([b.transponder for b in batches]) if n else np.zeros(0, dtype=bool),
+            callsign=objects("callsign"),  # type: ignore[arg-type]
+            name=objects("name"),  # type: ignore[arg-type]
+            ship_type=objects("ship_type"),  # type: ignore[arg-type]
+            station=objects("station"),  # type: ignore[arg-type]
+        )
+
     @staticmethod
     def from_observations(observations: Sequence[Observation]) -> ObservationBatch:
         """The batch holding ``observations`` (all of one source: the first one's is kept)."""

@@ -241,10 +241,14 @@ class NmeaDecoder(LineDecoder):
                     self._reject(rejected.reason)
                     continue
                 if t is None:
-                    if self._clock is None:
+                    if self._clock is not None:
+                        t = self._clock()
+                    elif self._untimed is not None:
+                        second = prepared.second[row]
+                        t = self._untimed.at(None if second < 0 else second)
+                    else:
                         self._reject("no_timestamp")
                         continue
-                    t = self._clock()
                 lat, lon, sog, cog = lats[row], lons[row], sogs[row], cogs[row]
                 report = AisReport(
                     prepared.mmsi[row],

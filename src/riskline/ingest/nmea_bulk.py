@@ -52,6 +52,8 @@ class Prepared:
     """Per row: the sentence's checksum matches."""
     msg_type: list[int]
     mmsi: list[int]
+    second: list[int]
+    """Per row: the report's UTC second (-1 for type 27, which has none)."""
     values: Reports
 
 
@@ -119,6 +121,7 @@ def prepare(lines: Sequence[bytes]) -> Prepared:
         sentence_ok=[got == want for got, want in zip(sums, expected, strict=True)],
         msg_type=batch.msg_type.tolist(),
         mmsi=batch.mmsi.tolist(),
+        second=batch.second.tolist(),
         values=reports(batch),
     )
 

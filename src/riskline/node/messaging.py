@@ -235,7 +235,7 @@ def _default_level(original: store.MessageRow | None, policy: ChannelPolicy) -> 
 
 
 def _last_head_seen(connection: Connection, peer_node: str) -> PeerHead | None:
-    data = store.latest_peer_checkpoint(connection, "head", peer_node)
+    data = store.latest_peer_checkpoint(connection, store.CheckpointKind.HEAD, peer_node)
     if data is None:
         return None
     return PeerHead.of(SignedCheckpoint.from_dict(json.loads(data)).checkpoint)
@@ -366,7 +366,11 @@ def summarize(msg_type: MessageType, body: Mapping[str, Any], limit: int = 80) -
             incident.get("b", "?")
         )
     elif kind is MessageType.HAZARD_NOTICE:
-        text = str(body.get("nature", ""))
+        text = ("CANCELS: " if body.get("cancels") else "") + str(body.get("nature", ""))
+    elif kind in (MessageType.ACTIVITY_NOTIFICATION, MessageType.OBSERVATION_INVITATION):
+        text = f"{body.get('designation', '')} ({body.get('start') or body.get('arrival', '')})"
+    elif kind is MessageType.ANNUAL_CALENDAR:
+        text = f"{body.get('party', '')} {body.get('year', '')}: {len(body.get('activities', []))} activities"
     elif kind is MessageType.MEETING_PROPOSAL:
         text = f"{body.get('level', '')}: " + "; ".join(str(item.get("title", "")) for item in body.get("agenda", []))
     elif kind is MessageType.ESCALATION_NOTICE:

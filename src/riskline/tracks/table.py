@@ -40,6 +40,7 @@ from riskline.tracks.snapshot import Snapshot
 MIN_DERIVE_DT_S = 1.0  # [s] shortest interval a velocity is derived over; position noise dominates below it
 _INITIAL_CAPACITY = 1024
 _FEW_REMOVALS = 64
+_SMALL_BATCH = 48  # rows below which update_batch takes them one by one
 _Scalar = TypeVar("_Scalar", bound=np.generic)
 
 
@@ -246,7 +247,9 @@ class TrackTable:
         n = len(batch)
         if len(identities) != n:
             raise ValueError(f"update_batch: {len(identities)} identities for {n} reports")
-        if n == 0:
+        if n < _SMALL_BATCH:  # a few rows cost less one by one than the batch's fixed NumPy overhead
+            for row, identity in enumerate(identities):
+                self.update(batch.row(row), identity)
             return
         code_of: dict[str, int] = {}
         codes = np.fromiter((code_of.setdefault(pid, len(code_of)) for pid in batch.platform_id), np.int64, n)
