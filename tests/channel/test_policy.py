@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from riskline.channel.errors import ForeignChannel
+from riskline.channel.levels import CURRENT_LEVELS
 from riskline.channel.messages import ContactLevel, MessageType
 from riskline.channel.policy import ChannelKind, ChannelPolicy, InvalidPolicy
 
@@ -58,7 +59,7 @@ def test_the_design_s_config_reads_into_policies() -> None:
     assert bilateral.languages == ("en", "ru", "et")
     assert bilateral.council == "NRC"
     assert council.kind is ChannelKind.COLLECTIVE
-    assert council.levels == tuple(ContactLevel)
+    assert council.levels == CURRENT_LEVELS
 
 
 def test_a_channel_without_agreements_says_so_in_words() -> None:
@@ -130,12 +131,15 @@ def test_recipients_are_every_other_member() -> None:
         ({"deadlines": {"free_txt": 60}}, "channel 'RU-EE': deadlines.free_txt.[key]: Input should be 'link_test', "
                                           "'link_test_reply', 'incident_report', 'hazard_notice', "
                                           "'request_for_clarification', 'clarification', 'meeting_proposal', "
-                                          "'free_text', 'escalation_notice' or 'acknowledgement'"),
+                                          "'free_text', 'escalation_notice', 'acknowledgement', "
+                                          "'meeting_acceptance', 'meeting_decline', 'meeting_counter_proposal', "
+                                          "'meeting_cancellation', 'minutes', 'minutes_approval', 'action_item' or "
+                                          "'action_done'"),
         ({"deadlines": {"free_text": -5}}, "channel 'RU-EE': deadlines.free_text: Input should be greater than 0"),
         ({"ladder": ["duty_officer", "minister"]},
          "channel 'RU-EE': ladder: minister is not one of the channel's levels"),
         ({"ladder": ["military_commander", "duty_officer"]},
-         "channel 'RU-EE': ladder: levels must rise, lowest first, without repeats"),
+         "channel 'RU-EE': ladder: levels must rise, lowest first, without repeats (military track)"),
         ({"colour": "red"}, "channel 'RU-EE': colour: Extra inputs are not permitted"),
         ({"council": "RU-EE"}, "channel 'RU-EE': council: a channel cannot be its own council"),
         ({"id": "RU EE"}, "channel 'RU EE': id: must be 1–64 letters, digits, '.', '_' or '-'"),
