@@ -15,6 +15,7 @@ from riskline.cli import channels as channel_commands
 from riskline.cli import demo as demo_commands
 from riskline.cli import incident as incident_commands
 from riskline.cli import log as log_commands
+from riskline.cli import meetings as meeting_commands
 from riskline.cli import messages as message_commands
 from riskline.cli import node as node_commands
 from riskline.cli import peers as peer_commands
@@ -56,6 +57,7 @@ peer_commands.register(app)
 channel_commands.register(app)
 message_commands.register(app)
 log_commands.register(app)
+meeting_commands.register(app)
 
 
 def main() -> None:
