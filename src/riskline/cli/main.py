@@ -19,6 +19,7 @@ from riskline.cli import meetings as meeting_commands
 from riskline.cli import messages as message_commands
 from riskline.cli import node as node_commands
 from riskline.cli import peers as peer_commands
+from riskline.cli import review as review_commands
 from riskline.cli import rules as rules_commands
 from riskline.cli import scenario as scenario_commands
 from riskline.cli import watch as watch_commands
@@ -58,6 +59,7 @@ channel_commands.register(app)
 message_commands.register(app)
 log_commands.register(app)
 meeting_commands.register(app)
+review_commands.register(app)
 
 
 def main() -> None:
