@@ -175,7 +175,8 @@ def render_html(review: Mapping[str, Any]) -> str:
         "<!doctype html>",
         f'<html lang="en"><head><meta charset="utf-8"><title>{title}</title>',
         "<style>body{font-family:sans-serif;margin:2em;max-width:70em}"
-        "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #bbb;padding:.25em .6em;text-align:left}th{background:#eef}</style></head><body>",
+        "table{border-collapse:collapse;margin:.5em 0 1.5em}"
+        "td,th{border:1px solid #bbb;padding:.25em .6em;text-align:left}th{background:#eef}</style></head><body>",
         f"<h1>{title}</h1>",
         f"<p>{html.escape(_intro(review))}</p>",
     ]
