@@ -139,7 +139,26 @@ def dialogue_act(story: Story) -> None:
     with story.node("RU") as node:
         done = dialogue.action_done(node, item.envelope.id, note="Answered by note verbale.")
     story.say("RU", f"action item done ({done.envelope.id[:8]})")
+    _next_forum(story)
     review_side_by_side(story)
+
+
+def _next_forum(story: Story) -> None:
+    """The US proposes the Council's military experts' forum, its agenda citing the US intercept report by id."""
+    report = story.reports.get("air_intercept")
+    references = [] if report is None else [{"kind": "incident", "id": report.envelope.id}]
+    start = time.time() + 30 * 86_400.0
+    with story.node("US") as node:
+        sent = dialogue.propose(node, Proposal(
+            channel="NRC", forum="nrc-military-experts", level="expert", start=to_iso(start),
+            end=to_iso(start + 3 * 3_600.0), place="NATO HQ, Brussels", timezone="Europe/Brussels",
+            participants={"RU": [{"name": "Col. I. Petrov", "role": "air force expert"}],
+                          "EE": [{"name": "Lt Col M. Kask", "role": "air surveillance"}],
+                          "US": [{"name": "Lt Col R. Hayes", "role": "head of delegation"}]},
+            agenda=[{"title": "Intercepts over the Baltic; transponders on", "references": references}],
+        ))  # fmt: skip
+    story.say("US", f"proposes the NRC military experts' forum in 30 days, agenda citing its intercept report "
+                    f"({sent.envelope.id[:8]})")  # fmt: skip
 
 
 def _has(story: Story, party: str, envelope_id: str) -> bool:

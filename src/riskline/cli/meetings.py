@@ -199,7 +199,8 @@ def list_command(
             typer.echo(json.dumps(meeting_json(meeting), ensure_ascii=False))
         return
     table = Table(title=f"meetings ({len(found)})", title_justify="left")
-    for column in ("id", "channel", "forum", "level", "when", "place", "state", "answers"):
+    table.add_column("id", no_wrap=True, min_width=32)
+    for column in ("channel", "forum", "level", "when", "place", "state", "answers"):
         table.add_column(column)
     for meeting in found:
         table.add_row(
