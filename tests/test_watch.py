@@ -9,7 +9,7 @@ import pytest
 from riskline.detection.rulebook import load_rulebook
 from riskline.incidents.model import Encounter
 from riskline.ingest.observation import Domain, Observation
-from riskline.testing.flights import T0, head_on_pass
+from riskline.testing.flights import T0, head_on_pass, straight_flight
 from riskline.watch import Watch, in_time_order
 
 
@@ -76,3 +76,29 @@ def test_non_finite_times_are_ignored() -> None:
     watch = Watch(load_rulebook())
     assert watch.feed(Observation(t=math.nan, platform_id="id:x", source="table", lat=0, lon=0)) == []
     assert watch.status().observations == 0
+
+
+def test_evidence_is_kept_when_both_tracks_fall_silent_while_other_traffic_runs_on() -> None:
+    # Issue 6: the Il-20 and the SK681 of the Baltic demo were stored with 0 fixes — their tracks expired
+    # (60 s of silence) before the evidence window (t_cpa + 180 s) was reached by the rest of the traffic.
+    meeting = [o for o in head_on_pass() if o.t <= T0 + 230]
+    bystander = straight_flight("id:bystander", "EE", 58.0, 23.0, 90.0, 200.0, 9000.0, 700)
+    [alone] = replay(meeting)
+    [among_traffic] = replay(sorted(meeting + bystander, key=lambda o: o.t))
+    assert alone.evidence is not None
+    assert among_traffic.evidence is not None
+    assert len(among_traffic.evidence.segment_a) == len(alone.evidence.segment_a) == 211  # T0+20 … T0+230
+    assert among_traffic.evidence == alone.evidence
+
+
+def test_a_track_that_comes_back_after_expiring_adds_its_new_fixes_to_the_kept_evidence() -> None:
+    meeting = head_on_pass()
+    gap = [o for o in meeting if not (T0 + 230 < o.t < T0 + 300)]
+    bystander = straight_flight("id:bystander", "EE", 58.0, 23.0, 90.0, 200.0, 9000.0, 700)
+    [encounter] = replay(sorted(gap + bystander, key=lambda o: o.t))
+    assert encounter.evidence is not None
+    times = encounter.evidence.segment_a.t
+    assert list(times) == sorted(set(times))
+    assert times[0] == T0 + 20  # t_cpa - 180 s
+    assert [t for t in times if T0 + 230 < t < T0 + 300] == []
+    assert {T0 + 230, T0 + 300, T0 + 370} <= set(times)  # before the silence, and after the track came back

@@ -20,6 +20,7 @@ from riskline.incidents.tracker import EncounterTracker
 from riskline.ingest.observation import Observation
 from riskline.tracks.attribution import Attributor
 from riskline.tracks.identity import PlatformIdentity
+from riskline.tracks.segment import TrackSegment
 from riskline.tracks.table import TrackTable
 
 _MAX_CATCH_UP_TICKS = 5
@@ -53,6 +54,8 @@ class Watch:
         self.detector = Detector(rulebook)
         self.tracker = EncounterTracker(rulebook)
         self._awaiting_evidence: list[tuple[float, int, Encounter]] = []
+        self._kept: dict[tuple[int, str], TrackSegment] = {}
+        """Segments of awaited encounters taken before their track expired, by (awaiting number, platform)."""
         self._tick_s = settings.tick_s
         self._next_tick: float | None = None
         self._last_tick: float | None = None
@@ -95,6 +98,7 @@ class Watch:
         snapshot = self.tracks.snapshot(t)
         findings = self.detector.detect(snapshot, t, since=since)
         self._await_evidence(self.tracker.update(findings, t))
+        self._keep_evidence_of(self.tracks.stale(t))
         self.tracks.expire(t)
         self._last_tick = t
         self._ticks += 1
@@ -126,6 +130,9 @@ class Watch:
     # ------------------------------------------------------------------ evidence
     # A closed encounter waits until the data has run past ``t_cpa + window``, so that its evidence holds both
     # tracks on both sides of the closest approach; at the end of the input every waiting one is released.
+    # A track that falls silent expires from the table long before that (60 s for aircraft, against a 180 s
+    # window): its segment is taken as it expires and kept for the encounter, else the evidence would be empty
+    # whenever other traffic keeps the data running past the silence (issue 6: the Il-20 with 0 fixes).
 
     def _half_window(self, encounter: Encounter) -> float:
         settings = self.rulebook.watch
@@ -137,18 +144,47 @@ class Watch:
             heapq.heappush(self._awaiting_evidence, (ready, self._closed, encounter))
             self._closed += 1
 
+    def _keep_evidence_of(self, expiring: list[str]) -> None:
+        """Take the evidence segments of awaited encounters whose platforms are about to expire."""
+        if not expiring or not self._awaiting_evidence:
+            return
+        leaving = set(expiring)
+        for _, number, encounter in self._awaiting_evidence:
+            for platform_id in (encounter.a, encounter.b):
+                if platform_id in leaving and (number, platform_id) not in self._kept:
+                    t0, t1 = self._window(encounter)
+                    self._kept[number, platform_id] = self.tracks.segment(platform_id, t0, t1)
+
     def _with_evidence(self, *, until: float) -> list[Encounter]:
         released = []
         while self._awaiting_evidence and self._awaiting_evidence[0][0] <= until:
-            _, _, encounter = heapq.heappop(self._awaiting_evidence)
-            released.append(replace(encounter, evidence=self._evidence(encounter)))
+            _, number, encounter = heapq.heappop(self._awaiting_evidence)
+            released.append(replace(encounter, evidence=self._evidence(number, encounter)))
         return released
 
-    def _evidence(self, encounter: Encounter) -> Evidence:
+    def _window(self, encounter: Encounter) -> tuple[float, float]:
         half = self._half_window(encounter)
-        t0, t1 = encounter.t_cpa - half, encounter.t_cpa + half
-        segment_a = self.tracks.segment(encounter.a, t0, t1)
-        segment_b = None if encounter.b.startswith("territory:") else self.tracks.segment(encounter.b, t0, t1)
+        return encounter.t_cpa - half, encounter.t_cpa + half
+
+    def _segment(self, number: int, platform_id: str, t0: float, t1: float) -> TrackSegment:
+        """The kept segment (if the track expired meanwhile) followed by what the table holds after it."""
+        current = self.tracks.segment(platform_id, t0, t1)
+        kept = self._kept.pop((number, platform_id), None)
+        if kept is None or len(kept) == 0:
+            return current
+        after = [i for i, t in enumerate(current.t) if t > kept.t[-1]]
+        if not after:
+            return kept
+        k = after[0]
+        return TrackSegment(
+            platform_id, kept.t + current.t[k:], kept.lat + current.lat[k:], kept.lon + current.lon[k:],
+            kept.alt + current.alt[k:],
+        )
+
+    def _evidence(self, number: int, encounter: Encounter) -> Evidence:
+        t0, t1 = self._window(encounter)
+        segment_a = self._segment(number, encounter.a, t0, t1)
+        segment_b = None if encounter.b.startswith("territory:") else self._segment(number, encounter.b, t0, t1)
         return build_evidence(segment_a, segment_b, three_d=encounter.details.get("domain") == "air")
 
 

@@ -299,13 +299,25 @@ def test_an_escalation_notice_carries_its_step_and_levels() -> None:
     )
 
 
-def test_evidence_that_cannot_be_canonical_json_is_refused(domain_dir: Path) -> None:
-    body = {
-        "incident": encounter_json(donald_cook_2016(domain_dir)),
-        "narrative": "n",
-        "evidence": {"count": 2**60},
-    }
-    assert error_of(MessageType.INCIDENT_REPORT, body).startswith("body.evidence: cannot canonicalise:")
+def test_evidence_is_both_tracks_and_the_separation_series_with_arrays_of_equal_length(domain_dir: Path) -> None:
+    segment = {"platform_id": "mmsi:1", "t": [1.0, 2.0], "lat": [55.0, 55.1], "lon": [19.0, 19.1], "alt": [0.0, 0.0]}
+    evidence = {"segment_a": segment, "segment_b": None, "separation_t": [1.0], "separation_m": [10.0]}
+    incident = encounter_json(donald_cook_2016(domain_dir))
+    normal = validate_body(MessageType.INCIDENT_REPORT, {"incident": incident, "narrative": "n", "evidence": evidence},
+                           created=0.0)
+    assert normal["evidence"] == evidence
+    short = {**evidence, "segment_a": {**segment, "lat": [55.0]}}
+    assert error_of(MessageType.INCIDENT_REPORT, {"incident": incident, "narrative": "n", "evidence": short}) == (
+        "body.evidence.segment_a: Value error, lat has 1 values for 2 times"
+    )
+    unpaired = {**evidence, "separation_m": []}
+    assert error_of(MessageType.INCIDENT_REPORT, {"incident": incident, "narrative": "n", "evidence": unpaired}) == (
+        "body.evidence: Value error, separation_m has 0 values for 1 separation_t"
+    )
+    free_form = {"count": 2**60}
+    assert error_of(MessageType.INCIDENT_REPORT, {"incident": incident, "narrative": "n", "evidence": free_form}) == (
+        "body.evidence.segment_a: Field required"
+    )
 
 
 def test_an_incident_time_must_be_iso_8601_with_a_zone(domain_dir: Path) -> None:

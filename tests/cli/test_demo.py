@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from riskline.cli.main import app
+from riskline.node.attachments import attachment_states
 from riskline.node.audit import verify_node
 from riskline.node.dialogue import actions, meetings
 from riskline.node.local import LocalNode
@@ -49,6 +50,12 @@ def test_the_demo_plays_the_whole_story_and_leaves_verifiable_nodes(tmp_path: Pa
     finally:
         database.close()
     assert {"air_intercept", "non_cooperative_aircraft", "repeated_low_passes", "ship_contact_range"} <= rules
+    assert "non_cooperative_aircraft (" in result.stdout
+    assert "300 + 300 fixes of evidence, plot attached by hash" in result.stdout  # the Il-20 and SK681: issue 6
+    with LocalNode.open(root / "ru-nmdc") as ru:
+        reports = [m.id for m in inbox(ru, limit=None).messages if m.type == "incident_report"]
+        assert len(reports) == 4
+        assert [[s.state for s in attachment_states(ru, report)] for report in reports] == [["fetched"]] * 4
 
 
 def test_the_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:

@@ -35,3 +35,20 @@ def test_every_command_has_help_ending_with_an_example(name: str, command: Any) 
     assert text, f"{name} has no help"
     last = text.splitlines()[-1].strip()
     assert last.startswith("Example: riskline "), f"{name}: help must end with 'Example: riskline …', not {last!r}"
+
+
+def groups(group: Any, prefix: str = "riskline") -> Iterator[tuple[str, Any]]:
+    for name, command in sorted((getattr(group, "commands", None) or {}).items()):
+        if getattr(command, "commands", None):
+            yield f"{prefix} {name}", command
+            yield from groups(command, f"{prefix} {name}")
+
+
+GROUPS = list(groups(typer.main.get_command(app)))
+
+
+@pytest.mark.parametrize(("name", "group"), GROUPS, ids=[name for name, _ in GROUPS])
+def test_every_command_group_has_help_ending_with_an_example(name: str, group: Any) -> None:
+    text = (group.help or "").strip()
+    last = text.splitlines()[-1].strip() if text else ""
+    assert last.startswith("Example: riskline "), f"{name}: group help must end with 'Example: riskline …'"

@@ -108,8 +108,8 @@ def test_watch_without_input_is_a_usage_error() -> None:
 
 
 def test_the_plot_threshold_comes_from_the_rulebook_the_run_used(watched: tuple[Path, list[dict]]) -> None:  # type: ignore[type-arg]
-    from riskline.cli.incident import _threshold
     from riskline.detection.rulebook import load_rulebook
+    from riskline.incidents.plot import rule_threshold_m as _threshold
     from riskline.storage.engine import open_database
     from riskline.storage.watch_store import WatchStore
 

@@ -8,11 +8,13 @@ from typing import Any
 
 import pyais
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from ingest_support import SteppingClock, balanced, lines_of
 from pyais.stream import FileReaderStream
 from pyais.util import checksum
 
-from riskline.ingest.nmea import NmeaDecoder, read_nmea
+from riskline.ingest.nmea import NmeaDecoder, UntimedClock, read_nmea
 from riskline.ingest.observation import Domain, Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.stats import IngestStats
@@ -323,3 +325,26 @@ def test_a_tag_block_without_a_checksum_is_taken_as_it_is() -> None:
     line = b"\\s:42958,c:1635809454\\!AIVDM,1,1,,A,15N1u<PP1FJuvSRHOE6QIwwh0HQ6,0*30"
     (observation,) = read_nmea([line], IngestStats())
     assert (observation.t, observation.station) == (1635809454.0, "42958")
+
+
+def test_an_untimed_sentence_takes_start_time_and_its_own_utc_second() -> None:
+    line = b"!AIVDM,1,1,,A,15N1u<PP1FJuvSRHOE6QIwwh0HQ6,0*30"
+    second = pyais.decode(line).second  # type: ignore[union-attr]
+    start = 1_700_000_000.0  # 22:13:20 UTC: the report's second falls in this minute or the next
+    (observation,) = read_nmea([line], IngestStats(), ReaderOptions(start_time=start))
+    assert observation.t % 60 == second
+    assert abs(observation.t - start) <= 30
+
+
+@given(st.floats(1e9, 2e9, allow_nan=False), st.lists(st.integers(0, 63), min_size=1, max_size=200))
+def test_the_untimed_clock_keeps_each_second_and_never_runs_backwards(start: float, seconds: list[int]) -> None:
+    clock = UntimedClock(start)
+    for second in seconds:
+        before = clock.latest
+        t = clock.at(second)
+        assert clock.latest >= before
+        if second <= 59:
+            assert t % 60 == second
+            assert abs(t - before) <= 30
+        else:  # 60–63: no time stamp available
+            assert t == before

@@ -66,6 +66,7 @@ ENVELOPE_FIELDS: tuple[str, ...] = (
     "signature",
 )
 MAX_JSON_INTEGER = 2**53 - 1  # RFC 8785: numbers are IEEE 754 doubles
+MAX_ATTACHMENT_SIZE = 16 * 1024 * 1024  # [bytes] an attachment larger than this is refused by sender and receiver
 _MEDIA_TYPE = re.compile(r"[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _TAIL = re.compile(rb',"thread":"[0-9a-f]{32}","type":"[a-z_]+","v":[0-9]+}')
@@ -579,10 +580,22 @@ def _attachments(value: object) -> tuple[Attachment, ...]:
                 name=require_text(fields["name"], f"{prefix}name"),
                 sha256=digest,
                 media_type=media_type,
-                size=require_int(fields["size"], f"{prefix}size", 0),
+                size=_attachment_size(fields["size"], f"{prefix}size"),
             )
         )
     return tuple(result)
+
+
+def _attachment_size(value: object, name: str) -> int:
+    size = require_int(value, name, 0)
+    if size > MAX_ATTACHMENT_SIZE:
+        raise InvalidField(name, attachment_too_large(size))
+    return size
+
+
+def attachment_too_large(size: int) -> str:
+    """The reason an attachment of ``size`` bytes is refused."""
+    return f"{size:,} bytes is larger than the limit of {MAX_ATTACHMENT_SIZE:,} bytes ({MAX_ATTACHMENT_SIZE >> 20} MiB)"
 
 
 def _member_of(value: _T, allowed: Sequence[_T], name: str, policy: ChannelPolicy) -> _T:

@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 import shapely
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from riskline.channel.body_types import (
     MESSAGE_ID,
@@ -126,11 +126,52 @@ class IncidentBody(_Body):
     lon: Annotated[float, Field(ge=-180, le=180)]  # [deg]
 
 
+class SegmentBody(_Body):
+    """One track around the closest approach (``TrackSegment.as_dict``): equally long arrays, oldest first."""
+
+    platform_id: Text
+    t: list[float]  # [s] POSIX
+    lat: list[float]  # [deg]
+    lon: list[float]  # [deg]
+    alt: list[float]  # [m] 0 for ships
+
+    @model_validator(mode="after")
+    def _same_length(self) -> SegmentBody:
+        for name in ("lat", "lon", "alt"):
+            if len(getattr(self, name)) != len(self.t):
+                raise ValueError(f"{name} has {len(getattr(self, name))} values for {len(self.t)} times")
+        return self
+
+
+class EvidenceBody(_Body):
+    """An incident's evidence as stored (``riskline.storage.watch_store.evidence_to_json``), SI units."""
+
+    segment_a: SegmentBody
+    segment_b: SegmentBody | None
+    """null for single-platform rules (territorial entry)."""
+    separation_t: list[float]  # [s] POSIX
+    separation_m: list[float]  # [m]
+
+    @model_validator(mode="after")
+    def _same_length(self) -> EvidenceBody:
+        if len(self.separation_m) != len(self.separation_t):
+            raise ValueError(
+                f"separation_m has {len(self.separation_m)} values for {len(self.separation_t)} separation_t"
+            )
+        return self
+
+
 class IncidentReportBody(_Body):
     incident: IncidentBody
-    evidence: dict[str, Any] | None = None
-    """Free-form JSON (track segments, separation series); the plot travels as an attachment, by hash."""
+    evidence: EvidenceBody | None = None
+    """Both tracks and the separation series; the plot travels as an attachment, by hash."""
     rule_source: str | None = None
+    rule_mark: Literal["V", "S", "U"] | None = None
+    """How sure the rule's number is (REGIMES.md): verified, sourced or unverified."""
+    incident_id: Annotated[int, Field(ge=1)] | None = None
+    """The sender's id of the stored incident (``riskline incident show ID`` on the sending node)."""
+    threshold_m: Annotated[float, Field(gt=0)] | None = None
+    """[m] the rule's distance the sender judged the incident against (its rulebook, day or night as judged)."""
     narrative: str
 
 
@@ -300,7 +341,7 @@ def _check_json_values(report: IncidentReportBody) -> None:
         if value is None:
             continue
         try:
-            canonical_json(value)
+            canonical_json(value.model_dump(mode="json"))
         except MalformedEnvelope as error:
             raise InvalidField(f"body.{name}", str(error)) from None
 

@@ -15,7 +15,11 @@ from riskline.cli.node_common import console as wide_console
 from riskline.node.config import agreements_text
 from riskline.node.peers import add_channel
 
-channel_app = typer.Typer(help="Channels this node talks on (bilateral or collective).", no_args_is_help=True)
+channel_app = typer.Typer(
+    help="Channels this node talks on (bilateral or collective).\n\n"
+    "Example: riskline channel list --node ee-node",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:

@@ -37,15 +37,14 @@ from rich.markup import escape
 from riskline.channel.envelope import Author
 from riskline.channel.messages import MessageType
 from riskline.cli.demo_dialogue import DEMO_DEADLINES, demo_cluster, dialogue_act
+from riskline.cli.demo_reports import plots_fetched, report_encounter
 from riskline.detection.rulebook import load_rulebook
 from riskline.incidents.model import Encounter
-from riskline.incidents.plot import render_incident_png
-from riskline.incidents.report import encounter_json
 from riskline.ingest.sources import read_path
 from riskline.node.audit import verify_node
 from riskline.node.cluster import LocalCluster
 from riskline.node.local import LocalNode
-from riskline.node.messaging import Outgoing, Sent, attachment_from_file, send
+from riskline.node.messaging import Outgoing, Sent, send
 from riskline.node.views import MessageView, inbox, outbox
 from riskline.scenarios.baltic import demo_scenario
 from riskline.storage import channel_store as store
@@ -219,18 +218,12 @@ class Story:
             encounter = picks.get(rule)
             if encounter is None:
                 continue
-            png = plots / f"{rule}.png"
-            png.write_bytes(render_incident_png(encounter))
             with self.node(sender) as node:
-                attachment = attachment_from_file(node, png)
-                sent = send(node, Outgoing(
-                    MessageType.INCIDENT_REPORT, channel,
-                    {"incident": encounter_json(encounter), "rule_source": str(encounter.details.get("source")),
-                     "narrative": _narrative(encounter)},
-                    author=OFFICERS[sender], attachments=(attachment,),
-                ))
-            self.reports[rule] = sent
-            self.say(sender, f"incident report → {channel}: {rule} ({sent.envelope.id[:8]}), plot attached by hash")
+                done = report_encounter(node, encounter, channel=channel, narrative=_narrative(encounter),
+                                        author=OFFICERS[sender], table=self.base / "scenario", plots=plots)
+            sent = self.reports[rule] = done.sent
+            self.say(sender, f"incident report → {channel}: {rule} ({sent.envelope.id[:8]}), {done.fixes_a} + "
+                             f"{done.fixes_b} fixes of evidence, plot attached by hash")
         for sent in self.reports.values():
             sender = sent.envelope.envelope.sender.party
             self.delivered(sender, sent.envelope.id)
@@ -251,6 +244,10 @@ class Story:
             reply = self.send(party, Outgoing(kind, None, body, author=OFFICERS[party], in_reply_to=sent.envelope.id))
             verb = "answers" if kind != MessageType.ACKNOWLEDGEMENT else "only acknowledges"
             self.say(party, f"{verb} the {rule} report ({reply.envelope.id[:8]})")
+        ids = [sent.envelope.id for sent in self.reports.values()]
+        assert self.harness is not None
+        self.harness.wait_for("RU", lambda: plots_fetched_by(self, "RU", ids), timeout=60, what="the plots at RU")
+        self.say("RU", f"fetched the {len(ids)} plots from their senders by hash; each SHA-256 checked before kept")
 
     def transparency(self) -> None:
         start = time.time() + 4 * 86_400
@@ -329,10 +326,18 @@ class Story:
         ee = self.harness["EE"].root
         self.console.print("Look around (the nodes are stopped; their state stays; from a clone, prefix with ./run):")
         for command in (f"riskline inbox --node {ee}", f"riskline outbox --node {ee}",
-                        f"riskline incident list --db {ee / 'node.db'}",
+                        f"riskline incident list --node {ee}",
+                        *[f"riskline incident plot --message {sent.envelope.id[:12]} --node {self.harness['RU'].root} "
+                          f"-o received-{rule}.png" for rule, sent in self.reports.items()
+                          if rule == "non_cooperative_aircraft"],
                         f"riskline log verify --node {self.harness['RU'].root}",
                         f"riskline log export --node {ee} -o ee-bundle.json"):
             self.console.print(f"  {command}")
+
+
+def plots_fetched_by(story: Story, party: str, envelope_ids: list[str]) -> bool:
+    with story.node(party) as node:
+        return plots_fetched(node, envelope_ids)
 
 
 def _events(node: LocalNode) -> list[Any]:

@@ -15,7 +15,11 @@ from riskline.node import audit
 from riskline.storage import channel_store as store
 from riskline.timeutil import to_iso
 
-log_app = typer.Typer(help="The node's append-only Merkle log: verify, export, check bundles.", no_args_is_help=True)
+log_app = typer.Typer(
+    help="The node's append-only Merkle log: verify, export, check bundles.\n\n"
+    "Example: riskline log verify --node ee-node",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:

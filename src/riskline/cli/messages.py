@@ -13,7 +13,7 @@ from rich.table import Table
 
 from riskline.channel.envelope import Author
 from riskline.channel.messages import MessageType
-from riskline.cli.node_common import JSON_OUT, NODE_DIR, fail, guard, opened
+from riskline.cli.node_common import JSON_OUT, NODE_DIR, delivery_hint, fail, guard, opened
 from riskline.cli.node_common import console as wide_console
 from riskline.node import views
 from riskline.node.delivery import flush
@@ -104,12 +104,11 @@ def _send(
                 attachments=attachments_from_files(node, attach),
             ),
         )
+        hint = delivery_hint(node, sent.recipients)
     message = sent.message
     deadline = "" if message.deadline is None else f", reply due {to_iso(message.deadline)} (our clock)"
     typer.echo(f"{message.type} {message.envelope_id} seq {message.seq} on {message.channel}{deadline}")
-    typer.echo(
-        f"queued for {', '.join(sent.recipients)}: the running server delivers it (or `riskline outbox --flush`)"
-    )
+    typer.echo(hint)
 
 
 def send_command(
@@ -328,7 +327,11 @@ def thread_command(
             console.print(f"  reply due {_when(m.deadline, node.clock(), m.overdue)}; {m.status}")
         console.print("  " + json.dumps(entry.body, ensure_ascii=False))
         for attachment in entry.attachments:
-            console.print(f"  attachment {attachment['name']} sha256 {attachment['sha256']}")
+            state = attachment.get("state")
+            shown = "" if state is None else f" — {str(state).upper().replace('_', ' ')}"
+            if attachment.get("error"):
+                shown += f" ({attachment['error']})"
+            console.print(f"  attachment {attachment['name']} sha256 {attachment['sha256']}{shown}", markup=False)
         for delivery in m.deliveries:
             console.print(f"  delivery to {delivery.peer}: {delivery.state}")
 

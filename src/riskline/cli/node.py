@@ -14,7 +14,11 @@ from riskline.node.layout import default_node_dir
 from riskline.node.local import init_node
 from riskline.storage import channel_store as store
 
-node_app = typer.Typer(help="This party's node: create it, run it, show it.", no_args_is_help=True)
+node_app = typer.Typer(
+    help="This party's node: create it, run it, show it.\n\n"
+    "Example: riskline node init --party EE --name \"Estonian Defence Forces ops\" --dir ee-node",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:

@@ -55,3 +55,23 @@ def console() -> Console:
     """Rich output; piped or captured output gets a wide fixed width instead of rich's 80 columns."""
     probe = Console()
     return Console(highlight=False, soft_wrap=False, width=probe.width if probe.is_terminal else 160)
+
+
+def server_running(node: LocalNode) -> bool:
+    """True when a ``riskline node serve`` process holds this node's server lock."""
+    from riskline.node.locks import FileLock
+
+    lock = FileLock(node.paths.server_lock)
+    if lock.try_acquire():
+        lock.release()
+        return False
+    return True
+
+
+def delivery_hint(node: LocalNode, recipients: tuple[str, ...] | list[str]) -> str:
+    """What happens next to a queued message: the running server delivers it, or nothing does until asked."""
+    who = ", ".join(recipients)
+    if server_running(node):
+        return f"queued for {who}: the running server delivers it"
+    return (f"queued for {who}: no server is running for this node — start it (`riskline node serve`) or deliver "
+            "now with `riskline outbox --flush`")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.console import Console
 
 from riskline.detection.rulebook import Rulebook, load_rulebook
 
@@ -18,3 +19,11 @@ JSON = typer.Option(False, "--json", help="Machine-readable output on standard o
 
 def rulebook_from(rules: Path | None, sets: list[str]) -> Rulebook:
     return load_rulebook(rules, sets)
+
+
+def table_console(*, stderr: bool = False) -> Console:
+    """Rich output for tables: at a terminal its width; piped, wide enough that no row is wrapped or cut."""
+    probe = Console(stderr=stderr)
+    if probe.is_terminal:
+        return probe
+    return Console(stderr=stderr, width=100_000, highlight=False, soft_wrap=True)

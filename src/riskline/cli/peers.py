@@ -14,7 +14,11 @@ from riskline.node.peers import add_peer, remove_peer
 from riskline.storage import channel_store as store
 from riskline.timeutil import to_iso
 
-peer_app = typer.Typer(help="Peer nodes pinned by key, as SSH pins hosts.", no_args_is_help=True)
+peer_app = typer.Typer(
+    help="Peer nodes pinned by key, as SSH pins hosts.\n\n"
+    "Example: riskline peer list --node ee-node",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:

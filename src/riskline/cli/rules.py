@@ -9,12 +9,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from riskline.cli.options import JSON, RULES, SETS, rulebook_from
+from riskline.cli.options import JSON, RULES, SETS, rulebook_from, table_console
 from riskline.detection.rulebook import RULE_NAMES, Rulebook
 
 MARKS = {"V": "V confirmed (primary text)", "S": "S secondary source", "U": "U unconfirmed"}
 
-rules_app = typer.Typer(help="Inspect the rulebook.", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="Inspect the rulebook.\n\n"
+    "Example: riskline rules show --set air_proximity.horizontal_m=18520",
+    no_args_is_help=True,
+)
 
 
 @rules_app.command("show")
@@ -27,7 +31,7 @@ def show(rules: Path | None = RULES, sets: list[str] = SETS, as_json: bool = JSO
     if as_json:
         typer.echo(json.dumps(rulebook.as_dict(), indent=2, ensure_ascii=False))
         return
-    print_rulebook(rulebook, Console())
+    print_rulebook(rulebook, table_console())
 
 
 def print_rulebook(rulebook: Rulebook, console: Console) -> None:

@@ -8,7 +8,11 @@ import typer
 
 from riskline.scenarios.baltic import busy_baltic_hour, demo_scenario
 
-scenario_app = typer.Typer(help="Write real-data-based scenarios to files.", no_args_is_help=True)
+scenario_app = typer.Typer(
+    help="Write real-data-based scenarios to files.\n\n"
+    "Example: riskline scenario baltic -o demo",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:

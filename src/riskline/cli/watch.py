@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
@@ -15,14 +18,17 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from riskline.cli.options import DB, JSON, RULES, SETS, rulebook_from
+from riskline.cli.node_common import fail
+from riskline.cli.options import JSON, RULES, SETS, rulebook_from, table_console
 from riskline.incidents.model import Encounter
 from riskline.incidents.report import encounter_json
 from riskline.ingest.live import listen
 from riskline.ingest.observation import Observation
 from riskline.ingest.sources import ReaderOptions, read_path
 from riskline.ingest.stats import IngestStats
+from riskline.node.layout import NodePaths
 from riskline.storage.watch_run import RecordedRun, WatchOutcome
+from riskline.storage.watch_store import END_OF_INPUT
 from riskline.timeutil import parse_time, to_iso
 from riskline.tracks.attribution import Attributor, tracks_by_party
 from riskline.tracks.fleet import Fleet
@@ -36,6 +42,14 @@ def register(app: typer.Typer) -> None:
     app.command("watch")(watch)
 
 
+class _Interrupted(Exception):
+    """The run was told to stop: a signal, or the reader of standard output went away."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def watch(
     inputs: list[Path] = typer.Argument(
         None,
@@ -47,7 +61,11 @@ def watch(
         None, "--fleet", help="Fleet file mapping identifiers to parties.", dir_okay=False
     ),
     sets: list[str] = SETS,
-    db: Path = DB,
+    db: Path | None = typer.Option(None, "--db", help="SQLite database file (default riskline.db)."),
+    node: Path | None = typer.Option(
+        None, "--node", help="Store the incidents in this node's database (to report them with `incident report`).",
+        file_okay=False,
+    ),
     as_json: bool = JSON,
     listen_urls: list[str] = typer.Option([], "--listen", help="Live feed to bind: tcp://HOST:PORT or udp://HOST:PORT."),
     start_time: str | None = typer.Option(None, "--start-time", help="Base time (ISO 8601 UTC) for input without "
@@ -60,44 +78,114 @@ def watch(
     """
     if not inputs and not listen_urls:
         raise typer.BadParameter("give at least one INPUT file or --listen URL", param_hint="INPUTS")
+    target = _database_path(db, node)
     rulebook = rulebook_from(rules, sets)
     attributor = Attributor(Fleet.load(fleet) if fleet else None)
     options = ReaderOptions(
-        start_time=parse_time(start_time) if start_time else None,
+        start_time=_start_time(start_time) if start_time else None,
         reference=_parse_reference(reference) if reference else None,
         clock=time.time if listen_urls else None,
     )
     err = Console(stderr=True)
-    out_console = Console(stderr=as_json)
+    out_console = table_console(stderr=as_json)
     engine = Watch(rulebook, attributor=attributor)
-    run = RecordedRun(db, [str(p) for p in inputs or []] + list(listen_urls), engine)
+    run = RecordedRun(target, [str(p) for p in inputs or []] + list(listen_urls), engine)
     outcome = run.outcome
+    printing = as_json
 
     def emit(closed: list[Encounter]) -> None:
-        if run.record(closed) and as_json:
-            for encounter in closed:
-                sys.stdout.write(json.dumps(encounter_json(encounter)) + "\n")
-            sys.stdout.flush()
+        nonlocal printing
+        if run.record(closed) and printing:
+            try:
+                for encounter in closed:
+                    sys.stdout.write(json.dumps(encounter_json(encounter)) + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:
+                printing = False
+                raise _Interrupted("closed pipe") from None
 
     stop = threading.Event()
     streams = _streams(inputs or [], listen_urls, outcome.stats, options, stop)
     total = sum(p.stat().st_size for p in inputs or [] if p.is_file())
-    try:
-        with _progress(err, total) as progress:
-            task = progress.add_task("watch", total=total or None, rate="", tracks=0, encounters=0)
-            started = time.monotonic()
-            for count, observation in enumerate(in_time_order(streams), start=1):
-                emit(engine.feed(observation))
-                if count % PROGRESS_EVERY == 0:
-                    _refresh(progress, task, outcome, engine, count, started)
-            emit(engine.finish())
-            _refresh(progress, task, outcome, engine, engine.status().observations, started)
-    except KeyboardInterrupt:
+    ended_by = END_OF_INPUT
+    terminated = threading.Event()
+
+    def on_sigterm(signum: int, frame: object) -> None:  # stop between two observations, never inside a write
+        terminated.set()
         stop.set()
-        emit(engine.finish())
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm) if _main_thread() else None
+    try:
+        try:
+            with _progress(err, total) as progress:
+                task = progress.add_task("watch", total=total or None, rate="", tracks=0, encounters=0)
+                started = time.monotonic()
+                for count, observation in enumerate(in_time_order(streams), start=1):
+                    if terminated.is_set():
+                        raise _Interrupted("SIGTERM")
+                    emit(engine.feed(observation))
+                    if count % PROGRESS_EVERY == 0:
+                        _refresh(progress, task, outcome, engine, count, started)
+                if terminated.is_set():  # a live feed ended because SIGTERM stopped it
+                    raise _Interrupted("SIGTERM")
+                emit(engine.finish())
+                _refresh(progress, task, outcome, engine, engine.status().observations, started)
+        except KeyboardInterrupt:
+            ended_by = "SIGINT"
+        except _Interrupted as interruption:
+            ended_by = interruption.reason
+        if ended_by != END_OF_INPUT:
+            stop.set()
+            _finish_quietly(engine, emit)
     finally:
-        run.close()
-    print_summary(out_console, outcome, engine, db)
+        run.close(ended_by=ended_by)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if ended_by == "closed pipe":
+        _silence_stdout()
+    try:
+        print_summary(out_console, outcome, engine, target)
+    except BrokenPipeError:
+        _silence_stdout()
+    if ended_by != END_OF_INPUT:
+        print(f"riskline: watch interrupted ({ended_by}): run {outcome.run_id} stored with "
+              f"{len(outcome.encounters)} encounters, marked interrupted", file=sys.stderr)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _finish_quietly(engine: Watch, emit: Callable[[list[Encounter]], None]) -> None:
+    """Close the open encounters with the data seen so far and store them (printing them if still possible)."""
+    with contextlib.suppress(_Interrupted):
+        emit(engine.finish())
+
+
+def _silence_stdout() -> None:
+    """The reader of standard output went away: send what is left to /dev/null, so exit does not fail on it."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _database_path(db: Path | None, node: Path | None) -> Path:
+    if db is not None and node is not None:
+        raise fail("give --db or --node, not both")
+    if node is None:
+        return db or Path("riskline.db")
+    paths = NodePaths(node)
+    if not paths.exists():
+        raise fail(f"--node: no node at {node} (run `riskline node init --party XX --name ...` first)")
+    return paths.database
+
+
+def _start_time(text: str) -> float:
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise fail(f"--start-time: not a time: {text!r}; give ISO 8601 UTC (2021-11-01T00:00:00Z) or POSIX "
+                   "seconds") from None
 
 
 def _streams(
@@ -157,6 +245,7 @@ def print_summary(console: Console, outcome: WatchOutcome, engine: Watch, db: Pa
     table.add_row("observations", f"{stats.observations:,}")
     for reason, count in sorted(stats.rejected.items()):
         table.add_row(f"rejected: {reason}", f"{count:,}")
+    untimed = stats.rejected.get("no_timestamp", 0)
     table.add_row("platforms seen", f"{status.platforms:,}")
     for party in tracks_by_party(engine.identities()):
         table.add_row(f"  party {party.party} (air {party.air}, sea {party.sea})", f"{party.tracks:,}")
@@ -177,3 +266,8 @@ def print_summary(console: Console, outcome: WatchOutcome, engine: Watch, db: Pa
     console.print(encounters)
     if outcome.incident_ids:
         console.print(f"incident ids {outcome.incident_ids[0]}–{outcome.incident_ids[-1]} (riskline incident show ID)")
+    if untimed:
+        console.print(
+            f"{untimed:,} messages carry no time of their own: give --start-time 2021-11-01T00:00:00Z (the time the "
+            "recording began; plain AIS NMEA then takes each report's UTC second within the minute)"
+        )

@@ -297,6 +297,11 @@ def load_rulebook(path: Path | None = None, overrides: Iterable[str] = ()) -> Ru
             text = path.read_text(encoding="utf-8")
         except OSError as error:
             raise RulebookError(f"{path}: cannot read rulebook: {error.strerror or error}") from None
+        except UnicodeDecodeError as error:
+            raise RulebookError(
+                f"{path}: not a rulebook: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset "
+                f"{error.start}); a rulebook is a TOML file"
+            ) from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

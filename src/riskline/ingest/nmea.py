@@ -12,7 +12,10 @@ One line is one unit of input. Besides the plain sentence, a line may carry its 
    layout the first epoch agrees with the receiver's ``t`` hhmmss field; the last one drifts by up to a minute;
 4. a ``$PGHP`` Gatehouse wrapper on the line before, whose UTC date and time apply to the next AIS sentence.
 
-A message with none of these takes ``options.clock()``; without a clock it is rejected as ``no_timestamp``.
+A message with none of these takes ``options.clock()``. Without a clock, ``options.start_time`` starts a
+clock of its own (``UntimedClock``): each position report's UTC second (the ITU-R M.1371 "time stamp" field,
+0–59) places it within the minute, rolling on to the next minute when the second wraps; a report without a
+usable second takes the latest time. Without either, the message is rejected as ``no_timestamp``.
 Blank lines are not units (their bytes are counted). ``#`` comment lines and valid ``$PGHP`` wrappers are
 read and accepted without an observation. Other sentences (``$GPGGA``...) are ``unsupported_type``, as are
 AIS message types riskline does not use. Multi-sentence messages: see ``nmea_assembly``.
@@ -24,6 +27,7 @@ of the vessel; the latest identity is carried on every later position of that MM
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -105,6 +109,32 @@ def _tag_block(raw: bytes) -> TagBlock:
     )
 
 
+class UntimedClock:
+    """Times for plain NMEA that carries none, from a start time and each report's UTC second (0–59).
+
+    Approximation, documented for the operator: AIS reports carry only the second of the minute, so the minute
+    is inferred — a second more than 30 s behind the latest time is taken as the next minute, one more than
+    30 s ahead as late from the previous one. A gap of a minute or more in the recording cannot be seen.
+    """
+
+    __slots__ = ("latest",)
+
+    def __init__(self, start: float) -> None:
+        self.latest = start  # [s]
+
+    def at(self, second: object) -> float:
+        """[s] the time of a report whose UTC second is ``second`` (None or 60–63: not available)."""
+        if not isinstance(second, int) or isinstance(second, bool) or not 0 <= second <= 59:
+            return self.latest
+        candidate = math.floor(self.latest / 60.0) * 60.0 + second
+        if candidate < self.latest - 30.0:
+            candidate += 60.0
+        elif candidate > self.latest + 30.0:
+            candidate -= 60.0
+        self.latest = max(self.latest, candidate)
+        return candidate
+
+
 class NmeaDecoder(LineDecoder):
     """Push-style decoder: ``feed`` one line at a time, ``flush`` at the end of the input."""
 
@@ -112,6 +142,7 @@ class NmeaDecoder(LineDecoder):
         super().__init__(stats)
         opts = options if options is not None else ReaderOptions()
         self._clock = opts.clock
+        self._untimed = None if opts.start_time is None else UntimedClock(opts.start_time)
         self._assembler = MultipartAssembler(stats, opts.group_timeout_s)
         self._identities = IdentityMemory()
         self._sea_gate = JumpGate(SEA_LIMITS)
@@ -223,15 +254,19 @@ class NmeaDecoder(LineDecoder):
 
     def _message(self, sentence: Any, units: int, t: float | None, station: str | None) -> tuple[Observation, ...]:
         if t is None:
-            if self._clock is None:
+            if self._clock is not None:
+                t = self._clock()
+            elif self._untimed is None:
                 return self._reject("no_timestamp", units)
-            t = self._clock()
         try:
             msg = sentence.decode()
         except UnknownMessageException:
             return self._reject("unsupported_type", units)
         except Exception:
             return self._reject("malformed", units)
+        if t is None:
+            assert self._untimed is not None
+            t = self._untimed.at(getattr(msg, "second", None))
         try:
             if msg.msg_type not in SUPPORTED_TYPES:
                 return self._reject("unsupported_type", units)

@@ -22,7 +22,8 @@ class ReaderOptions:
     fmt: str | None = None
     """Force a format (one of ``FORMATS``) instead of sniffing the content."""
     start_time: float | None = None
-    """[s] POSIX base time for sources that carry relative time only (Beast 12 MHz MLAT counters)."""
+    """[s] POSIX base time for sources that carry relative time only (Beast 12 MHz MLAT counters) or none (plain
+    AIS NMEA: each report's UTC second then places it within the minute)."""
     clock: Callable[[], float] | None = None
     """Receive time for live streams and for messages with no time of their own; ``None``: reject them."""
     reference: tuple[float, float] | None = None

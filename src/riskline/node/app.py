@@ -7,6 +7,8 @@
     GET  /v1/log/checkpoint                  our signed log head
     GET  /v1/log/consistency?from=&to=       RFC 9162 consistency proof between two sizes of our log
     GET  /v1/log/entries?start=&end=         log entries (envelopes of channels the caller is a member of)
+    GET  /v1/channels/{channel}/messages/{id}/attachments/{sha256}
+                                             the bytes of an attachment of one of our messages (node/attachments.py)
 
 Errors are ``{"error": {"type", "message", "field"}}`` with the exception's HTTP status (plus ``expected``
 for ``OutOfOrder``/``ConsistencyBaseMismatch``: where the sender resumes, and ``index`` for a batch: which of
@@ -37,6 +39,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from riskline.channel.envelope import SignedEnvelope
 from riskline.channel.errors import ChannelError, MalformedEnvelope, OutOfRange
 from riskline.channel.protocol import MAX_BATCH, ConsistencyBaseMismatch, OutOfOrder
+from riskline.node.attachments import AttachmentNotFound, served_attachment
 from riskline.node.errors import NodeError
 from riskline.node.local import LocalNode
 from riskline.node.receiving import REFUSED_INDEX, Caller, authenticated_peer, receive, receive_batch
@@ -475,6 +478,24 @@ def create_app(
                 }
             )
         return JSONResponse({"start": start, "end": stop, "size": size, "entries": result})
+
+    @app.get(
+        "/v1/channels/{channel}/messages/{envelope_id}/attachments/{sha256}",
+        responses={**_ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+        tags=["channel"],
+        summary="The bytes of an attachment of one of our messages, to a member of its channel",
+    )
+    async def attachment(
+        party: str | None = Depends(require_peer),
+        channel: str = Path(max_length=64),
+        envelope_id: str = Path(pattern="^[0-9a-f]{32}$"),
+        sha256: str = Path(pattern="^[0-9a-f]{64}$"),
+    ) -> Response:
+        try:
+            listed, data = served_attachment(node, channel, envelope_id, sha256, party)
+        except AttachmentNotFound as error:
+            return error_response(error, 404)
+        return Response(data, media_type=listed.media_type)
 
     return app
 

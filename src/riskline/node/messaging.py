@@ -23,10 +23,20 @@ from sqlalchemy.engine import Connection
 
 from riskline.channel.checkpoint import SignedCheckpoint
 from riskline.channel.deadlines import obligations_after
-from riskline.channel.envelope import Attachment, Author, LogHead, PeerHead, SignedEnvelope, new_envelope, sign_envelope
+from riskline.channel.envelope import (
+    MAX_ATTACHMENT_SIZE,
+    Attachment,
+    Author,
+    LogHead,
+    PeerHead,
+    SignedEnvelope,
+    attachment_too_large,
+    new_envelope,
+    sign_envelope,
+)
 from riskline.channel.meetings import DIALOGUE_TYPES, summarize_dialogue
 from riskline.channel.merkle import leaf_hash
-from riskline.channel.messages import ContactLevel, MessageType, answers
+from riskline.channel.messages import ContactLevel, InvalidField, MessageType, answers
 from riskline.channel.policy import ChannelPolicy
 from riskline.node.dialogue_checks import check_outgoing
 from riskline.node.errors import MessageNotFound, NodeConfigError, UnknownPeer
@@ -168,7 +178,7 @@ class _Composer:
             body=outgoing.body,
             sender=node.sender,
             author=author,
-            level=ContactLevel(level),
+            level=_contact_level(level, policy),
             language=language,
             seq=seq,
             created=now,
@@ -211,6 +221,15 @@ class _Composer:
         store.insert_outbox_rows(self.connection, self._outbox)
         self._entries, self._outbox = [], []
         self.node.head(self.connection)
+
+
+def _contact_level(level: ContactLevel | str, policy: ChannelPolicy) -> ContactLevel:
+    try:
+        return ContactLevel(level)
+    except ValueError:
+        allowed = ", ".join(str(known) for known in policy.levels)
+        reason = f"unknown level of contact {level!r}; channel {policy.id} allows {allowed}"
+        raise InvalidField("level", reason) from None
 
 
 def _default_level(original: store.MessageRow | None, policy: ChannelPolicy) -> ContactLevel:
@@ -366,9 +385,16 @@ def summarize(msg_type: MessageType, body: Mapping[str, Any], limit: int = 80) -
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def attachment_from_file(node: LocalNode, path: Path) -> Attachment:
-    """Reference a file by hash and keep a copy under ``DIR/attachments/<sha256>``."""
+def attachment_from_file(node: LocalNode, path: Path, *, index: int = 0) -> Attachment:
+    """Reference a file by hash and keep a copy under ``DIR/attachments/<sha256>``.
+
+    A file larger than ``MAX_ATTACHMENT_SIZE`` is refused (``InvalidField`` naming ``attachments.INDEX.size``)
+    before anything is read or kept.
+    """
     try:
+        size = path.stat().st_size
+        if size > MAX_ATTACHMENT_SIZE:
+            raise InvalidField(f"attachments.{index}.size", f"{path.name}: {attachment_too_large(size)}")
         data = path.read_bytes()
     except OSError as error:
         raise NodeConfigError(f"cannot read attachment {path}: {error.strerror}") from None
@@ -383,4 +409,4 @@ def attachment_from_file(node: LocalNode, path: Path) -> Attachment:
 
 
 def attachments_from_files(node: LocalNode, paths: Sequence[Path]) -> tuple[Attachment, ...]:
-    return tuple(attachment_from_file(node, path) for path in paths)
+    return tuple(attachment_from_file(node, path, index=index) for index, path in enumerate(paths))

@@ -44,6 +44,7 @@ from riskline.channel.protocol import (
 from riskline.channel.receipt import Receipt, make_receipt, mark_duplicate
 from riskline.channel.signing import VerifyKey
 from riskline.node import tls
+from riskline.node.attachments import queue_fetches_for
 from riskline.node.dialogue_checks import first_misfit
 from riskline.node.errors import NodeError, NotAuthenticated
 from riskline.node.local import LocalNode
@@ -235,6 +236,7 @@ def _accept_in(
         assert verdict.checkpoint is not None
         assert verdict.state is not None
         messages = append_envelopes(node, connection, fresh, direction="in", at=now, policy=policy)
+        queue_fetches_for(connection, fresh, now)
         head_seen = verdict.checkpoint
         cosignature = cosign(node.identity, head_seen.checkpoint, now)
         origin, size, root = head_seen.checkpoint.origin, head_seen.checkpoint.size, head_seen.checkpoint.root

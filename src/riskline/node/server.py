@@ -9,7 +9,8 @@ uvicorn serves the FastAPI app (``app.py``) on the address in node.toml:
 * Plain HTTP only when node.toml says ``tls = false`` and the address is loopback; anything else is refused
   with a one-line error before binding.
 
-Besides the API, the process runs the outbox worker (``delivery.Deliverer.run``) and the escalation task
+Besides the API, the process runs the outbox worker (``delivery.Deliverer.run``), the attachment fetcher
+(``attachments.Fetcher.run``, same interval) and the escalation task
 (``escalate.escalate_due`` every ``escalation_interval`` seconds). It holds ``run/server.lock`` (one server
 per node) and ``run/delivery.lock`` (so ``riskline outbox --flush`` does not deliver at the same time), and
 writes ``run/server.json`` (pid, url) once listening. SIGTERM/SIGINT stop it gracefully; after a SIGKILL
@@ -37,6 +38,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from riskline.node import tls
 from riskline.node.app import TLS_PEER_CERT, create_app, stop_tasks
+from riskline.node.attachments import Fetcher
 from riskline.node.config import ListenAddress
 from riskline.node.delivery import Deliverer, RetryPolicy
 from riskline.node.errors import NodeBusy, NodeError
@@ -80,8 +82,10 @@ def _background(settings: ServerSettings, context: ssl.SSLContext | None) -> Any
     async def tasks(node: LocalNode) -> AsyncIterator[None]:
         stop = asyncio.Event()
         deliverer = Deliverer(node, policy=settings.retry)
+        fetcher = Fetcher(node)
         running = [
             asyncio.create_task(deliverer.run(stop, interval=settings.delivery_interval), name="delivery"),
+            asyncio.create_task(fetcher.run(stop, interval=settings.delivery_interval), name="attachments"),
             asyncio.create_task(_escalation_loop(node, stop, settings.escalation_interval), name="escalation"),
         ]
         if context is not None:
@@ -92,6 +96,7 @@ def _background(settings: ServerSettings, context: ssl.SSLContext | None) -> Any
             stop.set()
             await stop_tasks(*running)
             await deliverer.aclose()
+            await fetcher.aclose()
 
     return tasks
 

@@ -16,6 +16,7 @@ from riskline.channel.errors import MalformedEnvelope
 from riskline.node.local import LocalNode
 from riskline.node.messaging import resolve_message
 from riskline.storage import channel_store as store
+from riskline.storage import report_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,13 @@ class ThreadEntry:
     attachments: tuple[dict[str, Any], ...]
 
 
+def _attachment(wire: dict[str, Any], fetch: report_store.AttachmentFetch | None) -> dict[str, Any]:
+    """An attachment as shown: its reference, and for a received one what became of fetching it."""
+    if fetch is None:
+        return wire
+    return {**wire, "state": fetch.state, "error": fetch.last_error}
+
+
 def thread(node: LocalNode, reference: str) -> list[ThreadEntry]:
     """Every message of the thread of ``reference`` (a message or thread id, or a prefix), in log order."""
     now = node.clock()
@@ -173,7 +181,8 @@ def thread(node: LocalNode, reference: str) -> list[ThreadEntry]:
                 try:
                     envelope = SignedEnvelope.from_leaf(entry.data).envelope
                     body = json.loads(json.dumps(dict(envelope.body)))
-                    attachments = tuple(a.to_wire() for a in envelope.attachments)
+                    fetched = {f.sha256: f for f in report_store.fetches_of(connection, row.envelope_id)}
+                    attachments = tuple(_attachment(a.to_wire(), fetched.get(a.sha256)) for a in envelope.attachments)
                 except MalformedEnvelope:
                     body = {"unreadable": "log entry does not parse; run `riskline log verify`"}
             entries.append(ThreadEntry(_view(row, now, deliveries), body, attachments))

@@ -54,9 +54,13 @@ ingest_runs = sa.Table(
     sa.Column("inputs", Json(), nullable=False),
     sa.Column("options", Json(), nullable=False),
     sa.Column("stats", Json(), nullable=True),
+    sa.Column("ended_by", sa.String, nullable=True),
     sqlite_autoincrement=True,
 )
-"""One run of the watch over its inputs: what it read, with which options, and what ingest counted."""
+"""One run of the watch over its inputs: what it read, with which options, and what ingest counted.
+
+``ended_by`` (migration 0003) says how a finished run ended: ``end of input``, or interrupted by ``SIGINT``,
+``SIGTERM`` or a ``closed pipe``; NULL while it runs, or when it never finished (killed)."""
 
 platforms = sa.Table(
     "platforms",

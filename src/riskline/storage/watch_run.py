@@ -14,7 +14,7 @@ from pathlib import Path
 from riskline.incidents.model import Encounter
 from riskline.ingest.stats import IngestStats
 from riskline.storage.engine import open_database
-from riskline.storage.watch_store import WatchStore
+from riskline.storage.watch_store import END_OF_INPUT, WatchStore
 from riskline.watch import Watch
 
 
@@ -47,10 +47,11 @@ class RecordedRun:
             self.outcome.incident_ids.extend(self._store.save_encounters(self.outcome.run_id, closed))
         return closed
 
-    def close(self) -> None:
+    def close(self, *, ended_by: str = END_OF_INPUT) -> None:
+        """Store the identities and the stats, and mark the run finished (``ended_by``: what interrupted it)."""
         assert self.outcome.run_id is not None
         try:
             self._store.save_identities(self.watch.identities(), self._clock())
-            self._store.finish_run(self.outcome.run_id, self.outcome.stats, self._clock())
+            self._store.finish_run(self.outcome.run_id, self.outcome.stats, self._clock(), ended_by=ended_by)
         finally:
             self._database.close()

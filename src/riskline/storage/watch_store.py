@@ -34,6 +34,9 @@ from riskline.storage.schema import incidents, ingest_runs, platforms
 from riskline.tracks.identity import PlatformIdentity
 from riskline.tracks.segment import TrackSegment
 
+END_OF_INPUT = "end of input"
+"""How a run that read all its input ended (``StoredRun.ended_by``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class StoredIncident:
@@ -62,6 +65,12 @@ class StoredRun:
     """None until the run finishes."""
     incidents: int
     """How many incidents the run stored."""
+    ended_by: str | None = None
+    """``END_OF_INPUT``, or what interrupted the run; None while it runs or if it never finished."""
+
+    @property
+    def interrupted(self) -> bool:
+        return self.ended_by is not None and self.ended_by != END_OF_INPUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +121,10 @@ class WatchStore:
             run_id = connection.execute(sa.insert(ingest_runs).returning(ingest_runs.c.id), values).scalar_one()
         return int(run_id)
 
-    def finish_run(self, run_id: int, stats: IngestStats, t: float) -> None:
-        """Record the run's end at ``t`` [s] and what ingest counted; again later overwrites both."""
-        values = {"finished": _finite(t, "run end"), "stats": stats.as_dict()}
+    def finish_run(self, run_id: int, stats: IngestStats, t: float, *, ended_by: str = END_OF_INPUT) -> None:
+        """Record the run's end at ``t`` [s], what ingest counted and what ended it (``END_OF_INPUT``, or what
+        interrupted it: ``SIGINT``, ``SIGTERM``, ``closed pipe``); again later overwrites them."""
+        values = {"finished": _finite(t, "run end"), "stats": stats.as_dict(), "ended_by": ended_by}
         with self._db.begin() as connection:
             updated = connection.execute(sa.update(ingest_runs).where(ingest_runs.c.id == run_id).values(values))
             if updated.rowcount != 1:
@@ -388,6 +398,7 @@ def _run_from_row(row: RowMapping) -> StoredRun:
         options=dict(row["options"]),
         stats=None if stats is None else _stats_from_json(stats),
         incidents=int(row["incident_count"]),
+        ended_by=row["ended_by"],
     )
 
 

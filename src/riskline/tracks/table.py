@@ -233,15 +233,19 @@ class TrackTable:
         self._next_fix(slot, platform_id, obs, lat, lon)
         return UpdateResult.ACCEPTED
 
-    def expire(self, t: float) -> list[str]:
-        """Drop the platforms not heard from for longer than their domain's maximum age; their ids, sorted."""
+    def stale(self, t: float) -> list[str]:
+        """The platforms ``expire(t)`` would drop (not heard from for longer than their maximum age), sorted."""
         used = self._used
         silence = t - self._t_seen[:used]  # [s]
         max_age = np.where(self._is_air[:used], self.max_age_air_s, self.max_age_sea_s)
         stale_slots = np.flatnonzero(self._occupied[:used] & (silence > max_age))
-        if stale_slots.size == 0:
+        return sorted(str(self._ids[slot]) for slot in stale_slots)
+
+    def expire(self, t: float) -> list[str]:
+        """Drop the platforms not heard from for longer than their domain's maximum age; their ids, sorted."""
+        expired = self.stale(t)
+        if not expired:
             return []
-        expired = sorted(str(self._ids[slot]) for slot in stale_slots)
         for platform_id in expired:
             self._remove(platform_id)
         self._unorder(expired)
