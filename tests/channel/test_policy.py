@@ -157,3 +157,39 @@ def test_agreements_must_be_stated_even_when_there_are_none() -> None:
 
 def test_a_config_that_is_not_a_table_is_refused() -> None:
     assert config_error(["RU-EE"]) == "channel: a [[channel]] table is expected, got list"  # type: ignore[arg-type]
+
+
+FORUM = {"id": "incsea-review", "name": "INCSEA annual review", "level": "military_commander", "cadence_days": 365}
+
+
+def test_forums_and_a_ladder_across_both_tracks_read_from_the_config_and_write_back() -> None:
+    from riskline.node.config import policy_to_toml
+
+    policy = ChannelPolicy.from_config(table(
+        forums=[FORUM], ladder=["duty_officer", "military_commander", "charge_d_affaires", "ambassador"],
+    ))  # fmt: skip
+    [forum] = policy.forums
+    assert (forum.id, forum.level, forum.cadence_days, forum.lead_days) == (
+        "incsea-review", ContactLevel.MILITARY_COMMANDER, 365.0, 30.0,
+    )  # fmt: skip
+    assert ChannelPolicy.from_config(policy_to_toml(policy)) == policy
+    assert policy.next_level(ContactLevel.MILITARY_COMMANDER) is ContactLevel.CHARGE_D_AFFAIRES
+    assert policy.next_level(ContactLevel.CHARGE_D_AFFAIRES) is ContactLevel.AMBASSADOR
+    assert policy.next_level(ContactLevel.EXPERT) is ContactLevel.DUTY_OFFICER
+    assert "forum incsea-review: INCSEA annual review, military_commander, every 365 days" in policy.describe()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"forums": [{**FORUM, "level": "foreign_minister"}]},
+         "channel 'RU-EE': forums.incsea-review.level: foreign_minister is not one of the channel's levels"),
+        ({"forums": [FORUM, FORUM]}, "channel 'RU-EE': forums: a forum id appears twice"),
+        ({"forums": [{**FORUM, "cadence_days": 0}]},
+         "channel 'RU-EE': forums.0.cadence_days: Input should be greater than 0"),
+        ({"ladder": ["ambassador", "charge_d_affaires"]},
+         "channel 'RU-EE': ladder: levels must rise, lowest first, without repeats (diplomatic track)"),
+    ],
+)  # fmt: skip
+def test_a_bad_forum_or_ladder_is_refused_in_one_line(changes: dict[str, Any], message: str) -> None:
+    assert config_error(table(**changes)) == message
