@@ -117,9 +117,7 @@ class ChannelPolicy:
         for track in {level.track for level in self.ladder}:
             ranks = [level.rank for level in self.ladder if level.track is track]
             if ranks != sorted(set(ranks)):
-                raise InvalidPolicy(
-                    f"{where}: ladder: levels must rise, lowest first, without repeats ({track} track)"
-                )
+                raise InvalidPolicy(f"{where}: ladder: levels must rise, lowest first, without repeats ({track} track)")
         object.__setattr__(self, "forums", tuple(self.forums))
         forum_ids = [forum.id for forum in self.forums]
         if len(set(forum_ids)) != len(forum_ids):
