@@ -36,7 +36,7 @@ from rich.markup import escape
 
 from riskline.channel.envelope import Author
 from riskline.channel.messages import MessageType
-from riskline.cli.demo_dialogue import DEMO_DEADLINES, demo_cluster, dialogue_act
+from riskline.cli.demo_dialogue import DEMO_DEADLINES, demo_cluster, dialogue_act, inspect_commands
 from riskline.cli.demo_reports import plots_fetched, report_encounter
 from riskline.detection.rulebook import load_rulebook
 from riskline.incidents.model import Encounter
@@ -331,7 +331,8 @@ class Story:
                           f"-o received-{rule}.png" for rule, sent in self.reports.items()
                           if rule == "non_cooperative_aircraft"],
                         f"riskline log verify --node {self.harness['RU'].root}",
-                        f"riskline log export --node {ee} -o ee-bundle.json"):
+                        f"riskline log export --node {ee} -o ee-bundle.json",
+                        *inspect_commands(self.harness)):
             self.console.print(f"  {command}")
 
 

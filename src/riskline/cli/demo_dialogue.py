@@ -212,3 +212,15 @@ def _verdict(story: Story, channel: str, reviews: dict[str, dict[str, Any]]) -> 
     digest = sha256_hex(next(iter(documents.values())))[:16]
     verdict = "[green]byte for byte the same[/green]" if same else "[red]DIFFERENT[/red]"
     story.say("check", f"{channel} review JSON {verdict} on {', '.join(documents)} (sha256 {digest}…)")
+
+
+def inspect_commands(cluster: LocalCluster) -> list[str]:
+    """The dialogue commands worth trying on the nodes the demo leaves behind."""
+    ee, us = cluster["EE"].root, cluster["US"].root
+    year = time.gmtime().tm_year
+    return [
+        f"riskline meeting list --node {us}",
+        f"riskline forum list --node {ee}",
+        f"riskline calendar -o council.ics --node {us}",
+        f"riskline review --year {year} --channel RU-EE -o review-{year}.html --node {ee}",
+    ]
