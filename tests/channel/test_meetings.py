@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -10,7 +10,8 @@ from channel_builders import DAY, HOUR, NRC, RU_EE, T0, Node, meeting_proposal_b
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskline.channel.envelope import SignedEnvelope
+from riskline.channel.envelope import SignedEnvelope, sign_envelope
+from riskline.channel.levels import ContactLevel
 from riskline.channel.meeting_bodies import minutes_sha256
 from riskline.channel.meetings import (
     Answer,
@@ -217,3 +218,25 @@ def test_the_whole_life_passes_the_checks_in_the_order_it_was_written() -> None:
     for signed in life.entries:
         check_in_context(signed.envelope, dialogue, NRC)
         dialogue.add(signed)
+
+
+def test_a_stored_schema_1_proposal_at_the_legacy_minister_level_is_still_read_and_derived() -> None:
+    legacy_policy = replace(NRC, levels=(*NRC.levels, ContactLevel.MINISTER))
+    current = RU.compose(legacy_policy, MessageType.FREE_TEXT, {"text": "x"}, created=T0, log=False)
+    old_body = {
+        "level": "minister",
+        "date": T0 + 2 * DAY,
+        "place": None,
+        "agenda": [{"title": "Passes", "references": []}],
+    }
+    old = replace(
+        current.envelope, type=MessageType.MEETING_PROPOSAL, schema=1, body=old_body, level=ContactLevel.MINISTER
+    )
+    stored = sign_envelope(old, RU.key).leaf_data()
+    read = SignedEnvelope.from_leaf(stored)
+    assert (read.envelope.schema, read.envelope.level) == (1, ContactLevel.MINISTER)
+    meeting = derive_meetings([read])[read.id]
+    assert (meeting.status, meeting.invited, meeting.terms.level) == (
+        MeetingStatus.PROPOSED, ("EE", "RU", "US"), ContactLevel.MINISTER,
+    )  # fmt: skip
+    assert meeting.terms.end - meeting.terms.start == 7_200.0
