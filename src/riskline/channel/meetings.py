@@ -23,7 +23,7 @@ the current minutes' hash, only the owner closes an action item.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -336,10 +336,19 @@ def derive_actions(envelopes: Iterable[Envelope | SignedEnvelope]) -> dict[str, 
 
 
 class ChannelDialogue:
-    """One channel's envelopes, indexed for ``check_in_context`` (add the ones of a batch as they are checked)."""
+    """One channel's envelopes, indexed for ``check_in_context`` (add the ones of a batch as they are checked).
 
-    def __init__(self, envelopes: Iterable[Envelope | SignedEnvelope] = ()) -> None:
+    It needs every meeting and action-item envelope of the channel; ``lookup`` finds any other envelope by id
+    (what an agenda cites) so that a node need not parse its whole log to check one message.
+    """
+
+    def __init__(
+        self,
+        envelopes: Iterable[Envelope | SignedEnvelope] = (),
+        lookup: Callable[[str], Envelope | None] | None = None,
+    ) -> None:
         self._by_id: dict[str, Envelope] = {}
+        self._lookup = lookup
         for envelope in envelopes:
             self.add(envelope)
 
@@ -348,7 +357,10 @@ class ChannelDialogue:
         self._by_id[message.id] = message
 
     def get(self, message_id: str) -> Envelope | None:
-        return self._by_id.get(message_id)
+        found = self._by_id.get(message_id)
+        if found is None and self._lookup is not None:
+            found = self._lookup(message_id)
+        return found
 
     def meeting(self, meeting_id: str) -> Meeting | None:
         proposal = self._by_id.get(meeting_id)

@@ -21,6 +21,7 @@ from riskline.channel.forums import ForumDue, forum_schedule
 from riskline.channel.meeting_bodies import iso_seconds
 from riskline.channel.meetings import ActionItem, Meeting, Terms, derive_actions, derive_meetings
 from riskline.channel.messages import ContactLevel, InvalidField, MessageType
+from riskline.node.dialogue_checks import dialogue_envelopes
 from riskline.node.errors import MessageNotFound, NodeConfigError
 from riskline.node.local import LocalNode
 from riskline.node.messaging import Outgoing, Sent, send
@@ -47,6 +48,13 @@ def cosigned_envelopes(node: LocalNode, channel: str) -> list[Envelope]:
         return [logged.envelope for logged in book.messages() if logged.envelope.id not in unconfirmed]
 
 
+def meeting_envelopes(node: LocalNode, channel: str) -> list[Envelope]:
+    """The meeting and action-item envelopes of ``channel`` (all a meeting's state needs), parsed alone."""
+    node.reload_config().channel(channel)
+    with node.reading() as connection:
+        return dialogue_envelopes(connection, channel)
+
+
 def _channels(node: LocalNode, channel: str | None) -> list[str]:
     config = node.reload_config()
     if channel is not None:
@@ -58,7 +66,7 @@ def meetings(node: LocalNode, channel: str | None = None) -> list[Meeting]:
     """Every meeting of ``channel`` (or of every channel), soonest first."""
     found: list[Meeting] = []
     for channel_id in _channels(node, channel):
-        found.extend(derive_meetings(channel_envelopes(node, channel_id)).values())
+        found.extend(derive_meetings(meeting_envelopes(node, channel_id)).values())
     return sorted(found, key=lambda m: (m.terms.start, m.id))
 
 
@@ -66,7 +74,7 @@ def actions(node: LocalNode, channel: str | None = None) -> list[ActionItem]:
     """Every action item of ``channel`` (or of every channel), soonest due first."""
     found: list[ActionItem] = []
     for channel_id in _channels(node, channel):
-        found.extend(derive_actions(channel_envelopes(node, channel_id)).values())
+        found.extend(derive_actions(meeting_envelopes(node, channel_id)).values())
     return sorted(found, key=lambda a: (a.due, a.id))
 
 
@@ -246,7 +254,7 @@ def forum_status(node: LocalNode, *, now: float, channel: str | None = None) -> 
     result: list[tuple[str, ForumDue]] = []
     config = node.reload_config()
     for channel_id in _channels(node, channel):
-        held = derive_meetings(channel_envelopes(node, channel_id)).values()
+        held = derive_meetings(meeting_envelopes(node, channel_id)).values()
         for forum in config.channel(channel_id).forums:
             result.append((channel_id, forum_schedule(forum, held, now=now)))
     return result

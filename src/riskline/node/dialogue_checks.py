@@ -7,15 +7,18 @@ whose hash differs, an agenda item citing an unknown incident, …) is refused w
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy.engine import Connection
 
-from riskline.channel.envelope import Envelope
+from riskline.channel.envelope import Envelope, SignedEnvelope
 from riskline.channel.meetings import DIALOGUE_TYPES, ChannelDialogue, check_in_context
 from riskline.channel.messages import InvalidField, MessageType
 from riskline.channel.policy import ChannelPolicy
 from riskline.node.local import LocalNode
+from riskline.storage import channel_store as store
+
+_DIALOGUE_TYPE_NAMES = tuple(sorted(str(kind) for kind in DIALOGUE_TYPES))
 
 
 def needs_context(envelope: Envelope) -> bool:
@@ -24,12 +27,33 @@ def needs_context(envelope: Envelope) -> bool:
     )
 
 
+def dialogue_envelopes(connection: Connection, channel: str) -> list[Envelope]:
+    """The meeting and action-item envelopes of ``channel`` in this node's log, in log order: only those are
+    parsed (the message rows say their type), not the whole log."""
+    rows = store.list_messages(connection, channel=channel, types=_DIALOGUE_TYPE_NAMES)
+    entries = store.log_entries_by_envelopes(connection, [row.envelope_id for row in rows])
+    return [
+        SignedEnvelope.from_leaf(entries[row.envelope_id].data, recanonicalize=False).envelope
+        for row in rows
+        if row.envelope_id in entries
+    ]
+
+
+def _lookup(connection: Connection, channel: str) -> Callable[[str], Envelope | None]:
+    def find(message_id: str) -> Envelope | None:
+        entry = store.log_entry_by_envelope(connection, message_id)
+        if entry is None or entry.channel != channel:
+            return None
+        return SignedEnvelope.from_leaf(entry.data, recanonicalize=False).envelope
+
+    return find
+
+
 def channel_dialogue(
     node: LocalNode, connection: Connection, channel: str, pending: Iterable[Envelope] = ()
 ) -> ChannelDialogue:
-    """The channel's logged envelopes (and ``pending`` ones not yet written), indexed for the checks."""
-    book = node.books(connection).book(channel)
-    dialogue = ChannelDialogue(() if book is None else (logged.envelope for logged in book.messages()))
+    """The channel's logged dialogue (and ``pending`` envelopes not yet written), indexed for the checks."""
+    dialogue = ChannelDialogue(dialogue_envelopes(connection, channel), lookup=_lookup(connection, channel))
     for envelope in pending:
         dialogue.add(envelope)
     return dialogue
