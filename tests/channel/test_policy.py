@@ -6,6 +6,8 @@ import tomllib
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskline.channel.errors import ForeignChannel
 from riskline.channel.levels import CURRENT_LEVELS
@@ -193,3 +195,27 @@ def test_forums_and_a_ladder_across_both_tracks_read_from_the_config_and_write_b
 )  # fmt: skip
 def test_a_bad_forum_or_ladder_is_refused_in_one_line(changes: dict[str, Any], message: str) -> None:
     assert config_error(table(**changes)) == message
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ladder=st.lists(st.sampled_from(CURRENT_LEVELS), unique=True, min_size=1).map(
+        lambda levels: sorted(levels, key=lambda level: (level.track != levels[0].track, level.rank))
+    ),
+    start=st.sampled_from(CURRENT_LEVELS),
+)
+def test_every_level_climbs_the_ladder_to_its_end_without_going_down_its_own_track(
+    ladder: list[ContactLevel], start: ContactLevel
+) -> None:
+    policy = ChannelPolicy.from_config(
+        table(levels=[str(level) for level in CURRENT_LEVELS], ladder=[str(level) for level in ladder])
+    )
+    seen = [start]
+    while (step := policy.next_level(seen[-1])) is not None:
+        assert step in ladder
+        if step.track is seen[-1].track:
+            assert step.rank > seen[-1].rank
+        seen.append(step)
+        assert len(seen) <= len(ladder) + 1
+    if len(seen) > 1:
+        assert seen[-1] == ladder[-1]
