@@ -207,6 +207,11 @@ def test_each_bad_message_is_refused_naming_the_field() -> None:
     assert refusal(cancel, life.entries) == (
         f"sender.party: only the proposer (RU) cancels meeting {proposal.id}; decline instead"
     )
+    own = RU.compose(NRC, MessageType.MEETING_DECLINE, {"meeting": bilateral.id, "terms": bilateral.id, "reason": "r"},
+                     created=T0 + 2, log=False)  # fmt: skip
+    assert refusal(own, [bilateral]) == (
+        f"sender.party: RU proposed meeting {bilateral.id}: the proposer cancels it, not declines it"
+    )
     ghost = EE.compose(NRC, MessageType.MEETING_ACCEPTANCE, {"meeting": unknown, "terms": unknown},
                        created=T0 + 2 * HOUR, log=False)  # fmt: skip
     assert refusal(ghost, life.entries) == f"body.meeting: no meeting proposal {unknown} on channel NRC"

@@ -401,6 +401,10 @@ def check_in_context(envelope: Envelope, dialogue: ChannelDialogue, policy: Chan
             )
         if meeting.status is MeetingStatus.CANCELLED:
             raise InvalidField("body.meeting", f"meeting {meeting.id} was cancelled")
+        if kind is MessageType.MEETING_DECLINE and party == meeting.proposer:
+            raise InvalidField(
+                "sender.party", f"{party} proposed meeting {meeting.id}: the proposer cancels it, not declines it"
+            )
         if kind in (MessageType.MEETING_ACCEPTANCE, MessageType.MEETING_DECLINE):
             terms = dialogue.get(str(body["terms"]))
             if terms is None or not (
