@@ -7,12 +7,15 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+import rfc8785
 from channel_builders import RU_EE, T0, Node, deliver, text
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskline.channel.canonical import sha256_hex
 from riskline.channel.checkpoint import cosign
 from riskline.channel.envelope import SignedEnvelope
-from riskline.channel.errors import BadSignature, InvalidProof, KeyChanged
+from riskline.channel.errors import BadSignature, InvalidProof, KeyChanged, MalformedEnvelope
 from riskline.channel.messages import InvalidField, MessageType
 from riskline.channel.receipt import RECEIPT_FIELDS, Receipt, make_receipt, mark_duplicate, verify_receipt
 from riskline.channel.signing import Purpose
@@ -199,3 +202,53 @@ def test_every_receipt_of_the_exchange_cosigns_a_head_the_sender_really_signed(e
             receiver_key=ee.key.public_key,
             sender_checkpoint=receipt.cosignature.checkpoint,
         )
+
+
+_ONE_RECEIPT: list[Receipt] = []
+
+
+def a_receipt() -> Receipt:
+    """One real receipt of a real exchange (built once: hypothesis varies it)."""
+    if not _ONE_RECEIPT:
+        ru, ee = Node("ru-nmdc", "RU"), Node("ee-mod", "EE")
+        signed = ru.compose(RU_EE, MessageType.FREE_TEXT, text("the original"), created=T0, to=ee)
+        _ONE_RECEIPT.append(deliver(ru, ee, signed, policy=RU_EE, now=T0 + 0.5))
+    return _ONE_RECEIPT[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    channel=st.text(min_size=1, max_size=40),
+    received=st.one_of(
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.floats(min_value=0, max_value=4e9, allow_nan=False),
+        st.integers(-(2**53) + 1, 2**53 - 1),
+    ),
+    log_index=st.one_of(st.integers(0, 2**53 - 1), st.integers(2**53, 2**64)),
+    proof=st.lists(st.binary(min_size=32, max_size=32), max_size=40).map(tuple),
+    duplicate=st.booleans(),
+    node=st.text(min_size=1, max_size=30),
+    v=st.integers(1, 3),
+)
+def test_the_hand_assembled_receipt_bytes_are_exactly_those_of_the_rfc8785_package(
+    channel: str, received: float, log_index: int, proof: tuple[bytes, ...], duplicate: bool, node: str, v: int
+) -> None:
+    base = a_receipt()
+    receipt = replace(
+        base,
+        channel=channel,
+        received=received,
+        log_index=log_index,
+        inclusion_proof=proof,
+        duplicate=duplicate,
+        receiver=replace(base.receiver, node=node),
+        v=v,
+    )
+    try:
+        expected_payload = rfc8785.dumps(receipt.unsigned_wire())
+    except rfc8785.CanonicalizationError:
+        with pytest.raises(MalformedEnvelope):
+            receipt.payload()
+        return
+    assert receipt.payload() == expected_payload
+    assert receipt.canonical() == rfc8785.dumps(receipt.to_wire())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -129,3 +130,27 @@ def test_urls_name_protocol_host_and_port() -> None:
     address = parse_listen_url("udp://[::1]:10110")
     assert (address.protocol, address.host, address.port) == ("udp", "::1", 10110)
     assert parse_listen_url("tcp://:30003").host == "0.0.0.0"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="SO_RXQ_OVFL is Linux's")
+def test_udp_datagrams_the_kernel_dropped_are_counted_and_every_one_sent_is_read_or_counted() -> None:
+    sentence = b"!AIVDM,1,1,,A,15N1u<PP1FJuvSRHOE6QIwwh0HQ6,0*30\n"
+    stats, stop = IngestStats(), threading.Event()
+    listener = LiveListener("udp://127.0.0.1:0", stats, options=ReaderOptions(clock=FakeClock()), stop=stop)
+    address = listener.bind()
+    sent = 60_000  # far more than the receive buffer holds (at most 8 MiB, about 1 KiB each)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:  # nobody reads yet: the buffer fills up
+        for _ in range(sent):
+            sender.sendto(sentence, address)
+    observations: list[Observation] = []
+    reader = threading.Thread(target=lambda: observations.extend(listener.observations()))
+    reader.start()
+    deadline = time.monotonic() + 60
+    while stats.read + stats.dropped_by_kernel < sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.set()
+    reader.join(timeout=10)
+    assert stats.dropped_by_kernel > 0
+    assert stats.read + stats.dropped_by_kernel == sent
+    assert stats.accepted == stats.read == len(observations)
+    assert stats.as_dict()["dropped_by_kernel"] == stats.dropped_by_kernel

@@ -26,11 +26,12 @@ from riskline.ingest.sources import read_bytes_stream, read_path
 from riskline.ingest.stats import IngestStats
 from riskline.ingest.table import read_table_csv, read_table_parquet
 from riskline.ingest.traffic import read_traffic_json
+from riskline.testing.fuzz import fuzz_examples
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 Reader = Callable[[Iterable[bytes], IngestStats, ReaderOptions | None], Iterator[Observation]]
 OPTIONS = ReaderOptions(clock=lambda: 1_700_000_000.0, start_time=1_600_000_000.0, batch_size=7)
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=fuzz_examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _real_lines(path: Path, count: int) -> list[bytes]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from riskline.channel.merkle import leaf_hash
@@ -12,6 +10,7 @@ from riskline.node import audit
 from riskline.node.audit import verify_node
 from riskline.node.messaging import Outgoing, send_many
 from riskline.testing.nodes import InProcess
+from riskline.testing.tamper import hostile
 
 
 @pytest.fixture
@@ -40,7 +39,7 @@ def test_two_workers_pass_a_sound_log_and_name_the_first_bad_entry_as_one_proces
     sound = verify_node(node, workers=2)
     assert sound == verify_node(node, workers=1)
     assert (sound.ok, sound.entries, sound.receipts) == (True, 30, 30)
-    with sqlite3.connect(node.paths.database) as connection:
+    with hostile(node.paths.database) as connection:
         data = connection.execute("SELECT data FROM log_entries WHERE idx = 17").fetchone()[0]
         edited = bytes(data).replace(b'"text":"', b'"text":"edited ')
         connection.execute("UPDATE log_entries SET data = ?, leaf_hash = ? WHERE idx = 17", (edited, leaf_hash(edited)))

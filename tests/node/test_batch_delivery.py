@@ -21,9 +21,9 @@ from riskline.channel.envelope import SignedEnvelope
 from riskline.channel.messages import MessageType
 from riskline.channel.protocol import MAX_BATCH, DeliveryBatch, prepare_batch
 from riskline.channel.receipt import Receipt, SignatureMemo, verify_receipt
+from riskline.channel.sending import RetryPolicy
 from riskline.channel.signing import Purpose
 from riskline.node.audit import verify_node
-from riskline.node.delivery import RetryPolicy
 from riskline.node.local import LocalNode
 from riskline.node.messaging import Outgoing, send, send_many
 from riskline.storage import channel_store as store
@@ -213,7 +213,9 @@ def test_a_batch_is_one_senders_and_bounded_or_refused_whole_naming_the_field(pa
     wire["items"] = wire["items"] * (MAX_BATCH // 2 + 1)
     too_many = pair.post("EE", PATH, wire)
     assert too_many.status_code == 422
-    assert too_many.json()["error"]["type"] == "MalformedEnvelope"
+    assert (too_many.json()["error"]["type"], too_many.json()["error"]["field"]) == ("InvalidField", "items")
+    limit = f"items: holds {MAX_BATCH + 2} envelopes, at most {MAX_BATCH} go in one batch"
+    assert too_many.json()["error"]["message"] == limit
     assert pair["EE"].tree.size == 0
 
 

@@ -1,7 +1,8 @@
 """Faults end with nothing lost and nothing duplicated: SIGKILLed nodes, cut connections, replays, reordering.
 
-Messages go out in bursts (delivered as batches) spread over the time the faults take, so that every kill and
-cut lands in the middle of deliveries however fast they are.
+Messages go out in bursts (delivered as batches). Faults are counted in events, not seconds: the senders of
+the SIGKILL exchange stop at each kill point until its kill is made, so every kill lands in the middle of the
+exchange however fast or loaded the machine is; waits for an outcome only guard against a hang.
 
 Each test ends with every envelope delivered exactly once (the receiver's seqs are exactly 1..n) and both
 ``log verify`` clean.
@@ -50,22 +51,68 @@ def send_many(process: NodeProcess, count: int, label: str) -> None:
             send(node, Outgoing(type=MessageType.FREE_TEXT, channel="RU-EE", body={"text": f"{label} {number}"}))
 
 
-def send_in_bursts(process: NodeProcess, count: int, label: str, *, burst: int, pause: float) -> None:
+def send_in_bursts(
+    process: NodeProcess,
+    count: int,
+    label: str,
+    *,
+    burst: int,
+    pause: float,
+    kills: KillSchedule | None = None,
+) -> None:
     """``count`` messages in bursts of ``burst`` (one transaction each, so they travel as batches), ``pause`` [s]
-    apart: the exchange lasts as long as the faults do, however fast delivery is."""
+    apart; with ``kills``, the sender stops at each of its points until that kill is done."""
     with process.open() as node:
-        for first in range(0, count, burst):
+        for sent, first in enumerate(range(0, count, burst), start=1):
             outgoing = [
                 Outgoing(type=MessageType.FREE_TEXT, channel="RU-EE", body={"text": f"{label} {number}"})
                 for number in range(first, min(count, first + burst))
             ]
             send_batch(node, outgoing)
+            if kills is not None:
+                kills.reached(sent)
             time.sleep(pause)
+
+
+class KillSchedule:
+    """Kills at fixed points of an exchange, counted in bursts sent, not in seconds: at burst ``every``,
+    ``2 * every``, … each sender waits until the killer has killed and restarted a node there, so the
+    exchange cannot end before every kill is made, however slow or loaded the machine is."""
+
+    def __init__(self, kills: int, every: int, timeout: float = 300.0) -> None:
+        self.every = every
+        self.timeout = timeout  # [s] only against a hang: a kill that never comes fails the test
+        self._reached = [threading.Event() for _ in range(kills)]
+        self._done = [threading.Event() for _ in range(kills)]
+
+    def reached(self, burst: int) -> None:
+        """A sender has sent ``burst`` bursts; at a kill point, wait for the kill."""
+        point, rest = divmod(burst, self.every)
+        if rest or not 1 <= point <= len(self._done):
+            return
+        self._reached[point - 1].set()
+        if not self._done[point - 1].wait(self.timeout):
+            raise TimeoutError(f"kill {point} was not made")
+
+    def kill_at_each_point(self, harness: TwoNodeHarness, rng: random.Random) -> int:
+        """Wait for each point, SIGKILL a node chosen at random while its deliveries are in flight, restart it."""
+        made = 0
+        for reached, done in zip(self._reached, self._done, strict=True):
+            if not reached.wait(self.timeout):
+                raise TimeoutError(f"no sender reached kill point {made + 1}")
+            time.sleep(rng.uniform(0.0, 0.05))
+            victim = harness[rng.choice(["RU", "EE"])]
+            victim.kill()
+            made += 1
+            time.sleep(rng.uniform(0.0, 0.2))
+            victim.start(timeout=120)
+            done.set()
+        return made
 
 
 def assert_exactly_once_and_verified(harness: TwoNodeHarness, counts: dict[str, int]) -> None:
     for party, process in harness.nodes.items():
-        wait_until(lambda p=process: drained(p), timeout=60, what=f"{party}'s outbox to drain")
+        wait_until(lambda p=process: drained(p), timeout=300, what=f"{party}'s outbox to drain")
     senders = {"RU": "ru-nmdc", "EE": "ee-mod"}
     for party, count in counts.items():
         other = "EE" if party == "RU" else "RU"
@@ -80,28 +127,23 @@ def test_sigkill_of_either_node_during_a_thousand_message_exchange_loses_and_dup
     tmp_path: Path,
 ) -> None:
     rng = random.Random(20240611)
+    kills = KillSchedule(kills=6, every=4)
     with TwoNodeHarness(tmp_path) as harness:
         senders = [
             threading.Thread(
-                target=send_in_bursts, args=(harness[party], 500, f"from {party}"), kwargs={"burst": 20, "pause": 0.4}
+                target=send_in_bursts,
+                args=(harness[party], 500, f"from {party}"),
+                kwargs={"burst": 20, "pause": 0.05, "kills": kills},
             )
             for party in ("RU", "EE")
         ]
         for thread in senders:
             thread.start()
-        kills = 0
-        started = time.monotonic()
-        while kills < 6 and time.monotonic() - started < 30:
-            time.sleep(rng.uniform(0.2, 1.0))
-            victim = harness[rng.choice(["RU", "EE"])]
-            victim.kill()
-            kills += 1
-            time.sleep(rng.uniform(0.0, 0.5))
-            victim.start()
+        made = kills.kill_at_each_point(harness, rng)
         for thread in senders:
             thread.join()
-        assert kills == 6
-        assert harness["RU"].starts + harness["EE"].starts == 2 + kills
+        assert made == 6
+        assert harness["RU"].starts + harness["EE"].starts == 2 + made
         assert_exactly_once_and_verified(harness, {"RU": 500, "EE": 500})
 
 

@@ -61,19 +61,26 @@ def test_a_client_without_a_certificate_may_only_read_the_introduction(harness: 
         assert client.get(f"{ee.url}/v1/node").status_code == 200
         refused = client.post(f"{ee.url}/v1/channels/RU-EE/envelopes", json={})
         log = client.get(f"{ee.url}/v1/log/checkpoint")
+        schema = client.get(f"{ee.url}/openapi.json")
+        pages = [client.get(f"{ee.url}{path}").status_code for path in ("/docs", "/redoc")]
     assert (refused.status_code, refused.json()["error"]["type"]) == (401, "NotAuthenticated")
     assert (log.status_code, log.json()["error"]["type"]) == (401, "NotAuthenticated")
+    assert (schema.status_code, schema.json()["error"]["type"]) == (401, "NotAuthenticated")
+    assert pages == [404, 404]
     with ee.open() as node, node.database.read() as connection:
         kinds = [event.kind for event in store.list_security_events(connection)]
-    assert kinds[-2:] == ["NotAuthenticated", "NotAuthenticated"]
+    assert kinds[-3:] == ["NotAuthenticated", "NotAuthenticated", "NotAuthenticated"]
 
 
 def test_a_pinned_peer_certificate_reads_the_log(harness: TwoNodeHarness) -> None:
     ee, ru = harness["EE"], harness["RU"]
     with httpx.Client(verify=context(ru.root, ee.root, present=True)) as client:
         response = client.get(f"{ee.url}/v1/log/checkpoint")
+        schema = client.get(f"{ee.url}/openapi.json")
     assert response.status_code == 200
     assert response.json()["checkpoint"]["origin"] == "ee-mod"
+    assert schema.status_code == 200
+    assert "/v1/channels/{channel}/batches" in schema.json()["paths"]
 
 
 def test_a_certificate_from_another_ca_fails_the_handshake(harness: TwoNodeHarness, tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from typer.testing import CliRunner
 
 from riskline.cli import channels, log, messages, node, peers
 from riskline.testing.nodes import InProcess
+from riskline.testing.tamper import hostile
 
 app = typer.Typer(pretty_exceptions_enable=False)
 for group in (node, peers, channels, messages, log):
@@ -180,9 +180,12 @@ def test_log_verify_export_and_verify_bundle(pair: InProcess, tmp_path: Path) ->
     broken = runner.invoke(app, ["log", "verify-bundle", str(bundle)])
     assert broken.exit_code == 1
     assert "entries[1]" in broken.output
-    with sqlite3.connect(pair["RU"].paths.database) as connection:
+    with hostile(pair["RU"].paths.database) as connection:
         connection.execute("UPDATE log_entries SET data = replace(data, 'note 2', 'note 9') WHERE idx = 2")
-    failed = runner.invoke(app, ["log", "verify", "--node", ru])
+    since = run("log", "verify", "--node", ru)  # goes on from the last sound check: entry 2 was checked then
+    assert since.startswith("ok: 3 entries")
+    assert "--full re-checks all" in since
+    failed = runner.invoke(app, ["log", "verify", "--full", "--node", ru])
     assert failed.exit_code == 1
     assert "FAILED at entry 2" in failed.output
 

@@ -7,7 +7,6 @@ protocol's own primitives, signed where needed with the real sender's key, as a 
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from riskline.channel.canonical import canonical_json, encode_base64
@@ -23,6 +22,7 @@ from riskline.node.local import LocalNode
 from riskline.node.messaging import Outgoing, send
 from riskline.storage import channel_store as store
 from riskline.testing.nodes import InProcess
+from riskline.testing.tamper import hostile
 
 PATH = "/v1/channels/RU-EE/envelopes"
 
@@ -254,7 +254,7 @@ def test_an_edited_log_row_is_caught_by_log_verify_naming_the_entry(pair: InProc
         free_text(pair["RU"], f"entry number {n}")
     pair.deliver("RU")
     database = pair["EE"].paths.database
-    with sqlite3.connect(database) as connection:
+    with hostile(database) as connection:
         connection.execute("UPDATE log_entries SET data = replace(data, 'number 2', 'number 9') WHERE idx = 2")
     result = verify_node(pair["EE"])
     assert not result.ok
@@ -266,7 +266,7 @@ def test_an_edited_row_with_a_recomputed_leaf_hash_fails_its_signature(pair: InP
     for n in range(3):
         free_text(pair["RU"], f"entry number {n}")
     database = pair["RU"].paths.database
-    with sqlite3.connect(database) as connection:
+    with hostile(database) as connection:
         data = connection.execute("SELECT data FROM log_entries WHERE idx = 1").fetchone()[0]
         edited = bytes(data).replace(b"number 1", b"number 7")
         connection.execute("UPDATE log_entries SET data = ?, leaf_hash = ? WHERE idx = 1", (edited, leaf_hash(edited)))
@@ -279,7 +279,7 @@ def test_a_deleted_log_row_is_caught_by_log_verify_naming_the_entry(pair: InProc
     for n in range(4):
         free_text(pair["RU"], f"entry {n}")
     database = pair["RU"].paths.database
-    with sqlite3.connect(database) as connection:
+    with hostile(database) as connection:
         connection.execute("DELETE FROM outbox WHERE seq = 2")
         connection.execute("DELETE FROM messages WHERE log_index = 1")
         connection.execute("DELETE FROM log_entries WHERE idx = 1")

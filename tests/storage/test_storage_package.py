@@ -31,7 +31,8 @@ def test_the_error_tree_in_the_docstring_names_every_error_with_its_status() -> 
         for name, value in vars(errors).items()
         if inspect.isclass(value) and issubclass(value, errors.StorageError)
     }
-    assert {name: int(status) for name, status in drawn.items()} == {name: cls.http_status for name, cls in classes.items()}
+    expected = {name: cls.http_status for name, cls in classes.items()}
+    assert {name: int(status) for name, status in drawn.items()} == expected
 
 
 def test_the_drawn_tree_matches_the_class_hierarchy() -> None:

@@ -34,8 +34,8 @@ from typing import Any
 
 from riskline.channel.checkpoint import Cosignature, SignedCheckpoint, verify_checkpoint
 from riskline.channel.envelope import SignedEnvelope, require_key
-from riskline.channel.errors import ChannelError, MalformedEnvelope
-from riskline.channel.merkle import MerkleTree, leaf_hash
+from riskline.channel.errors import ChannelError, MalformedEnvelope, OutOfRange
+from riskline.channel.merkle import Frontier, MerkleTree, leaf_hash
 from riskline.channel.receipt import Receipt, ReceiptSubject, SignatureMemo, verify_receipt
 from riskline.channel.signing import VerifyKey
 
@@ -86,6 +86,35 @@ class BundleReport:
     cosignatures_checked: int = 0
     receipts_checked: int = 0
     root: bytes | None = None
+    resume: Resume | None = None
+    """Where a later check can go on from (the frontier and the last seq of each stream), when ``ok``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """A log verified up to ``frontier.size`` entries: what checking only the entries after needs.
+
+    ``streams`` maps ``(sender node, channel)`` to the last seq seen there.
+    """
+
+    frontier: Frontier
+    streams: Mapping[tuple[str, str], int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "size": self.frontier.size,
+            "frontier": [node.hex() for node in self.frontier.nodes],
+            "streams": [[sender, channel, seq] for (sender, channel), seq in sorted(self.streams.items())],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Resume:
+        try:
+            frontier = Frontier(int(data["size"]), [bytes.fromhex(node) for node in data["frontier"]])
+            streams = {(str(sender), str(channel)): int(seq) for sender, channel, seq in data["streams"]}
+        except (KeyError, TypeError, ValueError) as error:
+            raise MalformedEnvelope(f"not a verified-log state: {error}") from None
+        return cls(frontier, streams)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,12 +239,23 @@ def verify_bundle(data: Mapping[str, Any]) -> BundleReport:
 
 
 def check_bundle(
-    bundle: Bundle, *, facts: Iterable[EntryFacts] | None = None, memo: SignatureMemo | None = None
+    bundle: Bundle,
+    *,
+    facts: Iterable[EntryFacts] | None = None,
+    memo: SignatureMemo | None = None,
+    resume: Resume | None = None,
 ) -> BundleReport:
     """``verify_bundle`` of a parsed bundle. ``facts``: the ``EntryFacts`` of its entries, in order (found by
     ``EntryChecker``, perhaps in other processes), instead of reading ``bundle.entries``; ``memo``: signatures
-    already verified (e.g. the receipts', in other processes)."""
-    checker = _LogChecker(bundle.keys, bundle.checkpoints, origin=bundle.origin)
+    already verified (e.g. the receipts', in other processes); ``resume``: the entries (or facts) start after
+    a prefix verified before, known by its frontier — the bundle then holds only the heads, cosignatures and
+    receipts of sizes beyond it."""
+    checker = _LogChecker(bundle.keys, bundle.checkpoints, origin=bundle.origin, resume=resume)
+    if resume is not None:
+        sizes = {scp.checkpoint.size for scp in bundle.checkpoints} | {c.checkpoint.size for c in bundle.cosignatures}
+        for receipt in bundle.receipts:
+            sizes |= {receipt.receiver_checkpoint.checkpoint.size, receipt.cosignature.checkpoint.size}
+        resume.frontier.remember(sizes)
     own_key = bundle.keys.get(bundle.origin)
     positions: dict[str, int] = {}
     for number, receipt in enumerate(bundle.receipts):
@@ -239,6 +279,7 @@ def check_bundle(
             cosignatures_checked=cosignatures,
             receipts_checked=receipts,
             root=checker.tree.root() if failure is None else None,
+            resume=None if failure is not None else checker.resume(),
         )
 
     entries_failure = checker.run(bundle.entries, positions=positions, wanted=wanted, facts=facts)
@@ -334,23 +375,35 @@ class _LogChecker:
         *,
         origin: str | None,
         recanonicalize: bool = False,
+        resume: Resume | None = None,
     ) -> None:
         self.recanonicalize = recanonicalize
         self.keys = keys
         self.checkpoints = checkpoints
         self.origin = origin
-        self.tree = MerkleTree()
+        self.tree: MerkleTree | Frontier = MerkleTree() if resume is None else resume.frontier
+        self.start = self.tree.size
+        self.last_seq: dict[tuple[str, str], int] = {} if resume is None else dict(resume.streams)
         self.checked = 0
         self.checkpoints_checked = 0
         self.found: dict[str, tuple[int, EntryFacts]] = {}
         """Index and facts of each entry whose hash a receipt names."""
         self._roots: dict[int, bytes] = {}
 
-    def root_at(self, size: int) -> bytes:
-        """The root of the first ``size`` entries read (remembered: many receipts name the same heads)."""
+    def resume(self) -> Resume:
+        """Where a later check can go on from, after these entries."""
+        tree = self.tree
+        return Resume(Frontier.of(tree) if isinstance(tree, MerkleTree) else tree, dict(self.last_seq))
+
+    def root_at(self, size: int) -> bytes | None:
+        """The root of the first ``size`` entries read (remembered: many receipts name the same heads); None for
+        a size before the entries read when resuming that no head asked for."""
         root = self._roots.get(size)
         if root is None:
-            root = self._roots[size] = self.tree.root(size)
+            try:
+                root = self._roots[size] = self.tree.root(size)
+            except OutOfRange:
+                return None
         return root
 
     def run(
@@ -371,20 +424,21 @@ class _LogChecker:
         by_size = self._by_size
         next_sizes = iter(sorted(by_size))
         pending = next(next_sizes, None)
-        matched_size = 0
-        while pending == 0:
-            failure = self._check_heads(0, matched_size)
-            if failure is not None:
-                return failure
+        matched_size = self.start
+        while pending is not None and pending <= self.start:
+            if pending == self.start:
+                failure = self._check_heads(pending, matched_size)
+                if failure is not None:
+                    return failure
             pending = next(next_sizes, None)
-        last_seq: dict[tuple[str, str], int] = {}
+        last_seq = self.last_seq
         tree = self.tree
-        for index, fact in enumerate(facts):
+        for index, fact in enumerate(facts, start=self.start):
             reason = self._entry_problem(index, fact, last_seq, positions, wanted)
             if reason is not None:
                 return Failure("entries", index, reason)
             tree.append_leaf_hash(fact.leaf_hash)
-            self.checked = index + 1
+            self.checked = index + 1 - self.start
             while pending is not None and pending == tree.size:
                 failure = self._check_heads(pending, matched_size)
                 if failure is not None:
@@ -505,7 +559,10 @@ def _head_problem(origin: str, size: int, root: bytes, bundle: Bundle, checker: 
         return f"{verb} log {origin!r}, not this bundle's {bundle.origin!r}"
     if size > checker.tree.size:
         return f"{verb} size {size}, beyond the {checker.tree.size} entries of the bundle"
-    if checker.root_at(size) != root:
+    known = checker.root_at(size)
+    if known is None:
+        return f"{verb} size {size}, before the entries checked since the last full check (run it with --full)"
+    if known != root:
         return f"{verb} a root for size {size} that the bundle's entries do not have"
     return None
 

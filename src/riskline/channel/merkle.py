@@ -143,7 +143,18 @@ class MerkleTree:
         size = self._checked_size(size)
         if size == 0:
             return EMPTY_ROOT
-        return self._subtree(0, size)
+        # MTH splits at the largest power of two below the size, so the root folds the perfect subtrees of
+        # the size's binary digits from the right: one stored node each, popcount(size) - 1 hashes.
+        nodes: list[bytes] = []
+        low = 0
+        for depth in range(size.bit_length() - 1, -1, -1):
+            if size >> depth & 1:
+                nodes.append(self._node(depth, low >> depth))
+                low += 1 << depth
+        root = nodes.pop()
+        while nodes:
+            root = node_hash(nodes.pop(), root)
+        return root
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         """The RFC 9162 §2.1.3.1 audit path of leaf ``index`` in the tree of the first ``size`` leaves."""
@@ -211,6 +222,78 @@ class MerkleTree:
             return self._node(depth, low >> depth)
         split = low + _largest_power_of_two_below(width)
         return node_hash(self._subtree(low, split), self._subtree(split, high))
+
+
+class Frontier:
+    """The right edge of a log's Merkle tree: the roots of the perfect subtrees that make up its first ``size``
+    leaves (one per 1-bit of ``size``, largest first; a compact range from 0). Enough to append and to give the
+    root at the current size — and, for sizes asked for in advance (``remember``), at the sizes it passed —
+    without the leaves before: what an incremental ``log verify`` resumes from.
+    """
+
+    __slots__ = ("_nodes", "_remembered", "_wanted", "size")
+
+    def __init__(self, size: int = 0, nodes: Sequence[bytes] = ()) -> None:
+        if size < 0 or len(nodes) != size.bit_count():
+            raise MalformedEnvelope(f"a frontier of size {size} has {size.bit_count()} nodes, got {len(nodes)}")
+        for position, node in enumerate(nodes):
+            _check_hash(node, f"frontier node {position}")
+        self.size = size
+        self._nodes = [bytes(node) for node in nodes]
+        self._wanted: frozenset[int] = frozenset()
+        self._remembered: dict[int, bytes] = {}
+
+    @classmethod
+    def of(cls, tree: MerkleTree, size: int | None = None) -> Frontier:
+        """The frontier of ``tree`` at ``size`` (default: its size)."""
+        size = tree.size if size is None else size
+        nodes: list[bytes] = []
+        low = 0
+        for depth in range(size.bit_length() - 1, -1, -1):
+            if size >> depth & 1:
+                nodes.append(tree._subtree(low, low + (1 << depth)))
+                low += 1 << depth
+        return cls(size, nodes)
+
+    @property
+    def nodes(self) -> tuple[bytes, ...]:
+        return tuple(self._nodes)
+
+    def remember(self, sizes: Iterable[int]) -> None:
+        """Keep the root at each of ``sizes`` when the frontier passes it (and now, for the current size)."""
+        self._wanted = frozenset(sizes)
+        if self.size in self._wanted:
+            self._remembered[self.size] = self.root()
+
+    def append_leaf_hash(self, h: bytes) -> int:
+        _check_hash(h, "leaf hash")
+        index = self.size
+        nodes = self._nodes
+        nodes.append(bytes(h))
+        self.size += 1
+        count = self.size
+        while count % 2 == 0:
+            right = nodes.pop()
+            nodes.append(node_hash(nodes.pop(), right))
+            count //= 2
+        if self.size in self._wanted:
+            self._remembered[self.size] = self.root()
+        return index
+
+    def root(self, size: int | None = None) -> bytes:
+        """The root at the current size, or at a size passed that ``remember`` asked for."""
+        if size is not None and size != self.size:
+            remembered = self._remembered.get(size)
+            if remembered is None:
+                raise OutOfRange(f"the frontier of size {self.size} does not know the root at size {size}")
+            return remembered
+        if not self._nodes:
+            return EMPTY_ROOT
+        nodes = list(self._nodes)
+        root = nodes.pop()
+        while nodes:
+            root = node_hash(nodes.pop(), root)
+        return root
 
 
 def _check_hash(value: bytes, what: str) -> None:

@@ -15,6 +15,7 @@ differs from ``ssh-keygen -l`` for the same key.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
@@ -40,6 +41,9 @@ class Purpose(StrEnum):
     CHECKPOINT = "checkpoint"
     COSIGNATURE = "cosignature"
     BUNDLE = "bundle"
+    ROW_SEAL = "row-seal"
+    """Never a signature anyone sees: the node derives its row-seal key from it (``storage/seals.py``)."""
+    KEY_ROTATION = "key-rotation"
 
 
 def signed_bytes(purpose: Purpose, payload: bytes) -> bytes:
@@ -93,7 +97,7 @@ class VerifyKey:
                 f"{purpose} signature by {self.fingerprint} is {len(signature)} bytes, Ed25519 signatures are 64"
             )
         try:
-            Ed25519PublicKey.from_public_bytes(self.raw).verify(signature, signed_bytes(purpose, payload))
+            _public_key(self.raw).verify(signature, signed_bytes(purpose, payload))
         except InvalidSignature:
             raise BadSignature(f"{purpose} signature does not verify with key {self.fingerprint}") from None
 
@@ -154,6 +158,12 @@ class SigningKey:
 
     def __repr__(self) -> str:
         return f"SigningKey(public={self._public.to_text()!r}, secret=<hidden>)"
+
+
+@functools.lru_cache(maxsize=256)
+def _public_key(raw: bytes) -> Ed25519PublicKey:
+    """The ``cryptography`` key object of ``raw`` (kept: loading it costs a third of a verification)."""
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def _shorten(text: str, limit: int = 60) -> str:

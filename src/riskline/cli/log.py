@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -27,13 +28,27 @@ def register(app: typer.Typer) -> None:
 
 
 @log_app.command("verify")
-def log_verify(node_dir: Path | None = NODE_DIR, as_json: bool = JSON_OUT) -> None:
-    """Re-check every log entry, signature, checkpoint, receipt and cosignature; exit 1 naming the first failure.
+def log_verify(
+    node_dir: Path | None = NODE_DIR,
+    as_json: bool = JSON_OUT,
+    workers: int = typer.Option(
+        0, "--workers", min=0, help="Processes checking signatures (0: one per core; 1: this process only)."
+    ),
+    full: bool = typer.Option(
+        False, "--full", help="Re-check everything, not only what was added since the last sound check."
+    ),
+) -> None:
+    """Re-check every log entry, signature, checkpoint, receipt and cosignature, and every row of every table
+    (row seals, and what the log implies); exit 1 naming each table, row and what differs.
 
-    Example: riskline log verify --node ee-node
+    After a sound check the node remembers the head it reached; the next check goes on from there (the new
+    entries in full, a consistency check of the Merkle frontier, the rows added since and every table's count).
+    --full redoes everything; do so regularly, and before handing a log to an auditor.
+
+    Example: riskline log verify --node ee-node --workers 2
     """
     with opened(node_dir) as node, guard():
-        result = audit.verify_node(node)
+        result = audit.verify_node(node, workers=workers or (os.cpu_count() or 1), full=full)
     if as_json:
         typer.echo(
             json.dumps(
@@ -42,7 +57,10 @@ def log_verify(node_dir: Path | None = NODE_DIR, as_json: bool = JSON_OUT) -> No
                     "entries": result.entries,
                     "first_failing_entry": result.first_failing_entry,
                     "problems": [str(p) for p in result.problems],
+                    "failures": [p.to_dict() for p in result.problems],
                     "equivocations": list(result.equivocations),
+                    "checked_from": result.checked_from,
+                    "verified_before": result.verified_before,
                 }
             )
         )
@@ -50,6 +68,12 @@ def log_verify(node_dir: Path | None = NODE_DIR, as_json: bool = JSON_OUT) -> No
         typer.echo(
             f"ok: {result.entries} entries, {result.checkpoints} checkpoints, {result.receipts} receipts, "
             f"{result.cosignatures} cosignatures, {result.peer_heads} peer heads verified"
+            + (
+                ""
+                if result.verified_before is None
+                else f" (entries {result.checked_from}.. since the check of {to_iso(result.verified_before)};"
+                " --full re-checks all)"
+            )
         )
     else:
         first = result.first_failing_entry
@@ -133,3 +157,101 @@ def log_events(
             event.message,
         )
     wide_console().print(table)
+
+
+@log_app.command("audit")
+def log_audit(
+    peer: list[str] | None = typer.Option(None, "--peer", help="Audit only this peer (name or node id; repeatable)."),
+    node_dir: Path | None = NODE_DIR,
+    as_json: bool = JSON_OUT,
+) -> None:
+    """Ask each peer what it witnessed: the latest head of our log it cosigned, its own head, the heads it holds
+    of others; report truncation, rewriting, rollback, a fork, or a peer that will not answer. Exit 1 on any.
+
+    Example: riskline log audit --node ee-node --peer ru-nmdc
+    """
+    from riskline.node.audit_peers import audit_peers
+
+    with opened(node_dir) as node, guard():
+        audits = audit_peers(node, peers=peer or None)
+    if as_json:
+        for audit_ in audits:
+            for observation in audit_.observations:
+                typer.echo(
+                    json.dumps(
+                        {
+                            "peer": audit_.peer,
+                            "finding": str(observation.finding),
+                            "log": observation.log,
+                            "message": observation.message,
+                            "evidence": None if observation.evidence is None else observation.evidence.to_dict(),
+                        }
+                    )
+                )
+    else:
+        for audit_ in audits:
+            for observation in audit_.observations:
+                line = f"{audit_.peer}: {str(observation.finding).upper()}: {observation.message}"
+                typer.echo(line, err=observation.finding != "sound")
+                if observation.evidence is not None:
+                    forked = observation.log
+                    typer.echo(f"  evidence: riskline log fork-evidence --log {forked} -o fork-{forked}.json", err=True)
+    if not audits:
+        typer.echo("no pinned peers to audit", err=True)
+    if any(not audit_.sound for audit_ in audits):
+        raise typer.Exit(1)
+
+
+@log_app.command("fork-evidence")
+def log_fork_evidence(
+    log_id: str = typer.Option(..., "--log", help="Whose log forked: a node id (ours or a peer's)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Evidence file to write (JSON)."),
+    node_dir: Path | None = NODE_DIR,
+) -> None:
+    """Write portable evidence of a fork: two heads of one log, one size, two roots, both signed by its key.
+
+    Anyone can check it offline with `riskline log verify-evidence FILE --key <the log's key>`.
+
+    Example: riskline log fork-evidence --log ru-nmdc -o fork-ru-nmdc.json --node ee-node
+    """
+    from riskline.node.audit_peers import fork_evidence
+
+    with opened(node_dir) as node, guard():
+        proof = fork_evidence(node, log_id)
+    if proof is None:
+        typer.echo(f"riskline: error: this node holds no two heads of {log_id}'s log of one size", err=True)
+        raise typer.Exit(1)
+    document = {"kind": "riskline-fork-evidence", "v": 1, "equivocation": proof.to_dict()}
+    temporary = output.with_name(output.name + ".tmp")
+    temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    temporary.replace(output)
+    typer.echo(f"wrote evidence that {proof.origin} signed two roots for size {proof.size} to {output}")
+
+
+@log_app.command("verify-evidence")
+def log_verify_evidence(
+    evidence: Path = typer.Argument(..., help="File written by `riskline log fork-evidence`."),
+    key: str | None = typer.Option(None, "--key", help="The forking log's key, ed25519:<base64>, as you know it."),
+) -> None:
+    """Check fork evidence offline: both heads signed by the key, same log, same size, different roots.
+
+    Example: riskline log verify-evidence fork-ru-nmdc.json --key ed25519:AAAA…
+    """
+    from riskline.channel.checkpoint import EquivocationProof
+    from riskline.channel.errors import KeyChanged, MalformedEnvelope
+
+    with guard():
+        try:
+            document = json.loads(evidence.read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError) as error:
+            raise MalformedEnvelope(f"cannot read evidence {evidence}: {error}") from None
+        if not isinstance(document, dict) or document.get("kind") != "riskline-fork-evidence":
+            raise MalformedEnvelope(f"{evidence} is not riskline fork evidence")
+        proof = EquivocationProof.from_dict(document.get("equivocation"))
+        proof.verify()
+        if key is not None and proof.signer != VerifyKey.from_text(key):
+            raise KeyChanged(f"the evidence is signed by {proof.signer.fingerprint}, not the key given")
+    typer.echo(
+        f"ok: {proof.origin} (key {proof.signer.fingerprint}) signed two different roots for size {proof.size}"
+        " of its log"
+    )

@@ -67,7 +67,12 @@ def watch(
         file_okay=False,
     ),
     as_json: bool = JSON,
-    listen_urls: list[str] = typer.Option([], "--listen", help="Live feed to bind: tcp://HOST:PORT or udp://HOST:PORT."),
+    listen_urls: list[str] = typer.Option(
+        [],
+        "--listen",
+        help="Live feed to bind: tcp://HOST:PORT (recommended: loses nothing) or udp://HOST:PORT (datagrams the "
+        "kernel drops when the watch lags are counted and reported).",
+    ),
     start_time: str | None = typer.Option(None, "--start-time", help="Base time (ISO 8601 UTC) for input without "
                                           "absolute times (plain NMEA, Beast captures)."),
     reference: str | None = typer.Option(None, "--reference", help="Receiver position LAT,LON for Mode S decoding."),
@@ -245,6 +250,9 @@ def print_summary(console: Console, outcome: WatchOutcome, engine: Watch, db: Pa
     table.add_row("observations", f"{stats.observations:,}")
     for reason, count in sorted(stats.rejected.items()):
         table.add_row(f"rejected: {reason}", f"{count:,}")
+    if stats.dropped_by_kernel:
+        lost = "lost: UDP datagrams dropped by the kernel (feed over TCP to lose none)"
+        table.add_row(lost, f"{stats.dropped_by_kernel:,}")
     untimed = stats.rejected.get("no_timestamp", 0)
     table.add_row("platforms seen", f"{status.platforms:,}")
     for party in tracks_by_party(engine.identities()):

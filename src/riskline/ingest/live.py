@@ -7,6 +7,14 @@ format from its first meaningful line (NMEA or SBS; lines before that which are 
 and keeps its own decoder, so multi-sentence AIS groups never mix feeders. A feed that closes is flushed
 (its incomplete groups counted); on ``stop`` every feed is flushed and its last observations yielded.
 
+UDP loses datagrams when they arrive faster than they are read: the kernel drops them once the socket's receive
+buffer is full, and nothing tells the sender. The listener asks for a large buffer (``UDP_RECEIVE_BUFFER``) and
+counts what the kernel dropped in ``IngestStats.dropped_by_kernel``, which ``riskline watch`` reports: on Linux
+each datagram carries the socket's running drop count as it stood when the datagram was queued
+(``SO_RXQ_OVFL``), and whenever the socket is idle, and at the end, the count is read from ``/proc/net/udp``
+(the datagrams queued before a burst of drops carry the older count; the idle look catches the rest). TCP is
+the recommended feed: it loses nothing (a slow reader slows the sender).
+
 Time: a message's own time when it has one, else ``options.clock()``, which defaults here, at the edge,
 to ``time.time``. This is the one place in ingest that may read the wall clock.
 """
@@ -14,9 +22,12 @@ to ``time.time``. This is the one place in ingest that may read the wall clock.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import selectors
 import socket
+import struct
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +44,11 @@ from riskline.ingest.stats import IngestStats
 
 POLL_INTERVAL = 0.2  # [s] how often the loop looks at ``stop``
 MAX_LINE = 1 << 16  # [bytes] a "line" longer than this is malformed and dropped
+UDP_RECEIVE_BUFFER = 4 << 20  # [bytes] asked for (the kernel caps it at net.core.rmem_max)
+SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)
+"""Linux socket option (include/uapi/asm-generic/socket.h): each datagram carries the socket's drop count."""
+_DROP_COUNT = struct.Struct("=I")
+_ANCILLARY = socket.CMSG_SPACE(_DROP_COUNT.size)
 _URL = re.compile(r"(?P<protocol>tcp|udp)://(?P<host>\[[^\]]*\]|[^:/\[\]]*):(?P<port>\d{1,5})/?")
 
 
@@ -78,6 +94,8 @@ class LiveListener:
         self._selector = selectors.DefaultSelector()
         self._server: socket.socket | None = None
         self._feeds: dict[object, _Feed] = {}
+        self._drops_seen = 0
+        """The kernel's drop count of the UDP socket when last read (it only grows, from 0 at creation)."""
 
     @property
     def address(self) -> tuple[str, int]:
@@ -96,6 +114,10 @@ class LiveListener:
             server.bind((self.target.host, self.target.port))
             if kind == socket.SOCK_STREAM:
                 server.listen(16)
+            else:
+                server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
+                if sys.platform == "linux":
+                    server.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
             server.setblocking(False)
         except OSError as error:
             server.close()
@@ -159,7 +181,10 @@ class LiveListener:
             out.extend(feed.decoder.flush())
 
     def _serve(self, out: list[Observation]) -> None:
-        for key, _ in self._selector.select(timeout=POLL_INTERVAL):
+        ready = self._selector.select(timeout=POLL_INTERVAL)
+        if not ready:
+            self._look_at_proc()
+        for key, _ in ready:
             sock = key.fileobj
             assert isinstance(sock, socket.socket)
             if key.data is None and self.target.protocol == "tcp":
@@ -172,9 +197,10 @@ class LiveListener:
                 self._selector.register(connection, selectors.EVENT_READ, data=connection)
             elif key.data is None:
                 try:
-                    datagram, sender = sock.recvfrom(65535)
+                    datagram, ancillary, _flags, sender = sock.recvmsg(65535, _ANCILLARY)
                 except OSError:
                     continue
+                self._count_drops(ancillary)
                 feed = self._feeds.setdefault(sender, _Feed())
                 self._data(feed, datagram, out, whole=True)
             else:
@@ -193,6 +219,26 @@ class LiveListener:
                     self._selector.unregister(sock)
                     sock.close()
 
+    def _count_drops(self, ancillary: list[tuple[int, int, bytes]]) -> None:
+        """Add to ``dropped_by_kernel`` what the kernel dropped since the last datagram (``SO_RXQ_OVFL``)."""
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(data) >= _DROP_COUNT.size:
+                self._drops_now(_DROP_COUNT.unpack_from(data)[0])
+
+    def _drops_now(self, total: int) -> None:
+        """The kernel's drop count of the socket is ``total``: count what is new (it only grows)."""
+        if total > self._drops_seen:
+            self._stats.dropped_by_kernel += total - self._drops_seen
+            self._drops_seen = total
+
+    def _look_at_proc(self) -> None:
+        """Read the UDP socket's drop count from ``/proc/net/udp`` (or ``udp6``), where Linux shows it."""
+        if self._server is None or self.target.protocol != "udp" or sys.platform != "linux":
+            return
+        total = kernel_drops(self._server)
+        if total is not None:
+            self._drops_now(total)
+
     def observations(self) -> Iterator[Observation]:
         """Observations as they arrive, until ``stop`` is set (then every feed is flushed) or closed."""
         if self._server is None:
@@ -202,6 +248,7 @@ class LiveListener:
                 out: list[Observation] = []
                 self._serve(out)
                 yield from out
+            self._look_at_proc()
             out = []
             for feed in self._feeds.values():
                 self._finish(feed, out)
@@ -219,6 +266,23 @@ class LiveListener:
                 sock.close()
         self._selector.close()
         self._server = None
+
+
+def kernel_drops(sock: socket.socket) -> int | None:
+    """How many datagrams Linux dropped for ``sock`` (the ``drops`` column of ``/proc/net/udp`` or ``udp6``, found
+    by the socket's inode); None when it is not listed."""
+    inode = str(os.fstat(sock.fileno()).st_ino)
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(table, encoding="ascii") as lines:
+                next(lines, None)
+                for line in lines:
+                    columns = line.split()
+                    if len(columns) >= 13 and columns[9] == inode:
+                        return int(columns[12])
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def listen(

@@ -24,6 +24,9 @@ class IngestStats:
     bytes_read: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     """Rejected units by reason, e.g. ``bad_checksum``, ``incomplete_multipart``, ``implausible_jump``."""
+    dropped_by_kernel: int = 0
+    """UDP datagrams the kernel dropped before riskline could read them (the socket's receive buffer was full):
+    never seen, so not in ``read``. TCP feeds cannot lose data this way."""
 
     def reject(self, reason: str, count: int = 1) -> None:
         self.rejected[reason] += count
@@ -38,6 +41,7 @@ class IngestStats:
         self.observations += other.observations
         self.bytes_read += other.bytes_read
         self.rejected.update(other.rejected)
+        self.dropped_by_kernel += other.dropped_by_kernel
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -46,4 +50,5 @@ class IngestStats:
             "observations": self.observations,
             "bytes_read": self.bytes_read,
             "rejected": dict(sorted(self.rejected.items())),
+            "dropped_by_kernel": self.dropped_by_kernel,
         }

@@ -9,6 +9,7 @@
     GET  /v1/log/entries?start=&end=         log entries (envelopes of channels the caller is a member of)
     GET  /v1/channels/{channel}/messages/{id}/attachments/{sha256}
                                              the bytes of an attachment of one of our messages (node/attachments.py)
+    GET  /openapi.json                       this API's OpenAPI document
 
 Errors are ``{"error": {"type", "message", "field"}}`` with the exception's HTTP status (plus ``expected``
 for ``OutOfOrder``/``ConsistencyBaseMismatch``: where the sender resumes, and ``index`` for a batch: which of
@@ -40,6 +41,7 @@ from riskline.channel.envelope import SignedEnvelope
 from riskline.channel.errors import ChannelError, MalformedEnvelope, OutOfRange
 from riskline.channel.protocol import MAX_BATCH, ConsistencyBaseMismatch, OutOfOrder
 from riskline.node.attachments import AttachmentNotFound, served_attachment
+from riskline.node.audit_peers import witness_statement
 from riskline.node.errors import NodeError
 from riskline.node.local import LocalNode
 from riskline.node.receiving import REFUSED_INDEX, Caller, authenticated_peer, receive, receive_batch
@@ -244,6 +246,35 @@ class LogEntries(_Model):
 _ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 422)}
 
 
+# --- request bodies ------------------------------------------------------------------------------------------
+# A delivery's body is parsed once, by ``riskline.channel.protocol`` (strict, naming the bad member): the models
+# above only describe it in the OpenAPI document, they do not parse it a second time.
+
+
+def request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of a route whose body is ``model`` (see ``with_request_models``)."""
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def with_request_models(document: dict[str, Any], models: tuple[type[BaseModel], ...]) -> dict[str, Any]:
+    """``document`` with the schemas of ``models`` (and the models they use) among its components."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for model in models:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return document
+
+
+async def json_body(request: Request) -> Any:
+    """The request's body as JSON, read and parsed once; ``MalformedEnvelope`` (422) when it is not JSON."""
+    try:
+        return json.loads(await request.body())
+    except (ValueError, RecursionError) as error:
+        raise MalformedEnvelope(f"the body is not JSON: {error}") from None
+
+
 # --- the app -------------------------------------------------------------------------------------------------
 
 
@@ -301,6 +332,11 @@ def create_app(
         version="1",
         description="One party's riskline node: signed, logged, receipted channel messages (docs/node.md).",
         lifespan=lifespan,
+        # Served below behind the client certificate, like the API it describes. No /docs or /redoc: their
+        # pages load scripts from a CDN, which an air-gapped node cannot reach.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
 
     def record(request: Request, error: Exception, status: int, **context: Any) -> None:
@@ -367,6 +403,12 @@ def create_app(
         peer = authenticated_peer(node, caller_of(request))
         return None if peer is None else peer.party
 
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(_peer: str | None = Depends(require_peer)) -> JSONResponse:
+        if app.openapi_schema is None:
+            app.openapi_schema = with_request_models(app.openapi(), (DeliveryModel, DeliveryBatchModel))
+        return JSONResponse(app.openapi_schema)
+
     @app.get("/v1/health", response_model=Health, tags=["node"])
     async def health() -> Health:
         with node.reading() as connection:
@@ -398,15 +440,14 @@ def create_app(
         responses=_ERRORS,
         tags=["channel"],
         summary="Deliver one signed envelope; answers with a signed receipt",
+        openapi_extra=request_body(DeliveryModel),
     )
     async def deliver(
         request: Request,
-        delivery: DeliveryModel,
         _peer: str | None = Depends(require_peer),
         channel: str = Path(max_length=64, description="Channel id, e.g. RU-EE"),
     ) -> JSONResponse:
-        body = json.loads(await request.body())
-        receipt = receive(node, channel, body, caller_of(request))
+        receipt = receive(node, channel, await json_body(request), caller_of(request))
         return JSONResponse(receipt.to_wire())
 
     @app.post(
@@ -415,15 +456,14 @@ def create_app(
         responses=_ERRORS,
         tags=["channel"],
         summary="Deliver envelopes of one channel in seq order under one checkpoint; answers with receipts",
+        openapi_extra=request_body(DeliveryBatchModel),
     )
     async def deliver_batch(
         request: Request,
-        batch: DeliveryBatchModel,
         _peer: str | None = Depends(require_peer),
         channel: str = Path(max_length=64, description="Channel id, e.g. RU-EE"),
     ) -> Response:
-        body = json.loads(await request.body())
-        answer = receive_batch(node, channel, body, caller_of(request))
+        answer = receive_batch(node, channel, await json_body(request), caller_of(request))
         receipts = b",".join(receipt.canonical() for receipt in answer.receipts)
         error = b"null"
         if answer.error is not None:
@@ -435,6 +475,13 @@ def create_app(
         with node.writing() as connection:
             head = node.head(connection)
         return JSONResponse(head.to_dict())
+
+    @app.get("/v1/log/witness", responses=_ERRORS, tags=["log"], summary="What this node witnessed (log audit)")
+    async def witness(
+        _peer: str | None = Depends(require_peer),
+        origin: str = Query(max_length=64, description="The asking node's id: whose cosigned head to show"),
+    ) -> JSONResponse:
+        return JSONResponse(witness_statement(node, origin).to_dict())
 
     @app.get("/v1/log/consistency", response_model=ConsistencyProof, responses=_ERRORS, tags=["log"])
     async def consistency(

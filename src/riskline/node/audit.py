@@ -25,12 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from riskline.channel.bundle import (
     Bundle,
     BundleReport,
     EntryChecker,
     EntryFacts,
     Failure,
+    Resume,
     check_bundle,
     verify_bundle,
 )
@@ -42,30 +45,41 @@ from riskline.channel.checkpoint import (
     verify_cosignature,
 )
 from riskline.channel.errors import ChannelError, KeyChanged, MalformedEnvelope
-from riskline.channel.merkle import leaf_hash
+from riskline.channel.merkle import Frontier
 from riskline.channel.receipt import Receipt, SignatureMemo, signatures_hold
 from riskline.channel.signing import Purpose, VerifyKey
-from riskline.node.audit_workers import LogChanged, facts_of_range
-from riskline.node.local import LocalNode
+from riskline.node.audit_implied import EVERYTHING, Since, implied_problems
+from riskline.node.audit_workers import LogChanged, facts_of_range, streamed_facts
+from riskline.node.local import LocalNode, seal_key
 from riskline.storage import channel_store as store
+from riskline.storage import seals
 
 PARALLEL_FROM = 20_000
 """Logs shorter than this are checked in one process whatever ``workers`` says (starting processes costs more)."""
+_UNBOUNDED = 2**62
 PARALLEL_CHUNK = 10_000
 """Entries per worker task."""
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing that failed: where (``entries`` with the log index, ``checkpoints``, ``receipts``, …) and why."""
+    """One thing that failed: where (a table or a bundle section: ``entries`` with the log index,
+    ``checkpoints``, ``receipts``, ``messages``, …), which row (``index``, or ``row`` named by its key) and why."""
 
     section: str
     index: int | None
     reason: str
+    row: str | None = None
 
     def __str__(self) -> str:
-        where = self.section if self.index is None else f"{self.section}[{self.index}]"
+        if self.row is not None:
+            where = f"{self.section}[{self.row}]"
+        else:
+            where = self.section if self.index is None else f"{self.section}[{self.index}]"
         return f"{where}: {self.reason}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"table": self.section, "index": self.index, "row": self.row, "reason": self.reason}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +94,12 @@ class VerifyResult:
     problems: tuple[Problem, ...] = ()
     equivocations: tuple[dict[str, Any], ...] = field(default=())
     """Portable proofs (``EquivocationProof.to_dict()``) of peers that signed two roots for one size."""
+    checked_from: int = 0
+    """The first entry checked: 0 for a full check; else the size verified before (``--full`` to redo it)."""
+    verified_before: float | None = None
+    """[s] When the entries before ``checked_from`` were checked (POSIX time of this node's clock)."""
+    resume: Resume | None = field(default=None, compare=False, repr=False)
+    """Where the next incremental check can go on from (sound results only)."""
 
     @property
     def first_failing_entry(self) -> int | None:
@@ -101,29 +121,38 @@ def build_bundle(node: LocalNode, *, upto: int | None = None, receipts_from: int
 
 
 def node_bundle(
-    node: LocalNode, *, upto: int | None = None, receipts_from: int = 0, with_entries: bool = True
+    node: LocalNode,
+    *,
+    upto: int | None = None,
+    receipts_from: int = 0,
+    with_entries: bool = True,
+    after: int = -1,
 ) -> Bundle:
     """``build_bundle`` as a ``Bundle`` (``with_entries=False``: without the entries, for ``check_bundle`` with
     their facts found elsewhere)."""
-    with node.reading() as connection:
-        size = node.tree.size if upto is None else min(upto, node.tree.size)
+    with node.database.read() as connection:
+        stored = store.log_size(connection)
+        size = stored if upto is None else min(upto, stored)
+        # The whole log carries every head we signed, even one beyond the entries still stored: a truncated
+        # log must not export as a sound bundle. A prefix (``upto``) carries the heads within it.
+        bound = _UNBOUNDED if upto is None else size
         rows = store.log_range(connection, 0, size) if with_entries else []
         ids = set(store.envelope_ids_from(connection, receipts_from, size))
         checkpoints = [
             SignedCheckpoint.from_dict(json.loads(data))
             for stored_size, _root, data in store.all_checkpoints(connection)
-            if stored_size <= size
+            if after < stored_size <= bound
         ]
         cosignatures = []
         for kind, origin, cosigned_size, _peer, data in store.all_peer_checkpoints(connection):
-            if kind == "cosigned_by_peer" and origin == node.origin and cosigned_size <= size:
+            if kind == "cosigned_by_peer" and origin == node.origin and after < cosigned_size <= bound:
                 cosignatures.append(Cosignature.from_dict(json.loads(data)))
         receipts = [
             Receipt.from_wire(json.loads(data))
             for envelope_id, _direction, _peer, data in store.all_receipts(connection)
             if envelope_id in ids
         ]
-        receipts = [r for r in receipts if _within(r, size, node)]
+        receipts = [r for r in receipts if _within(r, bound, node)]
     return Bundle(
         node.origin,
         node_keys(node),
@@ -141,38 +170,101 @@ def _within(receipt: Receipt, size: int, node: LocalNode) -> bool:
     return receipt.cosignature.checkpoint.size <= size
 
 
-def verify_node(node: LocalNode, *, workers: int = 1) -> VerifyResult:
-    """Re-check the node's whole log and everything stored about it; never raises on a bad database row.
+def verify_node(node: LocalNode, *, workers: int = 1, full: bool = True) -> VerifyResult:
+    """Re-check the node's log and everything stored about it; never raises on a bad database row.
 
     ``workers`` > 1 checks the entries (parse and signature) and the receipts' signatures in that many processes,
     each reading its share of the log from the database while this one checks what only it can; the in-order
     checks stay here, so the result is the same as with one.
+
+    ``full=False`` goes on from the last head verified (``log_verified``, sealed like every table): the frontier
+    of the Merkle tree at that size must still give its root, the new entries are checked as a full check
+    would, their heads, receipts and cosignatures with them, and of the large tables the rows added since (with
+    every table's row count). What changed before it is for ``full=True``, which redoes everything. Either way,
+    a sound result is remembered for the next incremental check.
     """
-    with node.reading():
-        size = node.tree.size
+    since = None if full else _verified_before(node)
+    with node.database.read() as connection:
+        size = store.log_size(connection)
+    start = since.resume.frontier.size if since is not None else 0
     with contextlib.ExitStack() as stack:
         helpers: _Helpers | None = None
-        if workers > 1 and size >= PARALLEL_FROM:
-            helpers = stack.enter_context(_Helpers(node, workers, size))
-        return _verify(node, helpers)
-    raise AssertionError("unreachable")  # pragma: no cover - mypy does not see that ExitStack re-raises
+        if workers > 1 and size - start >= PARALLEL_FROM:
+            helpers = stack.enter_context(_Helpers(node, workers, size, start))
+        result = _verify(node, helpers, since)
+    if result.ok:
+        _remember(node, result)
+    return result
 
 
-def _verify(node: LocalNode, helpers: _Helpers | None) -> VerifyResult:
-    problems: list[Problem] = []
+@dataclass(frozen=True, slots=True)
+class _Before:
+    """What the last sound ``log verify`` left for the next one (the ``log_verified`` row)."""
+
+    resume: Resume
+    root: bytes
+    marks: dict[str, int]
+    verified: float
+
+
+def _verified_before(node: LocalNode) -> _Before | None:
     with node.database.read() as connection:
-        expected = 0
-        for index, stored_hash, leaf in store.iter_leaves(connection):
-            if index != expected:
-                problems.append(
-                    Problem("entries", expected, f"entry {expected} is missing (the next stored entry is {index})")
+        row = connection.execute(sa.select(seals.log_verified).where(seals.log_verified.c.id == 1)).one_or_none()
+    if row is None:
+        return None
+    try:
+        state = json.loads(row.state)
+        return _Before(Resume.from_dict(state["resume"]), bytes(row.root), dict(state["marks"]), float(row.verified))
+    except (MalformedEnvelope, KeyError, TypeError, ValueError):
+        return None  # unreadable: a full check (the row's seal reports the edit)
+
+
+def _remember(node: LocalNode, result: VerifyResult) -> None:
+    """Keep where this sound check ended, for the next incremental one."""
+    if result.resume is None:
+        return
+    with node.database.read() as connection:
+        marks = seals.marks(connection) if node.database.dialect == "sqlite" else {}
+    state = json.dumps({"resume": result.resume.to_dict(), "marks": marks}, separators=(",", ":"))
+    values = {
+        "size": result.resume.frontier.size,
+        "root": result.resume.frontier.root(),
+        "state": state,
+        "verified": node.clock(),
+    }
+    with node.recording() as connection:
+        updated = connection.execute(
+            seals.log_verified.update().where(seals.log_verified.c.id == 1).values(**values)
+        ).rowcount
+        if not updated:
+            connection.execute(seals.log_verified.insert().values(id=1, **values))
+
+
+def _verify(node: LocalNode, helpers: _Helpers | None, since: _Before | None) -> VerifyResult:
+    problems: list[Problem] = []
+    start = 0 if since is None else since.resume.frontier.size
+    with node.database.read() as connection:
+        entries = store.log_size(connection)
+        if since is not None and (entries < start or since.resume.frontier.root() != since.root):
+            problems.append(
+                Problem(
+                    "log_verified",
+                    None,
+                    f"the log was verified at {start} entries and now holds {entries}: truncated"
+                    if entries < start
+                    else "the remembered frontier does not give the remembered root (edited)",
+                    row="id=1",
                 )
-                break
-            if leaf_hash(leaf) != stored_hash:
-                problems.append(Problem("entries", index, "stored data does not hash to the stored leaf hash"))
-                break
-            expected += 1
-        entries = expected
+            )
+            since, start = None, 0
+        dense = connection.exec_driver_sql("SELECT count(*) FROM log_entries").scalar_one() == entries
+        gap = _first_gap(connection, start if dense else 0)
+        if gap is not None:
+            expected, found = gap
+            problems.append(
+                Problem("entries", expected, f"entry {expected} is missing (the next stored entry is {found})")
+            )
+            entries = expected
         for size, root, data in store.all_checkpoints(connection):
             try:
                 signed = SignedCheckpoint.from_dict(json.loads(data))
@@ -183,10 +275,13 @@ def _verify(node: LocalNode, helpers: _Helpers | None) -> VerifyResult:
                 problems.append(Problem("checkpoints", size, "stored size/root differ from the signed checkpoint"))
         peers = {peer.node: VerifyKey.from_text(peer.key) for peer in store.list_peers(connection)}
         stored = store.all_peer_checkpoints(connection)
+    mark = 0 if since is None else since.marks.get("peer_checkpoints", 0)
     heads_by_size: dict[tuple[str, int], list[SignedCheckpoint]] = {}
     equivocations: list[dict[str, Any]] = []
     peer_heads = 0
     for position, (kind, origin, _size, peer, data) in enumerate(stored):
+        if position < mark:
+            continue  # checked before (the heads of a peer's log a node keeps grow with its deliveries)
         try:
             if kind == "head":
                 head = SignedCheckpoint.from_dict(json.loads(data))
@@ -207,21 +302,28 @@ def _verify(node: LocalNode, helpers: _Helpers | None) -> VerifyResult:
     report: BundleReport | None = None
     if not any(p.section == "entries" for p in problems):
         parallel = helpers is not None and helpers.size == entries
+        resume = None if since is None else Resume(Frontier(start, since.resume.frontier.nodes), since.resume.streams)
         try:
-            bundle = node_bundle(node, upto=entries, with_entries=not parallel)
+            bundle = node_bundle(node, upto=entries, with_entries=False, receipts_from=start, after=start - 1)
         except (ChannelError, ValueError) as error:
             problems.append(Problem("bundle", None, f"cannot assemble the log: {error}"))
         else:
             try:
                 if helpers is not None and parallel:
-                    report = check_bundle(bundle, facts=helpers.facts(), memo=helpers.receipt_signatures(bundle))
+                    report = check_bundle(
+                        bundle, facts=helpers.facts(), memo=helpers.receipt_signatures(bundle), resume=resume
+                    )
                 else:
-                    report = check_bundle(bundle)
+                    checker = EntryChecker(bundle.keys, node.origin)
+                    facts = streamed_facts(checker, node.paths.database, start, entries)
+                    report = check_bundle(bundle, facts=facts, resume=resume)
             except LogChanged as error:
                 report = BundleReport(ok=False, entries_checked=0, failure=Failure("bundle", 0, str(error)))
             if report.failure is not None:
                 failure = report.failure
                 problems.append(Problem(failure.section, failure.index, failure.reason))
+    log_sound = not any(p.section == "entries" for p in problems)
+    problems.extend(_database_problems(node, entries, since, log_sound=log_sound))
     problems.sort(key=lambda p: (p.section != "entries", p.index if p.index is not None else -1))
     return VerifyResult(
         ok=not problems,
@@ -232,21 +334,59 @@ def _verify(node: LocalNode, helpers: _Helpers | None) -> VerifyResult:
         peer_heads=peer_heads,
         problems=tuple(problems),
         equivocations=tuple(equivocations),
+        checked_from=start,
+        verified_before=None if since is None else since.verified,
+        resume=None if report is None or problems else report.resume,
     )
+
+
+def _first_gap(connection: Any, start: int = 0) -> tuple[int, int] | None:
+    """The first missing index of ``log_entries`` (from ``start``) and the next one stored, or None when they
+    are dense from 0."""
+    row = connection.exec_driver_sql(
+        "SELECT idx FROM log_entries AS l WHERE idx > ? AND NOT EXISTS"
+        " (SELECT 1 FROM log_entries AS p WHERE p.idx = l.idx - 1) ORDER BY idx LIMIT 1",
+        (max(0, start - 1),),
+    ).fetchone()
+    first = connection.exec_driver_sql("SELECT min(idx) FROM log_entries").scalar()
+    if first is not None and first != 0:
+        return 0, int(first)
+    if row is None:
+        return None
+    found = int(row[0])
+    before = connection.exec_driver_sql("SELECT max(idx) FROM log_entries WHERE idx < ?", (found,)).scalar()
+    return int(before) + 1, found
+
+
+def _database_problems(node: LocalNode, entries: int, since: _Before | None, *, log_sound: bool) -> list[Problem]:
+    """Every row seal (``storage/seals.py``) and, when the log itself holds, what it implies about the other
+    tables (``audit_implied``); with ``since``, what was added after it."""
+    problems: list[Problem] = []
+    marks = {} if since is None else since.marks
+    with node.database.read() as connection:
+        if log_sound:
+            after = EVERYTHING if since is None else Since(since.resume.frontier.size, marks)
+            for implied in implied_problems(connection, node.origin, entries, after):
+                problems.append(Problem(implied.table, None, implied.reason, row=implied.row))
+        if node.database.dialect == "sqlite":
+            sealer = seals.Sealer(seal_key(node.identity))
+            for sealed in seals.check_all(connection, sealer, marks):
+                problems.append(Problem(sealed.table, None, sealed.reason, row=sealed.row))
+    return problems
 
 
 class _Helpers:
     """Worker processes for ``verify_node``: they start on the entries at once, a range of the log each."""
 
-    def __init__(self, node: LocalNode, workers: int, size: int) -> None:
+    def __init__(self, node: LocalNode, workers: int, size: int, start: int = 0) -> None:
         self.size = size
         keys = node_keys(node)
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
         checker = EntryChecker(keys, node.origin)
         database = node.paths.database
         self._entries = [
-            self._pool.submit(facts_of_range, checker, database, start, min(size, start + PARALLEL_CHUNK))
-            for start in range(0, size, PARALLEL_CHUNK)
+            self._pool.submit(facts_of_range, checker, database, low, min(size, low + PARALLEL_CHUNK))
+            for low in range(start, size, PARALLEL_CHUNK)
         ]
 
     def __enter__(self) -> _Helpers:

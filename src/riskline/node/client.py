@@ -5,12 +5,12 @@ HTTP to a loopback address; riskline error documents become ``PeerRejected``, ne
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from riskline.channel.sending import Refusal, refusal_of
 from riskline.node.config import is_loopback_host
 from riskline.node.errors import NotLoopback, PeerRejected, PeerUnreachable
 from riskline.node.layout import NodePaths
@@ -43,40 +43,18 @@ def timeout() -> httpx.Timeout:
     return httpx.Timeout(REQUEST_TIMEOUT, connect=CONNECT_TIMEOUT)
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorDocument:
-    type: str
-    message: str
-    field: str | None
-    expected: int | None
-
-
-def error_document(response: httpx.Response) -> ErrorDocument:
-    """The riskline error of a non-200 answer, or a stand-in naming the HTTP status."""
-    try:
-        data: Any = response.json()
-        error = data["error"]
-        expected = error.get("expected")
-        return ErrorDocument(
-            type=str(error["type"]),
-            message=str(error["message"]),
-            field=None if error.get("field") is None else str(error["field"]),
-            expected=expected if isinstance(expected, int) and not isinstance(expected, bool) else None,
-        )
-    except (ValueError, KeyError, TypeError, AttributeError):
-        text = " ".join(response.text.split())[:200]
-        return ErrorDocument(
-            type=f"HTTP{response.status_code}", message=text or response.reason_phrase, field=None, expected=None
-        )
+def error_document(response: httpx.Response) -> Refusal:
+    """The riskline error document of a peer's non-200 answer (or a stand-in naming the HTTP status)."""
+    return refusal_of(response.status_code, response.content, response.reason_phrase)
 
 
 def rejected(response: httpx.Response, url: str) -> PeerRejected:
-    document = error_document(response)
+    refusal = error_document(response)
     return PeerRejected(
-        f"{url} answered {response.status_code} {document.type}: {document.message}",
+        f"{url} answered {response.status_code} {refusal.type}: {refusal.message}",
         status=response.status_code,
-        error_type=document.type,
-        field=document.field,
+        error_type=refusal.type,
+        field=refusal.field,
     )
 
 

@@ -1,5 +1,8 @@
 """Delivery: drain the outbox to peer nodes, in order, until every envelope has a verified receipt.
 
+This module does the I/O (HTTP, the database, the clock); what an answer means and what follows it — record,
+retry later, resend, prove again, give up — is decided by ``riskline.channel.sending``, without I/O.
+
 * Batches: the pending envelopes of one channel to one peer go out in ``seq`` order, up to
   ``RetryPolicy.batch`` in one request (``POST /v1/channels/{channel}/batches``) under one signed head of our
   log, which the peer checks, logs and receipts in one transaction. A peer's batches are sent one at a time,
@@ -35,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import json
 import random
 import sqlite3
@@ -55,8 +57,19 @@ from riskline.channel.errors import ChannelError, InvalidProof, MalformedEnvelop
 from riskline.channel.merkle import verify_consistency
 from riskline.channel.protocol import prepare_batch
 from riskline.channel.receipt import Receipt, SignatureMemo, verify_receipt
+from riskline.channel.sending import (
+    GiveUp,
+    Rebase,
+    Resend,
+    RetryPolicy,
+    Step,
+    after_refusal,
+    fresh_cosignature,
+    parse_answer,
+    step_after,
+)
 from riskline.channel.signing import VerifyKey
-from riskline.node.client import ErrorDocument, error_document, ssl_for, timeout, unreachable
+from riskline.node.client import ssl_for, timeout, unreachable
 from riskline.node.errors import NodeBusy, PeerError
 from riskline.node.local import LocalNode
 from riskline.node.locks import FileLock
@@ -64,32 +77,10 @@ from riskline.node.receiving import to_json
 from riskline.storage import channel_store as store
 from riskline.storage.errors import StorageError
 
-RETRYABLE_CONFLICTS = frozenset({"OutOfOrder", "ConsistencyBaseMismatch"})
 WATCH_INTERVAL = 0.002  # [s]
 """How often the server's delivery task asks SQLite whether another process committed (a message to send)."""
 PEER_LOG_CHECK_INTERVAL = 1.0  # [s]
 """Under load, the peer's log growth is checked (a consistency proof fetched) at most this often."""
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How delivery retries and how much it sends at once.
-
-    Exponential backoff with jitter: attempt ``n`` waits ``min(cap, base * 2**(n-1))`` times 0.5–1.
-    """
-
-    base: float = 0.5  # [s]
-    cap: float = 30.0  # [s]
-    batch: int = 200
-    """Most envelopes of one channel in one delivery batch (one request, one transaction at the peer)."""
-    batches: int = 10
-    """A round sends at most ``batch * batches`` envelopes of one channel (in batches, back to back, pipelined)."""
-    rounds: int = 20
-    """Most rounds (up to ``batches`` batches per channel with pending envelopes) to one peer in one pass."""
-
-    def delay(self, attempts: int, rng: random.Random) -> float:  # [s]
-        exponent = min(max(attempts - 1, 0), 30)
-        return min(self.cap, self.base * 2.0**exponent) * rng.uniform(0.5, 1.0)
 
 
 @dataclass(slots=True)
@@ -103,26 +94,6 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
     more: bool = False
     """A peer's queue was not drained within ``RetryPolicy.rounds``: another pass should follow at once."""
-
-
-class _Next(enum.Enum):
-    """What a peer's delivery does after one channel's batch."""
-
-    CONTINUE = "continue"
-    """Go on with the next channel."""
-    AGAIN = "again"
-    """Go on, and start another round at once (rows were queued again)."""
-    STOP = "stop"
-    """Stop delivering to this peer in this pass (it is down, or its answers do not verify)."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    """A peer's answer to a batch: the receipts (as JSON) of the envelopes taken, and why the next was refused."""
-
-    receipts: list[Any]
-    error: ErrorDocument | None
-    status: int
 
 
 class _Queued:
@@ -289,9 +260,9 @@ class Deliverer:
         again = False
         for channel, rows in work.items():
             step, cosigned_size = await self._deliver_channel(peer, channel, rows, head, cosigned_size, report)
-            if step is _Next.STOP:
+            if step is Step.STOP:
                 return False
-            again = again or step is _Next.AGAIN or len(rows) >= self.policy.batch * self.policy.batches
+            again = again or step is Step.AGAIN or len(rows) >= self.policy.batch * self.policy.batches
         return again
 
     async def _deliver_channel(
@@ -302,7 +273,7 @@ class Deliverer:
         head: SignedCheckpoint,
         cosigned_size: int,
         report: DeliveryReport,
-    ) -> tuple[_Next, int]:
+    ) -> tuple[Step, int]:
         """Send ``rows`` (one channel, seq order) in batches until all are taken or one is refused.
 
         Pipelined, the peer still getting one request at a time, in order: while a batch is with the peer, the
@@ -320,7 +291,7 @@ class Deliverer:
         url = f"{peer.url.rstrip('/')}/v1/channels/{channel}/batches"
         answered: tuple[list[tuple[_Queued, Any]], Checkpoint] | None = None
         """A batch answered in full whose receipts are not verified yet, and the head it carried."""
-        corrections = 0
+        rebases = 0
         prepared = self._prepare(queue, head, cosigned_size)
         while prepared is not None:
             post = _Post(client, url, prepared.body)
@@ -328,24 +299,24 @@ class Deliverer:
             if answered is not None:
                 if not self._settle(peer, *answered, peer_key, report):
                     await post.discard()
-                    return _Next.STOP, cosigned_size
+                    return Step.STOP, cosigned_size
                 answered = None
             following = self._prepare(queue[len(prepared.items) :], head, head.checkpoint.size)
             try:
                 response = await post.response()
             except (httpx.TransportError, ssl.SSLError, OSError) as error:
                 self._retry_later(peer.node, queue[0].row, str(unreachable(peer.url, error)), report)
-                return _Next.STOP, cosigned_size
-            answer = _answer_of(response, len(prepared.items))
+                return Step.STOP, cosigned_size
+            answer = parse_answer(response.status_code, response.content, len(prepared.items), response.reason_phrase)
             if answer is None:
                 message = f"{response.status_code} from {peer.node}: not a riskline batch answer"
                 self._retry_later(peer.node, queue[0].row, message, report)
-                return _Next.STOP, cosigned_size
+                return Step.STOP, cosigned_size
             taken = list(zip(prepared.items, answer.receipts, strict=False))
             queue = queue[len(taken) :]
-            if any(isinstance(wire, dict) and wire.get("duplicate") is False for _, wire in taken):
+            if fresh_cosignature(answer.receipts):
                 cosigned_size = prepared.head.checkpoint.size
-            if answer.error is None:
+            if answer.refusal is None:
                 answered = (taken, prepared.head.checkpoint)
                 if not queue and budget > 0:
                     more, newer = self._queued_since(peer, channel, last_seq, min(self.policy.batch, budget), report)
@@ -357,33 +328,27 @@ class Deliverer:
                 prepared = following
                 continue
             if not self._settle(peer, taken, prepared.head.checkpoint, peer_key, report):
-                return _Next.STOP, cosigned_size
-            row, document = queue[0].row, answer.error
-            message = f"{document.type}: {document.message}"
-            if answer.status != 200:
-                message = f"{answer.status} {message}"
-            if document.type == "ConsistencyBaseMismatch" and corrections < 2:
-                expected = document.expected
-                if expected is not None and 0 <= expected <= prepared.head.checkpoint.size:
-                    corrections += 1
-                    cosigned_size = expected
-                    self._save_cosigned_size(peer.node, expected)
-                    prepared = self._prepare(queue, head, cosigned_size)
-                    continue
-            if document.type == "OutOfOrder":
-                if document.expected is not None and document.expected < row.seq:
-                    self._requeue_from(peer.node, channel, document.expected, message)
-                    return _Next.AGAIN, cosigned_size
-                self._retry_later(peer.node, row, message, report)
-                return _Next.STOP, cosigned_size
-            if _permanent(answer, document):
-                self._fail(row, message, report)
-                return _Next.CONTINUE, cosigned_size
-            self._retry_later(peer.node, row, message, report)
-            return _Next.STOP, cosigned_size
+                return Step.STOP, cosigned_size
+            row = queue[0].row
+            decision = after_refusal(
+                answer.refusal, seq=row.seq, sent_size=prepared.head.checkpoint.size, rebases=rebases
+            )
+            if isinstance(decision, Rebase):
+                rebases += 1
+                cosigned_size = decision.cosigned_size
+                self._save_cosigned_size(peer.node, cosigned_size)
+                prepared = self._prepare(queue, head, cosigned_size)
+                continue
+            if isinstance(decision, Resend):
+                self._requeue_from(peer.node, channel, decision.seq, decision.reason)
+            elif isinstance(decision, GiveUp):
+                self._fail(row, decision.reason, report)
+            else:
+                self._retry_later(peer.node, row, decision.reason, report)
+            return step_after(decision), cosigned_size
         if answered is not None and not self._settle(peer, *answered, peer_key, report):
-            return _Next.STOP, cosigned_size
-        return _Next.CONTINUE, cosigned_size
+            return Step.STOP, cosigned_size
+        return Step.CONTINUE, cosigned_size
 
     def _queued(self, rows: Sequence[store.OutboxRow], report: DeliveryReport) -> list[_Queued]:
         """``rows`` with their log entries, up to the first whose envelope is missing (that row fails)."""
@@ -522,6 +487,7 @@ class Deliverer:
             store.mark_delivered(
                 connection, [store.Delivered(row.envelope_id, peer.node, now, row.attempts + 1) for row, _ in marks]
             )
+            store.resume_outbox(connection, peer.node, now)
 
     def _store_peer_head(
         self,
@@ -554,7 +520,7 @@ class Deliverer:
     def _retry_later(self, peer: str, row: store.OutboxRow, error: str, report: DeliveryReport) -> None:
         now = self.node.clock()
         attempts = row.attempts + 1
-        next_attempt = now + self.policy.delay(attempts, self._rng)
+        next_attempt = now + self.policy.delay(attempts, self._rng.uniform(0.5, 1.0))
         with self.node.writing() as connection:
             store.update_outbox(connection, row.envelope_id, peer, attempts=attempts, last_error=error)
             store.postpone_outbox(connection, peer, next_attempt)
@@ -691,45 +657,6 @@ class Deliverer:
                 stopper.cancel()
         finally:
             database.close()
-
-
-def _compact(value: object) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
-
-
-def _answer_of(response: httpx.Response, sent: int) -> _Answer | None:
-    """The receipts and the refusal in a batch answer; None when a 200 answer is not one."""
-    if response.status_code != 200:
-        return _Answer([], error_document(response), response.status_code)
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("receipts"), list) or "error" not in data:
-        return None
-    receipts: list[Any] = data["receipts"]
-    if len(receipts) > sent or (data["error"] is None and len(receipts) != sent):
-        return None
-    if data["error"] is None:
-        return _Answer(receipts, None, 200)
-    error = data["error"]
-    if not isinstance(error, dict) or not isinstance(error.get("type"), str) or len(receipts) == sent:
-        return None
-    expected = error.get("expected")
-    document = ErrorDocument(
-        type=error["type"],
-        message=str(error.get("message", "")),
-        field=None if error.get("field") is None else str(error["field"]),
-        expected=expected if isinstance(expected, int) and not isinstance(expected, bool) else None,
-    )
-    return _Answer(receipts, document, 200)
-
-
-def _permanent(answer: _Answer, document: ErrorDocument) -> bool:
-    """A refusal that resending will not cure: a 4xx (or a refusal inside a batch) other than the conflicts
-    delivery resolves itself."""
-    client_error = answer.status == 200 or 400 <= answer.status < 500
-    return client_error and document.type not in RETRYABLE_CONFLICTS
 
 
 def _with(state: store.PeerStateRow, **changes: object) -> store.PeerStateRow:

@@ -13,6 +13,7 @@ Time is a parameter: ``clock`` (default ``time.time``) is this node's own clock,
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import threading
@@ -31,7 +32,7 @@ from riskline.channel.checkpoint import Checkpoint, SignedCheckpoint, sign_check
 from riskline.channel.envelope import Sender, SignedEnvelope
 from riskline.channel.merkle import MerkleTree
 from riskline.channel.receipt import Receiver
-from riskline.channel.signing import SigningKey, VerifyKey
+from riskline.channel.signing import Purpose, SigningKey, VerifyKey
 from riskline.node import keys, tls
 from riskline.node.books import Books
 from riskline.node.config import (
@@ -48,6 +49,7 @@ from riskline.node.errors import LogVerificationFailed, NodeConfigError, NodeExi
 from riskline.node.layout import NodePaths
 from riskline.node.locks import WriterGate
 from riskline.storage import channel_store as store
+from riskline.storage import seals
 from riskline.storage.engine import Database, open_database
 
 Clock = Callable[[], float]
@@ -82,7 +84,21 @@ class LocalNode:
         identity = keys.load_identity(paths.identity)
         with _OPEN_LOCK:  # alembic's upgrade uses process-global state: one at a time per process
             database = open_database(paths.database, create=False, synchronous="FULL")
-        return cls(paths, config, identity, database, clock)
+        node = cls(paths, config, identity, database, clock)
+        try:
+            node.seal()
+        except BaseException:
+            node.close()
+            raise
+        return node
+
+    def seal(self) -> None:
+        """Seal every table the log cannot vouch for (``storage/seals.py``); the triggers follow the schema."""
+        sealer = seals.Sealer(seal_key(self.identity))
+        seals.attach(self.database, sealer)
+        if self.database.dialect == "sqlite":
+            with self.recording() as connection:
+                seals.install(connection, sealer)
 
     def close(self) -> None:
         self.database.close()
@@ -217,6 +233,11 @@ class LocalNode:
         signed = sign_checkpoint(self.identity, checkpoint)
         store.store_checkpoint(connection, size, checkpoint.root, _json(signed.to_dict()), self.clock())
         return signed
+
+
+def seal_key(identity: SigningKey) -> bytes:
+    """The node's row-seal key: a hash of a deterministic Ed25519 signature, so only the identity key yields it."""
+    return hashlib.sha256(identity.sign(Purpose.ROW_SEAL, b"riskline row seals")).digest()
 
 
 def _json(value: object) -> str:

@@ -201,7 +201,7 @@ class _Composer:
                 peer=peer.node,
                 channel=policy.id,
                 seq=seq,
-                state="pending",
+                state=store.OutboxState.PENDING,
                 attempts=0,
                 next_attempt=now,
                 last_error=None,
@@ -297,7 +297,7 @@ def _log_rows(
     message = store.MessageRow(
         envelope_id=envelope.id,
         log_index=index,
-        direction=direction,
+        direction=store.Direction(direction),
         channel=envelope.channel,
         thread=envelope.thread,
         type=str(envelope.type),
@@ -313,7 +313,7 @@ def _log_rows(
         received=at if direction == "in" else None,
         sent=at if direction == "out" else None,
         deadline=deadline,
-        status="open" if deadline is not None else "closed",
+        status=store.MessageStatus.OPEN if deadline is not None else store.MessageStatus.CLOSED,
         answered_by=None,
         answered_at=None,
     )

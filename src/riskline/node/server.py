@@ -26,21 +26,23 @@ import gc
 import json
 import logging
 import os
+import signal
 import socket
 import ssl
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from riskline.channel.sending import RetryPolicy
 from riskline.node import tls
 from riskline.node.app import TLS_PEER_CERT, create_app, stop_tasks
 from riskline.node.attachments import Fetcher
 from riskline.node.config import ListenAddress
-from riskline.node.delivery import Deliverer, RetryPolicy
+from riskline.node.delivery import Deliverer
 from riskline.node.errors import NodeBusy, NodeError
 from riskline.node.escalate import escalate_due
 from riskline.node.layout import NodePaths, default_node_dir
@@ -189,7 +191,8 @@ def serve(root: Path, *, port: int | None = None, settings: ServerSettings | Non
     paths.server_info.write_text(json.dumps({"pid": os.getpid(), "url": url, "node": config.id}), encoding="utf-8")
     print(f"riskline node {config.id} ({config.party}) listening on {url}", flush=True)
     try:
-        server.run(sockets=[sock])
+        with _signals_end_the_server_not_the_process():
+            server.run(sockets=[sock])
     finally:
         sock.close()
         with contextlib.suppress(FileNotFoundError):
@@ -197,6 +200,24 @@ def serve(root: Path, *, port: int | None = None, settings: ServerSettings | Non
         node.close()
         delivery_lock.release()
         server_lock.release()
+
+
+@contextlib.contextmanager
+def _signals_end_the_server_not_the_process() -> Iterator[None]:
+    """While uvicorn runs, SIGTERM and SIGINT are its (it stops gracefully); when it returns it raises the
+    signals it caught again with the handlers it found. With Python's defaults that kills the process (SIGTERM)
+    or raises ``KeyboardInterrupt`` before our clean-up runs (``run/server.json`` was left behind). The handlers
+    it finds are these, which do nothing: the server has stopped already, and the clean-up follows."""
+
+    def stopped_already(_signum: int, _frame: object) -> None:
+        """uvicorn has stopped on this signal; the clean-up after it ends the process."""
+
+    previous = {signum: signal.signal(signum, stopped_already) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,8 +12,9 @@ init              ``local.init_node``; open a node with ``local.LocalNode.open``
 
 from __future__ import annotations
 
+from riskline.channel.sending import RetryPolicy
 from riskline.node.audit import export_bundle, verify_bundle_file, verify_node
-from riskline.node.delivery import Deliverer, RetryPolicy, flush
+from riskline.node.delivery import Deliverer, flush
 from riskline.node.escalate import escalate_due
 from riskline.node.local import LocalNode, init_node
 from riskline.node.messaging import Outgoing, Sent, send

@@ -43,6 +43,7 @@ from riskline.storage.errors import (
     DatabaseBusy,
     DatabaseNotFound,
     DatabaseUnreadable,
+    DiskFull,
     NotARisklineDatabase,
     PathIsDirectory,
     SchemaTooNew,
@@ -212,6 +213,8 @@ class Database:
             return DatabaseBusy(
                 f"{self.where}: database is locked by another writer (waited {self._busy_timeout_s:g} s)"
             )
+        if "database or disk is full" in reason:
+            return DiskFull(f"{self.where}: the disk is full; the write was rolled back whole (free some space)")
         if "file is not a database" in reason:
             return NotARisklineDatabase(f"{self.where}: not a riskline database (not an SQLite file)")
         return DatabaseUnreadable(f"{self.where}: {reason}")

@@ -7,7 +7,9 @@
     │   ├── PathIsDirectory (503)       the path names a directory, not a database file (the operator's)
     │   ├── DatabaseUnreadable (503)    the file or server cannot be opened or read: permissions, a missing
     │   │                               parent directory, an I/O error, a server that does not answer
-    │   └── DatabaseBusy (503)          another writer held the lock longer than ``busy_timeout``
+    │   ├── DatabaseBusy (503)          another writer held the lock longer than ``busy_timeout``
+    │   └── DiskFull (507)              the disk (or the database's size limit) is full: the transaction that
+    │                                   hit it was rolled back whole, nothing of it is kept
     ├── NotARisklineDatabase (500)      the file is not SQLite, or is SQLite without riskline's schema
     │                                   (whose fault: whoever pointed riskline at it)
     ├── SchemaTooNew (500)              written by a newer riskline: this code does not know its revision
@@ -51,6 +53,10 @@ class DatabaseUnreadable(DatabaseUnavailable):
 
 class DatabaseBusy(DatabaseUnavailable):
     pass
+
+
+class DiskFull(DatabaseUnavailable):
+    http_status = 507
 
 
 class NotARisklineDatabase(StorageError):

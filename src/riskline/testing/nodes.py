@@ -31,9 +31,10 @@ from typing import Any
 import httpx
 
 from riskline.channel.policy import ChannelPolicy
+from riskline.channel.sending import RetryPolicy
 from riskline.node.app import create_app
 from riskline.node.config import ListenAddress, PeerConfig
-from riskline.node.delivery import Deliverer, DeliveryReport, RetryPolicy
+from riskline.node.delivery import Deliverer, DeliveryReport
 from riskline.node.local import Clock, LocalNode, init_node
 from riskline.node.peers import add_channel, add_peer
 from riskline.storage import channel_store as store
@@ -353,9 +354,11 @@ class InProcess:
         policy: RetryPolicy | None = None,
         *,
         wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
+        force: bool = True,
     ) -> DeliveryReport:
         """One delivery pass from ``party``'s outbox to the others' apps (``policy``: batch sizes, retries;
-        ``wrap``: a transport around the app's, e.g. one that alters answers as a compromised peer would)."""
+        ``wrap``: a transport around the app's, e.g. one that alters answers as a compromised peer would;
+        ``force``: every peer with pending envelopes, due or not — False: as the server's task, due ones only)."""
         urls = {in_process_url(node): create_app(node) for node in self.nodes.values()}
 
         def transport(url: str) -> httpx.AsyncBaseTransport:
@@ -365,7 +368,7 @@ class InProcess:
         async def run() -> DeliveryReport:
             deliverer = Deliverer(self.nodes[party], policy=policy, transport_factory=transport)
             try:
-                return await deliverer.deliver_due(force=True)
+                return await deliverer.deliver_due(force=force)
             finally:
                 await deliverer.aclose()
 

@@ -4,7 +4,7 @@ Revision ID: 0002_channel
 Revises: 0001_watch
 
 Written with alembic ops, types spelled out, so it stays a frozen record of this revision when
-``storage/channel_store.py`` moves on (a storage test compares the migrated database with the metadata).
+``storage/channel_store/`` moves on (a storage test compares the migrated database with the metadata).
 """
 
 from __future__ import annotations

@@ -1,0 +1,286 @@
+"""What a verified log implies about the rest of a node's database, checked by ``riskline log verify``.
+
+The log's entries are signed; every other channel table either restates them or was written in the same
+transaction as a step the log records. An auditor from the other party would ask for exactly these, each
+one a single SQL pass (SQLite's JSON functions read the canonical envelopes and receipts where they lie):
+
+* ``log_entries``: the unsigned columns (``envelope_id``, ``channel``, ``direction``) say what the signed
+  ``data`` says; ``direction`` is ``out`` exactly for envelopes this node signed.
+* ``messages``: one row per log entry, and its columns derived from the envelope are the envelope's
+  (``type``, ``thread``, ``seq``, sender, ``in_reply_to``, ``author``, ``level``, ``language``, ``created``,
+  and our ``received``/``sent`` time, which is the entry's ``appended_at``).
+* ``checkpoints``: none signs a size beyond the log (that is a truncated log: its last entries deleted).
+* ``receipts``: each envelope we received has the receipt we gave; each receipt names a logged envelope of
+  its direction; the heads and cosignatures a receipt carries were kept (``checkpoints``, and
+  ``peer_checkpoints`` ``head`` / ``cosigned_by_us`` / ``cosigned_by_peer``).
+* ``outbox``: each row is a logged envelope of ours; delivered exactly when the recipient's receipt is kept.
+* ``escalations``: the notice an escalation step sent is in the log.
+
+Problems are ``(table, row, reason)``; the row is named by its key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class Implied:
+    """One row that the log implies and that is missing or says otherwise."""
+
+    table: str
+    row: str
+    reason: str
+
+
+_ENVELOPE = "CAST(l.data AS TEXT)"
+
+_MESSAGE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("channel", f"json_extract({_ENVELOPE}, '$.channel')"),
+    ("direction", "l.direction"),
+    ("thread", f"json_extract({_ENVELOPE}, '$.thread')"),
+    ("type", f"json_extract({_ENVELOPE}, '$.type')"),
+    ("seq", f"json_extract({_ENVELOPE}, '$.seq')"),
+    ("sender_node", f"json_extract({_ENVELOPE}, '$.sender.node')"),
+    ("sender_party", f"json_extract({_ENVELOPE}, '$.sender.party')"),
+    ("in_reply_to", f"json_extract({_ENVELOPE}, '$.in_reply_to')"),
+    (
+        "author",
+        f"json_extract({_ENVELOPE}, '$.author.name') || ' (' || json_extract({_ENVELOPE}, '$.author.role') || ')'",
+    ),
+    ("level", f"json_extract({_ENVELOPE}, '$.level')"),
+    ("language", f"json_extract({_ENVELOPE}, '$.language')"),
+    ("created", f"json_extract({_ENVELOPE}, '$.created')"),
+    ("received", "CASE WHEN l.direction = 'in' THEN l.appended_at END"),
+    ("sent", "CASE WHEN l.direction = 'out' THEN l.appended_at END"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Since:
+    """An incremental check: entries from ``entry`` on, and rows of each table above its ``rowids`` mark."""
+
+    entry: int = 0
+    rowids: Mapping[str, int] = field(default_factory=dict)
+
+    def mark(self, table: str) -> int:
+        return self.rowids.get(table, 0)
+
+
+EVERYTHING = Since()
+
+
+def implied_problems(connection: Connection, origin: str, size: int, since: Since = EVERYTHING) -> Iterator[Implied]:
+    """Every row the first ``size`` entries of the log (already verified) imply and the database lacks or
+    contradicts; ``origin`` is this node's id. With ``since``, only what was added after it."""
+    yield from _log_columns(connection, origin, size, since)
+    yield from _messages(connection, size, since)
+    yield from _checkpoints(connection, size)
+    yield from _receipts(connection, origin, size, since)
+    yield from _outbox(connection, since)
+    yield from _escalations(connection)
+
+
+def _rows(connection: Connection, sql: str, **parameters: object) -> list[tuple[object, ...]]:
+    return [tuple(row) for row in connection.exec_driver_sql(sql, parameters).fetchall()]
+
+
+def _log_columns(connection: Connection, origin: str, size: int, since: Since) -> Iterator[Implied]:
+    sql = f"""
+        SELECT l.idx, l.envelope_id, json_extract({_ENVELOPE}, '$.id'), l.channel, json_extract({_ENVELOPE},
+               '$.channel'), l.direction, CASE WHEN json_extract({_ENVELOPE}, '$.sender.node') = :origin
+               THEN 'out' ELSE 'in' END
+        FROM log_entries AS l WHERE l.idx >= :start AND l.idx < :size
+            AND (l.envelope_id IS NOT json_extract({_ENVELOPE}, '$.id')
+            OR l.channel IS NOT json_extract({_ENVELOPE}, '$.channel')
+            OR l.direction IS NOT CASE WHEN json_extract({_ENVELOPE}, '$.sender.node') = :origin
+               THEN 'out' ELSE 'in' END)
+        ORDER BY l.idx"""
+    for idx, stored_id, signed_id, channel, signed_channel, direction, signed_direction in _rows(
+        connection, sql, origin=origin, size=size, start=since.entry
+    ):
+        differs = [
+            f"{name} is {stored!r}, the signed envelope says {signed!r}"
+            for name, stored, signed in (
+                ("envelope_id", stored_id, signed_id),
+                ("channel", channel, signed_channel),
+                ("direction", direction, signed_direction),
+            )
+            if stored != signed
+        ]
+        yield Implied("log_entries", f"idx={idx}", "; ".join(differs))
+
+
+def _messages(connection: Connection, size: int, since: Since) -> Iterator[Implied]:
+    missing = _rows(
+        connection,
+        """SELECT l.idx, l.envelope_id FROM log_entries AS l
+           LEFT JOIN messages AS m ON m.envelope_id = l.envelope_id
+           WHERE l.idx >= :start AND l.idx < :size AND m.envelope_id IS NULL ORDER BY l.idx""",
+        size=size,
+        start=since.entry,
+    )
+    for idx, envelope_id in missing:
+        yield Implied("messages", f"envelope_id={envelope_id!r}", f"missing: log entry {idx} has no message row")
+    orphans = _rows(
+        connection,
+        """SELECT m.envelope_id, m.log_index FROM messages AS m
+           LEFT JOIN log_entries AS l ON l.envelope_id = m.envelope_id
+           WHERE m.rowid > :mark AND l.envelope_id IS NULL ORDER BY m.log_index""",
+        mark=since.mark("messages"),
+    )
+    for envelope_id, log_index in orphans:
+        yield Implied("messages", f"envelope_id={envelope_id!r}", f"names log entry {log_index}, which is not there")
+    stored = ", ".join(f"m.{name}" for name, _ in _MESSAGE_FIELDS)
+    derived = ", ".join(expression for _, expression in _MESSAGE_FIELDS)
+    differs = " OR ".join(f"m.{name} IS NOT {expression}" for name, expression in _MESSAGE_FIELDS)
+    sql = f"""SELECT m.envelope_id, m.log_index, l.idx, {stored}, {derived}
+              FROM messages AS m JOIN log_entries AS l ON l.envelope_id = m.envelope_id
+              WHERE l.idx >= :start AND l.idx < :size AND (m.log_index IS NOT l.idx OR {differs})
+              ORDER BY l.idx"""
+    count = len(_MESSAGE_FIELDS)
+    for row in _rows(connection, sql, size=size, start=since.entry):
+        envelope_id, log_index, idx = row[:3]
+        values, signed = row[3 : 3 + count], row[3 + count :]
+        reasons = [] if log_index == idx else [f"log_index is {log_index!r}, the entry sits at {idx}"]
+        reasons += [
+            f"{name} is {value!r}, the log says {truth!r}"
+            for (name, _), value, truth in zip(_MESSAGE_FIELDS, values, signed, strict=True)
+            if value != truth
+        ]
+        yield Implied("messages", f"envelope_id={envelope_id!r}", "; ".join(reasons))
+
+
+def _checkpoints(connection: Connection, size: int) -> Iterator[Implied]:
+    for (beyond,) in _rows(connection, "SELECT size FROM checkpoints WHERE size > :size ORDER BY size", size=size):
+        last = int(str(beyond)) - 1
+        missing = f"entry {size} is" if last == size else f"entries {size}..{last} are"
+        yield Implied(
+            "checkpoints",
+            f"size={beyond}",
+            f"our signed head covers {beyond} entries but the log holds {size}: {missing} missing (truncated)",
+        )
+
+
+def _receipts(connection: Connection, origin: str, size: int, since: Since) -> Iterator[Implied]:
+    unreceipted = _rows(
+        connection,
+        """SELECT l.idx, l.envelope_id FROM log_entries AS l WHERE l.idx >= :start AND l.idx < :size
+           AND l.direction = 'in' AND NOT EXISTS
+           (SELECT 1 FROM receipts AS r WHERE r.envelope_id = l.envelope_id AND r.direction = 'in') ORDER BY l.idx""",
+        size=size,
+        start=since.entry,
+    )
+    for idx, envelope_id in unreceipted:
+        yield Implied(
+            "receipts", f"envelope_id={envelope_id!r}, direction='in'", f"missing: the receipt we gave for entry {idx}"
+        )
+    unlogged = _rows(
+        connection,
+        """SELECT r.id, r.envelope_id, r.direction, r.peer FROM receipts AS r
+           WHERE r.id > :mark AND NOT EXISTS (SELECT 1 FROM log_entries AS l WHERE l.envelope_id = r.envelope_id
+                             AND l.direction = r.direction AND l.idx < :size) ORDER BY r.id""",
+        size=size,
+        mark=since.mark("receipts"),
+    )
+    for _id, envelope_id, direction, peer in unlogged:
+        yield Implied(
+            "receipts",
+            f"envelope_id={envelope_id!r}, direction={direction!r}, peer={peer!r}",
+            "names an envelope that is not in the log with that direction",
+        )
+    heads = {
+        (kind, origin_, size_, _blob(root))
+        for kind, origin_, size_, root in _rows(connection, "SELECT kind, origin, size, root FROM peer_checkpoints")
+    }
+    ours = {size_: _blob(root) for size_, root in _rows(connection, "SELECT size, root FROM checkpoints")}
+    cited = _rows(
+        connection,
+        """SELECT direction, peer,
+             json_extract(data, '$.receiver_checkpoint.checkpoint.origin'),
+             json_extract(data, '$.receiver_checkpoint.checkpoint.size'),
+             json_extract(data, '$.receiver_checkpoint.checkpoint.root'),
+             json_extract(data, '$.cosignature.checkpoint.origin'),
+             json_extract(data, '$.cosignature.checkpoint.size'),
+             json_extract(data, '$.cosignature.checkpoint.root'), MIN(envelope_id)
+           FROM receipts WHERE id > :mark GROUP BY 1, 2, 3, 4, 5, 6, 7, 8""",
+        mark=since.mark("receipts"),
+    )
+    for direction, peer, head_origin, head_size, head_root, co_origin, co_size, co_root, example in cited:
+        if not isinstance(head_root, str) or not isinstance(co_root, str):
+            yield Implied("receipts", f"envelope_id={example!r}", "is not a receipt (no head or cosignature)")
+            continue
+        head = (head_origin, head_size, bytes.fromhex(head_root))
+        cosigned = (co_origin, co_size, bytes.fromhex(co_root))
+        where = f"receipts of envelope {example!r} and others of its batch"
+        if direction == "in":
+            if ours.get(int(str(head_size))) != head[2]:
+                yield Implied("checkpoints", f"size={head_size}", f"missing: our signed head that the {where} carry")
+            for kind in ("head", "cosigned_by_us"):
+                if (kind, *cosigned) not in heads:
+                    yield Implied(
+                        "peer_checkpoints",
+                        f"kind={kind!r}, origin={co_origin!r}, size={co_size}",
+                        f"missing: {peer}'s head that we cosigned in the {where}",
+                    )
+        else:
+            if ("head", *head) not in heads:
+                yield Implied(
+                    "peer_checkpoints",
+                    f"kind='head', origin={head_origin!r}, size={head_size}",
+                    f"missing: the head of {peer}'s log that the {where} carry",
+                )
+            if co_origin != origin or ("cosigned_by_peer", *cosigned) not in heads:
+                yield Implied(
+                    "peer_checkpoints",
+                    f"kind='cosigned_by_peer', origin={co_origin!r}, size={co_size}",
+                    f"missing: {peer}'s cosignature of our head that the {where} carry",
+                )
+
+
+def _blob(value: object) -> bytes:
+    return bytes(value) if isinstance(value, bytes | memoryview) else b""
+
+
+def _outbox(connection: Connection, since: Since) -> Iterator[Implied]:
+    rows = _rows(
+        connection,
+        """SELECT o.envelope_id, o.peer, o.state, l.idx, l.direction, l.channel, o.channel,
+                  EXISTS (SELECT 1 FROM receipts AS r WHERE r.envelope_id = o.envelope_id AND r.direction = 'out'
+                          AND r.peer = o.peer)
+           FROM outbox AS o LEFT JOIN log_entries AS l ON l.envelope_id = o.envelope_id
+           WHERE o.rowid > :mark ORDER BY o.envelope_id, o.peer""",
+        mark=since.mark("outbox"),
+    )
+    for envelope_id, peer, state, idx, direction, channel, outbox_channel, receipted in rows:
+        name = f"envelope_id={envelope_id!r}, peer={peer!r}"
+        if idx is None or direction != "out":
+            yield Implied("outbox", name, "queues an envelope that is not one of ours in the log")
+        elif channel != outbox_channel:
+            yield Implied("outbox", name, f"channel is {outbox_channel!r}, the log says {channel!r}")
+        elif (state == "delivered") != bool(receipted):
+            reason = "delivered without the recipient's receipt" if receipted == 0 else f"{state} though receipted"
+            yield Implied("outbox", name, reason)
+    orphans = _rows(
+        connection,
+        """SELECT r.envelope_id, r.peer FROM receipts AS r WHERE r.id > :mark AND r.direction = 'out' AND NOT EXISTS
+           (SELECT 1 FROM outbox AS o WHERE o.envelope_id = r.envelope_id AND o.peer = r.peer) ORDER BY r.id""",
+        mark=since.mark("receipts"),
+    )
+    for envelope_id, peer in orphans:
+        yield Implied("outbox", f"envelope_id={envelope_id!r}, peer={peer!r}", "missing: the receipt says delivered")
+
+
+def _escalations(connection: Connection) -> Iterator[Implied]:
+    rows = _rows(
+        connection,
+        """SELECT e.original, e.step, e.notice_id FROM escalations AS e WHERE e.notice_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM log_entries AS l WHERE l.envelope_id = e.notice_id) ORDER BY e.id""",
+    )
+    for original, step, notice_id in rows:
+        yield Implied(
+            "escalations", f"original={original!r}, step={step}", f"its notice {notice_id!r} is not in the log"
+        )

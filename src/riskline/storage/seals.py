@@ -1,0 +1,474 @@
+"""Row seals: every row of a node's database that the log cannot vouch for is sealed as it is written.
+
+The Merkle log proves what was said; a node also keeps what it *showed* and *did* (the operator's view of
+each message, the outbox, escalations, security and node events, pinned peers, …). Any single-row edit or
+deletion there must be caught by ``riskline log verify`` and named, so each such row carries a seal:
+
+* ``row_seals``: per table and ``rowid``, the row's values as canonical JSON, behind an HMAC-SHA256 of
+  ``table, rowid, values`` (RFC 2104) under a key only the node's identity key can derive. A changed value is
+  named by column; a row without its seal was written behind the node's back; a seal without its row names
+  the deleted row by its sealed values.
+* ``seal_heads``: per table, the sealed column list, the number of rows and the XOR of their MACs, under an
+  HMAC too, so that deleting a row *and* its seal is caught as a count and digest that no longer match. The
+  head ``*`` lists the sealed tables, so a deleted head is caught as well.
+
+The seals are written by SQLite triggers (``AFTER INSERT/UPDATE/DELETE``) that call functions this module
+registers on every connection of the node's engine (``attach``): whatever code writes a row — today's
+store or tomorrow's — seals it in the same transaction, and a connection without the key (``sqlite3`` on the
+file) cannot write a sealed table at all until it drops the triggers, which the seals then expose.
+Triggers are generated from the live schema when the node opens, so a table added by a later migration is
+sealed from then on (its existing rows adopted once).
+
+What seals cannot do: someone holding the node's identity key can reseal anything (they can sign anything
+too); a whole-database rollback to an earlier copy is consistent. Both are what the peers' witnessed heads
+(``riskline log audit``) are for. The log's own columns that the Merkle tree covers (``data``,
+``leaf_hash``) are left to it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from riskline.storage.engine import Database
+from riskline.storage.schema import metadata
+
+row_seals = sa.Table(
+    "row_seals",
+    metadata,
+    sa.Column("tbl", sa.String, primary_key=True),
+    sa.Column("row_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("sealed", sa.Text, nullable=False),
+)
+"""``sealed`` is ``<HMAC hex> <canonical JSON of the row's sealed columns>``."""
+
+seal_heads = sa.Table(
+    "seal_heads",
+    metadata,
+    sa.Column("tbl", sa.String, primary_key=True),
+    sa.Column("columns", sa.Text, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("digest", sa.LargeBinary, nullable=False),
+    sa.Column("mac", sa.LargeBinary, nullable=False),
+)
+"""Per sealed table: its sealed columns (JSON list), row count and XOR of the rows' MACs, under ``mac``.
+The row ``*`` lists the sealed tables in ``columns``."""
+
+log_verified = sa.Table(
+    "log_verified",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("root", sa.LargeBinary, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("verified", sa.Double, nullable=False),
+)
+"""The last head of our log that ``log verify`` checked in full (one row, ``id`` 1), with what an incremental
+check needs to go on from it (``state``, JSON); sealed like any other table."""
+
+UNSEALED_TABLES: Final = frozenset({"alembic_version", "row_seals", "seal_heads"})
+"""Tables without row seals: alembic's bookkeeping (checked at open) and the seals themselves."""
+COVERED_COLUMNS: Final[Mapping[str, frozenset[str]]] = {"log_entries": frozenset({"data", "leaf_hash"})}
+"""Columns the Merkle log and its signatures already cover, left out of the seals."""
+MASTER: Final = "*"
+_DIGEST_SIZE: Final = 32  # [bytes] HMAC-SHA256
+_EMPTY: Final = bytes(_DIGEST_SIZE)
+_OPERATIONS: Final = ("insert", "update", "delete")
+
+
+def seal_values(values: Sequence[Any]) -> str:
+    """Canonical JSON of a row's values: bytes as ``{"hex": …}``, floats exactly (``repr``), text as is."""
+    try:
+        return _dumps(values)
+    except TypeError:  # bytes: the rare case, so the common one is one C call
+        return _dumps([{"hex": bytes(v).hex()} if isinstance(v, bytes | memoryview) else v for v in values])
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=True).encode
+
+
+@dataclass(frozen=True, slots=True)
+class Sealer:
+    """The seal functions of one node, under its ``key`` (derived from its identity key, never stored)."""
+
+    key: bytes
+
+    def mac(self, table: str, row_id: int, text: str) -> bytes:
+        message = b"row\x00" + table.encode() + b"\x00" + str(row_id).encode() + b"\x00" + text.encode()
+        return hmac.digest(self.key, message, "sha256")
+
+    def seal(self, table: str, row_id: int, *values: Any) -> str:
+        text = seal_values(values)
+        return f"{self.mac(table, row_id, text).hex()} {text}"
+
+    def head_mac(self, table: str, columns: str, rows: int, digest: bytes) -> bytes:
+        message = b"head\x00" + table.encode() + b"\x00" + columns.encode() + b"\x00" + str(rows).encode()
+        return hmac.digest(self.key, message + b"\x00" + bytes(digest), "sha256")
+
+    def holds(self, table: str, row_id: int, sealed: str) -> bool:
+        """Whether ``sealed`` (a ``row_seals.sealed`` value) is this node's seal of that row."""
+        mac_hex, _, text = sealed.partition(" ")
+        try:
+            stored = bytes.fromhex(mac_hex)
+        except ValueError:
+            return False
+        return hmac.compare_digest(stored, self.mac(table, row_id, text))
+
+
+def xor_digest(digest: bytes | None, sealed: str | None) -> bytes:
+    """``digest`` with the MAC of ``sealed`` XOR-ed in (or out): the order-free digest of a table's seals."""
+    base = _EMPTY if digest is None or len(digest) != _DIGEST_SIZE else bytes(digest)
+    if sealed is None:
+        return base
+    try:
+        mac = bytes.fromhex(sealed[: 2 * _DIGEST_SIZE])
+    except ValueError:
+        return base
+    if len(mac) != _DIGEST_SIZE:
+        return base
+    return (int.from_bytes(base, "big") ^ int.from_bytes(mac, "big")).to_bytes(_DIGEST_SIZE, "big")
+
+
+def register_functions(dbapi_connection: Any, sealer: Sealer) -> None:
+    """The SQL functions the triggers call, on one ``sqlite3`` connection."""
+
+    def head(table: str, columns: str, rows: int, digest: bytes) -> bytes:
+        return sealer.head_mac(table, columns, rows, digest)
+
+    dbapi_connection.create_function("riskline_seal", -1, sealer.seal, deterministic=True)
+    dbapi_connection.create_function("riskline_xor", 2, xor_digest, deterministic=True)
+    dbapi_connection.create_function("riskline_head", 4, head, deterministic=True)
+
+
+def attach(database: Database, sealer: Sealer) -> None:
+    """Register the seal functions on every connection of ``database`` (pooled ones are reopened)."""
+    if database.dialect != "sqlite":
+        return
+
+    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        register_functions(dbapi_connection, sealer)
+
+    listen: Callable[..., None] = event.listen
+    listen(database.engine, "connect", on_connect)
+    database.engine.dispose()
+
+
+# --- the live schema ----------------------------------------------------------------------------------------
+
+
+def sealed_columns(connection: Connection, table: str) -> list[str]:
+    """The columns of ``table`` that its seals cover, in table order."""
+    covered = COVERED_COLUMNS.get(table, frozenset())
+    rows = connection.exec_driver_sql(f'PRAGMA table_info("{table}")').fetchall()
+    return [str(row[1]) for row in rows if row[1] not in covered]
+
+
+def primary_key(connection: Connection, table: str) -> list[str]:
+    rows = connection.exec_driver_sql(f'PRAGMA table_info("{table}")').fetchall()
+    return [str(row[1]) for row in sorted((r for r in rows if r[5]), key=lambda r: r[5])]
+
+
+def database_tables(connection: Connection) -> list[str]:
+    """Every table of the database, by name, SQLite's own left out."""
+    rows = connection.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def sealable_tables(connection: Connection) -> list[str]:
+    return [name for name in database_tables(connection) if name not in UNSEALED_TABLES]
+
+
+def _trigger_sql(table: str, columns: Sequence[str]) -> dict[str, str]:
+    columns_text = json.dumps(list(columns))
+
+    def seal(prefix: str) -> str:
+        values = "".join(f', {prefix}."{c}"' for c in columns)
+        return f"riskline_seal('{table}', {prefix}.rowid{values})"
+
+    def sealed(prefix: str) -> str:
+        return f"(SELECT sealed FROM row_seals WHERE tbl = '{table}' AND row_id = {prefix}.rowid)"
+
+    def finish(rows: str) -> str:
+        return (
+            f"UPDATE seal_heads SET rows = {rows}, mac = riskline_head('{table}', '{columns_text}', {rows}, digest)"
+            f" WHERE tbl = '{table}';"
+        )
+
+    xor_out = f"UPDATE seal_heads SET digest = riskline_xor(digest, {sealed('OLD')}) WHERE tbl = '{table}';"
+    xor_in = f"UPDATE seal_heads SET digest = riskline_xor(digest, {sealed('NEW')}) WHERE tbl = '{table}';"
+    drop = f"DELETE FROM row_seals WHERE tbl = '{table}' AND row_id = OLD.rowid;"
+    put = f"INSERT OR REPLACE INTO row_seals (tbl, row_id, sealed) VALUES ('{table}', NEW.rowid, {seal('NEW')});"
+    bodies = {
+        "insert": f"{put} {xor_in} {finish('rows + 1')}",
+        "update": f"{xor_out} {drop} {put} {xor_in} {finish('rows')}",
+        "delete": f"{xor_out} {drop} {finish('rows - 1')}",
+    }
+    return {
+        operation: (
+            f'CREATE TRIGGER "riskline_seal_{operation}_{table}" AFTER {operation.upper()} ON "{table}"'
+            f" FOR EACH ROW BEGIN {body} END"
+        )
+        for operation, body in bodies.items()
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    table: str
+    columns: str
+    rows: int
+    digest: bytes
+    mac: bytes
+
+
+def heads(connection: Connection) -> dict[str, Head]:
+    rows = connection.execute(sa.select(seal_heads)).fetchall()
+    return {row.tbl: Head(row.tbl, row.columns, row.rows, bytes(row.digest), bytes(row.mac)) for row in rows}
+
+
+def install(connection: Connection, sealer: Sealer) -> list[str]:
+    """Make every sealable table sealed, inside the caller's write transaction; the tables newly adopted.
+
+    A table is adopted (its rows sealed as they are) only when it was never sealed: on the database a
+    migration just created, or for a table a later migration added. A table whose head or seals are
+    missing on a node that sealed it before is left for ``log verify`` to report, never re-adopted; a table
+    whose columns changed (a migration) is resealed only when every row still matches its old seal.
+    """
+    known = heads(connection)
+    master = known.get(MASTER)
+    listed: list[str] = []
+    if master is not None:
+        if not hmac.compare_digest(master.mac, sealer.head_mac(MASTER, master.columns, master.rows, master.digest)):
+            return []
+        listed = json.loads(master.columns)
+    elif connection.execute(sa.select(sa.func.count()).select_from(row_seals)).scalar_one() or known:
+        return []  # seals exist without their master head: tampered, leave it to `log verify`
+    adopted: list[str] = []
+    triggers = {
+        str(row[0])
+        for row in connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
+    }
+    for table in sealable_tables(connection):
+        columns = sealed_columns(connection, table)
+        columns_text = json.dumps(columns)
+        head = known.get(table)
+        if table in listed and head is None:
+            continue  # a deleted head: reported by `log verify`
+        if head is not None and head.columns != columns_text:
+            old = json.loads(head.columns)
+            if any(problem for problem in check_table(connection, sealer, table, old, head)):
+                continue
+            head = None
+        if head is None:
+            _adopt(connection, sealer, table, columns)
+            adopted.append(table)
+        wanted = _trigger_sql(table, columns)
+        for operation, sql in wanted.items():
+            name = f"riskline_seal_{operation}_{table}"
+            if name in triggers and table not in adopted:
+                continue
+            connection.exec_driver_sql(f'DROP TRIGGER IF EXISTS "{name}"')
+            connection.exec_driver_sql(sql)
+        if table not in listed:
+            listed.append(table)
+    if adopted or master is None:
+        text = json.dumps(sorted(listed))
+        _put_head(connection, sealer, MASTER, text, len(listed), _EMPTY)
+    return adopted
+
+
+def _adopt(connection: Connection, sealer: Sealer, table: str, columns: Sequence[str]) -> None:
+    connection.execute(row_seals.delete().where(row_seals.c.tbl == table))
+    selected = ", ".join(f'"{c}"' for c in columns)
+    digest = _EMPTY
+    rows = 0
+    batch: list[dict[str, Any]] = []
+    for row in connection.exec_driver_sql(f'SELECT rowid, {selected} FROM "{table}"'):
+        sealed = sealer.seal(table, row[0], *row[1:])
+        digest = xor_digest(digest, sealed)
+        rows += 1
+        batch.append({"tbl": table, "row_id": row[0], "sealed": sealed})
+        if len(batch) >= 5_000:
+            connection.execute(row_seals.insert(), batch)
+            batch = []
+    if batch:
+        connection.execute(row_seals.insert(), batch)
+    _put_head(connection, sealer, table, json.dumps(list(columns)), rows, digest)
+
+
+def _put_head(connection: Connection, sealer: Sealer, table: str, columns: str, rows: int, digest: bytes) -> None:
+    connection.execute(seal_heads.delete().where(seal_heads.c.tbl == table))
+    connection.execute(
+        seal_heads.insert().values(
+            tbl=table, columns=columns, rows=rows, digest=digest, mac=sealer.head_mac(table, columns, rows, digest)
+        )
+    )
+
+
+# --- checking -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SealProblem:
+    """One row (or table) whose seal does not hold: ``row`` names it by its primary key where it can."""
+
+    table: str
+    row: str | None
+    reason: str
+
+
+def marks(connection: Connection, *, at_least: int = 10_000) -> dict[str, int]:
+    """The highest ``rowid`` of each sealed table holding more than ``at_least`` rows: where an incremental
+    check of a large table starts (smaller tables are always checked whole)."""
+    found: dict[str, int] = {}
+    for table in sealable_tables(connection):
+        rows, highest = connection.exec_driver_sql(f'SELECT count(*), max(rowid) FROM "{table}"').one()
+        if rows > at_least and highest is not None:
+            found[table] = int(highest)
+    return found
+
+
+def check_all(connection: Connection, sealer: Sealer, since: Mapping[str, int] | None = None) -> Iterator[SealProblem]:
+    """Every seal problem of the database: tables, heads, rows. ``since`` (``marks`` of an earlier full check):
+    of those tables only the rows added after, with the row counts."""
+    known = heads(connection)
+    master = known.get(MASTER)
+    tables = sealable_tables(connection)
+    if master is None:
+        yield SealProblem("seal_heads", MASTER, "the list of sealed tables is missing: the seals were wiped")
+        listed: list[str] = []
+    elif not hmac.compare_digest(master.mac, sealer.head_mac(MASTER, master.columns, master.rows, master.digest)):
+        yield SealProblem("seal_heads", MASTER, "the list of sealed tables is not this node's (edited)")
+        listed = []
+    else:
+        listed = json.loads(master.columns)
+        for table in listed:
+            if table not in tables:
+                yield SealProblem(table, None, "the table was sealed but is gone from the database")
+    for table in tables:
+        head = known.get(table)
+        if head is None:
+            yield SealProblem(table, None, "its seal head is missing from seal_heads (deleted)")
+            continue
+        if table not in listed and master is not None:
+            yield SealProblem(table, None, "is not among the sealed tables of seal_heads['*']")
+        mark = (since or {}).get(table, 0)
+        yield from check_table(connection, sealer, table, json.loads(head.columns), head, since=mark)
+
+
+def _describe(table: str, key: Sequence[str], columns: Sequence[str], values: Sequence[Any], row_id: int) -> str:
+    named = dict(zip(columns, values, strict=False))
+    if key and all(k in named for k in key):
+        return ", ".join(f"{k}={named[k]!r}" for k in key)
+    return f"rowid={row_id}"
+
+
+def check_table(
+    connection: Connection, sealer: Sealer, table: str, columns: Sequence[str], head: Head, *, since: int = 0
+) -> Iterator[SealProblem]:
+    """The seal problems of one table against its ``head``, naming rows by their primary key; ``since``: only
+    the rows above that ``rowid``, and the counts (a deletion anywhere still shows)."""
+    if not hmac.compare_digest(head.mac, sealer.head_mac(table, head.columns, head.rows, head.digest)):
+        yield SealProblem(table, None, "its seal head (row count and digest) is not this node's: edited")
+    key = primary_key(connection, table)
+    selected = ", ".join(f'"{c}"' for c in columns)
+    rows = connection.exec_driver_sql(
+        f'SELECT rowid, {selected} FROM "{table}" WHERE rowid > ? ORDER BY rowid', (since if since else -(2**62),)
+    )
+    seals = connection.execute(
+        sa.select(row_seals.c.row_id, row_seals.c.sealed)
+        .where(row_seals.c.tbl == table, row_seals.c.row_id > (since if since else -(2**62)))
+        .order_by(row_seals.c.row_id)
+    )
+    stored = iter(seals)
+    pending = next(stored, None)
+    digest = _EMPTY
+    count = 0
+    for row in rows:
+        row_id, values = int(row[0]), list(row[1:])
+        while pending is not None and pending[0] < row_id:
+            yield _deleted(sealer, table, key, columns, pending[0], pending[1])
+            digest = xor_digest(digest, pending[1])
+            count += 1
+            pending = next(stored, None)
+        name = _describe(table, key, columns, values, row_id)
+        if pending is None or pending[0] != row_id:
+            yield SealProblem(table, name, "has no seal: written behind the node's back")
+            continue
+        sealed = str(pending[1])
+        digest = xor_digest(digest, sealed)
+        count += 1
+        pending = next(stored, None)
+        yield from _row_problems(sealer, table, name, columns, row_id, values, sealed)
+    while pending is not None:
+        yield _deleted(sealer, table, key, columns, pending[0], pending[1])
+        digest = xor_digest(digest, pending[1])
+        count += 1
+        pending = next(stored, None)
+    if since:
+        present = connection.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one()
+        sealed_rows = connection.execute(
+            sa.select(sa.func.count()).select_from(row_seals).where(row_seals.c.tbl == table)
+        ).scalar_one()
+        if present != head.rows or sealed_rows != head.rows:
+            yield SealProblem(
+                table, None, f"{head.rows} rows were sealed, {present} rows and {sealed_rows} seals remain"
+            )
+        return
+    if count != head.rows or digest != head.digest:
+        yield SealProblem(
+            table,
+            None,
+            f"{head.rows} rows were sealed, {count} seals remain: a row was deleted with its seal"
+            if count != head.rows
+            else "the seals present are not the ones sealed (a seal was replaced)",
+        )
+
+
+def _row_problems(
+    sealer: Sealer, table: str, name: str, columns: Sequence[str], row_id: int, values: Sequence[Any], sealed: str
+) -> Iterator[SealProblem]:
+    if not sealer.holds(table, row_id, sealed):
+        yield SealProblem(table, name, "its seal is not this node's (forged or edited)")
+        return
+    text = seal_values(values)
+    _, _, sealed_text = sealed.partition(" ")
+    if text == sealed_text:
+        return
+    was = json.loads(sealed_text)
+    now = json.loads(text)
+    changed = [
+        f"{column} is {_show(new)}, sealed as {_show(old)}"
+        for column, new, old in zip(columns, now, was, strict=False)
+        if new != old
+    ]
+    yield SealProblem(table, name, "edited: " + "; ".join(changed or ["its values differ from the sealed ones"]))
+
+
+def _deleted(
+    sealer: Sealer, table: str, key: Sequence[str], columns: Sequence[str], row_id: int, sealed: str
+) -> SealProblem:
+    _, _, text = str(sealed).partition(" ")
+    try:
+        values = json.loads(text)
+    except ValueError:
+        values = []
+    name = _describe(table, key, columns, values, row_id)
+    if not sealer.holds(table, row_id, str(sealed)):
+        return SealProblem(table, name, "a seal that is not this node's names a row that is not there")
+    return SealProblem(table, name, "deleted (its seal remains)")
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:79] + "…"
