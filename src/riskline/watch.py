@@ -12,12 +12,16 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
+import numpy as np
+
+from riskline.detection.confirm import BreachJudge
 from riskline.detection.detector import Detector
 from riskline.detection.rulebook import Rulebook
 from riskline.incidents.evidence import build_evidence
 from riskline.incidents.model import Encounter, Evidence
 from riskline.incidents.tracker import EncounterTracker
-from riskline.ingest.observation import Observation
+from riskline.ingest.batch import ObservationBatch
+from riskline.ingest.observation import Domain, Observation
 from riskline.tracks.attribution import Attributor
 from riskline.tracks.identity import PlatformIdentity
 from riskline.tracks.segment import TrackSegment
@@ -52,6 +56,7 @@ class Watch:
             history_s=2 * settings.evidence_sea_s + settings.hold_sea_s,
         )
         self.detector = Detector(rulebook)
+        self.judge = BreachJudge(rulebook)
         self.tracker = EncounterTracker(rulebook)
         self._awaiting_evidence: list[tuple[float, int, Encounter]] = []
         self._kept: dict[tuple[int, str], TrackSegment] = {}
@@ -61,6 +66,7 @@ class Watch:
         self._last_tick: float | None = None
         self._observations = 0
         self._identities: dict[str, PlatformIdentity] = {}
+        self._identity_memo: dict[str, tuple[tuple[object, ...], PlatformIdentity | None, PlatformIdentity]] = {}
         self._ticks = 0
         self._closed = 0
 
@@ -75,17 +81,77 @@ class Watch:
         if self._next_tick is None:
             self._next_tick = math.floor(t / self._tick_s) * self._tick_s + self._tick_s
         elif t > self._next_tick:
-            if t - self._next_tick > _MAX_CATCH_UP_TICKS * self._tick_s:
-                closed += self.tick(self._next_tick)
-                self._next_tick = math.floor(t / self._tick_s) * self._tick_s
-            while t > self._next_tick:
-                closed += self.tick(self._next_tick)
-                self._next_tick += self._tick_s
+            closed += self._catch_up(t)
         self._observations += 1
         pid = observation.platform_id
         identity = self.attributor.identify(observation, self._identities.get(pid))
         self._identities[pid] = identity
         self.tracks.update(observation, identity)
+        return closed
+
+    def feed_batch(self, batch: ObservationBatch) -> list[Encounter]:
+        """Take many observations in one call (columnar, in arrival order): the same encounters as ``feed`` on
+        each row in turn. The batch is cut where the rows cross a tick; each piece goes to the track table in
+        one call, and the attributor runs only when a platform's identity fields change."""
+        closed: list[Encounter] = []
+        t = batch.t
+        if not np.isfinite(t).all():
+            batch = batch.select(np.flatnonzero(np.isfinite(t)))
+            t = batch.t
+        start, n = 0, len(batch)
+        while start < n:
+            if self._next_tick is None:
+                self._next_tick = math.floor(t[start] / self._tick_s) * self._tick_s + self._tick_s
+            later = np.flatnonzero(t[start:] > self._next_tick)
+            stop = start + int(later[0]) if len(later) else n
+            if stop > start:
+                self._absorb(batch.take(start, stop))
+            if stop == n:
+                break
+            closed += self._catch_up(float(t[stop]))
+            start = stop
+        return closed
+
+    def _absorb(self, batch: ObservationBatch) -> None:
+        identities = [self._identity_of_row(batch, row) for row in range(len(batch))]
+        self._observations += len(batch)
+        self.tracks.update_batch(batch, identities)
+
+    def _identity_of_row(self, batch: ObservationBatch, row: int) -> PlatformIdentity:
+        """The attributor's identity for a batch row; it is pure, so a row with the same identity fields as the
+        platform's previous one, on the same previous identity, gets the same answer without asking again."""
+        pid = batch.platform_id[row]
+        fields = (
+            None if batch.callsign is None else batch.callsign[row],
+            None if batch.name is None else batch.name[row],
+            None if batch.ship_type is None else batch.ship_type[row],
+            batch.party[row],
+            batch.kind[row],
+            batch.domain[row],
+            math.isnan(batch.alt_m[row]),
+        )
+        previous = self._identities.get(pid)
+        memo = self._identity_memo.get(pid)
+        if memo is not None and memo[0] == fields and memo[1] is previous:
+            self._identities[pid] = memo[2]
+            return memo[2]
+        identity = self.attributor.identify(batch.row(row), previous)
+        if identity == previous:
+            identity = previous  # a fixed point: the next row with these fields is answered from the memo
+        self._identity_memo[pid] = (fields, previous, identity)
+        self._identities[pid] = identity
+        return identity
+
+    def _catch_up(self, t: float) -> list[Encounter]:
+        """The ticks an observation at ``t`` (after the next tick) makes due, as ``feed`` runs them."""
+        closed: list[Encounter] = []
+        assert self._next_tick is not None
+        if t - self._next_tick > _MAX_CATCH_UP_TICKS * self._tick_s:
+            closed += self.tick(self._next_tick)
+            self._next_tick = math.floor(t / self._tick_s) * self._tick_s
+        while t > self._next_tick:
+            closed += self.tick(self._next_tick)
+            self._next_tick += self._tick_s
         return closed
 
     def feed_all(self, observations: Iterable[Observation]) -> Iterator[Encounter]:
@@ -96,7 +162,10 @@ class Watch:
         """Run the detector at data time ``t`` and advance the encounters."""
         since = self._last_tick if self._last_tick is not None else t - self._tick_s
         snapshot = self.tracks.snapshot(t)
-        findings = self.detector.detect(snapshot, t, since=since)
+        findings = self.judge.judge(
+            self.detector.detect(snapshot, t, since=since), since=since, t=t, segment=self.tracks.segment,
+            is_air=self._is_air,
+        )
         self._await_evidence(self.tracker.update(findings, t))
         self._keep_evidence_of(self.tracks.stale(t))
         self.tracks.expire(t)
@@ -111,6 +180,10 @@ class Watch:
         closed = self.tick(self._next_tick)
         self._await_evidence(self.tracker.close_all())
         return closed + self._with_evidence(until=math.inf)
+
+    def _is_air(self, platform_id: str) -> bool:
+        identity = self._identities.get(platform_id)
+        return identity is not None and identity.domain is Domain.AIR
 
     def identities(self) -> list[PlatformIdentity]:
         """Every platform seen since the start, with its latest identity."""

@@ -85,10 +85,25 @@ def test_watch_with_node_stores_the_incidents_in_the_nodes_database(ee_node: Pat
     assert [(r["a"], r["b"]) for r in cooperative] == [("id:d1-il-20", "id:d1-sas-sk681-b737")]
 
 
-def test_the_il20_and_sk681_incident_keeps_its_evidence_in_the_demo_scenario(ee_node: Path) -> None:
+def test_the_il20_and_sk681_incident_keeps_the_evidence_their_tracks_get_when_watched_alone(
+    ee_node: Path, baltic: Path, tmp_path: Path
+) -> None:
     [row] = [r for r in listed(ee_node) if r["rule"] == "non_cooperative_aircraft" and r["occurred"]]
     shown = json.loads(runner.invoke(app, ["incident", "show", str(row["id"]), "--node", str(ee_node)]).stdout)
-    assert shown["evidence"] == {"fixes_a": 300, "fixes_b": 300, "separation_samples": 300}
+    lines = (baltic / "demo_positions.csv").read_text().splitlines()
+    alone = tmp_path / "alone.csv"
+    pair_only = [line for line in lines[1:] if "d1-il-20" in line or "d1-sas-sk681" in line]
+    alone.write_text("\n".join([lines[0], *pair_only]) + "\n")
+    db = tmp_path / "alone.db"
+    watched = runner.invoke(app, ["watch", str(alone), "--fleet", str(baltic / "demo_fleet.toml"), "--db", str(db)])
+    assert watched.exit_code == 0, watched.output
+    listing = runner.invoke(app, ["incident", "list", "--db", str(db), "--json", "--rule", "non_cooperative_aircraft"])
+    [single] = [json.loads(line) for line in listing.stdout.splitlines() if json.loads(line)["occurred"]]
+    by_itself = json.loads(runner.invoke(app, ["incident", "show", str(single["id"]), "--db", str(db)]).stdout)
+    assert shown["evidence"] == by_itself["evidence"]
+    # the closest approach is measured between observed fixes and falls on a fix time (1 Hz): the evidence
+    # window of ±150 s around it holds both of its ends
+    assert shown["evidence"] == {"fixes_a": 301, "fixes_b": 301, "separation_samples": 301}
 
 
 def test_incident_report_signs_and_queues_the_report_and_says_no_server_delivers_it(ee_node: Path) -> None:

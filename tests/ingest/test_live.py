@@ -154,3 +154,29 @@ def test_udp_datagrams_the_kernel_dropped_are_counted_and_every_one_sent_is_read
     assert stats.read + stats.dropped_by_kernel == sent
     assert stats.accepted == stats.read == len(observations)
     assert stats.as_dict()["dropped_by_kernel"] == stats.dropped_by_kernel
+
+
+def test_on_stop_the_datagrams_already_received_are_read_not_lost() -> None:
+    sentence = b"!AIVDM,1,1,,A,15N1u<PP1FJuvSRHOE6QIwwh0HQ6,0*30\n"
+    stats, stop = IngestStats(), threading.Event()
+    listener = LiveListener("udp://127.0.0.1:0", stats, options=ReaderOptions(clock=FakeClock()), stop=stop)
+    address = listener.bind()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        for _ in range(50):
+            sender.sendto(sentence, address)
+    stop.set()  # before a single datagram was read
+    observations = list(listener.observations())
+    assert (stats.read, stats.accepted, stats.dropped_by_kernel, len(observations)) == (50, 50, 0, 50)
+
+
+def test_a_udp_listener_closed_without_a_stop_counts_what_it_had_not_read() -> None:
+    sentence = b"!AIVDM,1,1,,A,15N1u<PP1FJuvSRHOE6QIwwh0HQ6,0*30\n"
+    stats = IngestStats()
+    listener = LiveListener("udp://127.0.0.1:0", stats, options=ReaderOptions(clock=FakeClock()))
+    address = listener.bind()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        for _ in range(7):
+            sender.sendto(sentence * 2, address)
+    listener.close()  # as when Ctrl-C lands inside the listener
+    assert (stats.read, stats.rejected, stats.dropped_by_kernel) == (14, {"unread_at_stop": 14}, 0)
+    assert balanced(stats)

@@ -13,6 +13,7 @@ from riskline.channel.messages import MessageType
 from riskline.channel.witness import Finding
 from riskline.cli.main import app as cli
 from riskline.node.app import create_app
+from riskline.node.audit import verify_node
 from riskline.node.audit_peers import PeerAudit, audit_peers, fork_evidence
 from riskline.node.local import LocalNode
 from riskline.node.messaging import Outgoing, send
@@ -130,6 +131,10 @@ def test_a_fork_is_proved_to_a_third_node_with_the_evidence_file(trio: InProcess
     )
     # Gossip: US, asking EE what it witnessed, sees the head RU gave EE beside the one RU gave US.
     assert ("ee-mod", Finding.FORK) in _findings(_audit(trio, "US", "ee-mod"))
+    # The heads kept as evidence are the forking log's own: EE's log verify names the fork, nothing else.
+    problems = [str(problem) for problem in verify_node(ee, full=True).problems]
+    assert problems
+    assert all(f"ru-nmdc signed two roots for size {size}" in problem for problem in problems), problems
     document = json.loads(evidence.read_text())
     document["equivocation"]["second"]["checkpoint"]["root"] = document["equivocation"]["first"]["checkpoint"]["root"]
     evidence.write_text(json.dumps(document))

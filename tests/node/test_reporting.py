@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -17,11 +18,15 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from riskline.channel.canonical import canonical_json
 from riskline.channel.envelope import MAX_ATTACHMENT_SIZE, SignedEnvelope
-from riskline.channel.messages import InvalidField
+from riskline.channel.messages import InvalidField, MessageType, validate_body
 from riskline.channel.protocol import prepare_delivery
 from riskline.detection.rulebook import load_rulebook
+from riskline.incidents.model import Evidence
 from riskline.incidents.report import encounter_json
 from riskline.node import views
 from riskline.node.app import create_app
@@ -29,13 +34,14 @@ from riskline.node.attachments import Fetcher, FetchOutcome, attachment_path, at
 from riskline.node.errors import UnknownChannel
 from riskline.node.local import LocalNode
 from riskline.node.messaging import attachment_from_file
-from riskline.node.reporting import AlreadyReported, EmptyEvidence, report_incident
+from riskline.node.reporting import AlreadyReported, EmptyEvidence, encounter_from_report, report_incident
 from riskline.scenarios.incidents import load_incidents, reconstruct
 from riskline.storage import channel_store as store
 from riskline.storage import report_store
 from riskline.storage.watch_run import RecordedRun
 from riskline.storage.watch_store import WatchStore, evidence_to_json
 from riskline.testing.nodes import InProcess, in_process_url
+from riskline.tracks.segment import TrackSegment
 from riskline.watch import Watch
 
 
@@ -45,7 +51,7 @@ def watch_intercept(node: LocalNode, domain_dir: Path) -> list[int]:
     scenario = reconstruct(row).scenario
     assert scenario is not None
     watch = Watch(load_rulebook())
-    run = RecordedRun(node.paths.database, ["2016-04-29 reconstruction"], watch)
+    run = RecordedRun(node.database, ["2016-04-29 reconstruction"], watch)
     try:
         for observation in scenario.observations:
             run.record(watch.feed(observation))
@@ -258,3 +264,46 @@ def test_the_receiver_answers_422_to_an_envelope_declaring_an_oversize_attachmen
     assert log_size(ru) == before
     assert attachment_states(ru, report.sent.envelope.id) == []
 
+
+
+def test_more_bytes_than_were_signed_are_cut_off_and_shown_too_large(pair: InProcess, domain_dir: Path) -> None:
+    ee, ru = pair["EE"], pair["RU"]
+    report = report_incident(ee, intercept_id(ee, domain_dir), channel="RU-EE")
+    pair.deliver("EE")
+
+    def pad(response: httpx.Response) -> httpx.Response:
+        return httpx.Response(response.status_code, headers={"content-type": "image/png"},
+                              content=response.content + b"\0" * 1024)
+
+    [outcome] = fetch(ru, pair, wrap=pad)
+    assert report.plot is not None
+    assert (outcome.state, outcome.error) == (
+        "too_large", f"{in_process_url(ee)} sent more than the {report.plot.size:,} bytes signed"
+    )
+    assert not attachment_path(ru, report.plot.sha256).exists()
+
+
+segments = st.integers(0, 40).flatmap(
+    lambda n: st.tuples(*[st.lists(st.floats(-1e10, 1e10, allow_nan=False), min_size=n, max_size=n)] * 4)
+)
+
+
+@given(segments, segments, st.booleans())
+def test_evidence_comes_back_equal_from_a_checked_report_body(
+    a: tuple[list[float], ...], b: tuple[list[float], ...], single: bool
+) -> None:
+    evidence = Evidence(
+        segment_a=TrackSegment("mmsi:273000001", *map(tuple, a)),
+        segment_b=None if single else TrackSegment("mmsi:276000002", *map(tuple, b)),
+        separation_t=tuple(a[0]),
+        separation_m=tuple(abs(x) for x in a[1]),
+    )
+    incident = {"rule": "ship_contact_range", "severity": "low", "a": "mmsi:273000001", "b": "mmsi:276000002",
+                "party_a": "RU", "party_b": "EE", "occurred": True, "start": "2016-04-12T20:00:00Z",
+                "end": "2016-04-12T20:05:00Z", "t_cpa": "2016-04-12T20:02:00.250Z", "min_distance_m": 3000.0,
+                "min_horizontal_m": 3000.0, "min_vertical_m": None, "first_alert": None, "lat": 59.5, "lon": 24.5}
+    body = validate_body(MessageType.INCIDENT_REPORT,
+                         {"incident": incident, "evidence": evidence_to_json(evidence), "narrative": "n"}, created=0.0)
+    received = encounter_from_report(json.loads(canonical_json(body)))
+    assert received.evidence == evidence
+    assert received.t_cpa == 1460491320.25

@@ -7,6 +7,7 @@ a table added later is covered by these tests or fails them.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -79,9 +80,15 @@ def _fill_empty_tables(connection: Any) -> None:
         referenced = {
             row[3]: (row[2], row[4]) for row in connection.exec_driver_sql(f'PRAGMA foreign_key_list("{table}")')
         }
+        sql = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).scalar_one()
+        allowed = {
+            match[0]: match[1] for match in re.findall(r"CHECK \((\w+) IN \('([^']*)'", sql)
+        }  # a CHECK (column IN (…)) constraint: its first allowed value
         values: list[object] = []
         for _cid, column, kind, _notnull, _default, _pk in connection.exec_driver_sql(f'PRAGMA table_info("{table}")'):
-            if column in referenced:
+            if column in allowed:
+                values.append(allowed[column])
+            elif column in referenced:
                 other, other_column = referenced[column]
                 values.append(connection.exec_driver_sql(f'SELECT "{other_column}" FROM "{other}"').fetchone()[0])
             elif "INT" in kind.upper():

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -54,6 +54,9 @@ from riskline.tracks.attribution import Attributor
 from riskline.tracks.fleet import Fleet
 from riskline.watch import Watch
 
+if TYPE_CHECKING:
+    from riskline.cli.demo_dashboard import DemoDashboards
+
 MARKER = ".riskline-demo"
 __all__ = ["DEMO_DEADLINES", "demo"]
 OFFICERS = {
@@ -70,27 +73,32 @@ def register(app: typer.Typer) -> None:
 def demo(
     directory: Path = typer.Option(Path("riskline-demo"), "--dir", help="Where the nodes' directories are left."),
     tls: bool = typer.Option(True, "--tls/--no-tls", help="Mutual TLS between the nodes (plain HTTP on loopback)."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the nodes and their dashboards up until Ctrl-C."),
 ) -> None:
     """Run the whole system: three national nodes, the watch on real-data-based traffic, reports, escalation.
 
     Example: riskline demo --dir /tmp/riskline-demo
     """
+    from riskline.cli.demo_dashboard import demo_dashboards
+
     console = Console(highlight=False, soft_wrap=True)
     base = _prepare(directory)
     story = Story(console, base)
     started = time.monotonic()
     console.rule("[bold]riskline demo")
     console.print(f"Nodes go under [bold]{base}[/bold]; they are left there for inspection.\n")
-    with demo_cluster(base, tls=tls) as harness:
+    with demo_cluster(base, tls=tls) as harness, demo_dashboards(console, harness) as dashboards:
         story.harness = harness
         story.nodes_started()
         story.link_test()
-        encounters = story.watch()
+        encounters = story.watch(dashboards)
         story.report(encounters)
         story.transparency()
         story.escalation()
         dialogue_act(story)
         story.verify()
+        if keep:
+            dashboards.keep()
     console.rule(f"[bold]done in {time.monotonic() - started:.0f} s")
     story.inspect_hint()
 
@@ -174,7 +182,7 @@ class Story:
         reply = self.find("EE", lambda m: m.type == "link_test_reply", what="the link test reply")
         self.say("RU", f"link test answered automatically; round trip logged on both sides ({reply.id[:8]})")
 
-    def watch(self) -> list[Encounter]:
+    def watch(self, dashboards: DemoDashboards | None = None) -> list[Encounter]:
         scenario = demo_scenario(self.base / "scenario")
         self.say("watch", "EE's watch replays a Baltic scenario built from real data:")
         for line in scenario.incidents:
@@ -183,13 +191,16 @@ class Story:
                            f"{scenario.background_ships} ships, real tracks relocated into the Baltic")
         assert self.harness is not None
         watch = Watch(load_rulebook(), attributor=Attributor(Fleet.load(scenario.fleet_path)))
-        run = RecordedRun(self.harness["EE"].root / "node.db", [str(scenario.table_path)], watch)
-        try:
-            for observation in read_path(scenario.table_path, run.outcome.stats):
-                run.record(watch.feed(observation))
-            run.record(watch.finish())
-        finally:
-            run.close()
+        with LocalNode.open(self.harness["EE"].root) as ee_node:  # its connections seal what the watch stores
+            run = RecordedRun(ee_node.database, [str(scenario.table_path)], watch)
+            try:
+                for observation in read_path(scenario.table_path, run.outcome.stats):
+                    run.record(watch.feed(observation))
+                run.record(watch.finish())
+            finally:
+                run.close()
+        if dashboards is not None:
+            dashboards.show_watch("EE", watch)
         encounters, stats = run.outcome.encounters, run.outcome.stats
         status = watch.status()
         self.say("watch", f"{stats.read:,} reports, {status.platforms} platforms, {len(encounters)} encounters:")

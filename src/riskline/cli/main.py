@@ -11,23 +11,91 @@ import sys
 import typer
 
 from riskline import __version__
-from riskline.cli import channels as channel_commands
-from riskline.cli import demo as demo_commands
-from riskline.cli import incident as incident_commands
-from riskline.cli import log as log_commands
-from riskline.cli import meetings as meeting_commands
-from riskline.cli import messages as message_commands
-from riskline.cli import node as node_commands
-from riskline.cli import peers as peer_commands
-from riskline.cli import review as review_commands
-from riskline.cli import rules as rules_commands
-from riskline.cli import scenario as scenario_commands
-from riskline.cli import watch as watch_commands
 from riskline.cli.errors import run_guarded
+from riskline.cli.lazy import CommandEntry, lazy_group
+
+COMMANDS = (
+    CommandEntry(
+        "demo",
+        "riskline.cli.demo",
+        "Run the whole system: three national nodes, the watch on real-data-based traffic, reports, escalation.",
+    ),
+    CommandEntry(
+        "watch", "riskline.cli.watch", "Watch traffic for encounters between parties, under the rulebook in force."
+    ),
+    CommandEntry("send", "riskline.cli.messages", "Sign, log and queue a message; committed before anything is sent."),
+    CommandEntry(
+        "reply",
+        "riskline.cli.messages",
+        "Reply to a message in its thread and channel (a clarification answers a request for clarification).",
+    ),
+    CommandEntry(
+        "inbox",
+        "riskline.cli.messages",
+        "Messages received: threads, the replies we owe, deadlines on our clock (overdue in red), escalations.",
+    ),
+    CommandEntry(
+        "outbox",
+        "riskline.cli.messages",
+        "Messages sent: delivery state per recipient node, the replies we wait for, failures in red.",
+    ),
+    CommandEntry(
+        "thread", "riskline.cli.messages", "Show a whole thread: every message, its body, both clocks and its delivery."
+    ),
+    CommandEntry(
+        "escalate",
+        "riskline.cli.messages",
+        "Escalate unanswered messages whose deadline passed, one ladder step each (the server does it by itself).",
+    ),
+    CommandEntry("rules", "riskline.cli.rules", "Inspect the rulebook."),
+    CommandEntry(
+        "incident",
+        "riskline.cli.incident",
+        "Incidents stored by the watch: list, show, plot, and report them to the other party.",
+    ),
+    CommandEntry("scenario", "riskline.cli.scenario", "Write real-data-based scenarios to files."),
+    CommandEntry("node", "riskline.cli.node", "This party's node: create it, run it, show it."),
+    CommandEntry("peer", "riskline.cli.peers", "Peer nodes pinned by key, as SSH pins hosts."),
+    CommandEntry("channel", "riskline.cli.channels", "Channels this node talks on (bilateral or collective)."),
+    CommandEntry("log", "riskline.cli.log", "The node's append-only Merkle log: verify, export, check bundles."),
+    CommandEntry(
+        "meeting",
+        "riskline.cli.meetings",
+        "Meetings with a whole life, as signed messages: propose, answer, minute, approve.",
+    ),
+    CommandEntry("action", "riskline.cli.meetings", "Action items decided at meetings: who owes what by when."),
+    CommandEntry(
+        "forum",
+        "riskline.cli.meetings",
+        "Recurring forums of the channels (node.toml [[channel.forums]]) and when each is next due.",
+    ),
+    CommandEntry(
+        "calendar",
+        "riskline.cli.meetings",
+        "Write every meeting (VEVENT) and action item (VTODO) as one iCalendar file (RFC 5545).",
+    ),
+    CommandEntry(
+        "review",
+        "riskline.cli.review",
+        "The year's incidents, response times, escalations, link tests, notices, meetings and action items.",
+    ),
+    CommandEntry(
+        "dashboard",
+        "riskline.cli.dashboard",
+        "Serve the dashboard of a watch database: read-only, on loopback, no login. Ctrl-C stops it.",
+    ),
+    CommandEntry(
+        "operator", "riskline.cli.dashboard", "Dashboard accounts of this node: viewer, duty officer or commander."
+    ),
+)
+"""Every top-level command: its module is imported only when the command is used (``cli/lazy.py``). A new
+command group adds one line here (and its module a ``register(app)``)."""
 
 app = typer.Typer(
     name="riskline",
+    cls=lazy_group(COMMANDS),
     help="Watch traffic for dangerous military encounters, and talk about them between national nodes.",
+    epilog="Example: riskline watch ../shared/data/ais/test_data_20211101.nm4 --json",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -48,19 +116,13 @@ def _root(
     """riskline: the watch, the channel, transparency and dialogue."""
 
 
-demo_commands.register(app)
-watch_commands.register(app)
-rules_commands.register(app)
-incident_commands.register(app)
-scenario_commands.register(app)
-node_commands.register(app)
-peer_commands.register(app)
-channel_commands.register(app)
-message_commands.register(app)
-log_commands.register(app)
-meeting_commands.register(app)
-review_commands.register(app)
+PIPED_WIDTH = 120
+"""Columns of help text when standard output is not a terminal: piped help is complete, never cut to 80."""
 
 
 def main() -> None:
+    if not sys.stdout.isatty():
+        import typer.rich_utils
+
+        typer.rich_utils.MAX_WIDTH = typer.rich_utils.MAX_WIDTH or PIPED_WIDTH
     sys.exit(run_guarded(app))

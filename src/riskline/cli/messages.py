@@ -325,7 +325,7 @@ def thread_command(
             console.print(f"  in reply to {m.in_reply_to}")
         if m.deadline is not None:
             console.print(f"  reply due {_when(m.deadline, node.clock(), m.overdue)}; {m.status}")
-        console.print("  " + json.dumps(entry.body, ensure_ascii=False))
+        console.print("  " + json.dumps(_readable_body(entry.body), ensure_ascii=False), markup=False)
         for attachment in entry.attachments:
             state = attachment.get("state")
             shown = "" if state is None else f" — {str(state).upper().replace('_', ' ')}"
@@ -334,6 +334,18 @@ def thread_command(
             console.print(f"  attachment {attachment['name']} sha256 {attachment['sha256']}{shown}", markup=False)
         for delivery in m.deliveries:
             console.print(f"  delivery to {delivery.peer}: {delivery.state}")
+
+
+def _readable_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The body for reading: an incident report's evidence arrays summarised (``--json`` keeps them whole)."""
+    evidence = body.get("evidence")
+    if not isinstance(evidence, dict):
+        return body
+    segment_b = evidence.get("segment_b")
+    fixes_b = len(segment_b.get("t", [])) if isinstance(segment_b, dict) else 0
+    fixes_a = len((evidence.get("segment_a") or {}).get("t", []))
+    samples = len(evidence.get("separation_t", []))
+    return {**body, "evidence": f"{fixes_a} + {fixes_b} fixes, {samples} separation samples (--json for all)"}
 
 
 def escalate_command(

@@ -64,15 +64,20 @@ def node_init(
 def node_serve(
     node_dir: Path | None = NODE_DIR,
     port: int | None = typer.Option(None, "--port", help="Override the port in node.toml (0: any free port)."),
+    dashboard: str = typer.Option(
+        "127.0.0.1:8780", "--dashboard", help="HOST:PORT of the operators' dashboard (loopback); 'off' for none."
+    ),
 ) -> None:
-    """Run the node's HTTPS API (mutual TLS; plain HTTP only on loopback), delivery and escalation.
+    """Run the node's HTTPS API (mutual TLS; plain HTTP only on loopback), delivery, escalation and dashboard.
 
-    Example: riskline node serve --node ee-node
+    Example: riskline node serve --node ee-node --dashboard 127.0.0.1:8780
     """
     from riskline.node.server import serve
+    from riskline.web.server import node_dashboard
 
     with guard():
-        serve(node_dir or default_node_dir(), port=port)
+        companion = None if dashboard == "off" else node_dashboard(parse_listen(dashboard))
+        serve(node_dir or default_node_dir(), port=port, companion=companion)
 
 
 @node_app.command("show")

@@ -52,9 +52,11 @@ def opened(node_dir: Path | None) -> Iterator[LocalNode]:
 
 
 def console() -> Console:
-    """Rich output; piped or captured output gets a wide fixed width instead of rich's 80 columns."""
+    """Rich output; piped or captured output is never wrapped or cut (full rows, full lines) — issue 6."""
     probe = Console()
-    return Console(highlight=False, soft_wrap=False, width=probe.width if probe.is_terminal else 160)
+    if probe.is_terminal:
+        return Console(highlight=False, soft_wrap=False, width=probe.width)
+    return Console(highlight=False, soft_wrap=True, width=100_000)
 
 
 def server_running(node: LocalNode) -> bool:

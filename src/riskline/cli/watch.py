@@ -18,15 +18,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from riskline.cli.node_common import fail
+from riskline.cli.node_common import fail, guard
 from riskline.cli.options import JSON, RULES, SETS, rulebook_from, table_console
 from riskline.incidents.model import Encounter
 from riskline.incidents.report import encounter_json
 from riskline.ingest.live import listen
 from riskline.ingest.observation import Observation
-from riskline.ingest.sources import ReaderOptions, read_path
+from riskline.ingest.sources import ReaderOptions, read_path, read_path_batches
 from riskline.ingest.stats import IngestStats
 from riskline.node.layout import NodePaths
+from riskline.storage.engine import Database
 from riskline.storage.watch_run import RecordedRun, WatchOutcome
 from riskline.storage.watch_store import END_OF_INPUT
 from riskline.timeutil import parse_time, to_iso
@@ -91,10 +92,23 @@ def watch(
         reference=_parse_reference(reference) if reference else None,
         clock=time.time if listen_urls else None,
     )
+    engine = Watch(rulebook, attributor=attributor)
+    with _node_database(node) as node_database:
+        _watch_into(node_database or target, target, engine, inputs, listen_urls, options, as_json)
+
+
+def _watch_into(
+    database: Database | Path,
+    target: Path,
+    engine: Watch,
+    inputs: list[Path] | None,
+    listen_urls: list[str],
+    options: ReaderOptions,
+    as_json: bool,
+) -> None:
     err = Console(stderr=True)
     out_console = table_console(stderr=as_json)
-    engine = Watch(rulebook, attributor=attributor)
-    run = RecordedRun(target, [str(p) for p in inputs or []] + list(listen_urls), engine)
+    run = RecordedRun(database, [str(p) for p in inputs or []] + list(listen_urls), engine)
     outcome = run.outcome
     printing = as_json
 
@@ -110,7 +124,8 @@ def watch(
                 raise _Interrupted("closed pipe") from None
 
     stop = threading.Event()
-    streams = _streams(inputs or [], listen_urls, outcome.stats, options, stop)
+    one_file = bool(inputs) and len(inputs or []) == 1 and not listen_urls  # columnar batches end to end
+    streams = [] if one_file else _streams(inputs or [], listen_urls, outcome.stats, options, stop)
     total = sum(p.stat().st_size for p in inputs or [] if p.is_file())
     ended_by = END_OF_INPUT
     terminated = threading.Event()
@@ -125,6 +140,13 @@ def watch(
             with _progress(err, total) as progress:
                 task = progress.add_task("watch", total=total or None, rate="", tracks=0, encounters=0)
                 started = time.monotonic()
+                count = 0
+                for batch in read_path_batches((inputs or [])[0], outcome.stats, options=options) if one_file else ():
+                    if terminated.is_set():
+                        raise _Interrupted("SIGTERM")
+                    emit(engine.feed_batch(batch))
+                    count += len(batch)
+                    _refresh(progress, task, outcome, engine, count, started)
                 for count, observation in enumerate(in_time_order(streams), start=1):
                     if terminated.is_set():
                         raise _Interrupted("SIGTERM")
@@ -141,6 +163,7 @@ def watch(
             ended_by = interruption.reason
         if ended_by != END_OF_INPUT:
             stop.set()
+            _drain_listeners(streams[len(inputs or []) :], engine, emit)
             _finish_quietly(engine, emit)
     finally:
         run.close(ended_by=ended_by)
@@ -161,6 +184,16 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def _drain_listeners(
+    listeners: list[Iterator[Observation]], engine: Watch, emit: Callable[[list[Encounter]], None]
+) -> None:
+    """Stopped listeners give what they had received, and take the kernel's count of UDP datagrams it dropped."""
+    with contextlib.suppress(_Interrupted):
+        for listener in listeners:
+            for observation in listener:
+                emit(engine.feed(observation))
+
+
 def _finish_quietly(engine: Watch, emit: Callable[[list[Encounter]], None]) -> None:
     """Close the open encounters with the data seen so far and store them (printing them if still possible)."""
     with contextlib.suppress(_Interrupted):
@@ -172,6 +205,22 @@ def _silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+@contextlib.contextmanager
+def _node_database(node: Path | None) -> Iterator[Database | None]:
+    """The node's open database (its connections seal what the watch writes), or None without ``--node``."""
+    if node is None:
+        yield None
+        return
+    from riskline.node.local import LocalNode
+
+    with guard():
+        local = LocalNode.open(node)
+    try:
+        yield local.database
+    finally:
+        local.close()
 
 
 def _database_path(db: Path | None, node: Path | None) -> Path:

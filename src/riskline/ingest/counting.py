@@ -9,7 +9,7 @@ parsing (bytes counted, undecodable text ``malformed``, blank lines not units, `
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import ClassVar, Protocol
 
 from riskline.ingest.observation import Observation
@@ -127,6 +127,41 @@ class Decoder(Protocol):
     def feed(self, data: bytes, /) -> Sequence[Observation]: ...
 
     def flush(self) -> Sequence[Observation]: ...
+
+
+class BatchDecoder(Decoder, Protocol):
+    """A decoder that also takes many lines in one call (``NmeaDecoder``): the same result as feeding them one
+    by one, faster."""
+
+    def feed_lines(self, lines: Sequence[bytes], /) -> Sequence[Observation]: ...
+
+
+def drive_batches(decoder: Decoder, batches: Iterable[list[bytes]]) -> Iterator[Observation]:
+    """Observations of a whole input given as batches of lines: each batch in one call where the decoder takes
+    batches, line by line otherwise; then the decoder flushed."""
+    feed_lines = getattr(decoder, "feed_lines", None)
+    if feed_lines is not None:
+        for batch in batches:
+            yield from feed_lines(batch)
+    else:
+        feed = decoder.feed
+        for batch in batches:
+            for line in batch:
+                out = feed(line)
+                if out:
+                    yield from out
+    yield from decoder.flush()
+
+
+def overlong_line(stats: IngestStats) -> Callable[[int], None]:
+    """The counter of lines too long to read: each is one unit read and rejected as ``line_too_long``."""
+
+    def count(size: int) -> None:
+        stats.bytes_read += size
+        stats.read += 1
+        stats.reject("line_too_long")
+
+    return count
 
 
 def drive(decoder: Decoder, units: Iterable[bytes]) -> Iterator[Observation]:

@@ -5,7 +5,8 @@ then, one line) and returns an iterator of observations that runs until ``stop``
 closed. TCP: every accepted connection is its own feed; UDP: every sender address is. Each feed picks its
 format from its first meaningful line (NMEA or SBS; lines before that which are neither are ``malformed``)
 and keeps its own decoder, so multi-sentence AIS groups never mix feeders. A feed that closes is flushed
-(its incomplete groups counted); on ``stop`` every feed is flushed and its last observations yielded.
+(its incomplete groups counted); on ``stop`` the datagrams already received are read, every feed is flushed
+and its last observations yielded.
 
 UDP loses datagrams when they arrive faster than they are read: the kernel drops them once the socket's receive
 buffer is full, and nothing tells the sender. The listener asks for a large buffer (``UDP_RECEIVE_BUFFER``) and
@@ -196,13 +197,7 @@ class LiveListener:
                 self._feeds[connection] = _Feed()
                 self._selector.register(connection, selectors.EVENT_READ, data=connection)
             elif key.data is None:
-                try:
-                    datagram, ancillary, _flags, sender = sock.recvmsg(65535, _ANCILLARY)
-                except OSError:
-                    continue
-                self._count_drops(ancillary)
-                feed = self._feeds.setdefault(sender, _Feed())
-                self._data(feed, datagram, out, whole=True)
+                self._datagram(sock, out)
             else:
                 try:
                     data = sock.recv(65536)
@@ -218,6 +213,17 @@ class LiveListener:
                     del self._feeds[sock]
                     self._selector.unregister(sock)
                     sock.close()
+
+    def _datagram(self, sock: socket.socket, out: list[Observation]) -> bool:
+        """Read one datagram if one is there; False when none is."""
+        try:
+            datagram, ancillary, _flags, sender = sock.recvmsg(65535, _ANCILLARY)
+        except OSError:
+            return False
+        self._count_drops(ancillary)
+        feed = self._feeds.setdefault(sender, _Feed())
+        self._data(feed, datagram, out, whole=True)
+        return True
 
     def _count_drops(self, ancillary: list[tuple[int, int, bytes]]) -> None:
         """Add to ``dropped_by_kernel`` what the kernel dropped since the last datagram (``SO_RXQ_OVFL``)."""
@@ -248,8 +254,11 @@ class LiveListener:
                 out: list[Observation] = []
                 self._serve(out)
                 yield from out
-            self._look_at_proc()
             out = []
+            if self.target.protocol == "udp" and self._server is not None:  # what arrived before the stop
+                while self._datagram(self._server, out):
+                    pass
+            self._look_at_proc()
             for feed in self._feeds.values():
                 self._finish(feed, out)
             self._feeds.clear()
@@ -258,7 +267,20 @@ class LiveListener:
             self.close()
 
     def close(self) -> None:
-        """Close the listening socket and every connection (feeds not yet flushed are dropped uncounted)."""
+        """Close the listening socket and every connection (feeds not yet flushed are dropped uncounted). A UDP
+        socket's books are closed first: the kernel's drop count, and the lines of datagrams received but not
+        read (interrupted, not stopped) counted as read and rejected ``unread_at_stop``."""
+        self._look_at_proc()
+        if self.target.protocol == "udp" and self._server is not None:
+            while True:
+                try:
+                    datagram = self._server.recv(65535)
+                except OSError:
+                    break
+                lines = sum(1 for line in datagram.split(b"\n") if line.strip())
+                self._stats.bytes_read += len(datagram)
+                self._stats.read += lines
+                self._stats.reject("unread_at_stop", lines)
         for key in list(self._selector.get_map().values()):
             self._selector.unregister(key.fileobj)
             sock = key.fileobj

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -39,11 +39,12 @@ from pyais.messages import GatehouseSentence, NMEASentenceFactory
 from pyais.messages import TagBlock as PyaisTagBlock
 from pyais.util import checksum
 
-from riskline.ingest.ais_fields import POSITION_TYPES, SUPPORTED_TYPES, ais_report
+from riskline.ingest.ais_fields import POSITION_TYPES, SUPPORTED_TYPES, AisReport, ais_report
 from riskline.ingest.counting import NOTHING, LineDecoder, Rejected, drive
 from riskline.ingest.gate import AIR_LIMITS, SEA_LIMITS, JumpGate, RangeGate, valid_lat_lon
 from riskline.ingest.memory import IdentityMemory
 from riskline.ingest.nmea_assembly import MultipartAssembler
+from riskline.ingest.nmea_bulk import Prepared, prepare, tag_fields
 from riskline.ingest.observation import Domain, Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.stats import IngestStats
@@ -202,11 +203,7 @@ class NmeaDecoder(LineDecoder):
             raise Rejected("malformed") from None
         if not sentence.is_valid:
             raise Rejected("bad_checksum")
-        t = t_line
-        if self._wrapper_t is not None:
-            if t is None:
-                t = self._wrapper_t
-            self._wrapper_t = None
+        t = self._wrapped(t_line)
         assembler = self._assembler
         if sentence.frag_cnt == 1:
             if assembler.pending:
@@ -218,6 +215,89 @@ class NmeaDecoder(LineDecoder):
         if assembled is None:
             return NOTHING
         return self._message(assembled.sentence, assembled.units, assembled.t, assembled.station)
+
+    def feed_lines(self, lines: Sequence[bytes]) -> list[Observation]:
+        """Many lines at once: what feeding them one by one gives, with the common position reports decoded in
+        bulk (``nmea_bulk``); the other lines go through ``feed`` in their turn.
+
+        With ``start_time`` and no clock (plain NMEA that carries no time) every line goes through ``feed``: the
+        time of an untimed report is its own UTC second, which only the full decode reads (``UntimedClock``)."""
+        if self._untimed is not None and self._clock is None:
+            return [observation for line in lines for observation in self.feed(line)]
+        prepared = prepare(lines)
+        values = prepared.values
+        lats, lons = values.lat.tolist(), values.lon.tolist()
+        sogs, cogs = values.sog_mps.tolist(), values.cog_deg.tolist()
+        out: list[Observation] = []
+        stats = self._stats
+        for line, row in zip(lines, prepared.fast, strict=True):
+            if row < 0:
+                got = self.feed(line)
+            else:
+                stats.bytes_read += len(line)
+                try:
+                    t, station = self._bulk_time(prepared, row)
+                except Rejected as rejected:
+                    self._reject(rejected.reason)
+                    continue
+                if t is None:
+                    if self._clock is not None:
+                        t = self._clock()
+                    elif self._untimed is not None:
+                        second = prepared.second[row]
+                        t = self._untimed.at(None if second < 0 else second)
+                    else:
+                        self._reject("no_timestamp")
+                        continue
+                lat, lon, sog, cog = lats[row], lons[row], sogs[row], cogs[row]
+                report = AisReport(
+                    prepared.mmsi[row],
+                    None if lat != lat else lat,
+                    None if lon != lon else lon,
+                    None if sog != sog else sog,
+                    None if cog != cog else cog,
+                )
+                got = self._report(report, prepared.msg_type[row], 1, t, station)
+            if got:
+                out.extend(got)
+        return out
+
+    def _bulk_time(self, prepared: Prepared, row: int) -> tuple[float | None, str | None]:
+        """Time and station of a bulk-decoded line, with the per-line reader's checks in its order."""
+        t_line = prepared.leading_t[row]
+        station: str | None = None
+        tag = prepared.tag[row]
+        if tag is not None:
+            if not prepared.tag_ok[row]:
+                raise Rejected("bad_checksum")
+            fields = tag_fields(tag)
+            station = fields[b"s"].decode() or None if b"s" in fields else None
+            if b"c" in fields:
+                try:
+                    t_tag = _epoch(fields[b"c"])
+                except ValueError:
+                    raise Rejected("malformed") from None
+                if not 0.0 <= t_tag < 1e10:
+                    raise Rejected("malformed")
+                t_line = t_tag
+        if t_line is None and prepared.trailing[row]:
+            t_line = _trailing_epoch(prepared.trailing[row])
+        if not prepared.sentence_ok[row]:
+            raise Rejected("bad_checksum")
+        t = self._wrapped(t_line)
+        if self._assembler.pending:
+            now = self._data_time(t)
+            if now is not None:
+                self._assembler.evict(now)
+        return t, station
+
+    def _wrapped(self, t: float | None) -> float | None:
+        """The sentence's time: its own, else that of a ``$PGHP`` wrapper before it (used up either way)."""
+        if self._wrapper_t is not None:
+            if t is None:
+                t = self._wrapper_t
+            self._wrapper_t = None
+        return t
 
     def _data_time(self, t: float | None) -> float | None:
         """[s] the time multi-sentence timeouts run on: the input's own times once it has shown any,
@@ -277,6 +357,12 @@ class NmeaDecoder(LineDecoder):
             return self._reject("malformed", units)
         if report is None:
             return self._reject("unsupported_type", units)
+        return self._report(report, msg.msg_type, units, t, station)
+
+    def _report(
+        self, report: AisReport, msg_type: int, units: int, t: float, station: str | None
+    ) -> tuple[Observation, ...]:
+        """The observation of one decoded report at time ``t`` (identity memory and gates applied)."""
         key = f"mmsi:{report.mmsi:09d}"
         changed = None
         if report.name is not None or report.callsign is not None or report.ship_type is not None:
@@ -284,7 +370,7 @@ class NmeaDecoder(LineDecoder):
                 key, callsign=report.callsign, name=report.name, ship_type=report.ship_type
             )
         lat, lon = report.lat, report.lon
-        if msg.msg_type in POSITION_TYPES and lat is not None and lon is not None:
+        if msg_type in POSITION_TYPES and lat is not None and lon is not None:
             if not valid_lat_lon(lat, lon) or not self._range.admit(lat, lon):
                 return self._reject("implausible_value", units)
             gate = self._air_gate if report.domain is Domain.AIR else self._sea_gate

@@ -34,6 +34,9 @@ class ReaderOptions:
     """[m] reject decoded positions farther than this from ``reference`` (needs ``reference``)."""
     batch_size: int = 5000
     """Mode S frames decoded per call to rs1090 (CPR pairing is carried across batches)."""
+    max_line_bytes: int = 1 << 20
+    """[bytes] longest line a line-based format may have; a longer one is skipped as it streams past and
+    counted as rejected (``line_too_long``), so one enormous line (a file of zeros) cannot exhaust memory."""
 
     def __post_init__(self) -> None:
         if self.fmt is not None and self.fmt not in FORMATS:
@@ -48,5 +51,7 @@ class ReaderOptions:
             raise InvalidOptionError(f"group_timeout_s must be positive, not {self.group_timeout_s!r}")
         if self.max_range_m is not None and (self.reference is None or not self.max_range_m > 0.0):
             raise InvalidOptionError("max_range_m needs a reference and must be positive")
+        if self.max_line_bytes < 1:
+            raise InvalidOptionError(f"max_line_bytes must be at least 1, not {self.max_line_bytes!r}")
         if self.batch_size < 1:
             raise InvalidOptionError(f"batch_size must be at least 1, not {self.batch_size!r}")

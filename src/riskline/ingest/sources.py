@@ -19,8 +19,9 @@ from itertools import chain
 from pathlib import Path
 from typing import BinaryIO, cast
 
+from riskline.ingest.batch import ObservationBatch
 from riskline.ingest.beast import BeastDecoder
-from riskline.ingest.counting import Decoder, drive
+from riskline.ingest.counting import Decoder, drive, drive_batches, overlong_line
 from riskline.ingest.errors import UnreadableInputError
 from riskline.ingest.marinecadastre import MarineCadastreDecoder
 from riskline.ingest.modes_text import ModesCsvDecoder, ModesJsonlDecoder
@@ -30,8 +31,9 @@ from riskline.ingest.options import ReaderOptions
 from riskline.ingest.sbs import SbsDecoder
 from riskline.ingest.sniff import SNIFF_BYTES, detect_format, is_gzip
 from riskline.ingest.stats import IngestStats
-from riskline.ingest.table import TableCsvDecoder, read_table_parquet
-from riskline.ingest.textlines import split_lines
+from riskline.ingest.table import read_table_parquet
+from riskline.ingest.table_columns import TableCsvBulkDecoder
+from riskline.ingest.textlines import line_batches
 from riskline.ingest.traffic import TrafficDecoder
 
 __all__ = [
@@ -42,9 +44,10 @@ __all__ = [
     "read_bytes_stream",
     "read_format",
     "read_path",
+    "read_path_batches",
 ]
 
-CHUNK_BYTES = 1 << 16  # [bytes] read size for binary formats
+CHUNK_BYTES = 1 << 18  # [bytes] read size; a chunk of lines is decoded as one batch
 
 
 DecoderFactory = Callable[[IngestStats, ReaderOptions], Decoder]
@@ -55,7 +58,7 @@ LINE_DECODERS: dict[str, DecoderFactory] = {
     "modes_jsonl": ModesJsonlDecoder,
     "modes_csv": ModesCsvDecoder,
     "sbs": SbsDecoder,
-    "table_csv": TableCsvDecoder,
+    "table_csv": TableCsvBulkDecoder,
 }
 """Formats read line by line: their decoders are fed one line (bytes) at a time."""
 
@@ -79,10 +82,50 @@ def read_format(
     """Observations from (already decompressed) byte chunks known to be in format ``fmt``."""
     opts = options if options is not None else ReaderOptions()
     if fmt in LINE_DECODERS:
-        return drive(LINE_DECODERS[fmt](stats, opts), split_lines(chunks))
+        batches = line_batches(chunks, opts.max_line_bytes, overlong_line(stats))
+        return drive_batches(LINE_DECODERS[fmt](stats, opts), batches)
     if fmt in CHUNK_DECODERS:
         return drive(CHUNK_DECODERS[fmt](stats, opts), chunks)
     return read_table_parquet(b"".join(chunks), stats, opts)
+
+
+BATCH_ROWS = 4096
+"""Observations per batch where a format is decoded row by row (``read_path_batches``)."""
+
+
+def read_path_batches(
+    path: Path, stats: IngestStats, *, options: ReaderOptions | None = None
+) -> Iterator[ObservationBatch]:
+    """Like ``read_path``, as columnar batches: read column-wise where the format allows it (positions-table
+    CSV), otherwise the observations grouped ``BATCH_ROWS`` at a time. Same observations, same counts."""
+    opts = options if options is not None else ReaderOptions()
+    path = Path(path)
+    fmt, head = _sniff(path, opts)
+    if fmt != "table_csv":
+        yield from _grouped(_read_file(path, fmt, is_gzip(head), stats, opts))
+        return
+    decoder = TableCsvBulkDecoder(stats, opts)
+    try:
+        with cast(BinaryIO, gzip.open(path, "rb") if is_gzip(head) else path.open("rb")) as handle:
+            chunks = iter(partial(handle.read, CHUNK_BYTES), b"")
+            for lines in line_batches(chunks, opts.max_line_bytes, overlong_line(stats)):
+                yield from decoder.feed_columns(lines)
+    except (OSError, EOFError, zlib.error) as error:
+        raise UnreadableInputError(f"{path}: cannot read: {_why(error)}") from None
+    rest = list(decoder.flush())
+    if rest:
+        yield ObservationBatch.from_observations(rest)
+
+
+def _grouped(observations: Iterable[Observation]) -> Iterator[ObservationBatch]:
+    group: list[Observation] = []
+    for observation in observations:
+        group.append(observation)
+        if len(group) == BATCH_ROWS:
+            yield ObservationBatch.from_observations(group)
+            group = []
+    if group:
+        yield ObservationBatch.from_observations(group)
 
 
 def read_path(path: Path, stats: IngestStats, *, options: ReaderOptions | None = None) -> Iterator[Observation]:
@@ -93,13 +136,18 @@ def read_path(path: Path, stats: IngestStats, *, options: ReaderOptions | None =
     """
     opts = options if options is not None else ReaderOptions()
     path = Path(path)
+    fmt, head = _sniff(path, opts)
+    return _read_file(path, fmt, is_gzip(head), stats, opts)
+
+
+def _sniff(path: Path, opts: ReaderOptions) -> tuple[str, bytes]:
+    """The file's format (sniffed unless forced) and its first bytes; raises ``UnreadableInputError``."""
     try:
         with path.open("rb") as handle:
             head = handle.read(SNIFF_BYTES)
     except OSError as error:
         raise UnreadableInputError(f"{path}: cannot read: {_why(error)}") from None
-    fmt = opts.fmt if opts.fmt is not None else detect_format(head, str(path))
-    return _read_file(path, fmt, is_gzip(head), stats, opts)
+    return (opts.fmt if opts.fmt is not None else detect_format(head, str(path))), head
 
 
 def _read_file(
@@ -111,10 +159,7 @@ def _read_file(
             return
         handle: BinaryIO
         with cast(BinaryIO, gzip.open(path, "rb") if compressed else path.open("rb")) as handle:
-            if fmt in LINE_DECODERS:
-                yield from drive(LINE_DECODERS[fmt](stats, opts), handle)
-            else:
-                yield from read_format(fmt, iter(partial(handle.read, CHUNK_BYTES), b""), stats, opts)
+            yield from read_format(fmt, iter(partial(handle.read, CHUNK_BYTES), b""), stats, opts)
     except (OSError, EOFError, zlib.error) as error:
         raise UnreadableInputError(f"{path}: cannot read: {_why(error)}") from None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 
 def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -19,6 +19,58 @@ def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
             yield line + b"\n"
     if rest:
         yield rest
+
+
+def line_batches(
+    chunks: Iterable[bytes], max_line_bytes: int, overlong: Callable[[int], None]
+) -> Iterator[list[bytes]]:
+    """Lines in batches (one batch per chunk that ends at least one line), each line with its ``\\n`` when it had
+    one; memory stays bounded by the chunk size plus ``max_line_bytes`` whatever the input holds.
+
+    A line longer than ``max_line_bytes`` (its ``\\n`` not counted) is never held whole: its bytes are skipped as
+    they arrive and ``overlong(size)`` is called once with its full size in bytes, after which reading goes on.
+    """
+    rest = b""  # the start of a line not ended yet (at most max_line_bytes long)
+    skipped = 0  # [bytes] of an overlong line dropped so far; 0 when not inside one
+    for chunk in chunks:
+        if not chunk:
+            continue
+        first_end = chunk.find(b"\n")
+        if first_end < 0:
+            if skipped:
+                skipped += len(chunk)
+            elif len(rest) + len(chunk) > max_line_bytes:
+                skipped, rest = len(rest) + len(chunk), b""
+            else:
+                rest += chunk
+            continue
+        if skipped:
+            overlong(skipped + first_end + 1)
+            skipped = 0
+            chunk = chunk[first_end + 1 :]
+            rest = b""
+        lines = (rest + chunk if rest else chunk).split(b"\n")
+        tail = lines.pop()
+        if len(tail) > max_line_bytes:
+            skipped, rest = len(tail), b""
+        else:
+            rest = tail
+        if lines and max(map(len, lines)) > max_line_bytes:
+            kept = []
+            for line in lines:
+                if len(line) > max_line_bytes:
+                    overlong(len(line) + 1)
+                else:
+                    kept.append(line + b"\n")
+            batch = kept
+        else:
+            batch = [line + b"\n" for line in lines]
+        if batch:
+            yield batch
+    if skipped:
+        overlong(skipped)
+    elif rest:
+        yield [rest]
 
 
 def csv_fields(text: str) -> list[str]:

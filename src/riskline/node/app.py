@@ -18,9 +18,10 @@ its envelopes was refused); every rejection is written to
 from a pinned peer's CA (``NotAuthenticated``, 401). No input yields a 5xx: inputs are bounded and every
 error has a status.
 
-Handlers are ``async`` and call the node synchronously: one event loop owns the node (and its in-memory
-tree), so requests and the delivery worker never race inside the process; SQLite transactions order them
-against other processes.
+Handlers are ``async`` and hand every use of the node to its own thread (``LocalNode.call``): one thread owns
+the node (its database connections, its in-memory tree, its key), so requests and the delivery worker never
+race inside the process, and SQLite commits and Ed25519 never hold up the event loop; SQLite transactions
+order them against other processes.
 """
 
 from __future__ import annotations
@@ -37,11 +38,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from riskline.channel.checkpoint import SignedCheckpoint
 from riskline.channel.envelope import SignedEnvelope
 from riskline.channel.errors import ChannelError, MalformedEnvelope, OutOfRange
 from riskline.channel.protocol import MAX_BATCH, ConsistencyBaseMismatch, OutOfOrder
 from riskline.node.attachments import AttachmentNotFound, served_attachment
 from riskline.node.audit_peers import witness_statement
+from riskline.node.config import NodeConfig
 from riskline.node.errors import NodeError
 from riskline.node.local import LocalNode
 from riskline.node.receiving import REFUSED_INDEX, Caller, authenticated_peer, receive, receive_batch
@@ -339,10 +342,16 @@ def create_app(
         redoc_url=None,
     )
 
-    def record(request: Request, error: Exception, status: int, **context: Any) -> None:
+    def signed_head() -> SignedCheckpoint:
+        with node.writing() as connection:
+            return node.head(connection)
+
+    async def record(request: Request, error: Exception, status: int, **context: Any) -> None:
         if getattr(error, "riskline_recorded", False):
             return
-        caller = caller_of(request)
+        await node.call(record_on_node_thread, caller_of(request), error, status, context.get("channel"))
+
+    def record_on_node_thread(caller: Caller, error: Exception, status: int, channel: str | None) -> None:
         try:
             with node.recording() as connection:
                 store.record_security_event(
@@ -352,14 +361,14 @@ def create_app(
                     status=status,
                     message=" ".join(str(error).split())[:500],
                     remote=caller.remote,
-                    channel=context.get("channel"),
+                    channel=channel,
                 )
         except StorageError:
             pass
 
     @app.exception_handler(ChannelError)
     async def on_channel_error(request: Request, error: ChannelError) -> JSONResponse:
-        record(request, error, error.http_status)
+        await record(request, error, error.http_status)
         return error_response(error, error.http_status)
 
     @app.exception_handler(RequestValidationError)
@@ -367,7 +376,7 @@ def create_app(
         first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body",))
         problem = MalformedEnvelope(f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg")))
-        record(request, problem, 422)
+        await record(request, problem, 422)
         response = error_response(problem, 422)
         content = json.loads(bytes(response.body))
         content["error"]["field"] = where or None
@@ -377,7 +386,7 @@ def create_app(
     async def on_http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         problem = MalformedEnvelope(str(error.detail)) if error.status_code in (400, 422) else None
         if problem is not None:
-            record(request, problem, error.status_code)
+            await record(request, problem, error.status_code)
         content = {
             "error": {
                 "type": "MalformedEnvelope" if problem else "HTTPError",
@@ -400,7 +409,7 @@ def create_app(
 
         A dependency, so that it runs before the body is validated: no certificate, no 422 either.
         """
-        peer = authenticated_peer(node, caller_of(request))
+        peer = await node.call(authenticated_peer, node, caller_of(request))
         return None if peer is None else peer.party
 
     @app.get("/openapi.json", include_in_schema=False)
@@ -411,15 +420,16 @@ def create_app(
 
     @app.get("/v1/health", response_model=Health, tags=["node"])
     async def health() -> Health:
-        with node.reading() as connection:
-            pending = store.outbox_counts(connection).get("pending", 0)
-            return Health(status="ok", log_size=node.tree.size, outbox_pending=pending)
+        def look() -> Health:
+            with node.reading() as connection:
+                pending = store.outbox_counts(connection).get("pending", 0)
+                return Health(status="ok", log_size=node.tree.size, outbox_pending=pending)
+
+        return await node.call(look)
 
     @app.get("/v1/node", response_model=NodeInfo, tags=["node"])
     async def node_info() -> JSONResponse:
-        config = node.reload_config()
-        with node.writing() as connection:
-            head = node.head(connection)
+        config, head = await node.call(lambda: (node.reload_config(), signed_head()))
         ca = node.paths.ca_cert.read_text(encoding="ascii") if config.tls else None
         info = {
             "id": config.id,
@@ -447,7 +457,7 @@ def create_app(
         _peer: str | None = Depends(require_peer),
         channel: str = Path(max_length=64, description="Channel id, e.g. RU-EE"),
     ) -> JSONResponse:
-        receipt = receive(node, channel, await json_body(request), caller_of(request))
+        receipt = await node.call(receive, node, channel, await json_body(request), caller_of(request))
         return JSONResponse(receipt.to_wire())
 
     @app.post(
@@ -463,7 +473,7 @@ def create_app(
         _peer: str | None = Depends(require_peer),
         channel: str = Path(max_length=64, description="Channel id, e.g. RU-EE"),
     ) -> Response:
-        answer = receive_batch(node, channel, await json_body(request), caller_of(request))
+        answer = await node.call(receive_batch, node, channel, await json_body(request), caller_of(request))
         receipts = b",".join(receipt.canonical() for receipt in answer.receipts)
         error = b"null"
         if answer.error is not None:
@@ -472,16 +482,14 @@ def create_app(
 
     @app.get("/v1/log/checkpoint", response_model=SignedCheckpointModel, responses=_ERRORS, tags=["log"])
     async def checkpoint(_peer: str | None = Depends(require_peer)) -> JSONResponse:
-        with node.writing() as connection:
-            head = node.head(connection)
-        return JSONResponse(head.to_dict())
+        return JSONResponse((await node.call(signed_head)).to_dict())
 
     @app.get("/v1/log/witness", responses=_ERRORS, tags=["log"], summary="What this node witnessed (log audit)")
     async def witness(
         _peer: str | None = Depends(require_peer),
         origin: str = Query(max_length=64, description="The asking node's id: whose cosigned head to show"),
     ) -> JSONResponse:
-        return JSONResponse(witness_statement(node, origin).to_dict())
+        return JSONResponse((await node.call(witness_statement, node, origin)).to_dict())
 
     @app.get("/v1/log/consistency", response_model=ConsistencyProof, responses=_ERRORS, tags=["log"])
     async def consistency(
@@ -489,13 +497,16 @@ def create_app(
         from_size: int = Query(alias="from", ge=0, le=MAX_SIZE),
         to_size: int | None = Query(default=None, alias="to", ge=0, le=MAX_SIZE),
     ) -> ConsistencyProof:
-        with node.reading():
-            size = node.tree.size
-            target = size if to_size is None else to_size
-            if target > size or from_size > target:
-                raise OutOfRange(f"consistency from {from_size} to {target}: the log has {size} entries")
-            proof = node.tree.consistency_proof(from_size, target)
-        return ConsistencyProof(from_size=from_size, to_size=target, proof=[h.hex() for h in proof])
+        def prove() -> ConsistencyProof:
+            with node.reading():
+                size = node.tree.size
+                target = size if to_size is None else to_size
+                if target > size or from_size > target:
+                    raise OutOfRange(f"consistency from {from_size} to {target}: the log has {size} entries")
+                proof = node.tree.consistency_proof(from_size, target)
+            return ConsistencyProof(from_size=from_size, to_size=target, proof=[h.hex() for h in proof])
+
+        return await node.call(prove)
 
     @app.get("/v1/log/entries", response_model=LogEntries, responses=_ERRORS, tags=["log"])
     async def entries(
@@ -503,15 +514,18 @@ def create_app(
         start: int = Query(ge=0, le=MAX_SIZE),
         end: int | None = Query(default=None, ge=0, le=MAX_SIZE, description="Exclusive; at most start + 1000."),
     ) -> JSONResponse:
-        config = node.reload_config()
-        with node.reading() as connection:
-            size = node.tree.size
-            stop = min(size, start + MAX_ENTRIES) if end is None else end
-            if start > stop or stop > size:
-                raise OutOfRange(f"entries {start}..{stop}: the log has {size} entries")
-            if stop - start > MAX_ENTRIES:
-                raise OutOfRange(f"at most {MAX_ENTRIES} entries per request, asked for {stop - start}")
-            rows = store.log_range(connection, start, stop)
+        def read() -> tuple[NodeConfig, int, int, list[store.LogEntry]]:
+            config = node.reload_config()
+            with node.reading() as connection:
+                size = node.tree.size
+                stop = min(size, start + MAX_ENTRIES) if end is None else end
+                if start > stop or stop > size:
+                    raise OutOfRange(f"entries {start}..{stop}: the log has {size} entries")
+                if stop - start > MAX_ENTRIES:
+                    raise OutOfRange(f"at most {MAX_ENTRIES} entries per request, asked for {stop - start}")
+                return config, size, stop, store.log_range(connection, start, stop)
+
+        config, size, stop, rows = await node.call(read)
         visible = {c.id for c in config.channels if party is None or party in c.members}
         result = []
         for entry in rows:
@@ -539,7 +553,7 @@ def create_app(
         sha256: str = Path(pattern="^[0-9a-f]{64}$"),
     ) -> Response:
         try:
-            listed, data = served_attachment(node, channel, envelope_id, sha256, party)
+            listed, data = await node.call(served_attachment, node, channel, envelope_id, sha256, party)
         except AttachmentNotFound as error:
             return error_response(error, 404)
         return Response(data, media_type=listed.media_type)

@@ -190,10 +190,7 @@ class Fetcher:
 
     async def fetch_due(self, *, force: bool = False) -> list[FetchOutcome]:
         """Attempt every pending fetch that is due (all pending ones with ``force``); their outcomes."""
-        now = self.node.clock()
-        with self.node.reading() as connection:
-            due = report_store.due_fetches(connection, float("inf") if force else now, limit=50)
-            peers = {peer.node: peer for peer in store.list_peers(connection)}
+        due, peers = await self.node.call(self._due, force)
         outcomes = []
         for fetch in due:
             outcome = await self._fetch(fetch, peers.get(fetch.peer))
@@ -201,12 +198,29 @@ class Fetcher:
             retry_at = None
             if outcome.state == "pending":
                 retry_at = at + min(RETRY_CAP, RETRY_BASE * 2 ** min(fetch.attempts, 16))
-            with self.node.recording() as connection:
-                report_store.settle_fetch(
-                    connection, fetch, state=outcome.state, at=at, error=outcome.error, retry_at=retry_at
-                )
+            await self.node.call(self._settle, fetch, outcome, at, retry_at)
             outcomes.append(outcome)
         return outcomes
+
+    # Every use of the node runs on its own thread (``LocalNode.call``), never on the event loop.
+
+    def _due(self, force: bool) -> tuple[list[report_store.AttachmentFetch], dict[str, store.PeerRow]]:
+        now = self.node.clock()
+        with self.node.reading() as connection:
+            due = report_store.due_fetches(connection, float("inf") if force else now, limit=50)
+            return due, {peer.node: peer for peer in store.list_peers(connection)}
+
+    def _settle(
+        self, fetch: report_store.AttachmentFetch, outcome: FetchOutcome, at: float, retry_at: float | None
+    ) -> None:
+        with self.node.recording() as connection:
+            report_store.settle_fetch(
+                connection, fetch, state=outcome.state, at=at, error=outcome.error, retry_at=retry_at
+            )
+
+    def _entry(self, envelope_id: str) -> store.LogEntry | None:
+        with self.node.reading() as connection:
+            return store.log_entry_by_envelope(connection, envelope_id)
 
     async def _fetch(self, fetch: report_store.AttachmentFetch, peer: store.PeerRow | None) -> FetchOutcome:
         if read_attachment(self.node, fetch.sha256) is not None:  # the same bytes came with another message
@@ -215,8 +229,7 @@ class Fetcher:
             return FetchOutcome(fetch, "pending", f"sender node {fetch.peer} is not pinned")
         if fetch.size > MAX_ATTACHMENT_SIZE:
             return FetchOutcome(fetch, "too_large", attachment_too_large(fetch.size))
-        with self.node.reading() as connection:
-            entry = store.log_entry_by_envelope(connection, fetch.envelope_id)
+        entry = await self.node.call(self._entry, fetch.envelope_id)
         if entry is None:
             return FetchOutcome(fetch, "missing", f"message {fetch.envelope_id} is not in our log")
         path = f"/v1/channels/{entry.channel}/messages/{fetch.envelope_id}/attachments/{fetch.sha256}"

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 import httpx
 
-from riskline.channel.checkpoint import Cosignature, EquivocationProof, SignedCheckpoint, detect_equivocation
+from riskline.channel.checkpoint import (
+    Cosignature,
+    EquivocationProof,
+    SignedCheckpoint,
+    detect_equivocation,
+    verify_checkpoint,
+)
 from riskline.channel.errors import ChannelError, MalformedEnvelope
 from riskline.channel.signing import VerifyKey
 from riskline.channel.witness import (
@@ -130,7 +136,7 @@ async def _audit_one(node: LocalNode, peer: store.PeerRow, client: httpx.AsyncCl
             proof = None
     observations += check_peer_log(statement, peer.node, peer_key, kept, proof)
     observations += check_gossip(statement, peer.node, keys, others, node.origin)
-    _record(node, peer.node, statement, observations)
+    _record(node, peer.node, statement, observations, keys)
     if not observations:
         observations = [
             Observation(
@@ -144,19 +150,34 @@ async def _audit_one(node: LocalNode, peer: store.PeerRow, client: httpx.AsyncCl
     return PeerAudit(peer.node, tuple(observations), statement)
 
 
-def _record(node: LocalNode, peer: str, statement: WitnessStatement, observations: Sequence[Observation]) -> None:
-    """Keep the heads shown (evidence for later), and tell the operator what is wrong."""
+def _record(
+    node: LocalNode,
+    peer: str,
+    statement: WitnessStatement,
+    observations: Sequence[Observation],
+    keys: dict[str, VerifyKey],
+) -> None:
+    """Keep the heads shown that their pinned key signed (evidence for later), and tell the operator what is
+    wrong."""
     with node.writing() as connection:
         now = node.clock()
         shown = [statement.head, *(h for h in statement.heads if h.checkpoint.origin != node.origin)]
         for head in shown:
             checkpoint = head.checkpoint
+            key = keys.get(checkpoint.origin)
+            try:
+                verify_checkpoint(head, trusted=key)
+            except ChannelError:
+                continue
+            if key is None:
+                continue
             existing = store.peer_checkpoints_of_size(connection, "head", checkpoint.origin, checkpoint.size)
             if any(json.loads(data) == head.to_dict() for data in existing):
                 continue
             data = json.dumps(head.to_dict(), sort_keys=True, separators=(",", ":"))
+            # ``peer`` of a head names whose key signs it (``log verify`` checks it so), not who relayed it.
             store.store_peer_checkpoint(
-                connection, "head", checkpoint.origin, checkpoint.size, checkpoint.root, peer, data, now
+                connection, "head", checkpoint.origin, checkpoint.size, checkpoint.root, checkpoint.origin, data, now
             )
         for observation in observations:
             detail = None if observation.evidence is None else {"equivocation_proof": observation.evidence.to_dict()}

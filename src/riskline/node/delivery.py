@@ -27,6 +27,10 @@ retry later, resend, prove again, give up — is decided by ``riskline.channel.s
   different roots are reported with a portable ``EquivocationProof``, and the peer's log growth is checked
   with a consistency proof fetched from it after a pass (at most once a second under load).
 
+Every use of the node (its database, its tree, its key: preparing a batch, verifying and recording receipts) runs
+on the node's own thread (``LocalNode.call``), never on the event loop, which only moves bytes: while the peer
+takes one batch, the receipts of the one before are verified on that thread.
+
 ``Deliverer.run`` is the server's asyncio task: it notices at once (``PRAGMA data_version``, polled every few
 milliseconds) when another process — the CLI's ``send`` — commits to the database, so a message sent alone
 goes out within milliseconds, and makes a full pass at least every ``interval`` for retries. ``flush`` does
@@ -224,13 +228,16 @@ class Deliverer:
     async def deliver_due(self, *, force: bool = False) -> DeliveryReport:
         """Deliver to every peer with pending envelopes that are due (all of them when ``force``)."""
         report = DeliveryReport()
+        targets = await self.node.call(self._due, force=force)
+        await asyncio.gather(*(self._deliver_to(peer, report, force=force) for peer in targets))
+        return report
+
+    def _due(self, *, force: bool) -> list[store.PeerRow]:
         now = self.node.clock()
         with self.node.reading() as connection:
             due = store.pending_due(connection)
             peers = {row.node: row for row in store.list_peers(connection)}
-        targets = [peers[name] for name, at in due.items() if name in peers and (force or at <= now)]
-        await asyncio.gather(*(self._deliver_to(peer, report, force=force) for peer in targets))
-        return report
+        return [peers[name] for name, at in due.items() if name in peers and (force or at <= now)]
 
     async def _deliver_to(self, peer: store.PeerRow, report: DeliveryReport, *, force: bool) -> None:
         delivered = report.delivered
@@ -246,17 +253,10 @@ class Deliverer:
 
     async def _one_round(self, peer: store.PeerRow, report: DeliveryReport) -> bool:
         """A batch of every channel with pending envelopes to ``peer``; True when another round should follow."""
-        node = self.node
-        with node.reading() as connection:
-            work = store.pending_by_channel(connection, peer.node, self.policy.batch * self.policy.batches)
-            if not work:
-                return False
-            stored = node.stored_head(connection)
-            cosigned_size = store.peer_state_of(connection, peer.node).cosigned_size
-        if stored is None:  # our log grew without a head (``send`` signs one): sign it before sending it
-            with node.writing() as connection:
-                stored = node.head(connection)
-        head = stored
+        round_work = await self.node.call(self._round_work, peer)
+        if round_work is None:
+            return False
+        work, head, cosigned_size = round_work
         again = False
         for channel, rows in work.items():
             step, cosigned_size = await self._deliver_channel(peer, channel, rows, head, cosigned_size, report)
@@ -264,6 +264,21 @@ class Deliverer:
                 return False
             again = again or step is Step.AGAIN or len(rows) >= self.policy.batch * self.policy.batches
         return again
+
+    def _round_work(self, peer: store.PeerRow) -> tuple[dict[str, list[store.OutboxRow]], SignedCheckpoint, int] | None:
+        """The pending rows to ``peer`` by channel, our head to send them under, and the size of our log the peer
+        cosigned last; None when nothing is pending."""
+        node = self.node
+        with node.reading() as connection:
+            work = store.pending_by_channel(connection, peer.node, self.policy.batch * self.policy.batches)
+            if not work:
+                return None
+            stored = node.stored_head(connection)
+            cosigned_size = store.peer_state_of(connection, peer.node).cosigned_size
+        if stored is None:  # our log grew without a head (``send`` signs one): sign it before sending it
+            with node.writing() as connection:
+                stored = node.head(connection)
+        return work, stored, cosigned_size
 
     async def _deliver_channel(
         self,
@@ -283,7 +298,7 @@ class Deliverer:
         prepared again. Envelopes queued meanwhile follow at once, under our newer head (up to ``batch *
         batches`` in all, so that a busy channel does not hold up the others).
         """
-        queue = self._queued(rows, report)
+        queue = await self.node.call(self._queued, rows, report)
         budget = self.policy.batch * self.policy.batches - len(queue)
         last_seq = queue[-1].row.seq if queue else 0
         peer_key = VerifyKey.from_text(peer.key)
@@ -292,25 +307,27 @@ class Deliverer:
         answered: tuple[list[tuple[_Queued, Any]], Checkpoint] | None = None
         """A batch answered in full whose receipts are not verified yet, and the head it carried."""
         rebases = 0
-        prepared = self._prepare(queue, head, cosigned_size)
+        prepared = await self.node.call(self._prepare, queue, head, cosigned_size)
         while prepared is not None:
             post = _Post(client, url, prepared.body)
             await post.written()
             if answered is not None:
-                if not self._settle(peer, *answered, peer_key, report):
+                if not await self.node.call(self._settle, peer, *answered, peer_key, report):
                     await post.discard()
                     return Step.STOP, cosigned_size
                 answered = None
-            following = self._prepare(queue[len(prepared.items) :], head, head.checkpoint.size)
+            following = await self.node.call(self._prepare, queue[len(prepared.items) :], head, head.checkpoint.size)
             try:
                 response = await post.response()
             except (httpx.TransportError, ssl.SSLError, OSError) as error:
-                self._retry_later(peer.node, queue[0].row, str(unreachable(peer.url, error)), report)
+                await self.node.call(
+                    self._retry_later, peer.node, queue[0].row, str(unreachable(peer.url, error)), report
+                )
                 return Step.STOP, cosigned_size
             answer = parse_answer(response.status_code, response.content, len(prepared.items), response.reason_phrase)
             if answer is None:
                 message = f"{response.status_code} from {peer.node}: not a riskline batch answer"
-                self._retry_later(peer.node, queue[0].row, message, report)
+                await self.node.call(self._retry_later, peer.node, queue[0].row, message, report)
                 return Step.STOP, cosigned_size
             taken = list(zip(prepared.items, answer.receipts, strict=False))
             queue = queue[len(taken) :]
@@ -319,15 +336,17 @@ class Deliverer:
             if answer.refusal is None:
                 answered = (taken, prepared.head.checkpoint)
                 if not queue and budget > 0:
-                    more, newer = self._queued_since(peer, channel, last_seq, min(self.policy.batch, budget), report)
+                    more, newer = await self.node.call(
+                        self._queued_since, peer, channel, last_seq, min(self.policy.batch, budget), report
+                    )
                     if more:
                         queue, head, budget, last_seq = more, newer or head, budget - len(more), more[-1].row.seq
                         following = None
                 if following is None or following.cosigned_size != cosigned_size:
-                    following = self._prepare(queue, head, cosigned_size)
+                    following = await self.node.call(self._prepare, queue, head, cosigned_size)
                 prepared = following
                 continue
-            if not self._settle(peer, taken, prepared.head.checkpoint, peer_key, report):
+            if not await self.node.call(self._settle, peer, taken, prepared.head.checkpoint, peer_key, report):
                 return Step.STOP, cosigned_size
             row = queue[0].row
             decision = after_refusal(
@@ -336,17 +355,17 @@ class Deliverer:
             if isinstance(decision, Rebase):
                 rebases += 1
                 cosigned_size = decision.cosigned_size
-                self._save_cosigned_size(peer.node, cosigned_size)
-                prepared = self._prepare(queue, head, cosigned_size)
+                await self.node.call(self._save_cosigned_size, peer.node, cosigned_size)
+                prepared = await self.node.call(self._prepare, queue, head, cosigned_size)
                 continue
             if isinstance(decision, Resend):
-                self._requeue_from(peer.node, channel, decision.seq, decision.reason)
+                await self.node.call(self._requeue_from, peer.node, channel, decision.seq, decision.reason)
             elif isinstance(decision, GiveUp):
-                self._fail(row, decision.reason, report)
+                await self.node.call(self._fail, row, decision.reason, report)
             else:
-                self._retry_later(peer.node, row, decision.reason, report)
+                await self.node.call(self._retry_later, peer.node, row, decision.reason, report)
             return step_after(decision), cosigned_size
-        if answered is not None and not self._settle(peer, *answered, peer_key, report):
+        if answered is not None and not await self.node.call(self._settle, peer, *answered, peer_key, report):
             return Step.STOP, cosigned_size
         return Step.CONTINUE, cosigned_size
 
@@ -470,7 +489,7 @@ class Deliverer:
             for cosignature in sorted(cosignatures.values(), key=lambda c: c.checkpoint.size):
                 store.store_peer_checkpoint(
                     connection,
-                    "cosigned_by_peer",
+                    store.CheckpointKind.COSIGNED_BY_PEER,
                     cosignature.checkpoint.origin,
                     cosignature.checkpoint.size,
                     cosignature.checkpoint.root,
@@ -499,7 +518,7 @@ class Deliverer:
         now: float,
     ) -> None:
         origin, size, root = head.checkpoint.origin, head.checkpoint.size, head.checkpoint.root
-        for earlier in store.peer_checkpoints_of_size(connection, "head", origin, size):
+        for earlier in store.peer_checkpoints_of_size(connection, store.CheckpointKind.HEAD, origin, size):
             proof = detect_equivocation(SignedCheckpoint.from_dict(json.loads(earlier)), head)
             if proof is not None:
                 message = f"peer {peer.node} signed two different roots for size {size} of its log"
@@ -515,7 +534,9 @@ class Deliverer:
                     detail={"equivocation_proof": proof.to_dict()},
                 )
                 store.record_node_event(connection, at=now, kind="equivocation", message=message, peer=peer.node)
-        store.store_peer_checkpoint(connection, "head", origin, size, root, peer.node, to_json(head.to_dict()), now)
+        store.store_peer_checkpoint(
+            connection, store.CheckpointKind.HEAD, origin, size, root, peer.node, to_json(head.to_dict()), now
+        )
 
     def _retry_later(self, peer: str, row: store.OutboxRow, error: str, report: DeliveryReport) -> None:
         now = self.node.clock()
@@ -582,9 +603,7 @@ class Deliverer:
 
     async def _check_peer_log(self, peer: store.PeerRow, client: httpx.AsyncClient) -> None:
         """Check that the peer's log only grew: a consistency proof from the last head we verified to its newest."""
-        with self.node.reading() as connection:
-            latest = store.latest_peer_checkpoint(connection, "head", peer.node)
-            state = store.peer_state_of(connection, peer.node)
+        latest, state = await self.node.call(self._peer_log_state, peer)
         if latest is None:
             return
         head = SignedCheckpoint.from_dict(json.loads(latest)).checkpoint
@@ -610,15 +629,25 @@ class Deliverer:
                 verify_consistency(old_size, head.size, old_root, head.root, proof)
         except InvalidProof as error:
             message = f"log of {peer.node} is not consistent from size {old_size} to {head.size}: {error}"
-            with self.node.writing() as connection:
-                now = self.node.clock()
-                store.record_security_event(
-                    connection, at=now, kind="InvalidProof", status=409, message=message, peer=peer.node
-                )
-                store.record_node_event(connection, at=now, kind="invalid_proof", message=message, peer=peer.node)
+            await self.node.call(self._inconsistent_peer_log, peer.node, message)
             return
+        await self.node.call(self._peer_log_verified, peer.node, head)
+
+    def _peer_log_state(self, peer: store.PeerRow) -> tuple[str | None, store.PeerStateRow]:
+        with self.node.reading() as connection:
+            return store.latest_peer_checkpoint(connection, store.CheckpointKind.HEAD, peer.node), store.peer_state_of(
+                connection, peer.node
+            )
+
+    def _inconsistent_peer_log(self, peer: str, message: str) -> None:
         with self.node.writing() as connection:
-            current = store.peer_state_of(connection, peer.node)
+            now = self.node.clock()
+            store.record_security_event(connection, at=now, kind="InvalidProof", status=409, message=message, peer=peer)
+            store.record_node_event(connection, at=now, kind="invalid_proof", message=message, peer=peer)
+
+    def _peer_log_verified(self, peer: str, head: Checkpoint) -> None:
+        with self.node.writing() as connection:
+            current = store.peer_state_of(connection, peer)
             if head.size > current.verified_size:
                 store.save_peer_state(
                     connection,
@@ -626,6 +655,10 @@ class Deliverer:
                 )
 
     # --- the server's task -------------------------------------------------------------------------------------
+
+    def _record_pass_error(self, message: str) -> None:
+        with self.node.writing() as connection:
+            store.record_node_event(connection, at=self.node.clock(), kind="delivery_error", message=message)
 
     async def run(self, stop: asyncio.Event, *, interval: float = 0.2, watch: float = WATCH_INTERVAL) -> None:
         """Deliver until ``stop`` is set: a pass as soon as the database changed (looked at every ``watch`` [s]),
@@ -643,10 +676,7 @@ class Deliverer:
                         more = (await self.deliver_due()).more
                     except (PeerError, ChannelError, StorageError, OSError) as error:
                         # never let one bad pass end the worker
-                        with self.node.writing() as connection:
-                            store.record_node_event(
-                                connection, at=self.node.clock(), kind="delivery_error", message=str(error)
-                            )
+                        await self.node.call(self._record_pass_error, str(error))
                     if more:
                         await asyncio.sleep(0)
                         continue

@@ -12,16 +12,20 @@ Time is a parameter: ``clock`` (default ``time.time``) is this node's own clock,
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import tomli_w
@@ -53,6 +57,8 @@ from riskline.storage import seals
 from riskline.storage.engine import Database, open_database
 
 Clock = Callable[[], float]
+P = ParamSpec("P")
+T = TypeVar("T")
 _GATE_TIMEOUT = 5.0  # [s] as long as SQLite's busy timeout
 _REMEMBERED = 20_000
 """Most envelopes appended by this process kept for the books (beyond, they are parsed from the log)."""
@@ -60,7 +66,9 @@ _OPEN_LOCK = threading.Lock()
 
 
 class LocalNode:
-    """An opened node directory. Not thread-safe: one asyncio loop (the server) or one CLI command uses it."""
+    """An opened node directory. Not thread-safe: one thread uses it — a CLI command's, or in the server the
+    node's own thread (``call``), which owns its database connections, its in-memory tree and its signing key,
+    so that SQLite commits and Ed25519 never run on the event loop and never race each other."""
 
     def __init__(self, paths: NodePaths, config: NodeConfig, identity: SigningKey, database: Database, clock: Clock):
         self.paths = paths
@@ -74,6 +82,7 @@ class LocalNode:
         self._books: Books | None = None
         self._appended: dict[int, SignedEnvelope] = {}
         self._gate = WriterGate(paths.write_lock)
+        self._thread: ThreadPoolExecutor | None = None
 
     @classmethod
     def open(cls, root: Path, *, clock: Clock = time.time) -> LocalNode:
@@ -101,8 +110,19 @@ class LocalNode:
                 seals.install(connection, sealer)
 
     def close(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
         self.database.close()
         self._gate.close()
+
+    async def call(self, function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """``function(*args, **kwargs)`` run on the node's own thread (one, started on first use), awaited from
+        an event loop: the single writer of the server process, off the loop."""
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"riskline-node-{self.config.id}")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, functools.partial(function, *args, **kwargs))
 
     def __enter__(self) -> LocalNode:
         return self

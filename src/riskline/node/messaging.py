@@ -239,7 +239,7 @@ def _default_level(original: store.MessageRow | None, policy: ChannelPolicy) -> 
 
 
 def _last_head_seen(connection: Connection, peer_node: str) -> PeerHead | None:
-    data = store.latest_peer_checkpoint(connection, "head", peer_node)
+    data = store.latest_peer_checkpoint(connection, store.CheckpointKind.HEAD, peer_node)
     if data is None:
         return None
     return PeerHead.of(SignedCheckpoint.from_dict(json.loads(data)).checkpoint)

@@ -240,9 +240,18 @@ def _accept_in(
         head_seen = verdict.checkpoint
         cosignature = cosign(node.identity, head_seen.checkpoint, now)
         origin, size, root = head_seen.checkpoint.origin, head_seen.checkpoint.size, head_seen.checkpoint.root
-        store.store_peer_checkpoint(connection, "head", origin, size, root, sender, to_json(head_seen.to_dict()), now)
         store.store_peer_checkpoint(
-            connection, "cosigned_by_us", origin, size, root, sender, to_json(cosignature.to_dict()), now
+            connection, store.CheckpointKind.HEAD, origin, size, root, sender, to_json(head_seen.to_dict()), now
+        )
+        store.store_peer_checkpoint(
+            connection,
+            store.CheckpointKind.COSIGNED_BY_US,
+            origin,
+            size,
+            root,
+            sender,
+            to_json(cosignature.to_dict()),
+            now,
         )
         store.save_peer_state(
             connection,

@@ -30,7 +30,7 @@ import signal
 import socket
 import ssl
 import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,7 @@ def _background(settings: ServerSettings, context: ssl.SSLContext | None) -> Any
 async def _escalation_loop(node: LocalNode, stop: asyncio.Event, interval: float) -> None:
     while not stop.is_set():
         try:
-            escalate_due(node)
+            await node.call(escalate_due, node)
         except (NodeError, StorageError) as error:
             log.warning("escalation pass failed: %s", error)
         with contextlib.suppress(TimeoutError):
@@ -115,10 +115,12 @@ async def _escalation_loop(node: LocalNode, stop: asyncio.Event, interval: float
 
 async def _trust_new_peers(node: LocalNode, context: ssl.SSLContext, stop: asyncio.Event) -> None:
     trusted: set[str] = set()
-    while not stop.is_set():
+    def pinned_cas() -> list[str]:
         with node.reading() as connection:
-            pems = [peer.ca_pem for peer in store.list_peers(connection) if peer.ca_pem]
-        for pem in pems:
+            return [peer.ca_pem for peer in store.list_peers(connection) if peer.ca_pem]
+
+    while not stop.is_set():
+        for pem in await node.call(pinned_cas):
             if pem not in trusted:
                 tls.trust_client_ca(context, pem.encode("ascii"))
                 trusted.add(pem)
@@ -142,8 +144,17 @@ def bind(address: ListenAddress) -> socket.socket:
     return sock
 
 
-def serve(root: Path, *, port: int | None = None, settings: ServerSettings | None = None) -> None:
-    """Run the node at ``root`` until SIGTERM/SIGINT. ``port`` overrides node.toml's (0: any free port)."""
+def serve(
+    root: Path,
+    *,
+    port: int | None = None,
+    settings: ServerSettings | None = None,
+    companion: Callable[[LocalNode], contextlib.AbstractContextManager[object]] | None = None,
+) -> None:
+    """Run the node at ``root`` until SIGTERM/SIGINT. ``port`` overrides node.toml's (0: any free port).
+
+    ``companion`` is entered once the node listens and left when it stops (the dashboard rides along this way).
+    """
     settings = settings or ServerSettings()
     paths = NodePaths(root)
     server_lock = FileLock(paths.server_lock)
@@ -191,7 +202,10 @@ def serve(root: Path, *, port: int | None = None, settings: ServerSettings | Non
     paths.server_info.write_text(json.dumps({"pid": os.getpid(), "url": url, "node": config.id}), encoding="utf-8")
     print(f"riskline node {config.id} ({config.party}) listening on {url}", flush=True)
     try:
-        with _signals_end_the_server_not_the_process():
+        with (
+            _signals_end_the_server_not_the_process(),
+            companion(node) if companion is not None else contextlib.nullcontext(),
+        ):
             server.run(sockets=[sock])
     finally:
         sock.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from riskline.incidents.model import Encounter
 from riskline.ingest.stats import IngestStats
-from riskline.storage.engine import open_database
+from riskline.storage.engine import Database, open_database
 from riskline.storage.watch_store import END_OF_INPUT, WatchStore
 from riskline.watch import Watch
 
@@ -30,11 +30,14 @@ class RecordedRun:
     """One watch run stored as it goes: its run row first, encounters as they close, identities and stats last."""
 
     def __init__(
-        self, db: Path | str, inputs: list[str], watch: Watch, clock: Callable[[], float] = time.time
+        self, db: Path | str | Database, inputs: list[str], watch: Watch, clock: Callable[[], float] = time.time
     ) -> None:
+        """``db``: a path or URL to open (and close at the end), or an open ``Database`` the caller keeps, such
+        as a node's, whose connections seal what is written (``storage/seals.py``)."""
         self.watch = watch
         self._clock = clock
-        self._database = open_database(db)
+        self._owns_database = not isinstance(db, Database)
+        self._database = db if isinstance(db, Database) else open_database(db)
         self._store = WatchStore(self._database)
         run_id = self._store.begin_run(inputs, {"rulebook": watch.rulebook.as_dict()}, clock())
         self.outcome = WatchOutcome(run_id=run_id)
@@ -54,4 +57,5 @@ class RecordedRun:
             self._store.save_identities(self.watch.identities(), self._clock())
             self._store.finish_run(self.outcome.run_id, self.outcome.stats, self._clock(), ended_by=ended_by)
         finally:
-            self._database.close()
+            if self._owns_database:
+                self._database.close()

@@ -79,6 +79,14 @@ class FixHistory:
         self._buffer[self._end] = (t, lat, lon, alt, v_east, v_north, v_up)
         self._end += 1
 
+    def extend(self, rows: npt.NDArray[np.float64]) -> None:
+        """Add fixes ``[t, lat, lon, alt, v_east, v_north, v_up]`` (one per row, strictly increasing in time and
+        newer than every fix held; the caller checks the order) in one copy."""
+        while self._end + len(rows) > len(self._buffer):
+            self._make_room(len(rows))
+        self._buffer[self._end:self._end + len(rows)] = rows
+        self._end += len(rows)
+
     def insert(self, t: float, lat: float, lon: float, alt: float, v_east: float, v_north: float,
                v_up: float) -> bool:
         """Add a fix at its place in time; False (and nothing added) if a fix at ``t`` is already held."""
@@ -145,10 +153,10 @@ class FixHistory:
                 alt = float(buffer[start + reported[-1], _ALT])
         return Kinematics(t, lat, lon, alt, v_east, v_north, v_up)
 
-    def _make_room(self) -> None:
+    def _make_room(self, extra: int = 1) -> None:
         live = self._end - self._start
-        if live * 2 > len(self._buffer):
-            grown = np.empty((len(self._buffer) * 2, _COLUMNS))
+        if live * 2 > len(self._buffer) or live + extra > len(self._buffer):
+            grown = np.empty((max(len(self._buffer) * 2, 2 * (live + extra)), _COLUMNS))
             grown[:live] = self._buffer[self._start:self._end]
             self._buffer = grown
         else:

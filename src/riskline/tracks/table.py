@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
@@ -30,6 +30,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from riskline.ingest.batch import ObservationBatch
 from riskline.ingest.observation import Domain, Kind, Observation
 from riskline.tracks.history import FixHistory
 from riskline.tracks.identity import PlatformIdentity
@@ -39,6 +40,7 @@ from riskline.tracks.snapshot import Snapshot
 MIN_DERIVE_DT_S = 1.0  # [s] shortest interval a velocity is derived over; position noise dominates below it
 _INITIAL_CAPACITY = 1024
 _FEW_REMOVALS = 64
+_SMALL_BATCH = 48  # rows below which update_batch takes them one by one
 _Scalar = TypeVar("_Scalar", bound=np.generic)
 
 
@@ -233,6 +235,103 @@ class TrackTable:
         self._next_fix(slot, platform_id, obs, lat, lon)
         return UpdateResult.ACCEPTED
 
+    def update_batch(self, batch: ObservationBatch, identities: Sequence[PlatformIdentity]) -> None:
+        """Take many reports at once, ``identities[k]`` the one the attributor gave row ``k``: the same state and
+        counts as ``update`` on each row in order, with each platform's state computed once per batch.
+
+        A platform whose new fixes all come after its current one, in strictly increasing time, has them
+        appended in one copy; any other platform (a late or repeated fix) has its rows taken one by one.
+        Platforms are independent, so handling them one after the other gives the same result as the rows'
+        interleaved order.
+        """
+        n = len(batch)
+        if len(identities) != n:
+            raise ValueError(f"update_batch: {len(identities)} identities for {n} reports")
+        if n < _SMALL_BATCH:  # a few rows cost less one by one than the batch's fixed NumPy overhead
+            for row, identity in enumerate(identities):
+                self.update(batch.row(row), identity)
+            return
+        code_of: dict[str, int] = {}
+        codes = np.fromiter((code_of.setdefault(pid, len(code_of)) for pid in batch.platform_id), np.int64, n)
+        ids = list(code_of)
+        for row, identity in enumerate(identities):
+            if identity.platform_id != batch.platform_id[row]:
+                raise ValueError(
+                    f"update_batch: identity is for {identity.platform_id}, the report for {batch.platform_id[row]}"
+                )
+        t, lat, lon = batch.t, batch.lat, batch.lon
+        timed = np.isfinite(t)
+        with np.errstate(invalid="ignore"):
+            located = ~np.isnan(lat) & ~np.isnan(lon)
+            valid = located & (lat >= -90.0) & (lat <= 90.0) & (lon >= -180.0) & (lon <= 180.0) & timed
+        order = np.argsort(codes, kind="stable")  # rows grouped by platform, each group in arrival order
+        group = codes[order]
+        starts = np.concatenate(([0], np.flatnonzero(np.diff(group)) + 1))
+        heard_t = np.where(timed, t, -np.inf)[order]
+        newest = np.maximum.reduceat(heard_t, starts)
+        count_rows = np.diff(np.append(starts, n))
+        count_unlocated = np.add.reduceat((timed & ~located)[order].astype(np.int64), starts)
+        fix_rows = order[valid[order]]  # fixes, grouped by platform, in arrival order
+        fix_group = codes[fix_rows]
+        fix_t = t[fix_rows]
+        count_fixes = np.bincount(fix_group, minlength=len(ids))
+        fix_start = np.concatenate(([0], np.cumsum(count_fixes)[:-1]))
+        backwards = (fix_group[1:] == fix_group[:-1]) & (np.diff(fix_t) <= 0.0)
+        disordered = np.zeros(len(ids), dtype=bool)
+        disordered[fix_group[1:][backwards]] = True
+        block = np.empty((len(fix_rows), 7))
+        block[:, 0] = fix_t
+        block[:, 1] = lat[fix_rows]
+        block[:, 2] = lon[fix_rows]
+        block[:, 3] = batch.alt_m[fix_rows]
+        block[:, 6] = batch.vrate_mps[fix_rows]
+        if len(fix_rows):
+            block[:, 4:6] = [
+                _horizontal_velocity(sog, cog)
+                for sog, cog in zip(batch.sog_mps[fix_rows].tolist(), batch.cog_deg[fix_rows].tolist(), strict=True)
+            ]
+        stats = self.stats
+        fixes_of, first_of = count_fixes.tolist(), fix_start.tolist()
+        rows_of, start_of = count_rows.tolist(), starts.tolist()
+        newest_of, unlocated_of = newest.tolist(), count_unlocated.tolist()
+        disordered_of, fix_t_of = disordered.tolist(), block[:, 0].tolist()
+        order_of, fix_rows_of = order.tolist(), fix_rows.tolist()
+        transponder = batch.transponder
+        for code, platform_id in enumerate(ids):
+            slot = self._slot_of.get(platform_id)
+            if slot is None:
+                slot = self._add(platform_id)
+            fixes, first = fixes_of[code], first_of[code]
+            group_start, group_rows = start_of[code], rows_of[code]
+            if disordered_of[code] or (fixes and self._has_fix[slot] and fix_t_of[first] <= self._t_fix[slot]):
+                for row in order_of[group_start:group_start + group_rows]:
+                    self.update(batch.row(row), identities[row])
+                continue
+            identity = identities[order_of[group_start + group_rows - 1]]
+            self._identity_of[platform_id] = identity
+            self._is_air[slot] = identity.domain is Domain.AIR
+            self._is_military[slot] = identity.kind is Kind.MILITARY
+            self._party[slot] = self._party_index(identity.party)
+            if newest_of[code] > self._t_seen[slot]:
+                self._t_seen[slot] = newest_of[code]
+            unlocated = unlocated_of[code]
+            stats.invalid += group_rows - unlocated - fixes
+            stats.no_position += unlocated
+            if not fixes:
+                continue
+            history = self._history_of.get(platform_id)
+            if history is None:
+                history = FixHistory()
+                self._history_of[platform_id] = history
+                self._has_fix[slot] = True
+                self._with_fix += 1
+            last = first + fixes - 1
+            history.extend(block[first:last + 1])
+            history.trim_before(fix_t_of[last] - self.history_s)
+            self._transponder[slot] = bool(transponder[fix_rows_of[last]])
+            self._set_state(slot, history)
+            stats.accepted += fixes
+
     def stale(self, t: float) -> list[str]:
         """The platforms ``expire(t)`` would drop (not heard from for longer than their maximum age), sorted."""
         used = self._used
@@ -393,6 +492,16 @@ def _reported(obs: Observation) -> tuple[float, float, float, float]:
         v_north,
         obs.vrate_mps if obs.vrate_mps is not None else math.nan,
     )
+
+
+def _horizontal_velocity(sog: float, cog: float) -> tuple[float, float]:
+    """[m/s] (east, north) as ``_reported`` gives them, from speed and course with NaN for absent."""
+    if not (math.isnan(sog) or math.isnan(cog)):
+        radians = math.radians(cog)
+        return sog * math.sin(radians), sog * math.cos(radians)
+    if sog == 0.0:
+        return 0.0, 0.0
+    return math.nan, math.nan
 
 
 def _grown(array: npt.NDArray[_Scalar], size: int, fill: object) -> npt.NDArray[_Scalar]:

@@ -50,7 +50,6 @@ from riskline.storage.channel_store.events import (
 )
 from riskline.storage.channel_store.log import (
     LogEntry,
-    append_log,
     append_log_many,
     envelope_ids_from,
     iter_leaves,
@@ -65,7 +64,6 @@ from riskline.storage.channel_store.log import (
 )
 from riskline.storage.channel_store.messages import (
     MessageRow,
-    insert_message,
     insert_messages,
     last_seq,
     list_messages,
@@ -73,13 +71,10 @@ from riskline.storage.channel_store.messages import (
     message,
     messages,
     messages_by_prefix,
-    open_messages,
 )
 from riskline.storage.channel_store.outbox import (
     Delivered,
     OutboxRow,
-    failed_outbox,
-    insert_outbox,
     insert_outbox_rows,
     mark_delivered,
     outbox,
@@ -88,7 +83,6 @@ from riskline.storage.channel_store.outbox import (
     pending_after,
     pending_by_channel,
     pending_due,
-    pending_outbox,
     postpone_outbox,
     requeue_outbox,
     resume_outbox,
@@ -115,7 +109,6 @@ from riskline.storage.channel_store.receipts import (
     receipt,
     receipts,
     receipts_of,
-    store_receipt,
     store_receipts,
 )
 from riskline.storage.channel_store.states import (
@@ -144,7 +137,6 @@ __all__ = [
     "all_checkpoints",
     "all_peer_checkpoints",
     "all_receipts",
-    "append_log",
     "append_log_many",
     "check_in",
     "checkpoint_at",
@@ -152,11 +144,8 @@ __all__ = [
     "delete_peer",
     "envelope_ids_from",
     "escalations",
-    "failed_outbox",
     "insert_escalation",
-    "insert_message",
     "insert_messages",
-    "insert_outbox",
     "insert_outbox_rows",
     "iter_leaves",
     "iter_log",
@@ -181,7 +170,6 @@ __all__ = [
     "messages",
     "messages_by_prefix",
     "node_events",
-    "open_messages",
     "outbox",
     "outbox_counts",
     "outbox_rows",
@@ -196,7 +184,6 @@ __all__ = [
     "pending_after",
     "pending_by_channel",
     "pending_due",
-    "pending_outbox",
     "postpone_outbox",
     "receipt",
     "receipts",
@@ -210,7 +197,6 @@ __all__ = [
     "security_events",
     "store_checkpoint",
     "store_peer_checkpoint",
-    "store_receipt",
     "store_receipts",
     "update_outbox",
     "upsert_peer",

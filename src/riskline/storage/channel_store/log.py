@@ -55,20 +55,6 @@ def leaf_hashes_from(connection: Connection, start: int) -> list[bytes]:
     return [bytes(row[0]) for row in rows]
 
 
-def append_log(connection: Connection, entry: LogEntry) -> None:
-    connection.execute(
-        log_entries.insert().values(
-            idx=entry.index,
-            leaf_hash=entry.leaf_hash,
-            data=entry.data,
-            direction=entry.direction,
-            envelope_id=entry.envelope_id,
-            channel=entry.channel,
-            appended_at=entry.appended_at,
-        )
-    )
-
-
 def append_log_many(connection: Connection, entries: Sequence[LogEntry]) -> None:
     """Append several entries with one statement (``executemany``); their indexes are the caller's to get right."""
     if entries:

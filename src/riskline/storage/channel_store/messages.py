@@ -74,10 +74,6 @@ class MessageRow:
     answered_at: float | None  # [s] our clock
 
 
-def insert_message(connection: Connection, message: MessageRow) -> None:
-    connection.execute(messages.insert().values(**fields(message)))
-
-
 def insert_messages(connection: Connection, rows: Sequence[MessageRow]) -> None:
     """Insert several message rows with one statement (``executemany``)."""
     if rows:
@@ -127,16 +123,6 @@ def list_messages(
         query = query.order_by(None).order_by(messages.c.log_index.desc()).limit(limit)
         return list(reversed([_message(row) for row in connection.execute(query)]))
     return [_message(row) for row in connection.execute(query)]
-
-
-def open_messages(connection: Connection) -> list[MessageRow]:
-    """Messages still awaiting a reply, with a deadline, oldest deadline first."""
-    rows = connection.execute(
-        sa.select(messages)
-        .where(messages.c.status == MessageStatus.OPEN, messages.c.deadline.is_not(None))
-        .order_by(messages.c.deadline)
-    )
-    return [_message(row) for row in rows]
 
 
 def last_seq(connection: Connection, channel: str, direction: str, sender_node: str) -> int:

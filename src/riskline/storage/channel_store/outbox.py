@@ -49,10 +49,6 @@ class OutboxRow:
     delivered: float | None  # [s]
 
 
-def insert_outbox(connection: Connection, row: OutboxRow) -> None:
-    connection.execute(outbox.insert().values(**fields(row)))
-
-
 def insert_outbox_rows(connection: Connection, rows: Sequence[OutboxRow]) -> None:
     """Insert several outbox rows with one statement (``executemany``)."""
     if rows:
@@ -62,15 +58,6 @@ def insert_outbox_rows(connection: Connection, rows: Sequence[OutboxRow]) -> Non
 def _outbox(row: sa.Row[Any]) -> OutboxRow:
     values = row._asdict()
     return OutboxRow(**{**values, "state": OutboxState(values["state"])})
-
-
-def pending_outbox(connection: Connection, peer: str | None = None) -> list[OutboxRow]:
-    """Pending rows in delivery order: by peer, channel, seq."""
-    query = sa.select(outbox).where(outbox.c.state == OutboxState.PENDING)
-    if peer is not None:
-        query = query.where(outbox.c.peer == peer)
-    query = query.order_by(outbox.c.peer, outbox.c.channel, outbox.c.seq)
-    return [_outbox(row) for row in connection.execute(query)]
 
 
 def pending_due(connection: Connection) -> dict[str, float]:
@@ -193,16 +180,6 @@ def mark_delivered(connection: Connection, rows: Sequence[Delivered]) -> None:
                 for row in rows
             ],
         )
-
-
-def failed_outbox(connection: Connection, peer: str) -> list[OutboxRow]:
-    """Rows to ``peer`` that failed permanently, in (channel, seq) order."""
-    rows = connection.execute(
-        sa.select(outbox)
-        .where(outbox.c.peer == peer, outbox.c.state == OutboxState.FAILED_PERMANENT)
-        .order_by(outbox.c.channel, outbox.c.seq)
-    )
-    return [_outbox(row) for row in rows]
 
 
 def postpone_outbox(connection: Connection, peer: str, next_attempt: float) -> None:

@@ -91,19 +91,6 @@ def receipts_of(connection: Connection, envelope_ids: Collection[str], direction
     return found
 
 
-def store_receipt(connection: Connection, envelope_id: str, direction: str, peer: str, data: str, at: float) -> None:
-    """Insert or keep the first stored receipt for (envelope, direction, peer)."""
-    exists = connection.execute(
-        sa.select(receipts.c.id).where(
-            receipts.c.envelope_id == envelope_id, receipts.c.direction == direction, receipts.c.peer == peer
-        )
-    ).first()
-    if exists is None:
-        connection.execute(
-            receipts.insert().values(envelope_id=envelope_id, direction=direction, peer=peer, data=data, stored=at)
-        )
-
-
 def receipt(connection: Connection, envelope_id: str, direction: str, peer: str | None = None) -> str | None:
     query = sa.select(receipts.c.data).where(receipts.c.envelope_id == envelope_id, receipts.c.direction == direction)
     if peer is not None:

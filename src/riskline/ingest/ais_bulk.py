@@ -1,0 +1,164 @@
+"""AIS position reports (types 1/2/3, 18 and 27) decoded many at a time with NumPy.
+
+ITU-R M.1371-5 Annex 8 (and gpsd's AIVDM/AIVDO protocol decoding): the payload of an AIVDM sentence is
+6-bit ASCII armouring of a fixed-layout bit field. For the position reports riskline needs most, every field
+sits at a fixed bit offset, so a whole batch of payloads can be de-armoured (character − 48, less 8 above 40),
+unpacked to bits and cut into fields as matrix operations instead of one Python object per message.
+
+The values are pyais's, bit for bit (pyais stays the oracle: ``tests/ingest/test_ais_bulk.py`` compares them
+field for field on random valid messages): latitude and longitude rounded to 1e-6° with the same integer
+arithmetic as ``pyais.messages.to_lat_lon``; speed and course in tenths divided by 10.0; type 27 speed and
+course as whole knots and degrees. A payload shorter than its message type's full length is not decoded here
+(``FULL_BITS``): pyais reads what it can of it, and the caller hands it to pyais.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from riskline.units import KNOT
+
+BULK_TYPES = frozenset({1, 2, 3, 18, 27})
+"""Message types decoded here; every other type goes through pyais."""
+
+FIRST_CHARACTER = frozenset(b"123BK")
+"""Armoured first character of each bulk type (its 6-bit value is the message type)."""
+
+FULL_BITS = {1: 168, 2: 168, 3: 168, 18: 168, 27: 96}
+"""[bits] length of a complete message of each bulk type."""
+
+_WIDTH = 28  # [characters] armoured length of 168 bits, the longest bulk layout
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class PositionBatch:
+    """Decoded position reports, one row per payload, in the order given; values as pyais gives them."""
+
+    complete: BoolArray
+    """True where the payload is a bulk type at its full length: only those rows hold decoded values."""
+    msg_type: IntArray
+    mmsi: IntArray
+    lat: FloatArray
+    """[deg] 91 = not available."""
+    lon: FloatArray
+    """[deg] 181 = not available."""
+    speed: FloatArray
+    """[kn] tenths for types 1-3 and 18 (102.3 = not available), whole knots for 27 (63 = not available)."""
+    course: FloatArray
+    """[deg] tenths for types 1-3 and 18 (360 = not available), whole degrees for 27 (511 = not available)."""
+    heading: IntArray
+    """[deg] true heading (511 = not available); 0 for type 27, which has none."""
+    second: IntArray
+    """UTC second of the report (0–59; 60–63 = not available); -1 for type 27, which has none."""
+
+    def __len__(self) -> int:
+        return len(self.msg_type)
+
+
+@dataclass(frozen=True, slots=True)
+class Reports:
+    """What riskline keeps of a ``PositionBatch`` (``ais_fields`` rules), SI units, NaN for "not available"."""
+
+    lat: FloatArray
+    """[deg] NaN where not available."""
+    lon: FloatArray
+    """[deg] NaN where not available."""
+    sog_mps: FloatArray
+    """[m/s] NaN where not available."""
+    cog_deg: FloatArray
+    """[deg] NaN where not available or invalid."""
+
+
+def sixbit(payloads: Sequence[bytes]) -> npt.NDArray[np.uint8]:
+    """The 6-bit values of the first ``_WIDTH`` characters of each payload (shorter ones padded with 0),
+    one row per payload. Characters must be valid armouring (``0``-``W``, `````-``w``)."""
+    padded = b"".join(p[:_WIDTH].ljust(_WIDTH, b"0") for p in payloads)
+    chars = np.frombuffer(padded, dtype=np.uint8).reshape(len(payloads), _WIDTH)
+    values = chars - np.uint8(48)
+    values[values > 40] -= np.uint8(8)
+    return values
+
+
+def _bits(values: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """One row of bits per payload, most significant first (6 per character)."""
+    unpacked = np.unpackbits((values << np.uint8(2))[:, :, None], axis=2)[:, :, :6]
+    return unpacked.reshape(len(values), -1)
+
+
+def _field(bits: npt.NDArray[np.uint8], start: int, width: int, *, signed: bool = False) -> IntArray:
+    weights = np.left_shift(np.int64(1), np.arange(width - 1, -1, -1, dtype=np.int64))
+    value = bits[:, start : start + width].astype(np.int64) @ weights
+    if signed:
+        value = np.where(value >= 1 << (width - 1), value - (1 << width), value)
+    return np.asarray(value, dtype=np.int64)
+
+
+def _degrees(raw: IntArray, numerator: int) -> FloatArray:
+    """pyais's exact rounding of raw/600000 (numerator 10) or raw/600 (numerator 10000) to 1e-6°."""
+    return np.asarray((numerator * raw + 3) // 6, dtype=np.float64) / 1e6
+
+
+def decode_positions(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> PositionBatch:
+    """Decode a batch of armoured payloads; rows that are not complete bulk types are marked ``complete=False``."""
+    n = len(payloads)
+    lengths = np.fromiter((len(p) for p in payloads), dtype=np.int64, count=n)
+    usable = 6 * lengths - np.asarray(fill_bits, dtype=np.int64)  # [bits]
+    if n == 0:
+        empty_i = np.zeros(0, dtype=np.int64)
+        empty_f = np.zeros(0, dtype=np.float64)
+        return PositionBatch(
+            np.zeros(0, dtype=bool), empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, empty_i, empty_i
+        )
+    bits = _bits(sixbit(payloads))
+    msg_type = _field(bits, 0, 6)
+    mmsi = _field(bits, 8, 30)
+    class_a = msg_type <= 3
+    class_b = msg_type == 18
+    long_range = msg_type == 27
+    needed = np.where(long_range, 96, 168)
+    complete = (class_a | class_b | long_range) & (msg_type >= 1) & (usable >= needed)
+
+    # Class B (18) has the class A layout from the speed on, 4 bits earlier (no status, no rate of turn).
+    speed_a, speed_b = _field(bits, 50, 10), _field(bits, 46, 10)
+    lon_a, lon_b = _field(bits, 61, 28, signed=True), _field(bits, 57, 28, signed=True)
+    lat_a, lat_b = _field(bits, 89, 27, signed=True), _field(bits, 85, 27, signed=True)
+    course_a, course_b = _field(bits, 116, 12), _field(bits, 112, 12)
+    heading_a, heading_b = _field(bits, 128, 9), _field(bits, 124, 9)
+    second_a, second_b = _field(bits, 137, 6), _field(bits, 133, 6)
+    lon_27, lat_27 = _field(bits, 44, 18, signed=True), _field(bits, 62, 17, signed=True)
+    speed_27, course_27 = _field(bits, 79, 6), _field(bits, 85, 9)
+
+    lat = np.where(long_range, _degrees(lat_27, 10000), np.where(class_b, _degrees(lat_b, 10), _degrees(lat_a, 10)))
+    lon = np.where(long_range, _degrees(lon_27, 10000), np.where(class_b, _degrees(lon_b, 10), _degrees(lon_a, 10)))
+    speed = np.where(long_range, speed_27.astype(np.float64), np.where(class_b, speed_b, speed_a) / 10.0)
+    course = np.where(long_range, course_27.astype(np.float64), np.where(class_b, course_b, course_a) / 10.0)
+    heading = np.where(long_range, 0, np.where(class_b, heading_b, heading_a))
+    second = np.where(long_range, -1, np.where(class_b, second_b, second_a))
+    return PositionBatch(
+        complete, msg_type, mmsi, lat, lon, speed, course, np.asarray(heading, dtype=np.int64),
+        np.asarray(second, dtype=np.int64),
+    )
+
+
+def reports(batch: PositionBatch) -> Reports:
+    """The fields riskline keeps, with ``ais_fields``'s "not available" rules applied to whole columns."""
+    long_range = batch.msg_type == 27
+    with np.errstate(invalid="ignore"):
+        lat = np.where(batch.lat == 91.0, np.nan, batch.lat)
+        lon = np.where(batch.lon == 181.0, np.nan, batch.lon)
+        speed_missing = np.where(long_range, batch.speed >= 63, batch.speed >= 102.3)
+        sog = np.where(speed_missing, np.nan, batch.speed * KNOT)
+        course_valid = (batch.course >= 0.0) & (batch.course < 360.0)
+        cog = np.where(course_valid, batch.course, np.nan)
+    return Reports(lat=lat, lon=lon, sog_mps=sog, cog_deg=cog)
+
+
+__all__ = ["BULK_TYPES", "FIRST_CHARACTER", "FULL_BITS", "PositionBatch", "Reports", "decode_positions", "reports"]

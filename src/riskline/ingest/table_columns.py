@@ -1,0 +1,215 @@
+"""Positions-table CSV read column-wise: a block of lines parsed by pyarrow, checked and converted per column.
+
+The per-line reader (``table.TableCsvDecoder``) spends most of its time turning each cell into a Python value.
+Here a block of lines (one chunk of the file, ``sources.CHUNK_BYTES``) is parsed by pyarrow's CSV reader with
+every cell as text, numeric columns are converted by one cast each, and text columns (time, id, party, domain,
+kind, transponder) are converted once per *distinct* value with the per-line reader's own helpers — a table has
+few distinct ids, parties and times. Every check of ``table.observation_from_row`` is made on whole columns.
+
+Exactness first: a block is taken column-wise only if it is plain (no comment, blank, quoted or CR-ended line;
+every row as wide as the header) and every one of its rows passes every check; otherwise the whole block goes
+through the per-line reader, which counts each bad row with its reason. So a clean block gives exactly the
+per-line reader's observations, and a dirty one exactly its observations and rejects
+(``tests/ingest/test_table_columns.py`` compares both on clean and dirty tables).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from riskline.ingest.batch import ObservationBatch
+from riskline.ingest.counting import BadField
+from riskline.ingest.observation import Domain, Kind, Observation
+from riskline.ingest.options import ReaderOptions
+from riskline.ingest.stats import IngestStats
+from riskline.ingest.table import _NAMESPACES, SOURCE, TableCsvDecoder, _text, _time, _transponder
+from riskline.ingest.textlines import csv_fields
+from riskline.units import KNOT
+
+_NUMERIC = ("lat", "lon", "alt_m", "sog_kn", "cog_deg", "vrate_mps")
+_TEXT = ("t", "id", "party", "domain", "kind", "transponder")
+
+
+class _Dirty(Exception):
+    """The block needs the per-line reader."""
+
+
+def _plain(block: bytes) -> bool:
+    return not (
+        block.startswith((b"#", b"\n", b" ", b"\t"))
+        or b"\n\t" in block
+        or b"\n#" in block
+        or b"\n\n" in block
+        or b'"' in block
+        or b"\r" in block
+        or b"\n " in block
+    )
+
+
+def _platform_id(value: object) -> str:
+    ident = _text(value, "id")
+    if ident is None:
+        raise BadField("id")
+    return ident if ident.lower().startswith(_NAMESPACES) else f"id:{ident}"
+
+
+def _domain(value: object) -> Domain | None:
+    text = _text(value, "domain")
+    return None if text is None else Domain(text.lower())
+
+
+def _kind(value: object) -> Kind | None:
+    text = _text(value, "kind")
+    return None if text is None else Kind(text.lower())
+
+
+_CONVERTERS: dict[str, Callable[[Any], object]] = {
+    "t": _time,
+    "id": _platform_id,
+    "party": lambda value: _text(value, "party"),
+    "domain": _domain,
+    "kind": _kind,
+    "transponder": _transponder,
+}
+_ABSENT: dict[str, object] = {"t": None, "id": None, "party": None, "domain": None, "kind": None, "transponder": True}
+
+
+def _by_value(column: Any, convert: Callable[[Any], object]) -> list[object]:
+    """The column converted once per distinct value; raises ``_Dirty`` if any value does not convert."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    try:
+        converted = [convert(value) for value in encoded.dictionary.to_pylist()]
+        if encoded.null_count:
+            converted.append(convert(None))
+    except (ValueError, BadField):
+        raise _Dirty from None
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    if encoded.null_count:
+        indices = np.where(encoded.is_valid().to_numpy(zero_copy_only=False), indices, len(converted) - 1)
+    table = np.empty(len(converted), dtype=object)
+    table[:] = converted
+    return list(table[indices])
+
+
+def _floats(column: Any) -> npt.NDArray[np.float64]:
+    """The column as floats, NaN where blank; raises ``_Dirty`` for a value that is not a finite number."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise _Dirty from None
+    blank = column.is_null().to_numpy(zero_copy_only=False)
+    if not np.isfinite(values[~blank]).all():
+        raise _Dirty
+    return np.asarray(values, dtype=np.float64)
+
+
+def columnar_rows(block: bytes, columns: dict[str, int], width: int) -> ObservationBatch | None:
+    """The observations of a block of data lines, read column-wise; None if the block must go line by line.
+
+    ``columns`` maps the known column names to their positions in the header, which has ``width`` fields.
+    """
+    if not block or not _plain(block):
+        return None
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = [f"c{i}" for i in range(width)]
+    wanted = {name: names[i] for name, i in columns.items() if name in _NUMERIC + _TEXT}
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(block),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+            parse_options=pacsv.ParseOptions(quote_char=False, double_quote=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in names},
+                null_values=[""],
+                strings_can_be_null=True,
+                include_columns=sorted(set(wanted.values())),
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    n = table.num_rows
+    try:
+        text = {
+            name: _by_value(table.column(wanted[name]), _CONVERTERS[name]) if name in wanted else [_ABSENT[name]] * n
+            for name in _TEXT
+        }
+        numbers = {
+            name: _floats(table.column(wanted[name])) if name in wanted else np.full(n, math.nan) for name in _NUMERIC
+        }
+    except _Dirty:
+        return None
+    lat, lon, sog = numbers["lat"], numbers["lon"], numbers["sog_kn"]
+    with np.errstate(invalid="ignore"):
+        if not ((np.abs(lat) <= 90.0).all() and (np.abs(lon) <= 180.0).all() and not (sog < 0.0).any()):
+            return None
+    if any(value is None for value in text["id"]) or any(value is None for value in text["t"]):
+        return None
+    text_columns: dict[str, list[Any]] = text
+    return ObservationBatch(
+        source=SOURCE,
+        t=np.array(text_columns["t"], dtype=np.float64),
+        platform_id=text_columns["id"],
+        lat=lat,
+        lon=lon,
+        alt_m=numbers["alt_m"],
+        sog_mps=sog * KNOT,
+        cog_deg=numbers["cog_deg"] % 360.0,
+        vrate_mps=numbers["vrate_mps"],
+        domain=text_columns["domain"],
+        party=text_columns["party"],
+        kind=text_columns["kind"],
+        transponder=np.array(text_columns["transponder"], dtype=bool),
+    )
+
+
+class TableCsvBulkDecoder(TableCsvDecoder):
+    """``TableCsvDecoder`` that also takes a batch of lines at once, column-wise where the block allows it."""
+
+    def __init__(self, stats: IngestStats, options: ReaderOptions | None = None) -> None:
+        super().__init__(stats, options)
+        self._width = 0
+
+    def feed_lines(self, lines: Sequence[bytes]) -> list[Observation]:
+        """What feeding the lines one by one gives (see the module's docstring)."""
+        return [o for batch in self.feed_columns(lines) for o in batch.observations()]
+
+    def feed_columns(self, lines: Sequence[bytes]) -> list[ObservationBatch]:
+        """The observations of the lines as batches: column-wise where the block allows, else line by line."""
+        by_line: list[Observation] = []
+        start = 0
+        while self._columns is None and start < len(lines):
+            line = lines[start]
+            by_line.extend(self.feed(line))
+            start += 1
+            if self._columns is not None:
+                self._width = len(csv_fields(line.decode("utf-8").strip()))
+        rest = lines[start:]
+        if rest and self._columns is not None and self._missing is None:
+            block = b"".join(rest)
+            batch = columnar_rows(block if block.endswith(b"\n") else block + b"\n", self._columns, self._width)
+            if batch is not None and len(batch) == len(rest):
+                stats = self._stats
+                stats.bytes_read += len(block)
+                stats.read += len(batch)
+                stats.accepted += len(batch)
+                stats.observations += len(batch)
+                return ([ObservationBatch.from_observations(by_line)] if by_line else []) + [batch]
+        for line in rest:
+            by_line.extend(self.feed(line))
+        return [ObservationBatch.from_observations(by_line)] if by_line else []
+
+
+__all__ = ["TableCsvBulkDecoder", "columnar_rows"]

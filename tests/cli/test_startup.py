@@ -1,0 +1,63 @@
+"""Start-up imports only what the command needs: ``--version`` and ``--help`` load no command module, and the
+root's one-line helps agree with the commands' own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from riskline.cli.lazy import CommandEntry, load
+from riskline.cli.main import COMMANDS
+
+_HEAVY = ("numpy", "sqlalchemy", "pyais", "pydantic", "cryptography", "pyproj", "matplotlib", "pyarrow", "fastapi")
+
+_PROBE = """
+import json, sys
+from riskline.cli.main import app
+sys.argv = ["riskline", *json.loads(sys.argv[1])]
+try:
+    app()
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _modules_after(*args: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(list(args))],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ.copy(),
+        timeout=120,
+    )
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("args", [("--version",), ("--help",)])
+def test_version_and_help_import_no_command_module_and_nothing_heavy(args: tuple[str, ...]) -> None:
+    modules = _modules_after(*args)
+    ours = {name for name in modules if name.startswith("riskline")}
+    assert ours == {"riskline", "riskline.cli", "riskline.cli.errors", "riskline.cli.lazy", "riskline.cli.main",
+                    "riskline.errors"}
+    assert not {name.split(".")[0] for name in modules} & set(_HEAVY)
+
+
+def test_rules_show_imports_the_rulebook_and_not_the_watch() -> None:
+    modules = _modules_after("rules", "show")
+    assert "riskline.detection.rulebook" in modules
+    assert not {name for name in modules if name.startswith(("riskline.ingest", "riskline.tracks", "riskline.node",
+                                                             "riskline.channel", "riskline.storage"))}
+    assert not {name.split(".")[0] for name in modules} & {"numpy", "sqlalchemy", "pyais", "cryptography"}
+
+
+@pytest.mark.parametrize("entry", COMMANDS, ids=[entry.name for entry in COMMANDS])
+def test_the_root_help_line_is_the_commands_own(entry: CommandEntry) -> None:
+    command = load(entry)
+    own = (command.short_help or command.help or "").strip().split("\n\n")[0].replace("\n", " ")
+    assert own == entry.short_help

@@ -1,0 +1,179 @@
+"""Bulk AIS decoding against pyais (the oracle), and the batch reader against the per-line reader."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pyais
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ingest_support import balanced
+from pyais.util import checksum
+
+from riskline.ingest.ais_bulk import FULL_BITS, decode_positions, reports
+from riskline.ingest.nmea import NmeaDecoder
+from riskline.ingest.observation import Observation
+from riskline.ingest.options import ReaderOptions
+from riskline.ingest.stats import IngestStats
+from riskline.units import knots_to_mps
+
+_ARMOUR = b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"
+
+
+def _armour(bits: str) -> tuple[bytes, int]:
+    """6-bit armouring of a bit string: the payload and its fill bits."""
+    fill = (-len(bits)) % 6
+    padded = bits + "0" * fill
+    return bytes(_ARMOUR[int(padded[k : k + 6], 2)] for k in range(0, len(padded), 6)), fill
+
+
+def _sentence(payload: bytes, fill: int, *, talker: bytes = b"AI", channel: bytes = b"A") -> bytes:
+    body = b"%sVDM,1,1,,%s,%s,%d" % (talker, channel, payload, fill)
+    return b"!%s*%02X" % (body, checksum(body))
+
+
+@st.composite
+def position_messages(draw: st.DrawFn) -> tuple[bytes, int]:
+    """A random valid position report of a bulk type, every field random, sometimes with trailing bits."""
+    msg_type = draw(st.sampled_from([1, 2, 3, 18, 27]))
+    length = FULL_BITS[msg_type] + draw(st.sampled_from([0, 0, 0, 2, 6, 12]))
+    rest = draw(st.integers(min_value=0, max_value=(1 << (length - 6)) - 1))
+    return _armour(format(msg_type, "06b") + format(rest, f"0{length - 6}b"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(position_messages(), min_size=1, max_size=40))
+def test_bulk_decoding_agrees_with_pyais_field_for_field(messages: list[tuple[bytes, int]]) -> None:
+    payloads = [payload for payload, _ in messages]
+    batch = decode_positions(payloads, [fill for _, fill in messages])
+    kept = reports(batch)
+    assert batch.complete.all()
+    for row, (payload, fill) in enumerate(messages):
+        message = pyais.decode(_sentence(payload, fill))
+        assert int(batch.msg_type[row]) == message.msg_type
+        assert int(batch.mmsi[row]) == message.mmsi
+        assert float(batch.lat[row]) == message.lat
+        assert float(batch.lon[row]) == message.lon
+        assert float(batch.speed[row]) == message.speed
+        assert float(batch.course[row]) == message.course
+        if message.msg_type != 27:
+            assert int(batch.heading[row]) == message.heading
+            assert int(batch.second[row]) == message.second
+        limit = 63 if message.msg_type == 27 else 102.3
+        expected_sog = None if message.speed >= limit else knots_to_mps(float(message.speed))
+        got_sog = float(kept.sog_mps[row])
+        assert (expected_sog is None and got_sog != got_sog) or got_sog == expected_sog
+
+
+def test_short_payloads_are_left_to_pyais() -> None:
+    payload, fill = _armour("000001" + "0" * 150)  # type 1, 156 of its 168 bits
+    batch = decode_positions([payload], [fill])
+    assert not batch.complete[0]
+
+
+def _lines(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines(keepends=True)
+
+
+def _clock_options(with_clock: bool | str) -> Callable[[], ReaderOptions]:
+    def make() -> ReaderOptions:
+        if with_clock == "start_time":
+            return ReaderOptions(start_time=1_635_724_800.0)
+        if not with_clock:
+            return ReaderOptions()
+        counter = itertools.count(1_700_000_000)
+        return ReaderOptions(clock=lambda: float(next(counter)))
+
+    return make
+
+
+def _one_by_one(lines: list[bytes], options: ReaderOptions) -> tuple[list[Observation], IngestStats]:
+    stats = IngestStats()
+    decoder = NmeaDecoder(stats, options)
+    observations = [o for line in lines for o in decoder.feed(line)]
+    return observations + list(decoder.flush()), stats
+
+
+def _in_batches(lines: list[bytes], options: ReaderOptions, size: int) -> tuple[list[Observation], IngestStats]:
+    stats = IngestStats()
+    decoder = NmeaDecoder(stats, options)
+    observations: list[Observation] = []
+    for start in range(0, len(lines), size):
+        observations += decoder.feed_lines(lines[start : start + size])
+    return observations + list(decoder.flush()), stats
+
+
+_NMEA_FILES = [
+    "pyais_gatehouse.nmea",
+    "pyais_mixed.txt",
+    "pyais_nmea_data_sample.txt",
+    "pyais_timestamped.ais",
+    "test_data_201201.nmea",
+    "test_data_20211101.nm4",
+]
+
+
+@pytest.mark.parametrize("with_clock", [False, True, "start_time"])
+@pytest.mark.parametrize("name", _NMEA_FILES)
+@pytest.mark.parametrize("size", [1, 7, 4096])
+def test_batches_give_the_same_observations_and_counts_as_lines(
+    ais_dir: Path, name: str, with_clock: bool | str, size: int
+) -> None:
+    lines = _lines(ais_dir / name)
+    make = _clock_options(with_clock)
+    expected, expected_stats = _one_by_one(lines, make())
+    got, stats = _in_batches(lines, make(), size)
+    assert got == expected
+    assert stats == expected_stats
+    assert balanced(stats)
+
+
+def _dirty(lines: list[bytes], seed: int) -> list[bytes]:
+    """Real lines spoiled as receivers spoil them: truncated, bad checksums, impossible positions, repeated,
+    out of order, garbage, non-ASCII."""
+    rng = random.Random(seed)
+    out: list[bytes] = []
+    for line in lines:
+        roll = rng.random()
+        if roll < 0.05:
+            out.append(line[: rng.randrange(1, max(2, len(line)))])
+        elif roll < 0.10:
+            star = line.rfind(b"*")
+            if star > 0 and star + 3 <= len(line):
+                out.append(line[: star + 1] + b"00" + line[star + 3 :])
+            else:
+                out.append(line)
+        elif roll < 0.13:
+            out.append(line)
+            out.append(line)
+        elif roll < 0.16 and out:
+            out.insert(len(out) - 1, line)
+        elif roll < 0.18:
+            out.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 80))) + b"\n")
+        else:
+            out.append(line)
+    # an impossible position (latitude 100°), checksum right: rejected as implausible_value
+    out.append(b"\\s:1,c:1635731900*%02X\\" % checksum(b"s:1,c:1635731900") + _impossible() + b"\n")
+    return out
+
+
+def _impossible() -> bytes:
+    bits = "000001" + "00" + format(273000001, "030b") + "0" * 12 + "0" * 10 + "0"
+    bits += format(10 * 600000, "028b") + format(100 * 600000, "027b") + "0" * 52
+    payload, fill = _armour(bits)
+    return _sentence(payload, fill)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dirty_files_are_rejected_alike_counted_by_the_same_reasons(ais_dir: Path, seed: int) -> None:
+    lines = _dirty(_lines(ais_dir / "test_data_20211101.nm4") + _lines(ais_dir / "pyais_mixed.txt"), seed)
+    expected, expected_stats = _one_by_one(lines, ReaderOptions())
+    got, stats = _in_batches(lines, ReaderOptions(), 64)
+    assert got == expected
+    assert stats == expected_stats
+    assert expected_stats.rejected["bad_checksum"] > 0
+    assert expected_stats.rejected["implausible_value"] >= 1
