@@ -1,6 +1,6 @@
 """The package layout follows the data, and the core never imports the edges.
 
-``ingest → tracks → detection → incidents → channel → node``; ``storage``, ``web`` and ``cli`` are edges.
+``ingest → tracks → detection → incidents → transparency → channel → node``; ``storage``, ``web`` and ``cli`` are edges.
 A core package may import only packages before it in the flow (and the shared leaf modules).
 """
 
@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "riskline"
-FLOW = ["ingest", "tracks", "detection", "incidents", "channel", "node"]
+FLOW = ["ingest", "tracks", "detection", "incidents", "transparency", "channel", "node"]
 LEAVES = {"units", "timeutil", "errors", "__init__"}
 EDGES = {"storage", "web", "cli"}
 ALLOWED: dict[str, set[str]] = {pkg: set(FLOW[: i + 1]) | LEAVES for i, pkg in enumerate(FLOW)}
-ALLOWED["watch"] = {"ingest", "tracks", "detection", "incidents"} | LEAVES
+ALLOWED["watch"] = {"ingest", "tracks", "detection", "incidents", "transparency"} | LEAVES
 ALLOWED["scenarios"] = {"ingest", "tracks"} | LEAVES
 ALLOWED["testing"] = set(FLOW) | LEAVES | {"watch", "testing", "storage", "scenarios"}
 ALLOWED["node"] |= {"storage", "watch"}  # the node is the deployable unit: it owns its database

@@ -26,6 +26,7 @@ from riskline.tracks.attribution import Attributor
 from riskline.tracks.identity import PlatformIdentity
 from riskline.tracks.segment import TrackSegment
 from riskline.tracks.table import TrackTable
+from riskline.transparency.observed import ActivityLog
 
 _MAX_CATCH_UP_TICKS = 5
 """After a gap in the data longer than this many ticks, jump to the new time instead of ticking through it."""
@@ -69,6 +70,8 @@ class Watch:
         self._identity_memo: dict[str, tuple[tuple[object, ...], PlatformIdentity | None, PlatformIdentity]] = {}
         self._ticks = 0
         self._closed = 0
+        self.activity = ActivityLog()
+        """Observed military activity (one sample per platform per bin), for ``transparency compare``."""
 
     # ------------------------------------------------------------------ feeding
 
@@ -87,6 +90,7 @@ class Watch:
         identity = self.attributor.identify(observation, self._identities.get(pid))
         self._identities[pid] = identity
         self.tracks.update(observation, identity)
+        self.activity.add(observation, identity)
         return closed
 
     def feed_batch(self, batch: ObservationBatch) -> list[Encounter]:
@@ -116,6 +120,7 @@ class Watch:
         identities = [self._identity_of_row(batch, row) for row in range(len(batch))]
         self._observations += len(batch)
         self.tracks.update_batch(batch, identities)
+        self.activity.add_batch(batch, identities)
 
     def _identity_of_row(self, batch: ObservationBatch, row: int) -> PlatformIdentity:
         """The attributor's identity for a batch row; it is pure, so a row with the same identity fields as the
@@ -257,7 +262,8 @@ class Watch:
     def _evidence(self, number: int, encounter: Encounter) -> Evidence:
         t0, t1 = self._window(encounter)
         segment_a = self._segment(number, encounter.a, t0, t1)
-        segment_b = None if encounter.b.startswith("territory:") else self._segment(number, encounter.b, t0, t1)
+        area_rule = encounter.b.startswith(("territory:", "hazard:"))  # the other side is an area, not a track
+        segment_b = None if area_rule else self._segment(number, encounter.b, t0, t1)
         return build_evidence(segment_a, segment_b, three_d=encounter.details.get("domain") == "air")
 
 

@@ -83,9 +83,13 @@ def error_of(msg_type: MessageType, body: Any, *, created: float = T0) -> str:
     return str(caught.value)
 
 
-def test_every_message_type_has_a_schema_and_meeting_proposals_are_at_version_two() -> None:
+def test_every_message_type_has_a_schema_and_meeting_proposals_and_hazard_notices_are_at_version_two() -> None:
     assert set(BODY_MODELS) == set(MessageType)
-    assert dict(SCHEMA_VERSIONS) == {**dict.fromkeys(MessageType, 1), MessageType.MEETING_PROPOSAL: 2}
+    assert dict(SCHEMA_VERSIONS) == {
+        **dict.fromkeys(MessageType, 1),
+        MessageType.MEETING_PROPOSAL: 2,
+        MessageType.HAZARD_NOTICE: 2,
+    }
     assert [str(t) for t in MessageType] == [
         "link_test",
         "link_test_reply",
@@ -105,6 +109,9 @@ def test_every_message_type_has_a_schema_and_meeting_proposals_are_at_version_tw
         "minutes_approval",
         "action_item",
         "action_done",
+        "activity_notification",
+        "annual_calendar",
+        "observation_invitation",
     ]
 
 

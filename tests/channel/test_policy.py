@@ -135,8 +135,9 @@ def test_recipients_are_every_other_member() -> None:
                                           "'request_for_clarification', 'clarification', 'meeting_proposal', "
                                           "'free_text', 'escalation_notice', 'acknowledgement', "
                                           "'meeting_acceptance', 'meeting_decline', 'meeting_counter_proposal', "
-                                          "'meeting_cancellation', 'minutes', 'minutes_approval', 'action_item' or "
-                                          "'action_done'"),
+                                          "'meeting_cancellation', 'minutes', 'minutes_approval', 'action_item', "
+                                          "'action_done', 'activity_notification', 'annual_calendar' or "
+                                          "'observation_invitation'"),
         ({"deadlines": {"free_text": -5}}, "channel 'RU-EE': deadlines.free_text: Input should be greater than 0"),
         ({"ladder": ["duty_officer", "minister"]},
          "channel 'RU-EE': ladder: minister is not one of the channel's levels"),

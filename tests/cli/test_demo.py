@@ -24,6 +24,9 @@ def test_the_demo_plays_the_whole_story_and_leaves_verifiable_nodes(tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert "link test answered automatically" in result.stdout
     assert "meeting proposal received on the Council channel" in result.stdout
+    assert "undeclared_activity RU, 5 platforms" in result.stdout
+    assert "predicted to enter NAVAREA I 58/" in result.stdout
+    assert "clarifies within the deadline" in result.stdout
     assert "minutes approved by RU, EE and US" in result.stdout
     assert "RU-EE review JSON byte for byte the same on RU, EE" in result.stdout
     assert "NRC review JSON byte for byte the same on RU, EE, US" in result.stdout

@@ -50,7 +50,7 @@ def test_watch_settings_can_be_overridden() -> None:
     [
         ("x", "--set 'x': expected RULE.PARAM=VALUE, e.g. air_proximity.horizontal_m=18520"),
         ("nope.x=1", "--set 'nope.x=1': unknown rule 'nope'; rules are: air_proximity, air_intercept, low_pass, "
-         "repeated_low_passes, ship_contact_range, non_cooperative_aircraft, territorial_entry"),
+         "repeated_low_passes, ship_contact_range, non_cooperative_aircraft, territorial_entry, hazard_area_entry"),
         ("air_proximity.foo=1", "--set 'air_proximity.foo=1': rule 'air_proximity' has no parameter 'foo'; it has: "
          "enabled, horizontal_m, lookahead_s, severity, vertical_m"),
         ("air_proximity.horizontal_m=-1", "default: rules.air_proximity.horizontal_m: Input should be greater than 0"),

@@ -27,7 +27,7 @@ from types import MappingProxyType
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from riskline.channel.body_types import BodyModel, IsoTime, Level, MessageId, Party, Text, parse_iso
 from riskline.channel.canonical import canonical_json, sha256_hex
@@ -168,7 +168,7 @@ def iso_seconds(value: str) -> float:
     return parse_iso(value).timestamp()
 
 
-def check_alone(parsed: BodyModel, created: float) -> None:
+def check_alone(parsed: BaseModel, created: float) -> None:
     """The checks one message allows: the meeting is not in the past, ends after it starts, is not weeks long."""
     if isinstance(parsed, MeetingProposalBody | MeetingCounterProposalBody):
         start, end = iso_seconds(parsed.start), iso_seconds(parsed.end)

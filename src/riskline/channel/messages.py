@@ -7,6 +7,8 @@ of ``"1"`` into ``1``), a schema version carried in the envelope, and the reply 
 - ``incident_report``: the watch's encounter JSON (``riskline.incidents.report.encounter_json``) with evidence.
 - ``hazard_notice``: INCSEA art. VI, notice 3–5 days ahead (REGIMES.md §1); shorter notice needs a reason.
 - ``request_for_clarification`` / ``clarification``: Vienna Document 2011 ch. III, reply within 48 h.
+- ``activity_notification``, ``annual_calendar``, ``observation_invitation``: Vienna Document 2011 ch. V–VII
+  (schemas in ``transparency_bodies.py``).
 - ``free_text``, ``escalation_notice`` and ``acknowledgement`` (which answers nothing).
 - a meeting's life — ``meeting_proposal`` (schema 2; schema 1 stays readable), ``meeting_acceptance``,
   ``meeting_decline``, ``meeting_counter_proposal``, ``meeting_cancellation``, ``minutes``,
@@ -26,7 +28,7 @@ from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 import shapely
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from riskline.channel.body_types import (
     MESSAGE_ID,
@@ -44,6 +46,7 @@ from riskline.channel.levels import ContactLevel, ContactTrack
 from riskline.channel.meeting_bodies import MEETING_BODY_TYPES, MeetingProposalBody, check_alone
 
 __all__ = ["MESSAGE_ID", "ContactLevel", "ContactTrack", "is_message_id"]
+from riskline.channel.transparency_bodies import TRANSPARENCY_BODIES, check_body
 
 HAZARD_NOTICE_MIN_LEAD_S = 3 * 86_400.0  # [s] INCSEA art. VI: notice 3–5 days ahead
 
@@ -80,10 +83,13 @@ class MessageType(StrEnum):
     MINUTES_APPROVAL = "minutes_approval"
     ACTION_ITEM = "action_item"
     ACTION_DONE = "action_done"
+    ACTIVITY_NOTIFICATION = "activity_notification"
+    ANNUAL_CALENDAR = "annual_calendar"
+    OBSERVATION_INVITATION = "observation_invitation"
 
 
 SCHEMA_VERSIONS: Mapping[MessageType, int] = MappingProxyType(
-    {**dict.fromkeys(MessageType, 1), MessageType.MEETING_PROPOSAL: 2}
+    {**dict.fromkeys(MessageType, 1), MessageType.MEETING_PROPOSAL: 2, MessageType.HAZARD_NOTICE: 2}
 )
 """The body schema version this node writes for each type."""
 READABLE_SCHEMAS: Mapping[MessageType, frozenset[int]] = MappingProxyType(
@@ -191,6 +197,15 @@ class HazardNoticeBody(_Body):
     """The navigational warning it was also published as, e.g. ``NAVAREA I 123/24``."""
     short_notice_reason: str | None = None
     """Required when ``start`` is less than 3 days after the message was created (INCSEA art. VI)."""
+    lower_m: Annotated[float, Field(ge=0)] | None = None  # [m] lower limit above mean sea level; None: the surface
+    upper_m: Annotated[float, Field(gt=0)] | None = None  # [m] upper limit; None: unlimited
+    notam: str | None = None
+    """The NOTAM it was also published as, e.g. ``A1234/26``."""
+    text: str | None = None
+    """The NAVAREA warning or NOTAM text it was made from, verbatim."""
+    amends: MessageId | None = None
+    """The hazard notice this one replaces (NOTAMR); ``cancels`` withdraws one (NOTAMC, ``CANCEL THIS MSG``)."""
+    cancels: MessageId | None = None
 
 
 class RequestForClarificationBody(_Body):
@@ -237,7 +252,7 @@ class AcknowledgementBody(_Body):
     note: str | None = None
 
 
-BODY_MODELS: Mapping[MessageType, type[_Body]] = MappingProxyType(
+BODY_MODELS: Mapping[MessageType, type[BaseModel]] = MappingProxyType(
     {
         MessageType.LINK_TEST: LinkTestBody,
         MessageType.LINK_TEST_REPLY: LinkTestReplyBody,
@@ -250,9 +265,10 @@ BODY_MODELS: Mapping[MessageType, type[_Body]] = MappingProxyType(
         MessageType.ESCALATION_NOTICE: EscalationNoticeBody,
         MessageType.ACKNOWLEDGEMENT: AcknowledgementBody,
         **{MessageType(name): model for name, model in MEETING_BODY_TYPES.items()},
+        **{MessageType(name): model for name, model in TRANSPARENCY_BODIES.items()},
     }
 )
-OLD_BODY_MODELS: Mapping[tuple[MessageType, int], type[_Body]] = MappingProxyType(
+OLD_BODY_MODELS: Mapping[tuple[MessageType, int], type[BaseModel]] = MappingProxyType(
     {(MessageType.MEETING_PROPOSAL, 1): MeetingProposalBodyV1}
 )
 """Schemas of earlier versions that stay readable, by (type, version)."""
@@ -319,12 +335,15 @@ def validate_body(
         _check_json_values(parsed)
     elif isinstance(parsed, HazardNoticeBody):
         _check_hazard_notice(parsed, created)
+    elif (problem := check_body(msg_type, parsed, created)) is not None:
+        raise InvalidField(*problem)
     else:
         try:
             check_alone(parsed, created)
         except MalformedEnvelope as error:
             raise InvalidField(getattr(error, "field", "body"), str(getattr(error, "reason", error))) from None
-    return parsed.model_dump(mode="json")
+    normal: dict[str, Any] = parsed.model_dump(mode="json")
+    return normal
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -363,8 +382,14 @@ def _check_hazard_notice(notice: HazardNoticeBody, created: float) -> None:
         raise InvalidField("body.area", f"not a valid polygon: {reason}")
     if not math.isfinite(created):
         raise InvalidField("created", "must be a finite number of seconds")
+    if notice.lower_m is not None and notice.upper_m is not None and notice.upper_m <= notice.lower_m:
+        raise InvalidField("body.upper_m", f"{notice.upper_m} m is not above the lower limit {notice.lower_m} m")
+    if notice.amends is not None and notice.cancels is not None:
+        raise InvalidField("body.cancels", "a notice amends one notice or cancels one, not both")
     if notice.end <= notice.start:
         raise InvalidField("body.end", f"ends at {notice.end} [s], not after its start {notice.start} [s]")
+    if notice.cancels is not None:
+        return  # a cancellation is due as soon as it is known, whatever the lead time
     lead = notice.start - created  # [s]
     reason_given = bool(notice.short_notice_reason and notice.short_notice_reason.strip())
     if lead < HAZARD_NOTICE_MIN_LEAD_S and not reason_given:

@@ -38,6 +38,7 @@ from riskline.channel.envelope import Author
 from riskline.channel.messages import MessageType
 from riskline.cli.demo_dialogue import DEMO_DEADLINES, demo_cluster, dialogue_act, inspect_commands
 from riskline.cli.demo_reports import plots_fetched, report_encounter
+from riskline.cli.demo_transparency import exercise_act
 from riskline.detection.rulebook import load_rulebook
 from riskline.incidents.model import Encounter
 from riskline.ingest.sources import read_path
@@ -95,6 +96,7 @@ def demo(
         story.report(encounters)
         story.transparency()
         story.escalation()
+        exercise_act(story, OFFICERS)
         dialogue_act(story)
         story.verify()
         if keep:

@@ -87,6 +87,12 @@ COMMANDS = (
     CommandEntry(
         "operator", "riskline.cli.dashboard", "Dashboard accounts of this node: viewer, duty officer or commander."
     ),
+    CommandEntry(
+        "notify", "riskline.cli.notify", "Activity notifications (Vienna Document) and hazard notices (INCSEA)."
+    ),
+    CommandEntry(
+        "transparency", "riskline.cli.transparency", "Declared against observed: notifications held against tracks."
+    ),
 )
 """Every top-level command: its module is imported only when the command is used (``cli/lazy.py``). A new
 command group adds one line here (and its module a ``register(app)``)."""

@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from riskline.cli.options import JSON, RULES, SETS, rulebook_from, table_console
-from riskline.detection.rulebook import RULE_NAMES, Rulebook
+from riskline.detection.rulebook import Rulebook
+from riskline.detection.rules import REGISTRY
 
 MARKS = {"V": "V confirmed (primary text)", "S": "S secondary source", "U": "U unconfirmed"}
 
@@ -41,16 +42,25 @@ def print_rulebook(rulebook: Rulebook, console: Console) -> None:
         console.print("Overrides: " + ", ".join(rulebook.overrides))
     table = Table(show_lines=True)
     table.add_column("rule", style="bold")
+    table.add_column("domain")
     table.add_column("parameters")
+    table.add_column("reach / horizon")
     table.add_column("mark")
     table.add_column("source")
     rules = raw.get("rules", {})
-    for name in RULE_NAMES:
-        rule = dict(rules.get(name, {}))
-        citation = rulebook.citation(name)
+    for spec in REGISTRY:
+        rule = dict(rules.get(spec.name, {}))
+        citation = rulebook.citation(spec.name)
         params = {k: v for k, v in rule.items() if k not in {"source", "mark", "description"}}
         shown = "\n".join(f"{k} = {_value(v)}" for k, v in params.items())
-        table.add_row(name, shown, MARKS.get(citation.mark, citation.mark), citation.source)
+        frozen = rulebook.rule(spec.name)
+        if spec.derived:
+            reach, horizon = "derived from other rules", "—"
+        else:
+            reach = "area rule" if spec.reach_m is None else f"{spec.reach_m(frozen):g} m"
+            horizon = f"{spec.horizon_s(frozen):g} s"
+        table.add_row(spec.name, spec.domain, shown, f"{reach} / {horizon}", MARKS.get(citation.mark, citation.mark),
+                      citation.source)
     console.print(table)
     console.print("Marks: V confirmed in a primary text · S press or secondary source · U widely cited, unconfirmed")
 

@@ -50,3 +50,33 @@ def busy_hour(
     typer.echo(f"wrote {hour.nmea_path} ({hour.ship_reports:,} AIS reports of {hour.ships:,} ships)")
     typer.echo(f"wrote {hour.sbs_path} ({hour.aircraft_reports:,} fixes of {hour.aircraft:,} aircraft)")
     typer.echo(f"wrote {hour.table_path} (the same traffic as a positions table)")
+
+
+@scenario_app.command("exercise")
+def exercise(
+    output: Path = typer.Option(Path("exercise-scenario"), "-o", "--output", help="Directory to write."),
+) -> None:
+    """A declared RU exercise with activity inside and a group outside its area, and a NAVAREA gunnery warning
+    with an EE vessel heading into it: three hours of real-track-based traffic (10 March 2026).
+
+    Example: riskline scenario exercise -o ex && riskline watch ex/exercise_positions.csv --db ex/watch.db
+    """
+    import json
+
+    from riskline.scenarios.exercise import exercise_scenario
+    from riskline.transparency.hazard import notice_from_navarea
+    from riskline.transparency.navarea import parse_navarea
+
+    made = exercise_scenario(output)
+    text = made.navarea_path.read_text(encoding="utf-8")
+    notice = notice_from_navarea(parse_navarea(text), text)
+    made.hazards_path.write_text(
+        json.dumps([{"party": "RU", "issued": made.navarea_issued, "notice": notice}], indent=2) + "\n",
+        encoding="utf-8",
+    )
+    typer.echo(f"wrote {made.table_path} ({len(made.scenario.observations):,} reports)")
+    typer.echo(f"wrote {made.notification_path} (RU's notification of the exercise)")
+    typer.echo(f"wrote {made.navarea_path} and {made.hazards_path} (RU's gunnery warning)")
+    typer.echo(f"  inside the declared area: {', '.join(made.inside)}")
+    typer.echo(f"  outside it: {', '.join(made.outside)}")
+    typer.echo(f"  heading into the gunnery circle: {made.intruder}")

@@ -120,7 +120,8 @@ class BreachJudge:
     def _severity(self, finding: Finding, distance_m: float) -> str:
         if finding.rule == "air_intercept":
             rule = self._rulebook.air_intercept
-            return rule.severity_for(distance_m) or rule.bands[-1].severity
+            severity: str = rule.severity_for(distance_m) or rule.bands[-1].severity
+            return severity
         return finding.severity
 
     def _volume(self, finding: Finding) -> Volume | None:

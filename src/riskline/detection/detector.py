@@ -20,13 +20,11 @@ so a silent, height-less track next to an airliner is still flagged. A low pass 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from pathlib import Path
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 import numpy as np
 
-from riskline.detection.daynight import is_night
 from riskline.detection.findings import Finding
 from riskline.detection.geometry import (
     PairGeometry,
@@ -37,46 +35,42 @@ from riskline.detection.geometry import (
 )
 from riskline.detection.pairs import candidate_pairs, different_party
 from riskline.detection.rulebook import Rulebook
-from riskline.detection.territory import Territory, load_territories
-from riskline.tracks.identity import CIVIL
-from riskline.tracks.snapshot import BoolArray, FloatArray, Snapshot
-
-TERRITORY_STEP_S = 30.0  # [s] sampling of dead-reckoned paths when predicting a territorial entry
-
-
-@dataclass(frozen=True, slots=True)
-class _Volume:
-    """One rule's volume test over a subset of pairs."""
-
-    rule: str
-    horizontal_m: FloatArray | float  # [m] scalar or one per pair
-    vertical_m: FloatArray | float  # [m] scalar or one per pair; +inf lifts the vertical limit
-    lookahead_s: float  # [s]
-    severity: str
-    height_unknown: BoolArray | None = None
-    """Per pair: an altitude is unknown, so separations are reported horizontally only."""
+from riskline.detection.rules import REGISTRY, AreaContext, PairContext, Volume
+from riskline.detection.territory import Territory
+from riskline.tracks.snapshot import BoolArray, Snapshot
 
 
 class Detector:
-    """Stateless between ticks: ``detect(snapshot, t, since=previous_t)`` → findings."""
+    """Stateless between ticks: ``detect(snapshot, t, since=previous_t)`` → findings.
+
+    The rules are the registry's (``riskline.detection.rules``): pair rules get the candidate pairs and the exact
+    volume tests, area rules the platforms and whatever their ``setup`` loaded (territories, hazard notices).
+    """
 
     def __init__(self, rulebook: Rulebook, territories: tuple[Territory, ...] | None = None) -> None:
         self.rulebook = rulebook
-        if territories is None:
-            path = rulebook.territorial_entry.territories
-            territories = load_territories(Path(path)) if path and rulebook.territorial_entry.enabled else ()
-        self.territories = territories
-        rb = rulebook
-        self._air_horizon = max(
-            rb.air_proximity.lookahead_s, rb.air_intercept.lookahead_s, rb.low_pass.lookahead_s,
-            rb.non_cooperative_aircraft.lookahead_s,
-        )  # [s]
-        self._sea_horizon = max(rb.ship_contact_range.lookahead_s, rb.low_pass.lookahead_s)  # [s]
-        self._air_reach = max(
-            rb.air_proximity.horizontal_m, rb.air_intercept.max_m, rb.low_pass.horizontal_m,
-            rb.non_cooperative_aircraft.horizontal_m,
-        )  # [m]
-        self._sea_reach = max(rb.ship_contact_range.day_m, rb.ship_contact_range.night_m, rb.low_pass.horizontal_m)
+        enabled = [spec for spec in REGISTRY if not spec.derived and rulebook.rule(spec.name).enabled]
+        self._pair_rules = [spec for spec in enabled if spec.pairs is not None]
+        self._area_rules = [spec for spec in enabled if spec.area is not None]
+        self._area_state: dict[str, object] = {}
+        for spec in self._area_rules:
+            assert spec.setup is not None
+            given = territories if spec.name == "territorial_entry" else None
+            self._area_state[spec.name] = given if given is not None else spec.setup(rulebook.rule(spec.name))
+        self.territories = self._area_state.get("territorial_entry", ())
+
+        def bound(domain: str, measure: str) -> float:
+            values = [
+                getattr(spec, measure)(rulebook.rule(spec.name))
+                for spec in self._pair_rules
+                if domain in spec.domain.split("-")
+            ]
+            return max(values, default=0.0)
+
+        self._air_horizon = bound("air", "horizon_s")  # [s]
+        self._sea_horizon = bound("sea", "horizon_s")  # [s]
+        self._air_reach = bound("air", "reach_m")  # [m]
+        self._sea_reach = bound("sea", "reach_m")  # [m]
 
     def detect(self, snapshot: Snapshot, t: float, *, since: float) -> list[Finding]:
         """Findings at tick ``t`` [s]; breaches are looked for over (since, t]."""
@@ -84,16 +78,18 @@ class Detector:
             return []
         window = max(t - since, 0.0)  # [s]
         findings = self._pair_findings(snapshot, t, window)
-        if self.territories and self.rulebook.territorial_entry.enabled:
-            findings += self._territorial_findings(snapshot, t)
+        for spec in self._area_rules:
+            state = self._area_state[spec.name]
+            if state:
+                assert spec.area is not None
+                findings += spec.area(self.rulebook.rule(spec.name), AreaContext(snapshot, t, state))
         return findings
 
     # ------------------------------------------------------------------ pair rules
 
     def _pair_findings(self, snapshot: Snapshot, t: float, window: float) -> list[Finding]:
-        if len(snapshot) < 2:
+        if len(snapshot) < 2 or not self._pair_rules:
             return []
-        rb = self.rulebook
         is_air = snapshot.is_air
         horizon = np.where(is_air, self._air_horizon, self._sea_horizon)
         reach = np.where(is_air, self._air_reach, self._sea_reach)
@@ -105,63 +101,41 @@ class Detector:
         unknown_alt = np.isnan(snapshot.alt)
         known = replace(snapshot, alt=np.where(unknown_alt, 0.0, snapshot.alt)) if unknown_alt.any() else snapshot
         geom = geometry_of_pairs(track_motion(known, t), pairs.i, pairs.j)
-        height_unknown = unknown_alt[geom.i] | unknown_alt[geom.j]
         air_i, air_j = is_air[geom.i], is_air[geom.j]
-        both_air = air_i & air_j
-        both_sea = ~air_i & ~air_j
-        findings: list[Finding] = []
-
-        if rb.air_proximity.enabled and both_air.any():
-            proximity = rb.air_proximity
-            vertical = np.where(height_unknown[both_air], np.inf, proximity.vertical_m)
-            volume = _Volume(
-                "air_proximity", proximity.horizontal_m, vertical, proximity.lookahead_s, proximity.severity,
-                height_unknown[both_air],
-            )
-            findings += self._volume_findings(snapshot, geom.take(both_air), volume, window)
-
-        if rb.air_intercept.enabled and both_air.any():
-            findings += self._intercept_findings(snapshot, geom.take(both_air), window)
-
-        if rb.non_cooperative_aircraft.enabled and both_air.any():
-            civil = np.asarray([name == CIVIL for name in snapshot.party_names], dtype=bool)[snapshot.party]
-            silent = ~snapshot.transponder
-            mask = both_air & ((civil[geom.i] & silent[geom.j]) | (civil[geom.j] & silent[geom.i]))
-            if mask.any():
-                silent_rule = rb.non_cooperative_aircraft
-                volume = _Volume(
-                    "non_cooperative_aircraft",
-                    silent_rule.horizontal_m,
-                    np.where(height_unknown[mask], np.inf, silent_rule.vertical_m),
-                    silent_rule.lookahead_s,
-                    silent_rule.severity,
-                    height_unknown[mask],
-                )
-                findings += self._volume_findings(snapshot, geom.take(mask), volume, window)
-
         military = snapshot.is_military
-        both_military = military[geom.i] & military[geom.j]
-        mixed = (air_i ^ air_j) & ~height_unknown & both_military
-        if rb.low_pass.enabled and mixed.any():
-            low = rb.low_pass
-            volume = _Volume("low_pass", low.horizontal_m, low.altitude_m, low.lookahead_s, low.severity)
-            findings += self._volume_findings(snapshot, geom.take(mixed), volume, window)
 
-        warships = both_sea & both_military
-        if rb.ship_contact_range.enabled and warships.any():
-            rule_s = rb.ship_contact_range
-            sea = geom.take(warships)
-            night = is_night(sea.mid_lat, sea.mid_lon, t, rule_s.night_sun_elevation_deg)
-            radius = np.where(night, rule_s.night_m, rule_s.day_m)
-            volume = _Volume("ship_contact_range", radius, np.inf, rule_s.lookahead_s, rule_s.severity)
-            findings += self._volume_findings(snapshot, sea, volume, window, night=night)
+        def volume_findings(sub: PairGeometry, volume: Volume, *, night: BoolArray | None = None) -> list[Finding]:
+            return self._volume_findings(snapshot, sub, volume, window, night=night)
+
+        def sphere_findings(
+            sub: PairGeometry, rule: str, radius: float, lookahead: float, severity_for: Callable[[float], str]
+        ) -> list[Finding]:
+            return self._sphere_findings(snapshot, sub, window, rule, radius, lookahead, severity_for)
+
+        context = PairContext(
+            snapshot=snapshot,
+            geom=geom,
+            t=t,
+            window=window,
+            height_unknown=unknown_alt[geom.i] | unknown_alt[geom.j],
+            both_air=air_i & air_j,
+            both_sea=~air_i & ~air_j,
+            mixed=air_i ^ air_j,
+            both_military=military[geom.i] & military[geom.j],
+            volume_findings=volume_findings,
+            sphere_findings=sphere_findings,
+        )
+        findings: list[Finding] = []
+        for spec in self._pair_rules:
+            assert spec.pairs is not None
+            findings += spec.pairs(self.rulebook.rule(spec.name), context)
         return findings
 
     def _volume_findings(
         self,
         snapshot: Snapshot,
         geom: PairGeometry,
-        volume: _Volume,
+        volume: Volume,
         window: float,
         *,
         night: BoolArray | None = None,
@@ -210,11 +184,19 @@ class Detector:
             )
         return findings
 
-    def _intercept_findings(self, snapshot: Snapshot, geom: PairGeometry, window: float) -> list[Finding]:
-        rule = self.rulebook.air_intercept
-        radius = rule.max_m  # [m]
+    def _sphere_findings(
+        self,
+        snapshot: Snapshot,
+        geom: PairGeometry,
+        window: float,
+        rule: str,
+        radius: float,
+        lookahead: float,
+        severity_for: Callable[[float], str],
+    ) -> list[Finding]:
+        """Findings of a 3-D distance rule (``radius`` [m]) since the previous tick or within ``lookahead`` [s]."""
         recent = closest_approach(geom, -window, 0.0)
-        ahead = closest_approach(geom, 0.0, rule.lookahead_s)
+        ahead = closest_approach(geom, 0.0, lookahead)
         breach = recent.distance_m <= radius
         predicted = ~breach & (ahead.distance_m <= radius)
         rows = np.flatnonzero(breach | predicted)
@@ -225,13 +207,12 @@ class Detector:
             distance = float(approach.distance_m[k])
             tau = float(approach.t_cpa_s[k])
             enter, leave = _sphere_interval(geom, int(k), radius)
-            low, high = (-window, 0.0) if is_breach else (0.0, rule.lookahead_s)
+            low, high = (-window, 0.0) if is_breach else (0.0, lookahead)
             t_entry = geom.t + min(max(enter, low), tau)
             t_exit = geom.t + max(min(leave, high), tau)
-            severity = rule.severity_for(distance) or rule.bands[-1].severity
             findings.append(
-                self._finding(snapshot, geom, int(k), "air_intercept", is_breach, t_entry, t_exit, tau, distance,
-                              float(approach.horizontal_m[k]), float(approach.vertical_m[k]), severity,
+                self._finding(snapshot, geom, int(k), rule, is_breach, t_entry, t_exit, tau, distance,
+                              float(approach.horizontal_m[k]), float(approach.vertical_m[k]), severity_for(distance),
                               {"domain": "air"})
             )
         return findings
@@ -277,55 +258,6 @@ class Detector:
             severity=severity,
             details=dict(details),
         )
-
-    # ------------------------------------------------------------------ territorial entry
-
-    def _territorial_findings(self, snapshot: Snapshot, t: float) -> list[Finding]:
-        rule = self.rulebook.territorial_entry
-        motion = track_motion(snapshot, t)
-        names = snapshot.party_names
-        steps = np.arange(0.0, rule.lookahead_s + 1e-9, TERRITORY_STEP_S)  # [s]
-        findings: list[Finding] = []
-        for territory in self.territories:
-            foreign = snapshot.is_military & np.asarray([names[p] != territory.party for p in snapshot.party])
-            candidates = np.flatnonzero(foreign)
-            if len(candidates) == 0:
-                continue
-            first_inside = np.full(len(candidates), np.nan)
-            for step in steps[::-1]:
-                lat = motion.lat[candidates] + motion.lat_rate[candidates] * step
-                lon = motion.lon[candidates] + motion.lon_rate[candidates] * step
-                inside = territory.contains(lat, lon)
-                first_inside[inside] = step
-            for row in np.flatnonzero(~np.isnan(first_inside)):
-                k = int(candidates[row])
-                tau = float(first_inside[row])
-                lat_k = float(motion.lat[k] + motion.lat_rate[k] * tau)
-                lon_k = float(motion.lon[k] + motion.lon_rate[k] * tau)
-                speed = float(np.hypot(snapshot.v_east[k], snapshot.v_north[k]))
-                is_air = bool(snapshot.is_air[k])
-                findings.append(
-                    Finding(
-                        rule="territorial_entry",
-                        a=snapshot.ids[k],
-                        b=f"territory:{territory.party}",
-                        party_a=names[int(snapshot.party[k])],
-                        party_b=territory.party,
-                        breach=tau == 0.0,
-                        t=t,
-                        t_entry=t + tau,
-                        t_exit=t + tau,
-                        t_cpa=t + tau,
-                        distance_m=speed * tau,
-                        horizontal_m=speed * tau,
-                        vertical_m=float(motion.alt[k]) if is_air else None,
-                        lat=lat_k,
-                        lon=lon_k,
-                        severity=rule.severity,
-                        details={"domain": "air" if is_air else "sea", "territory": territory.name},
-                    )
-                )
-        return findings
 
 
 def _sphere_interval(geom: PairGeometry, k: int, radius: float) -> tuple[float, float]:

@@ -4,7 +4,8 @@ A rulebook is a TOML file (see ``default_rules.toml``, built from ``shared/domai
 carries its source and the mark of that source — ``V`` confirmed in a primary text, ``S`` press or secondary,
 ``U`` widely cited but unconfirmed — and the operator sees both. Parameters can be overridden one by one
 (``--set air_proximity.horizontal_m=18520``); overrides are validated like the file itself.
-pydantic validates at this edge; the detector receives frozen dataclasses.
+pydantic validates at this edge; the detector receives frozen dataclasses. Each rule's parameters, both forms,
+live in its own module under ``riskline.detection.rules``; the registry there decides which sections exist.
 """
 
 from __future__ import annotations
@@ -12,111 +13,39 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, create_model
 
 from riskline.detection.errors import RulebookError
+from riskline.detection.rules import REGISTRY, RULES
+from riskline.detection.rules.base import Citation, NonNegative, Positive, Strict
 
-Mark = Literal["V", "S", "U"]
-Severity = Literal["critical", "high", "medium", "low"]
 SEVERITY_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
-Positive = Annotated[float, Field(gt=0)]
-NonNegative = Annotated[float, Field(ge=0)]
+
+def _rules_model() -> type[Strict]:
+    """The ``[rules]`` section: one sub-section per registered rule (required unless the rule has defaults)."""
+    fields: dict[str, Any] = {
+        spec.name: (spec.model, spec.model.model_validate({})) if spec.default else (spec.model, ...)
+        for spec in REGISTRY
+    }
+    return create_model("_Rules", __base__=Strict, **fields)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Rules = _rules_model()
 
 
-class _RuleModel(_Strict):
-    enabled: bool = True
-    description: str = ""
-    source: str = Field(min_length=1)
-    mark: Mark
-
-
-class _Band(_Strict):
-    severity: Severity
-    max_m: NonNegative
-
-
-class _AirProximity(_RuleModel):
-    horizontal_m: Positive
-    vertical_m: Positive
-    lookahead_s: NonNegative
-    severity: Severity
-
-
-class _AirIntercept(_RuleModel):
-    lookahead_s: NonNegative
-    bands: list[_Band] = Field(min_length=1)
-
-    @field_validator("bands")
-    @classmethod
-    def _increasing(cls, bands: list[_Band]) -> list[_Band]:
-        limits = [band.max_m for band in bands]
-        if limits != sorted(limits) or len(set(limits)) != len(limits):
-            raise ValueError("bands must have strictly increasing max_m")
-        return bands
-
-
-class _LowPass(_RuleModel):
-    horizontal_m: Positive
-    altitude_m: Positive
-    lookahead_s: NonNegative
-    severity: Severity
-
-
-class _RepeatedLowPasses(_RuleModel):
-    count: int = Field(ge=2)
-    window_s: Positive
-    pass_gap_s: NonNegative
-    severity: Severity
-
-
-class _ShipContactRange(_RuleModel):
-    day_m: Positive
-    night_m: Positive
-    night_sun_elevation_deg: float = Field(ge=-18, le=10)
-    lookahead_s: NonNegative
-    severity: Severity
-
-
-class _NonCooperative(_RuleModel):
-    horizontal_m: Positive
-    vertical_m: Positive
-    lookahead_s: NonNegative
-    severity: Severity
-
-
-class _TerritorialEntry(_RuleModel):
-    territories: str = ""
-    lookahead_s: NonNegative
-    severity: Severity
-
-
-class _Rules(_Strict):
-    air_proximity: _AirProximity
-    air_intercept: _AirIntercept
-    low_pass: _LowPass
-    repeated_low_passes: _RepeatedLowPasses
-    ship_contact_range: _ShipContactRange
-    non_cooperative_aircraft: _NonCooperative
-    territorial_entry: _TerritorialEntry
-
-
-class _Header(_Strict):
+class _Header(Strict):
     name: str = Field(min_length=1)
     title: str = ""
-    agreements: list[str] = []
+    agreements: list[str] = Field(default_factory=list)
 
 
-class _WatchSettings(_Strict):
+class _WatchSettings(Strict):
     tick_s: Positive = 2.0
     hold_air_s: NonNegative = 30.0
     hold_sea_s: NonNegative = 300.0
@@ -124,105 +53,13 @@ class _WatchSettings(_Strict):
     evidence_sea_s: Positive = 1800.0
 
 
-class _Rulebook(_Strict):
+class _Rulebook(Strict):
     rulebook: _Header
     watch: _WatchSettings = _WatchSettings()
-    rules: _Rules
+    rules: _Rules  # type: ignore[valid-type]
 
 
 # ---------------------------------------------------------------- frozen values the detector uses
-
-
-@dataclass(frozen=True, slots=True)
-class Citation:
-    source: str
-    mark: str
-    description: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SeverityBand:
-    severity: str
-    max_m: float  # [m] inclusive upper bound of the band
-
-
-@dataclass(frozen=True, slots=True)
-class AirProximity:
-    enabled: bool
-    horizontal_m: float  # [m]
-    vertical_m: float  # [m]
-    lookahead_s: float  # [s]
-    severity: str
-    citation: Citation
-
-
-@dataclass(frozen=True, slots=True)
-class AirIntercept:
-    enabled: bool
-    lookahead_s: float  # [s]
-    bands: tuple[SeverityBand, ...]
-    citation: Citation
-
-    @property
-    def max_m(self) -> float:  # [m]
-        return self.bands[-1].max_m
-
-    def severity_for(self, distance_m: float) -> str | None:
-        for band in self.bands:
-            if distance_m <= band.max_m:
-                return band.severity
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class LowPass:
-    enabled: bool
-    horizontal_m: float  # [m]
-    altitude_m: float  # [m] above the sea
-    lookahead_s: float  # [s]
-    severity: str
-    citation: Citation
-
-
-@dataclass(frozen=True, slots=True)
-class RepeatedLowPasses:
-    enabled: bool
-    count: int
-    window_s: float  # [s]
-    pass_gap_s: float  # [s]
-    severity: str
-    citation: Citation
-
-
-@dataclass(frozen=True, slots=True)
-class ShipContactRange:
-    enabled: bool
-    day_m: float  # [m]
-    night_m: float  # [m]
-    night_sun_elevation_deg: float  # [deg]
-    lookahead_s: float  # [s]
-    severity: str
-    citation: Citation
-
-
-@dataclass(frozen=True, slots=True)
-class NonCooperativeAircraft:
-    enabled: bool
-    horizontal_m: float  # [m]
-    vertical_m: float  # [m]
-    lookahead_s: float  # [s]
-    severity: str
-    citation: Citation
-
-
-@dataclass(frozen=True, slots=True)
-class TerritorialEntry:
-    enabled: bool
-    territories: str
-    """Path of a GeoJSON FeatureCollection whose features carry a ``party`` property; empty = rule idle."""
-    lookahead_s: float  # [s]
-    severity: str
-    citation: Citation
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,30 +71,20 @@ class WatchSettings:
     evidence_sea_s: float  # [s]
 
 
-RULE_NAMES: tuple[str, ...] = (
-    "air_proximity",
-    "air_intercept",
-    "low_pass",
-    "repeated_low_passes",
-    "ship_contact_range",
-    "non_cooperative_aircraft",
-    "territorial_entry",
-)
+RULE_NAMES: tuple[str, ...] = tuple(spec.name for spec in REGISTRY)
 
 
 @dataclass(frozen=True, slots=True)
 class Rulebook:
+    """The rules in force. Each rule's frozen parameters are in ``rules`` and also read as attributes
+    (``rulebook.air_proximity``), as the rule's module defines them."""
+
     name: str
     title: str
     agreements: tuple[str, ...]
     watch: WatchSettings
-    air_proximity: AirProximity
-    air_intercept: AirIntercept
-    low_pass: LowPass
-    repeated_low_passes: RepeatedLowPasses
-    ship_contact_range: ShipContactRange
-    non_cooperative_aircraft: NonCooperativeAircraft
-    territorial_entry: TerritorialEntry
+    rules: Mapping[str, Any]
+    """Rule name → its frozen parameters, in registry order."""
     origin: str
     """Where it came from: a file path or ``default``."""
     overrides: tuple[str, ...] = ()
@@ -265,10 +92,16 @@ class Rulebook:
     raw: Mapping[str, Any] | None = None
     """The validated document, for display and for storing with each run."""
 
+    def __getattr__(self, name: str) -> Any:
+        rules = object.__getattribute__(self, "rules")
+        if name in rules:
+            return rules[name]
+        raise AttributeError(name)
+
     def rule(self, name: str) -> Any:
         if name not in RULE_NAMES:
             raise RulebookError(f"unknown rule {name!r}; rules are: {', '.join(RULE_NAMES)}")
-        return getattr(self, name)
+        return self.rules[name]
 
     def citation(self, name: str) -> Citation:
         citation: Citation = self.rule(name).citation
@@ -332,7 +165,7 @@ def _apply_override(document: dict[str, Any], text: str) -> None:
     section = document.setdefault("watch", {}) if rule == "watch" else document.setdefault("rules", {}).get(rule)
     if not isinstance(section, dict):
         raise RulebookError(f"--set {text!r}: rule {rule!r} is not in this rulebook")
-    model = _WatchSettings if rule == "watch" else _Rules.model_fields[rule].annotation
+    model = _WatchSettings if rule == "watch" else RULES[rule].model
     allowed = set(getattr(model, "model_fields", {})) - {"description", "source", "mark"}
     if param not in allowed:
         known = ", ".join(sorted(allowed))
@@ -350,33 +183,12 @@ def _validate(document: dict[str, Any], origin: str) -> _Rulebook:
 
 
 def _freeze(model: _Rulebook, origin: str, overrides: tuple[str, ...]) -> Rulebook:
-    rules = model.rules
-
-    def citation(rule: _RuleModel) -> Citation:
-        return Citation(source=rule.source, mark=rule.mark, description=rule.description)
-
-    def plain(rule: _RuleModel, cls: type[Any]) -> Any:
-        names = {f.name for f in fields(cls)} - {"citation"}
-        return cls(**{name: getattr(rule, name) for name in names}, citation=citation(rule))
-
-    intercept = rules.air_intercept
     return Rulebook(
         name=model.rulebook.name,
         title=model.rulebook.title,
         agreements=tuple(model.rulebook.agreements),
         watch=WatchSettings(**model.watch.model_dump()),
-        air_proximity=plain(rules.air_proximity, AirProximity),
-        air_intercept=AirIntercept(
-            enabled=intercept.enabled,
-            lookahead_s=intercept.lookahead_s,
-            bands=tuple(SeverityBand(b.severity, b.max_m) for b in intercept.bands),
-            citation=citation(intercept),
-        ),
-        low_pass=plain(rules.low_pass, LowPass),
-        repeated_low_passes=plain(rules.repeated_low_passes, RepeatedLowPasses),
-        ship_contact_range=plain(rules.ship_contact_range, ShipContactRange),
-        non_cooperative_aircraft=plain(rules.non_cooperative_aircraft, NonCooperativeAircraft),
-        territorial_entry=plain(rules.territorial_entry, TerritorialEntry),
+        rules={spec.name: spec.freeze(getattr(model.rules, spec.name)) for spec in REGISTRY},
         origin=origin,
         overrides=overrides,
         raw=model.model_dump(),

@@ -14,6 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from riskline.detection.rules import RULES
 from riskline.incidents.model import Encounter
 from riskline.timeutil import to_iso
 
@@ -87,16 +88,6 @@ def _draw_separation(axes: Axes, encounter: Encounter, threshold_m: float | None
         axes.axvline(encounter.first_alert - encounter.t_cpa, color="tab:green", lw=1, ls="--")
 
 
-_THRESHOLD_PARAMETER = {
-    "air_proximity": ("air_proximity", "horizontal_m"),
-    "low_pass": ("low_pass", "horizontal_m"),
-    "repeated_low_passes": ("low_pass", "horizontal_m"),
-    "ship_contact_range": ("ship_contact_range", "night_m"),
-    "non_cooperative_aircraft": ("non_cooperative_aircraft", "horizontal_m"),
-}
-"""Which parameter of the run's rulebook is the distance to draw for each rule."""
-
-
 def rule_threshold_m(encounter: Encounter, run_options: Mapping[str, object]) -> float | None:
     """The rule's distance [m] from the rulebook the run actually used (day/night as judged, for ships)."""
     judged = encounter.details.get("threshold_m")
@@ -106,9 +97,5 @@ def rule_threshold_m(encounter: Encounter, run_options: Mapping[str, object]) ->
     rules = rulebook.get("rules") if isinstance(rulebook, dict) else None
     if not isinstance(rules, dict):
         return None
-    if encounter.rule == "air_intercept":
-        bands = rules.get("air_intercept", {}).get("bands") or []
-        return float(bands[-1]["max_m"]) if bands else None
-    rule, parameter = _THRESHOLD_PARAMETER.get(encounter.rule, ("", ""))
-    value = rules.get(rule, {}).get(parameter)
-    return float(value) if isinstance(value, int | float) else None
+    spec = RULES.get(encounter.rule)  # each rule says which of its parameters is the distance to draw
+    return None if spec is None else spec.plot_threshold(rules)

@@ -19,9 +19,8 @@ from dataclasses import dataclass, field, replace
 
 from riskline.detection.findings import Finding
 from riskline.detection.rulebook import Rulebook
+from riskline.detection.rules import RULES
 from riskline.incidents.model import Encounter
-
-_SEA_RULES = frozenset({"ship_contact_range"})
 
 
 @dataclass(slots=True)
@@ -119,10 +118,12 @@ class EncounterTracker:
             self._absorb(repeated)
 
     def _hold(self, rule: str, finding: Finding) -> float:
+        """[s] the rule's own hold (the registry's ``hold_s``), else the watch's sea or air hold."""
         settings = self._rulebook.watch
-        if rule == "repeated_low_passes":
-            return self._rulebook.repeated_low_passes.window_s
-        if rule in _SEA_RULES or finding.details.get("domain") == "sea":
+        spec = RULES.get(rule)
+        if spec is not None and spec.hold_s is not None:
+            return float(spec.hold_s(self._rulebook.rule(rule)))
+        if (spec is not None and spec.domain == "sea") or finding.details.get("domain") == "sea":
             return settings.hold_sea_s
         return settings.hold_air_s
 
@@ -175,7 +176,8 @@ class EncounterTracker:
         )
 
     def _breach_severity(self, best: Finding) -> str:
-        """The band of the actual minimum for banded rules; the rule's own severity otherwise."""
-        if best.rule == "air_intercept":
-            return self._rulebook.air_intercept.severity_for(best.distance_m) or best.severity
+        """The band of the actual minimum for banded rules (the registry's ``breach_severity``); else as found."""
+        spec = RULES.get(best.rule)
+        if spec is not None and spec.breach_severity is not None:
+            return spec.breach_severity(self._rulebook.rule(best.rule), best.distance_m) or best.severity
         return best.severity

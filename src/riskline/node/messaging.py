@@ -370,7 +370,11 @@ def summarize(msg_type: MessageType, body: Mapping[str, Any], limit: int = 80) -
             incident.get("b", "?")
         )
     elif kind is MessageType.HAZARD_NOTICE:
-        text = str(body.get("nature", ""))
+        text = ("CANCELS: " if body.get("cancels") else "") + str(body.get("nature", ""))
+    elif kind in (MessageType.ACTIVITY_NOTIFICATION, MessageType.OBSERVATION_INVITATION):
+        text = f"{body.get('designation', '')} ({body.get('start') or body.get('arrival', '')})"
+    elif kind is MessageType.ANNUAL_CALENDAR:
+        text = f"{body.get('party', '')} {body.get('year', '')}: {len(body.get('activities', []))} activities"
     elif kind is MessageType.MEETING_PROPOSAL and ("date" in body or body.get("forum") == "escalation"):
         text = f"{body.get('level', '')}: " + "; ".join(str(item.get("title", "")) for item in body.get("agenda", []))
     elif kind in DIALOGUE_TYPES:

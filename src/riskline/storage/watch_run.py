@@ -14,6 +14,7 @@ from pathlib import Path
 from riskline.incidents.model import Encounter
 from riskline.ingest.stats import IngestStats
 from riskline.storage.engine import Database, open_database
+from riskline.storage.transparency_store import save_activity
 from riskline.storage.watch_store import END_OF_INPUT, WatchStore
 from riskline.watch import Watch
 
@@ -55,6 +56,7 @@ class RecordedRun:
         assert self.outcome.run_id is not None
         try:
             self._store.save_identities(self.watch.identities(), self._clock())
+            save_activity(self._database, self.outcome.run_id, self.watch.activity.activity())
             self._store.finish_run(self.outcome.run_id, self.outcome.stats, self._clock(), ended_by=ended_by)
         finally:
             if self._owns_database:

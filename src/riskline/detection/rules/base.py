@@ -1,0 +1,128 @@
+"""What every rule plugin shares: the parameter base, the citation, and the ``RuleSpec`` that the registry lists.
+
+A rule is one module under ``riskline.detection.rules`` holding its parameters (a pydantic model for the rulebook
+file and a frozen dataclass for the detector), its domain, reach and horizon (which candidate pairs the detector
+must consider), the distance an incident plot draws, and its evaluation: ``pairs`` for rules over pairs of
+platforms, ``area`` for rules over platforms and areas (territory, announced hazard areas).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from riskline.detection.findings import Finding
+from riskline.detection.geometry import PairGeometry
+from riskline.tracks.snapshot import BoolArray, FloatArray, Snapshot
+
+Mark = Literal["V", "S", "U"]
+Severity = Literal["critical", "high", "medium", "low"]
+Positive = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+Domain = Literal["air", "sea", "air-sea"]
+"""Which platforms a rule concerns: aircraft, ships, or aircraft over ships (or any platform, for area rules)."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RuleModel(Strict):
+    """The rulebook section every rule has: whether it is on, what it is, and its source with its mark."""
+
+    enabled: bool = True
+    description: str = ""
+    source: str = Field(min_length=1)
+    mark: Mark
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    source: str
+    mark: str
+    description: str = ""
+
+
+def citation_of(model: RuleModel) -> Citation:
+    return Citation(source=model.source, mark=model.mark, description=model.description)
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    """One rule's volume test over a subset of pairs."""
+
+    rule: str
+    horizontal_m: FloatArray | float  # [m] scalar or one per pair
+    vertical_m: FloatArray | float  # [m] scalar or one per pair; +inf lifts the vertical limit
+    lookahead_s: float  # [s]
+    severity: str
+    height_unknown: BoolArray | None = None
+    """Per pair: an altitude is unknown, so separations are reported horizontally only."""
+
+
+@dataclass(frozen=True, slots=True)
+class PairContext:
+    """One tick's candidate pairs of different parties, their geometry, and the detector's exact volume tests."""
+
+    snapshot: Snapshot
+    geom: PairGeometry
+    t: float  # [s]
+    window: float  # [s] since the previous tick
+    height_unknown: BoolArray
+    both_air: BoolArray
+    both_sea: BoolArray
+    mixed: BoolArray
+    """One aircraft and one ship."""
+    both_military: BoolArray
+    volume_findings: Callable[..., list[Finding]]
+    """``(geom, volume, *, night=None)`` → findings: breach since the previous tick, or entry predicted."""
+    sphere_findings: Callable[[PairGeometry, str, float, float, Callable[[float], str]], list[Finding]]
+    """``(geom, rule, radius_m, lookahead_s, severity_for)`` → findings of a 3-D distance rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class AreaContext:
+    """One tick's platforms for rules over areas; ``state`` is what the rule's ``setup`` loaded."""
+
+    snapshot: Snapshot
+    t: float  # [s]
+    state: Any
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """A rule plugin, as the registry lists it."""
+
+    name: str
+    summary: str
+    domain: Domain
+    model: type[RuleModel]
+    """The rulebook section, validated."""
+    freeze: Callable[[Any], Any]
+    """Validated section → the frozen parameters the detector and the tracker use."""
+    horizon_s: Callable[[Any], float]
+    """[s] how far ahead the rule predicts."""
+    reach_m: Callable[[Any], float] | None = None
+    """[m] largest horizontal distance at which the rule can fire (pair rules; None for area rules)."""
+    pairs: Callable[[Any, PairContext], list[Finding]] | None = None
+    area: Callable[[Any, AreaContext], list[Finding]] | None = None
+    setup: Callable[[Any], Any] | None = None
+    """Area rules: load what the rule needs (territories, notices) from its parameters, once per detector."""
+    plot_threshold: Callable[[Mapping[str, Any]], float | None] = lambda rules: None
+    """The distance [m] an incident plot draws, from the run's stored rulebook (``rules`` section)."""
+    hold_s: Callable[[Any], float] | None = None
+    """[s] how long an encounter stays open without findings (None: the watch's air/sea hold)."""
+    breach_severity: Callable[[Any, float], str | None] | None = None
+    """The severity of an actual breach from its minimum distance [m] (banded rules)."""
+    derived: bool = False
+    """Raised by the encounter tracker from other findings, not by the detector."""
+    default: bool = False
+    """The rulebook may omit the section (the model's defaults apply): rules added after rulebooks were written."""
+
+
+def number(rules: Mapping[str, Any], rule: str, parameter: str) -> float | None:
+    value = rules.get(rule, {}).get(parameter)
+    return float(value) if isinstance(value, int | float) else None

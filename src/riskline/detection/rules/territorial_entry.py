@@ -1,0 +1,110 @@
+"""``territorial_entry``: a military platform inside, or predicted to enter, another party's 12 NM territorial sea
+or airspace (DMA 1989 art. 1; UNCLOS art. 3). Territories come from a GeoJSON file (``detection.territory``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from riskline.detection.findings import Finding
+from riskline.detection.geometry import track_motion
+from riskline.detection.rules.base import (
+    AreaContext,
+    Citation,
+    NonNegative,
+    RuleModel,
+    RuleSpec,
+    Severity,
+    citation_of,
+)
+from riskline.detection.territory import Territory, load_territories
+
+NAME = "territorial_entry"
+STEP_S = 30.0  # [s] sampling of dead-reckoned paths when predicting an entry
+
+
+class Model(RuleModel):
+    territories: str = ""
+    lookahead_s: NonNegative
+    severity: Severity
+
+
+@dataclass(frozen=True, slots=True)
+class TerritorialEntry:
+    enabled: bool
+    territories: str
+    """Path of a GeoJSON FeatureCollection whose features carry a ``party`` property; empty = rule idle."""
+    lookahead_s: float  # [s]
+    severity: str
+    citation: Citation
+
+
+def freeze(model: Model) -> TerritorialEntry:
+    return TerritorialEntry(model.enabled, model.territories, model.lookahead_s, model.severity, citation_of(model))
+
+
+def setup(rule: TerritorialEntry) -> tuple[Territory, ...]:
+    return load_territories(Path(rule.territories)) if rule.territories and rule.enabled else ()
+
+
+def area(rule: TerritorialEntry, ctx: AreaContext) -> list[Finding]:
+    territories: tuple[Territory, ...] = ctx.state
+    snapshot, t = ctx.snapshot, ctx.t
+    motion = track_motion(snapshot, t)
+    names = snapshot.party_names
+    steps = np.arange(0.0, rule.lookahead_s + 1e-9, STEP_S)  # [s]
+    findings: list[Finding] = []
+    for territory in territories:
+        foreign = snapshot.is_military & np.asarray([names[p] != territory.party for p in snapshot.party])
+        candidates = np.flatnonzero(foreign)
+        if len(candidates) == 0:
+            continue
+        first_inside = np.full(len(candidates), np.nan)
+        for step in steps[::-1]:
+            lat = motion.lat[candidates] + motion.lat_rate[candidates] * step
+            lon = motion.lon[candidates] + motion.lon_rate[candidates] * step
+            inside = territory.contains(lat, lon)
+            first_inside[inside] = step
+        for row in np.flatnonzero(~np.isnan(first_inside)):
+            k = int(candidates[row])
+            tau = float(first_inside[row])
+            lat_k = float(motion.lat[k] + motion.lat_rate[k] * tau)
+            lon_k = float(motion.lon[k] + motion.lon_rate[k] * tau)
+            speed = float(np.hypot(snapshot.v_east[k], snapshot.v_north[k]))
+            is_air = bool(snapshot.is_air[k])
+            findings.append(
+                Finding(
+                    rule=NAME,
+                    a=snapshot.ids[k],
+                    b=f"territory:{territory.party}",
+                    party_a=names[int(snapshot.party[k])],
+                    party_b=territory.party,
+                    breach=tau == 0.0,
+                    t=t,
+                    t_entry=t + tau,
+                    t_exit=t + tau,
+                    t_cpa=t + tau,
+                    distance_m=speed * tau,
+                    horizontal_m=speed * tau,
+                    vertical_m=float(motion.alt[k]) if is_air else None,
+                    lat=lat_k,
+                    lon=lon_k,
+                    severity=rule.severity,
+                    details={"domain": "air" if is_air else "sea", "territory": territory.name},
+                )
+            )
+    return findings
+
+
+SPEC = RuleSpec(
+    name=NAME,
+    summary="a military platform inside, or about to enter, another party's 12 NM territory",
+    domain="air-sea",
+    model=Model,
+    freeze=freeze,
+    horizon_s=lambda rule: rule.lookahead_s,
+    area=area,
+    setup=setup,
+)
