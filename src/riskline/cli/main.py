@@ -67,6 +67,27 @@ COMMANDS = (
     CommandEntry("channel", "riskline.cli.channels", "Channels this node talks on (bilateral or collective)."),
     CommandEntry("log", "riskline.cli.log", "The node's append-only Merkle log: verify, export, check bundles."),
     CommandEntry(
+        "meeting",
+        "riskline.cli.meetings",
+        "Meetings with a whole life, as signed messages: propose, answer, minute, approve.",
+    ),
+    CommandEntry("action", "riskline.cli.meetings", "Action items decided at meetings: who owes what by when."),
+    CommandEntry(
+        "forum",
+        "riskline.cli.meetings",
+        "Recurring forums of the channels (node.toml [[channel.forums]]) and when each is next due.",
+    ),
+    CommandEntry(
+        "calendar",
+        "riskline.cli.meetings",
+        "Write every meeting (VEVENT) and action item (VTODO) as one iCalendar file (RFC 5545).",
+    ),
+    CommandEntry(
+        "review",
+        "riskline.cli.review",
+        "The year's incidents, response times, escalations, link tests, notices, meetings and action items.",
+    ),
+    CommandEntry(
         "dashboard",
         "riskline.cli.dashboard",
         "Serve the dashboard of a watch database: read-only, on loopback, no login. Ctrl-C stops it.",

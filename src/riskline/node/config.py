@@ -106,6 +106,8 @@ def policy_to_toml(policy: ChannelPolicy) -> dict[str, Any]:
         table["council"] = policy.council
     if policy.deadlines:
         table["deadlines"] = {str(kind): span for kind, span in policy.deadlines.items()}
+    if policy.forums:
+        table["forums"] = [forum.to_toml() for forum in policy.forums]
     return table
 
 

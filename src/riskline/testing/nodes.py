@@ -226,7 +226,7 @@ def council_channel() -> dict[str, Any]:
         "kind": "collective",
         "members": ["RU", "EE", "US"],
         "agreements": ["NATO–Russia Founding Act 1997"],
-        "levels": ["duty_officer", "military_commander", "ambassador", "minister"],
+        "levels": ["duty_officer", "military_commander", "military_representative", "ambassador", "foreign_minister"],
         "languages": ["en", "ru"],
         "escalation_min_step_s": 1.0,
     }
