@@ -32,7 +32,7 @@ from rich.markup import escape
 
 from riskline.channel.envelope import Author
 from riskline.channel.messages import MessageType
-from riskline.cli.demo_reports import plots_fetched, report_encounter
+from riskline.cli.demo_reports import draw, plots_fetched, report_encounter
 from riskline.cli.demo_transparency import exercise_act
 from riskline.detection.rulebook import load_rulebook
 from riskline.incidents.model import Encounter
@@ -222,13 +222,15 @@ class Story:
             ("air_intercept", "US", "NRC"),
             ("repeated_low_passes", "US", "NRC"),
         )
+        drawn = {rule: draw(picks[rule]) for rule, _, _ in routes if rule in picks}  # before the deadlines run
         for rule, sender, channel in routes:
             encounter = picks.get(rule)
             if encounter is None:
                 continue
             with self.node(sender) as node:
                 done = report_encounter(node, encounter, channel=channel, narrative=_narrative(encounter),
-                                        author=OFFICERS[sender], table=self.base / "scenario", plots=plots)
+                                        author=OFFICERS[sender], table=self.base / "scenario", plots=plots,
+                                        plot_png=drawn[rule])
             sent = self.reports[rule] = done.sent
             self.say(sender, f"incident report → {channel}: {rule} ({sent.envelope.id[:8]}), {done.fixes_a} + "
                              f"{done.fixes_b} fixes of evidence, plot attached by hash")

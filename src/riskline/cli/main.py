@@ -24,9 +24,13 @@ COMMANDS = (
         "watch", "riskline.cli.watch", "Watch traffic for encounters between parties, under the rulebook in force."
     ),
     CommandEntry(
-        "ingest", "riskline.cli.ingest", "Decode traffic and publish each observation to NATS JetStream (a receiver)."
+        "ingest",
+        "riskline.cli.ingest",
+        "Decode traffic and publish each observation to the RISKLINE_OBSERVATIONS stream on NATS JetStream.",
     ),
-    CommandEntry("history", "riskline.cli.history", "Run the watch's detection over recorded history on Apache Beam."),
+    CommandEntry(
+        "history", "riskline.cli.history", "Run the watch's detection over recorded history as an Apache Beam pipeline."
+    ),
     CommandEntry("send", "riskline.cli.messages", "Sign, log and queue a message; committed before anything is sent."),
     CommandEntry(
         "reply",
@@ -71,10 +75,14 @@ COMMANDS = (
         "operator", "riskline.cli.dashboard", "Dashboard accounts of this node: viewer, duty officer or commander."
     ),
     CommandEntry(
-        "notify", "riskline.cli.notify", "Activity notifications (Vienna Document) and hazard notices (INCSEA)."
+        "notify",
+        "riskline.cli.notify",
+        "Activity notifications (Vienna Document 2011 ch. V) and hazard notices (INCSEA art. VI).",
     ),
     CommandEntry(
-        "transparency", "riskline.cli.transparency", "Declared against observed: notifications held against tracks."
+        "transparency",
+        "riskline.cli.transparency",
+        "Declared against observed: notifications held against the watch's tracks.",
     ),
 )
 """Every top-level command: its module is imported only when the command is used (``cli/lazy.py``). A new
