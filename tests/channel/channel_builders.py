@@ -219,3 +219,28 @@ def deliver(sender: Node, receiver: Node, signed: SignedEnvelope, *, policy: Cha
 
 def text(words: str) -> dict[str, Any]:
     return {"text": words}
+
+
+def meeting_proposal_body(
+    *,
+    start: float,
+    parties: tuple[str, ...] = ("RU", "EE"),
+    level: str = "ambassador",
+    hours: float = 2.0,
+    references: list[dict[str, Any]] | None = None,
+    forum: str = "nrc-ambassadors",
+) -> dict[str, Any]:
+    """A ``meeting_proposal`` body (schema 2) starting at ``start`` [s] for ``hours``, inviting ``parties``."""
+    from riskline.timeutil import to_iso
+
+    return {
+        "forum": forum,
+        "basis": ["NATO–Russia Founding Act 1997"],
+        "level": level,
+        "start": to_iso(start),
+        "end": to_iso(start + hours * HOUR),
+        "timezone": "Europe/Brussels",
+        "place": "NATO HQ, Brussels",
+        "participants": {party: [{"name": f"Head of delegation {party}", "role": level}] for party in parties},
+        "agenda": [{"title": "Baltic air safety", "references": references or []}],
+    }

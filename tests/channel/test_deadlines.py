@@ -6,7 +6,7 @@ import random
 from typing import Any
 
 import pytest
-from channel_builders import HOUR, NRC, RU_EE, T0, Node, text
+from channel_builders import HOUR, NRC, RU_EE, T0, Node, meeting_proposal_body, text
 
 from riskline.channel.deadlines import Obligation, ThreadBook, obligations_after
 from riskline.channel.envelope import SignedEnvelope
@@ -66,13 +66,28 @@ def test_a_request_for_clarification_obliges_the_recipient_for_48_hours_from_our
 
 
 def test_a_collective_message_obliges_every_other_member(ru: Node) -> None:
-    proposal = {"level": "ambassador", "date": T0 + 72 * HOUR, "agenda": [{"title": "Baltic air safety"}]}
+    proposal = meeting_proposal_body(start=T0 + 72 * HOUR, parties=("RU", "EE", "US"))
     sent = ru.compose(NRC, MessageType.MEETING_PROPOSAL, proposal, created=T0, log=False)
     obligations = obligations_after(sent, received=T0, policy=NRC)
     assert [(ob.owed_by, ob.owed_to, ob.due) for ob in obligations] == [
         ("EE", "RU", T0 + 7 * 24 * HOUR),
         ("US", "RU", T0 + 7 * 24 * HOUR),
     ]
+
+
+def test_a_meeting_proposal_obliges_only_the_parties_it_invites(ru: Node) -> None:
+    proposal = meeting_proposal_body(start=T0 + 72 * HOUR, parties=("RU", "US"))
+    sent = ru.compose(NRC, MessageType.MEETING_PROPOSAL, proposal, created=T0, log=False)
+    assert [ob.owed_by for ob in obligations_after(sent, received=T0, policy=NRC)] == ["US"]
+
+
+def test_an_action_item_is_owed_by_its_owner_by_its_due_date(ru: Node) -> None:
+    body = {"title": "Exchange points of contact", "owner": "US", "due": "2023-11-20T12:00:00Z"}
+    sent = ru.compose(NRC, MessageType.ACTION_ITEM, body, created=T0, log=False)
+    [obligation] = obligations_after(sent, received=T0 + 5.0, policy=NRC)
+    assert (obligation.owed_by, obligation.owed_to) == ("US", "RU")
+    assert obligation.due == 1_700_481_600.0
+    assert obligation.span == 1_700_481_600.0 - (T0 + 5.0)
 
 
 @pytest.mark.parametrize(

@@ -232,12 +232,14 @@ def test_step_bodies_are_valid_messages() -> None:
         "overdue_since": T0 + 48 * HOUR,
     }
     assert validate_body(MessageType.ESCALATION_NOTICE, body, created=T0) == body
-    meeting = final.meeting_body(date=T0 + 144 * HOUR, place="Brussels", references=[scenario.notices["step 1"].id])
+    meeting = final.meeting_body(start=T0 + 144 * HOUR, members=NRC.members, basis=NRC.agreements, place="Brussels")
     assert meeting["agenda"] == [
         {
             "title": "Unanswered request_for_clarification on channel RU-EE",
-            "references": [scenario.asked.id, scenario.notices["step 1"].id],
+            "references": [{"kind": "message", "id": scenario.asked.id, "channel": "RU-EE"}],
         }
     ]
+    assert (meeting["start"], meeting["end"]) == ("2023-11-20T22:13:20Z", "2023-11-21T00:13:20Z")
+    assert meeting["participants"] == {"EE": [], "RU": [], "US": []}
     council = scenario.ru.compose(NRC, MessageType.MEETING_PROPOSAL, meeting, created=T0 + 96 * HOUR, log=False)
     assert council.envelope.body["level"] == "charge_d_affaires"

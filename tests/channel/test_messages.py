@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from channel_builders import meeting_proposal_body
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -82,9 +83,13 @@ def error_of(msg_type: MessageType, body: Any, *, created: float = T0) -> str:
     return str(caught.value)
 
 
-def test_every_message_type_has_a_schema_of_version_one_but_the_hazard_notice_of_version_two() -> None:
+def test_every_message_type_has_a_schema_and_meeting_proposals_and_hazard_notices_are_at_version_two() -> None:
     assert set(BODY_MODELS) == set(MessageType)
-    assert dict(SCHEMA_VERSIONS) == {**dict.fromkeys(MessageType, 1), MessageType.HAZARD_NOTICE: 2}
+    assert dict(SCHEMA_VERSIONS) == {
+        **dict.fromkeys(MessageType, 1),
+        MessageType.MEETING_PROPOSAL: 2,
+        MessageType.HAZARD_NOTICE: 2,
+    }
     assert [str(t) for t in MessageType] == [
         "link_test",
         "link_test_reply",
@@ -96,6 +101,14 @@ def test_every_message_type_has_a_schema_of_version_one_but_the_hazard_notice_of
         "free_text",
         "escalation_notice",
         "acknowledgement",
+        "meeting_acceptance",
+        "meeting_decline",
+        "meeting_counter_proposal",
+        "meeting_cancellation",
+        "minutes",
+        "minutes_approval",
+        "action_item",
+        "action_done",
         "activity_notification",
         "annual_calendar",
         "observation_invitation",
@@ -104,15 +117,23 @@ def test_every_message_type_has_a_schema_of_version_one_but_the_hazard_notice_of
     ]
 
 
-def test_levels_of_contact_rise_from_the_duty_officer_to_the_minister() -> None:
-    assert [level.rank for level in ContactLevel] == [0, 1, 2, 3, 4]
-    assert [str(level) for level in ContactLevel] == [
-        "duty_officer",
-        "military_commander",
-        "charge_d_affaires",
-        "ambassador",
-        "minister",
+def test_levels_of_contact_rise_in_two_tracks_military_and_diplomatic() -> None:
+    assert [(str(level), str(level.track), level.rank) for level in ContactLevel] == [
+        ("expert", "military", 0),
+        ("duty_officer", "military", 1),
+        ("military_commander", "military", 2),
+        ("military_representative", "military", 3),
+        ("chief_of_defence", "military", 4),
+        ("defence_minister", "military", 5),
+        ("charge_d_affaires", "diplomatic", 0),
+        ("ambassador", "diplomatic", 1),
+        ("foreign_minister", "diplomatic", 2),
+        ("minister", "diplomatic", 2),
     ]
+    assert ContactLevel.AMBASSADOR.outranks(ContactLevel.CHARGE_D_AFFAIRES)
+    assert not ContactLevel.AMBASSADOR.outranks(ContactLevel.DUTY_OFFICER)
+    assert not ContactLevel.DUTY_OFFICER.outranks(ContactLevel.AMBASSADOR)
+    assert ContactLevel.MINISTER.is_legacy
 
 
 def test_the_watch_encounter_json_of_a_real_incident_is_a_valid_incident_report(domain_dir: Path) -> None:
@@ -228,10 +249,47 @@ def test_a_request_for_clarification_needs_questions_and_real_references() -> No
 
 
 def test_a_meeting_proposal_names_a_level_of_contact() -> None:
-    body = {"level": "ambassador", "date": T0 + 2 * DAY, "agenda": [{"title": "Passes", "references": [ID_A]}]}
-    assert validate_body(MessageType.MEETING_PROPOSAL, body, created=T0)["place"] is None
+    body = meeting_proposal_body(start=T0 + 2 * DAY)
+    assert validate_body(MessageType.MEETING_PROPOSAL, body, created=T0) == body
     assert error_of(MessageType.MEETING_PROPOSAL, {**body, "level": "admiral"}).startswith(
-        "body.level: Input should be 'duty_officer', 'military_commander',"
+        "body.level: Input should be 'expert', 'duty_officer', 'military_commander',"
+    )
+
+
+def test_a_schema_1_meeting_proposal_stays_readable() -> None:
+    body = {"level": "minister", "date": T0 + 2 * DAY, "agenda": [{"title": "Passes", "references": [ID_A]}]}
+    assert validate_body(MessageType.MEETING_PROPOSAL, body, created=T0, schema=1)["place"] is None
+    assert error_of(MessageType.MEETING_PROPOSAL, body).startswith("body.forum: Field required")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"start": "2023-11-14T22:00:00Z"},
+         "body.start: the meeting would start at 2023-11-14T22:00:00Z, in the past (this message was written at "
+         "2023-11-14T22:13:20Z)"),
+        ({"end": "2023-11-16T21:00:00Z"},
+         "body.end: the meeting would end at 2023-11-16T21:00:00Z, not after its start 2023-11-16T22:13:20Z"),
+        ({"start": "2023-11-16T22:13:20"},
+         "body.start: Value error, an ISO 8601 time needs a zone (Z or an offset like +02:00)"),
+        ({"timezone": "Europe/Atlantis"},
+         "body.timezone: Value error, not an IANA time zone like 'Europe/Brussels' or 'UTC': 'Europe/Atlantis'"),
+        ({"participants": {"RU": []}}, "body.participants: Dictionary should have at least 2 items after validation, "
+                                       "not 1"),
+        ({"participants": {"ru": [], "EE": []}},
+         "body.participants.ru.[key]: Value error, a party is an upper-case code like 'EE', got 'ru'"),
+        ({"agenda": [{"title": "x", "references": [{"kind": "rumour", "id": ID_A}]}]},
+         "body.agenda.0.references.0.kind: Input should be 'incident', 'notification' or 'message'"),
+    ],
+)  # fmt: skip
+def test_a_meeting_in_the_past_or_ending_before_it_starts_is_refused(change: dict[str, Any], message: str) -> None:
+    assert error_of(MessageType.MEETING_PROPOSAL, {**meeting_proposal_body(start=T0 + 2 * DAY), **change}) == message
+
+
+def test_an_action_item_due_in_the_past_is_refused() -> None:
+    body = {"title": "Exchange points of contact", "owner": "RU", "due": "2023-11-14T00:00:00Z"}
+    assert error_of(MessageType.ACTION_ITEM, body) == (
+        "body.due: 2023-11-14T00:00:00Z is already past (this message was written at 2023-11-14T22:13:20Z)"
     )
 
 
@@ -274,7 +332,7 @@ def test_evidence_is_both_tracks_and_the_separation_series_with_arrays_of_equal_
 def test_an_incident_time_must_be_iso_8601_with_a_zone(domain_dir: Path) -> None:
     incident = {**encounter_json(donald_cook_2016(domain_dir)), "start": "2016-04-12 12:00"}
     assert error_of(MessageType.INCIDENT_REPORT, {"incident": incident, "narrative": "n"}) == (
-        "body.incident.start: Value error, an ISO 8601 time needs a zone (Z)"
+        "body.incident.start: Value error, an ISO 8601 time needs a zone (Z or an offset like +02:00)"
     )
 
 
@@ -358,7 +416,7 @@ def test_random_rings_never_crash_validation(ring: list[tuple[float, float]]) ->
          "body.questions.0: String should have at least 1 character"),
         (MessageType.CLARIFICATION, {"answers": []},
          "body.answers: List should have at least 1 item after validation, not 0"),
-        (MessageType.MEETING_PROPOSAL, {"level": "ambassador", "date": T0, "agenda": [{"references": []}]},
+        (MessageType.MEETING_PROPOSAL, {**meeting_proposal_body(start=T0 + DAY), "agenda": [{"references": []}]},
          "body.agenda.0.title: Field required"),
         (MessageType.FREE_TEXT, {"text": 42}, "body.text: Input should be a valid string"),
         (MessageType.ESCALATION_NOTICE, {"original": ID_B, "step": 1, "from_level": "duty_officer",

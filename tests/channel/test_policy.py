@@ -6,8 +6,11 @@ import tomllib
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskline.channel.errors import ForeignChannel
+from riskline.channel.levels import CURRENT_LEVELS
 from riskline.channel.messages import ContactLevel, MessageType
 from riskline.channel.policy import ChannelKind, ChannelPolicy, InvalidPolicy
 
@@ -58,7 +61,7 @@ def test_the_design_s_config_reads_into_policies() -> None:
     assert bilateral.languages == ("en", "ru", "et")
     assert bilateral.council == "NRC"
     assert council.kind is ChannelKind.COLLECTIVE
-    assert council.levels == tuple(ContactLevel)
+    assert council.levels == CURRENT_LEVELS
 
 
 def test_a_channel_without_agreements_says_so_in_words() -> None:
@@ -131,13 +134,15 @@ def test_recipients_are_every_other_member() -> None:
                                           "'link_test_reply', 'incident_report', 'hazard_notice', "
                                           "'request_for_clarification', 'clarification', 'meeting_proposal', "
                                           "'free_text', 'escalation_notice', 'acknowledgement', "
-                                          "'activity_notification', 'annual_calendar', "
+                                          "'meeting_acceptance', 'meeting_decline', 'meeting_counter_proposal', "
+                                          "'meeting_cancellation', 'minutes', 'minutes_approval', 'action_item', "
+                                          "'action_done', 'activity_notification', 'annual_calendar', "
                                           "'observation_invitation', 'key_rotation' or 'key_revocation'"),
         ({"deadlines": {"free_text": -5}}, "channel 'RU-EE': deadlines.free_text: Input should be greater than 0"),
         ({"ladder": ["duty_officer", "minister"]},
          "channel 'RU-EE': ladder: minister is not one of the channel's levels"),
         ({"ladder": ["military_commander", "duty_officer"]},
-         "channel 'RU-EE': ladder: levels must rise, lowest first, without repeats"),
+         "channel 'RU-EE': ladder: levels must rise, lowest first, without repeats (military track)"),
         ({"colour": "red"}, "channel 'RU-EE': colour: Extra inputs are not permitted"),
         ({"council": "RU-EE"}, "channel 'RU-EE': council: a channel cannot be its own council"),
         ({"id": "RU EE"}, "channel 'RU EE': id: must be 1–64 letters, digits, '.', '_' or '-'"),
@@ -155,3 +160,63 @@ def test_agreements_must_be_stated_even_when_there_are_none() -> None:
 
 def test_a_config_that_is_not_a_table_is_refused() -> None:
     assert config_error(["RU-EE"]) == "channel: a [[channel]] table is expected, got list"  # type: ignore[arg-type]
+
+
+FORUM = {"id": "incsea-review", "name": "INCSEA annual review", "level": "military_commander", "cadence_days": 365}
+
+
+def test_forums_and_a_ladder_across_both_tracks_read_from_the_config_and_write_back() -> None:
+    from riskline.node.config import policy_to_toml
+
+    policy = ChannelPolicy.from_config(table(
+        forums=[FORUM], ladder=["duty_officer", "military_commander", "charge_d_affaires", "ambassador"],
+    ))  # fmt: skip
+    [forum] = policy.forums
+    assert (forum.id, forum.level, forum.cadence_days, forum.lead_days) == (
+        "incsea-review", ContactLevel.MILITARY_COMMANDER, 365.0, 30.0,
+    )  # fmt: skip
+    assert ChannelPolicy.from_config(policy_to_toml(policy)) == policy
+    assert policy.next_level(ContactLevel.MILITARY_COMMANDER) is ContactLevel.CHARGE_D_AFFAIRES
+    assert policy.next_level(ContactLevel.CHARGE_D_AFFAIRES) is ContactLevel.AMBASSADOR
+    assert policy.next_level(ContactLevel.EXPERT) is ContactLevel.DUTY_OFFICER
+    assert "forum incsea-review: INCSEA annual review, military_commander, every 365 days" in policy.describe()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"forums": [{**FORUM, "level": "foreign_minister"}]},
+         "channel 'RU-EE': forums.incsea-review.level: foreign_minister is not one of the channel's levels"),
+        ({"forums": [FORUM, FORUM]}, "channel 'RU-EE': forums: a forum id appears twice"),
+        ({"forums": [{**FORUM, "cadence_days": 0}]},
+         "channel 'RU-EE': forums.0.cadence_days: Input should be greater than 0"),
+        ({"ladder": ["ambassador", "charge_d_affaires"]},
+         "channel 'RU-EE': ladder: levels must rise, lowest first, without repeats (diplomatic track)"),
+    ],
+)  # fmt: skip
+def test_a_bad_forum_or_ladder_is_refused_in_one_line(changes: dict[str, Any], message: str) -> None:
+    assert config_error(table(**changes)) == message
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ladder=st.lists(st.sampled_from(CURRENT_LEVELS), unique=True, min_size=1).map(
+        lambda levels: sorted(levels, key=lambda level: (level.track != levels[0].track, level.rank))
+    ),
+    start=st.sampled_from(CURRENT_LEVELS),
+)
+def test_every_level_climbs_the_ladder_to_its_end_without_going_down_its_own_track(
+    ladder: list[ContactLevel], start: ContactLevel
+) -> None:
+    policy = ChannelPolicy.from_config(
+        table(levels=[str(level) for level in CURRENT_LEVELS], ladder=[str(level) for level in ladder])
+    )
+    seen = [start]
+    while (step := policy.next_level(seen[-1])) is not None:
+        assert step in ladder
+        if step.track is seen[-1].track:
+            assert step.rank > seen[-1].rank
+        seen.append(step)
+        assert len(seen) <= len(ladder) + 1
+    if len(seen) > 1:
+        assert seen[-1] == ladder[-1]

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from riskline.cli.main import app
 from riskline.node.attachments import attachment_states
 from riskline.node.audit import verify_node
+from riskline.node.dialogue import actions, meetings
 from riskline.node.local import LocalNode
 from riskline.node.views import inbox, outbox
 from riskline.storage.engine import open_database
@@ -26,6 +27,9 @@ def test_the_demo_plays_the_whole_story_and_leaves_verifiable_nodes(tmp_path: Pa
     assert "undeclared_activity RU, 5 platforms" in result.stdout
     assert "predicted to enter NAVAREA I 58/" in result.stdout
     assert "clarifies within the deadline" in result.stdout
+    assert "minutes approved by RU, EE and US" in result.stdout
+    assert "RU-EE review JSON byte for byte the same on RU, EE" in result.stdout
+    assert "NRC review JSON byte for byte the same on RU, EE, US" in result.stdout
     root = tmp_path / "demo"
     for node_id in ("ru-nmdc", "ee-mod", "us-eucom"):
         with LocalNode.open(root / node_id) as node:
@@ -38,6 +42,12 @@ def test_the_demo_plays_the_whole_story_and_leaves_verifiable_nodes(tmp_path: Pa
         sent = outbox(ee, limit=None).messages
     notices = [m for m in sent if m.type == "escalation_notice"]
     assert [m.level for m in notices] == ["military_commander", "charge_d_affaires"]
+    for node_id in ("ru-nmdc", "ee-mod", "us-eucom"):
+        with LocalNode.open(root / node_id) as node:
+            [council] = [m for m in meetings(node, "NRC") if m.forum == "escalation"]
+            [item] = actions(node, "NRC")
+        assert (str(council.status), council.approvals) == ("minutes_approved", ("EE", "RU", "US"))
+        assert (item.owner, item.is_done, item.meeting) == ("RU", True, council.id)
     database = open_database(root / "ee-mod" / "node.db")
     try:
         rules = {item.encounter.rule for item in WatchStore(database).list_incidents(limit=1000)}

@@ -51,9 +51,10 @@ def test_version_and_help_import_no_command_module_and_nothing_heavy(args: tuple
 def test_rules_show_imports_the_rulebook_and_not_the_watch() -> None:
     modules = _modules_after("rules", "show")
     assert "riskline.detection.rulebook" in modules
-    assert not {name for name in modules if name.startswith(("riskline.ingest", "riskline.tracks", "riskline.node",
-                                                             "riskline.channel", "riskline.storage"))}
-    assert not {name.split(".")[0] for name in modules} & {"numpy", "sqlalchemy", "pyais", "cryptography"}
+    # rules are plugins of the detection package (which may use ingest and tracks); the node, the channel and
+    # the database stay out
+    assert not {name for name in modules if name.startswith(("riskline.node", "riskline.channel", "riskline.storage"))}
+    assert not {name.split(".")[0] for name in modules} & {"sqlalchemy", "cryptography"}
 
 
 @pytest.mark.parametrize("entry", COMMANDS, ids=[entry.name for entry in COMMANDS])

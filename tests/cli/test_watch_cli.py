@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from typer.testing import CliRunner
 
 from riskline.cli.main import app
 from riskline.incidents.report import JSON_KEYS
+from riskline.storage import DatabaseUnreadable
 
 runner = CliRunner()
 
@@ -127,3 +130,32 @@ def test_the_plot_threshold_comes_from_the_rulebook_the_run_used(watched: tuple[
     wider = {"rulebook": load_rulebook(overrides=["air_proximity.horizontal_m=18520"]).as_dict()}
     assert _threshold(stored["air_proximity"], wider) == 18520.0
     assert _threshold(stored["air_proximity"], {}) is None
+
+
+def test_watch_and_incident_list_take_a_postgresql_url_for_db(baltic: Path, postgres_url: str) -> None:
+    """Issue 6: ``--db postgresql://…`` was taken as a file path; it is a SQLAlchemy URL, as the help says."""
+    plain_url = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    watched = runner.invoke(app, [
+        "watch", str(baltic / "demo_positions.csv"), "--fleet", str(baltic / "demo_fleet.toml"), "--db", plain_url,
+        "--json",
+    ])
+    assert watched.exit_code == 0, watched.output
+    found = [json.loads(line) for line in watched.stdout.splitlines()]
+    listed = runner.invoke(app, ["incident", "list", "--db", plain_url, "--json", "--limit", "1000"])
+    assert listed.exit_code == 0, listed.output
+    stored = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert len(stored) == len(found) > 0
+    assert sorted((e["rule"], e["a"], e["b"]) for e in stored) == sorted((e["rule"], e["a"], e["b"]) for e in found)
+    assert not Path("postgresql:").exists()
+
+
+def test_an_unreachable_database_url_is_a_one_line_error(baltic: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "from riskline.cli.main import main; main()",
+         "watch", str(baltic / "demo_positions.csv"), "--db", "postgresql://ops:pw@/riskline?host=/nonexistent-sock"],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == DatabaseUnreadable.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("riskline: error: postgresql+psycopg://ops:***@/riskline?host=/nonexistent-sock: ")

@@ -99,7 +99,7 @@ def test_the_last_step_proposes_a_meeting_on_the_council_channel(trio: InProcess
     assert sorted(row.peer for row in queued) == ["ee-mod", "us-eucom"]
     assert (proposal.level, proposal.summary) == (
         "ambassador",
-        "charge_d_affaires: Unanswered request_for_clarification on channel RU-EE",
+        "ambassador: Unanswered request_for_clarification on channel RU-EE",
     )
     assert proposal.thread == proposal.envelope_id != original
     trio.deliver("RU")

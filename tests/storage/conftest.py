@@ -76,7 +76,8 @@ def _encounter_from_segments(a: TrackSegment, b: TrackSegment, *, rule: str = "a
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    db = open_database(tmp_path / "riskline.db")
+def database(database_target: str) -> Iterator[Database]:
+    """A fresh riskline database, once on SQLite and once on PostgreSQL."""
+    db = open_database(database_target)
     yield db
     db.close()

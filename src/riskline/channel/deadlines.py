@@ -2,9 +2,10 @@
 
 A message with a deadline creates one ``Obligation`` per recipient party: that party owes the sender a reply
 of a type that ``messages.answers`` accepts (a ``clarification`` for a ``request_for_clarification``,
-Vienna Document 2011 ch. III; an ``acknowledgement`` never counts). The deadline span comes from *our*
-channel policy and runs from when *we* recorded the message (sent it, or received it): the ``deadline`` the
-sender wrote is on its clock and only recorded. Peer clocks are never trusted.
+Vienna Document 2011 ch. III; an ``acknowledgement`` never counts). A meeting proposal is owed an answer by
+the parties it invites; an action item by its owner party, by its due date (``action_done``).
+The deadline span comes from *our* channel policy and runs from when *we* recorded the message (sent it, or
+received it): the ``deadline`` the sender wrote is on its clock and only recorded. Peer clocks are never trusted.
 
 ``ThreadBook`` is the pure bookkeeping behind ``riskline inbox``/``outbox`` and escalation: feed it every
 envelope of one channel with the local time it was logged (in any order; it can always be rebuilt from the
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 from riskline.channel.envelope import Envelope, SignedEnvelope
 from riskline.channel.errors import ForeignChannel
+from riskline.channel.meeting_bodies import iso_seconds
 from riskline.channel.messages import ContactLevel, MessageType, answers
 from riskline.channel.policy import ChannelPolicy
 
@@ -71,9 +73,14 @@ def obligations_after(
     message = envelope.envelope if isinstance(envelope, SignedEnvelope) else envelope
     if message.type is MessageType.ESCALATION_NOTICE:
         return []
+    if message.type is MessageType.ACTION_ITEM:
+        return _action_obligation(message, received)
     span = policy.deadline_for(message.type)
     if span is None:
         return []
+    owing = message.recipients
+    if message.type is MessageType.MEETING_PROPOSAL and message.schema != 1:
+        owing = tuple(party for party in message.recipients if party in message.body["participants"])
     return [
         Obligation(
             message_id=message.id,
@@ -87,7 +94,29 @@ def obligations_after(
             span=span,
             due=received + span,
         )
-        for party in message.recipients
+        for party in owing
+    ]
+
+
+def _action_obligation(message: Envelope, received: float) -> list[Obligation]:
+    """An action item is owed by its owner party (when another party raised it) by the agreed due date."""
+    owner = str(message.body["owner"])
+    if owner not in message.recipients:
+        return []
+    due = iso_seconds(str(message.body["due"]))
+    return [
+        Obligation(
+            message_id=message.id,
+            thread=message.thread,
+            channel=message.channel,
+            type=message.type,
+            owed_by=owner,
+            owed_to=message.sender.party,
+            level=message.level,
+            recorded=received,
+            span=max(due - received, 1.0),
+            due=due,
+        )
     ]
 
 

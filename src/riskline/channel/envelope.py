@@ -29,6 +29,7 @@ from riskline.channel.checkpoint import Checkpoint
 from riskline.channel.errors import ForeignChannel, MalformedEnvelope
 from riskline.channel.merkle import HASH_SIZE
 from riskline.channel.messages import (
+    READABLE_SCHEMAS,
     SCHEMA_VERSIONS,
     ContactLevel,
     InvalidField,
@@ -397,7 +398,7 @@ def parse_envelope(data: object) -> tuple[Envelope, bytes]:
     except ValueError:
         raise InvalidField("type", f"unknown message type {fields['type']!r}") from None
     schema = require_int(fields["schema"], "schema", 1)
-    if schema != SCHEMA_VERSIONS[message_type]:
+    if schema not in READABLE_SCHEMAS[message_type]:
         raise InvalidField(
             "schema",
             f"{message_type} schema {schema} is not supported (this node speaks {SCHEMA_VERSIONS[message_type]})",
@@ -426,7 +427,7 @@ def parse_envelope(data: object) -> tuple[Envelope, bytes]:
     if deadline is not None and deadline < created:
         raise InvalidField("deadline", f"{deadline} is before the envelope was created ({created})")
     body = fields["body"]
-    validate_body(message_type, body, created=created)
+    validate_body(message_type, body, created=created, schema=schema)
     attachments = _attachments(fields["attachments"])
     head_fields = require_fields(fields["sender_checkpoint"], ("size", "root"), "sender_checkpoint.")
     head = LogHead(

@@ -86,17 +86,31 @@ class EscalationStep:
         }
 
     def meeting_body(
-        self, *, date: float, place: str | None = None, references: Collection[str] = ()
+        self,
+        *,
+        start: float,
+        members: Collection[str],
+        basis: Collection[str] = (),
+        place: str = "to be agreed",
+        duration: float = 7_200.0,
+        level: ContactLevel | None = None,
     ) -> dict[str, Any]:
-        """The body of the final step's ``meeting_proposal`` on the council channel, for ``date`` [s]."""
+        """The body of the final step's ``meeting_proposal`` on the council channel (``meeting_bodies``), starting at
+        ``start`` [s] for ``duration`` [s] at ``level`` (default: the step's), every council member invited; the
+        agenda cites the original."""
         return {
-            "level": str(self.to_level),
-            "date": date,
+            "forum": "escalation",
+            "basis": list(basis),
+            "level": str(level or self.to_level),
+            "start": to_iso(start),
+            "end": to_iso(start + duration),
+            "timezone": "UTC",
             "place": place,
+            "participants": {party: [] for party in sorted(members)},
             "agenda": [
                 {
                     "title": f"Unanswered {self.original_type} on channel {self.channel}",
-                    "references": [self.original_id, *references],
+                    "references": [{"kind": "message", "id": self.original_id, "channel": self.channel}],
                 }
             ],
         }

@@ -9,7 +9,10 @@ of ``"1"`` into ``1``), a schema version carried in the envelope, and the reply 
 - ``request_for_clarification`` / ``clarification``: Vienna Document 2011 ch. III, reply within 48 h.
 - ``activity_notification``, ``annual_calendar``, ``observation_invitation``: Vienna Document 2011 ch. V–VII
   (schemas in ``transparency_bodies.py``).
-- ``meeting_proposal``, ``free_text``, ``escalation_notice`` and ``acknowledgement`` (which answers nothing).
+- ``free_text``, ``escalation_notice`` and ``acknowledgement`` (which answers nothing).
+- a meeting's life — ``meeting_proposal`` (schema 2; schema 1 stays readable), ``meeting_acceptance``,
+  ``meeting_decline``, ``meeting_counter_proposal``, ``meeting_cancellation``, ``minutes``,
+  ``minutes_approval`` — and ``action_item`` / ``action_done``: schemas in ``meeting_bodies.py``.
 
 Bodies are checked on both sides: the sender validates before signing, the receiver before accepting.
 A failure is one ``InvalidField`` (a ``MalformedEnvelope``, HTTP 422) whose message starts with the field,
@@ -19,24 +22,34 @@ e.g. ``body.area.coordinates: …``.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
-from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 import shapely
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from riskline.channel.body_types import (
+    MESSAGE_ID,
+    BodyModel,
+    IsoTime,
+    Level,
+    MessageId,
+    Seconds,
+    Text,
+    is_message_id,
+)
 from riskline.channel.canonical import canonical_json
 from riskline.channel.errors import MalformedEnvelope
 from riskline.channel.key_bodies import KEY_BODIES
+from riskline.channel.levels import ContactLevel, ContactTrack
+from riskline.channel.meeting_bodies import MEETING_BODY_TYPES, MeetingProposalBody, check_alone
+
+__all__ = ["MESSAGE_ID", "ContactLevel", "ContactTrack", "is_message_id"]
 from riskline.channel.transparency_bodies import TRANSPARENCY_BODIES, check_body
 
 HAZARD_NOTICE_MIN_LEAD_S = 3 * 86_400.0  # [s] INCSEA art. VI: notice 3–5 days ahead
-MESSAGE_ID = re.compile(r"[0-9a-f]{32}")
-"""A message id: the 32 lower-case hex digits of a UUID4 (``uuid.uuid4().hex``)."""
 
 
 class InvalidField(MalformedEnvelope):
@@ -63,6 +76,14 @@ class MessageType(StrEnum):
     FREE_TEXT = "free_text"
     ESCALATION_NOTICE = "escalation_notice"
     ACKNOWLEDGEMENT = "acknowledgement"
+    MEETING_ACCEPTANCE = "meeting_acceptance"
+    MEETING_DECLINE = "meeting_decline"
+    MEETING_COUNTER_PROPOSAL = "meeting_counter_proposal"
+    MEETING_CANCELLATION = "meeting_cancellation"
+    MINUTES = "minutes"
+    MINUTES_APPROVAL = "minutes_approval"
+    ACTION_ITEM = "action_item"
+    ACTION_DONE = "action_done"
     ACTIVITY_NOTIFICATION = "activity_notification"
     ANNUAL_CALENDAR = "annual_calendar"
     OBSERVATION_INVITATION = "observation_invitation"
@@ -70,58 +91,17 @@ class MessageType(StrEnum):
     KEY_REVOCATION = "key_revocation"
 
 
-class ContactLevel(StrEnum):
-    """Levels of contact, lowest first; ``rank`` orders them."""
-
-    DUTY_OFFICER = "duty_officer"
-    MILITARY_COMMANDER = "military_commander"
-    CHARGE_D_AFFAIRES = "charge_d_affaires"
-    AMBASSADOR = "ambassador"
-    MINISTER = "minister"
-
-    @property
-    def rank(self) -> int:
-        """0 for the duty officer up to 4 for the minister."""
-        return _LEVEL_ORDER.index(self)
-
-
-_LEVEL_ORDER: tuple[ContactLevel, ...] = tuple(ContactLevel)
-
 SCHEMA_VERSIONS: Mapping[MessageType, int] = MappingProxyType(
-    {**dict.fromkeys(MessageType, 1), MessageType.HAZARD_NOTICE: 2}  # 2: vertical limits, NAVAREA/NOTAM, amends
+    {**dict.fromkeys(MessageType, 1), MessageType.MEETING_PROPOSAL: 2, MessageType.HAZARD_NOTICE: 2}
 )
-"""The body schema version this node speaks for each type; an envelope with another version is refused."""
+"""The body schema version this node writes for each type."""
+READABLE_SCHEMAS: Mapping[MessageType, frozenset[int]] = MappingProxyType(
+    {**{t: frozenset({v}) for t, v in SCHEMA_VERSIONS.items()}, MessageType.MEETING_PROPOSAL: frozenset({1, 2})}
+)
+"""Versions this node reads: ``meeting_proposal`` 1 (level, date, place, agenda) stays readable."""
 
 
-def is_message_id(value: object) -> bool:
-    return isinstance(value, str) and MESSAGE_ID.fullmatch(value) is not None
-
-
-def _message_id(value: str) -> str:
-    if MESSAGE_ID.fullmatch(value) is None:
-        raise ValueError("a message id is 32 lower-case hex digits")
-    return value
-
-
-def _iso_time(value: str) -> str:
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError("not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise ValueError("an ISO 8601 time needs a zone (Z)")
-    return value
-
-
-MessageId = Annotated[str, AfterValidator(_message_id)]
-IsoTime = Annotated[str, AfterValidator(_iso_time)]
-Text = Annotated[str, Field(min_length=1)]
-Level = Annotated[ContactLevel, Field(strict=False)]
-Seconds = float  # [s] POSIX; finite (allow_inf_nan=False)
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+_Body = BodyModel
 
 
 class LinkTestBody(_Body):
@@ -233,22 +213,24 @@ class HazardNoticeBody(_Body):
 
 class RequestForClarificationBody(_Body):
     subject: Text
-    references: list[MessageId] = []
+    references: list[MessageId] = Field(default_factory=list)
     questions: Annotated[list[Text], Field(min_length=1)]
 
 
 class ClarificationBody(_Body):
     answers: Annotated[list[Text], Field(min_length=1)]
-    references: list[MessageId] = []
+    references: list[MessageId] = Field(default_factory=list)
 
 
 class AgendaItem(_Body):
     title: Text
-    references: list[Text] = []
+    references: list[Text] = Field(default_factory=list)
     """Message ids, or incident / notification references."""
 
 
-class MeetingProposalBody(_Body):
+class MeetingProposalBodyV1(_Body):
+    """Schema 1 of ``meeting_proposal`` (before meetings had a life): read, never written."""
+
     level: Level
     date: Seconds
     place: str | None = None
@@ -285,10 +267,15 @@ BODY_MODELS: Mapping[MessageType, type[BaseModel]] = MappingProxyType(
         MessageType.FREE_TEXT: FreeTextBody,
         MessageType.ESCALATION_NOTICE: EscalationNoticeBody,
         MessageType.ACKNOWLEDGEMENT: AcknowledgementBody,
+        **{MessageType(name): model for name, model in MEETING_BODY_TYPES.items()},
         **{MessageType(name): model for name, model in TRANSPARENCY_BODIES.items()},
         **{MessageType(name): model for name, model in KEY_BODIES.items()},
     }
 )
+OLD_BODY_MODELS: Mapping[tuple[MessageType, int], type[BaseModel]] = MappingProxyType(
+    {(MessageType.MEETING_PROPOSAL, 1): MeetingProposalBodyV1}
+)
+"""Schemas of earlier versions that stay readable, by (type, version)."""
 
 SUBSTANTIVE_REPLIES: frozenset[MessageType] = frozenset(
     {
@@ -302,13 +289,19 @@ SUBSTANTIVE_REPLIES: frozenset[MessageType] = frozenset(
 )
 """Replies an operator writes about the matter: everything but acknowledgements and machine messages."""
 
+MEETING_REPLIES: frozenset[MessageType] = frozenset(
+    {MessageType.MEETING_ACCEPTANCE, MessageType.MEETING_DECLINE, MessageType.MEETING_COUNTER_PROPOSAL}
+)
+"""The answers a meeting proposal is owed (RFC 5546 REPLY and COUNTER)."""
+
 _ANSWERS: Mapping[MessageType, frozenset[MessageType]] = MappingProxyType(
     {
         MessageType.LINK_TEST: frozenset({MessageType.LINK_TEST_REPLY}),
         MessageType.INCIDENT_REPORT: SUBSTANTIVE_REPLIES,
         MessageType.REQUEST_FOR_CLARIFICATION: frozenset({MessageType.CLARIFICATION}),
-        MessageType.MEETING_PROPOSAL: SUBSTANTIVE_REPLIES,
-        MessageType.ESCALATION_NOTICE: SUBSTANTIVE_REPLIES,
+        MessageType.MEETING_PROPOSAL: SUBSTANTIVE_REPLIES | MEETING_REPLIES,
+        MessageType.ESCALATION_NOTICE: SUBSTANTIVE_REPLIES | MEETING_REPLIES,
+        MessageType.ACTION_ITEM: frozenset({MessageType.ACTION_DONE}),
     }
 )
 
@@ -322,15 +315,21 @@ def answers(msg_type: MessageType) -> frozenset[MessageType]:
     return _ANSWERS.get(msg_type, frozenset())
 
 
-def validate_body(msg_type: MessageType, body: Mapping[str, Any], *, created: float) -> dict[str, Any]:
+def validate_body(
+    msg_type: MessageType, body: Mapping[str, Any], *, created: float, schema: int | None = None
+) -> dict[str, Any]:
     """The body in its normal form (every field present, defaults filled in) or ``InvalidField``.
 
-    ``created`` [s] is the envelope's creation time, needed for the INCSEA lead time of a hazard notice.
+    ``created`` [s] is the envelope's creation time, needed for the INCSEA lead time of a hazard notice and to
+    refuse a meeting in the past. ``schema`` (default: the current version) reads an older one.
     Validating the normal form again returns it unchanged, so a sender signs exactly what receivers check.
     """
     if not isinstance(body, Mapping):
         raise InvalidField("body", f"must be a JSON object, got {type(body).__name__}")
-    model = BODY_MODELS[MessageType(msg_type)]
+    message_type = MessageType(msg_type)
+    model = BODY_MODELS[message_type]
+    if schema is not None and schema != SCHEMA_VERSIONS[message_type]:
+        model = OLD_BODY_MODELS[(message_type, schema)]
     try:
         parsed = model.model_validate(dict(body))
     except ValidationError as error:
@@ -342,7 +341,13 @@ def validate_body(msg_type: MessageType, body: Mapping[str, Any], *, created: fl
         _check_hazard_notice(parsed, created)
     elif (problem := check_body(msg_type, parsed, created)) is not None:
         raise InvalidField(*problem)
-    return parsed.model_dump(mode="json")
+    else:
+        try:
+            check_alone(parsed, created)
+        except MalformedEnvelope as error:
+            raise InvalidField(getattr(error, "field", "body"), str(getattr(error, "reason", error))) from None
+    normal: dict[str, Any] = parsed.model_dump(mode="json")
+    return normal
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

@@ -24,6 +24,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from riskline.channel.errors import ChannelError, ForeignChannel
+from riskline.channel.forums import Forum, ForumConfig
+from riskline.channel.levels import CURRENT_LEVELS
 from riskline.channel.messages import ContactLevel, MessageType
 
 DEFAULT_DEADLINES: Mapping[MessageType, float] = MappingProxyType(
@@ -66,7 +68,7 @@ class ChannelPolicy:
     """Agreements in force on this channel; empty means explicitly none."""
     rulebook: str = "default"
     """The watch's rulebook name, or ``none``."""
-    levels: tuple[ContactLevel, ...] = tuple(ContactLevel)
+    levels: tuple[ContactLevel, ...] = CURRENT_LEVELS
     languages: tuple[str, ...] = ("en",)
     council: str | None = None
     """The collective channel that receives the last escalation step's meeting proposal, if any."""
@@ -76,6 +78,8 @@ class ChannelPolicy:
     """Escalation ladder, lowest first; empty means the default for the channel's kind."""
     max_age_s: float = DEFAULT_MAX_AGE_S  # [s]
     escalation_min_step_s: float = DEFAULT_ESCALATION_MIN_STEP_S  # [s]
+    forums: tuple[Forum, ...] = ()
+    """Recurring meetings held on this channel (an INCSEA annual review, NRC ambassadors, …)."""
 
     def __post_init__(self) -> None:
         where = f"channel {self.id!r}"
@@ -110,9 +114,19 @@ class ChannelPolicy:
         outside = [level for level in self.ladder if level not in self.levels]
         if outside:
             raise InvalidPolicy(f"{where}: ladder: {outside[0]} is not one of the channel's levels")
-        ranks = [level.rank for level in self.ladder]
-        if ranks != sorted(set(ranks)):
-            raise InvalidPolicy(f"{where}: ladder: levels must rise, lowest first, without repeats")
+        for track in {level.track for level in self.ladder}:
+            ranks = [level.rank for level in self.ladder if level.track is track]
+            if ranks != sorted(set(ranks)):
+                raise InvalidPolicy(f"{where}: ladder: levels must rise, lowest first, without repeats ({track} track)")
+        object.__setattr__(self, "forums", tuple(self.forums))
+        forum_ids = [forum.id for forum in self.forums]
+        if len(set(forum_ids)) != len(forum_ids):
+            raise InvalidPolicy(f"{where}: forums: a forum id appears twice")
+        for forum in self.forums:
+            if forum.level not in self.levels:
+                raise InvalidPolicy(
+                    f"{where}: forums.{forum.id}.level: {forum.level} is not one of the channel's levels"
+                )
         for name in ("max_age_s", "escalation_min_step_s"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
@@ -144,6 +158,7 @@ class ChannelPolicy:
             ladder=tuple(config.ladder),
             max_age_s=config.max_age_s,
             escalation_min_step_s=config.escalation_min_step_s,
+            forums=tuple(forum.to_forum() for forum in config.forums),
         )
 
     @property
@@ -158,9 +173,22 @@ class ChannelPolicy:
         return DEFAULT_DEADLINES.get(message_type)
 
     def next_level(self, level: ContactLevel) -> ContactLevel | None:
-        """The ladder's next level above ``level``, or None when the ladder is exhausted."""
-        rank = ContactLevel(level).rank
-        return next((step for step in self.ladder if step.rank > rank), None)
+        """The ladder's next step after ``level``, or None when the ladder is exhausted.
+
+        The ladder may cross tracks (military → diplomatic). A level on the ladder goes to the step after it; a
+        level off the ladder goes to the step after the highest ladder level of its own track below it (or to
+        the first ladder level of its track above it); a level whose track the ladder never uses goes nowhere.
+        """
+        level = ContactLevel(level)
+        if level in self.ladder:
+            position = self.ladder.index(level) + 1
+            return self.ladder[position] if position < len(self.ladder) else None
+        same_track = [i for i, step in enumerate(self.ladder) if step.track is level.track]
+        if not same_track:
+            return None
+        below = [i for i in same_track if self.ladder[i].rank < level.rank]
+        position = below[-1] + 1 if below else same_track[0]
+        return self.ladder[position] if position < len(self.ladder) else None
 
     def recipients_for(self, sender_party: str) -> tuple[str, ...]:
         """Every member but the sender, in member order; ``ForeignChannel`` if the sender is not a member."""
@@ -190,6 +218,8 @@ class ChannelPolicy:
         ]
         spans = [f"{t} {span:g} s" for t in MessageType if (span := self.deadline_for(t)) is not None]
         lines.append(f"  deadlines: {', '.join(spans)}")
+        for forum in self.forums:
+            lines.append(f"  forum {forum.id}: {forum.name}, {forum.level}, every {forum.cadence_days:g} days")
         return "\n".join(lines)
 
 
@@ -212,10 +242,11 @@ class _ChannelConfig(BaseModel):
     members: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=2)]
     agreements: list[Annotated[str, Field(min_length=1)]]
     rulebook: str = "default"
-    levels: Annotated[list[ContactLevel], Field(min_length=1)] = list(ContactLevel)
+    levels: Annotated[list[ContactLevel], Field(min_length=1)] = list(CURRENT_LEVELS)
     languages: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = ["en"]
     council: str | None = None
     deadlines: dict[MessageType, PositiveSeconds] = {}
     ladder: list[ContactLevel] = []
     max_age_s: PositiveSeconds = DEFAULT_MAX_AGE_S
     escalation_min_step_s: PositiveSeconds = DEFAULT_ESCALATION_MIN_STEP_S
+    forums: list[ForumConfig] = []

@@ -1,7 +1,8 @@
 """``riskline demo``: the whole system on one machine — three national nodes, the watch, the channel.
 
 What happens (about two minutes):
-1. Three nodes start on loopback as real server processes, each with its own keys, mutual TLS and SQLite:
+1. Three nodes start on loopback as real server processes, each with its own keys, mutual TLS and SQLite
+   (``riskline.node.cluster``: pinned to each other before they start; every wait is for an event):
    Russia (RU), Estonia (EE) and the United States (US). RU and EE share the bilateral channel RU-EE (no
    agreement in force: Russia and Estonia have none, ELN 2016); all three sit on the collective NATO–Russia
    Council channel NRC. The line is tested first (``link_test``, answered automatically).
@@ -12,7 +13,10 @@ What happens (about two minutes):
    step a signed, logged message, up to a meeting proposal to the Council.
 4. RU gives notice of a hazardous activity (INCSEA, 3–5 days ahead); EE asks for clarification of unusual
    activity (Vienna Document ch. III) and RU answers.
-5. Every node's log is verified, and the nodes' directories are left for inspection.
+5. The Council meeting the ladder proposed is accepted by all, minuted and approved by every party; an action
+   item is opened and closed; the annual review of RU-EE is computed on both nodes, side by side, equal
+   (``demo_dialogue.py``).
+6. Every node's log is verified, and the nodes' directories are left for inspection.
 Deadlines are shortened so that the escalation plays out in a minute; the rules are the real ones.
 """
 
@@ -32,19 +36,20 @@ from rich.markup import escape
 
 from riskline.channel.envelope import Author
 from riskline.channel.messages import MessageType
-from riskline.cli.demo_reports import plots_fetched, report_encounter
+from riskline.cli.demo_dialogue import DEMO_DEADLINES, demo_cluster, dialogue_act, inspect_commands
+from riskline.cli.demo_reports import draw, plots_fetched, report_encounter
 from riskline.cli.demo_transparency import exercise_act
 from riskline.detection.rulebook import load_rulebook
 from riskline.incidents.model import Encounter
 from riskline.ingest.sources import read_path
 from riskline.node.audit import verify_node
+from riskline.node.cluster import LocalCluster
 from riskline.node.local import LocalNode
 from riskline.node.messaging import Outgoing, Sent, send
 from riskline.node.views import MessageView, inbox, outbox
 from riskline.scenarios.baltic import demo_scenario
 from riskline.storage import channel_store as store
 from riskline.storage.watch_run import RecordedRun
-from riskline.testing.nodes import ServerOptions, TwoNodeHarness, wait_until
 from riskline.timeutil import to_iso
 from riskline.tracks.attribution import Attributor
 from riskline.tracks.fleet import Fleet
@@ -54,8 +59,7 @@ if TYPE_CHECKING:
     from riskline.cli.demo_dashboard import DemoDashboards
 
 MARKER = ".riskline-demo"
-DEMO_DEADLINES = {"incident_report": 12.0, "request_for_clarification": 12.0, "meeting_proposal": 600.0}
-"""[s] shortened response deadlines, so the escalation ladder plays out within the demo."""
+__all__ = ["DEMO_DEADLINES", "demo"]
 OFFICERS = {
     "RU": Author("Capt 2nd rank A. Sokolov", "duty_officer"),
     "EE": Author("Maj K. Tamm", "duty_officer"),
@@ -82,11 +86,9 @@ def demo(
     base = _prepare(directory)
     story = Story(console, base)
     started = time.monotonic()
-    options = ServerOptions(delivery_interval=0.1, escalation_interval=0.5, retry_base=0.2, retry_cap=2.0)
     console.rule("[bold]riskline demo")
     console.print(f"Nodes go under [bold]{base}[/bold]; they are left there for inspection.\n")
-    with TwoNodeHarness(base, tls=tls, council=True, deadlines=DEMO_DEADLINES, options=options) as harness, \
-            demo_dashboards(console, harness) as dashboards:
+    with demo_cluster(base, tls=tls) as harness, demo_dashboards(console, harness) as dashboards:
         story.harness = harness
         story.nodes_started()
         story.link_test()
@@ -95,6 +97,7 @@ def demo(
         story.transparency()
         story.escalation()
         exercise_act(story, OFFICERS)
+        dialogue_act(story)
         story.verify()
         if keep:
             dashboards.keep()
@@ -117,7 +120,7 @@ def _prepare(directory: Path) -> Path:
 class Story:
     console: Console
     base: Path
-    harness: TwoNodeHarness | None = None
+    harness: LocalCluster | None = None
     reports: dict[str, Sent] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ helpers
@@ -145,7 +148,8 @@ class Story:
                 found[:] = [m for m in inbox(node, limit=None).messages if predicate(m)]
             return bool(found)
 
-        wait_until(seen, timeout=timeout, interval=0.2, what=what)
+        assert self.harness is not None
+        self.harness.wait_for(party, seen, timeout=timeout, what=what)
         return found[0]
 
     def delivered(self, party: str, envelope_id: str, *, timeout: float = 60.0) -> None:
@@ -156,7 +160,8 @@ class Story:
                         return bool(message.deliveries) and all(d.state == "delivered" for d in message.deliveries)
             return False
 
-        wait_until(done, timeout=timeout, interval=0.1, what=f"delivery of {envelope_id}")
+        assert self.harness is not None
+        self.harness.wait_for(party, done, timeout=timeout, what=f"delivery of {envelope_id}")
 
     def log_size(self, party: str) -> int:
         with self.node(party) as node, node.database.read() as connection:
@@ -222,13 +227,15 @@ class Story:
             ("air_intercept", "US", "NRC"),
             ("repeated_low_passes", "US", "NRC"),
         )
+        drawn = {rule: draw(picks[rule]) for rule, _, _ in routes if rule in picks}  # before the deadlines run
         for rule, sender, channel in routes:
             encounter = picks.get(rule)
             if encounter is None:
                 continue
             with self.node(sender) as node:
                 done = report_encounter(node, encounter, channel=channel, narrative=_narrative(encounter),
-                                        author=OFFICERS[sender], table=self.base / "scenario", plots=plots)
+                                        author=OFFICERS[sender], table=self.base / "scenario", plots=plots,
+                                        plot_png=drawn[rule])
             sent = self.reports[rule] = done.sent
             self.say(sender, f"incident report → {channel}: {rule} ({sent.envelope.id[:8]}), {done.fixes_a} + "
                              f"{done.fixes_b} fixes of evidence, plot attached by hash")
@@ -253,7 +260,8 @@ class Story:
             verb = "answers" if kind != MessageType.ACKNOWLEDGEMENT else "only acknowledges"
             self.say(party, f"{verb} the {rule} report ({reply.envelope.id[:8]})")
         ids = [sent.envelope.id for sent in self.reports.values()]
-        wait_until(lambda: plots_fetched_by(self, "RU", ids), timeout=60, interval=0.2, what="the plots at RU")
+        assert self.harness is not None
+        self.harness.wait_for("RU", lambda: plots_fetched_by(self, "RU", ids), timeout=60, what="the plots at RU")
         self.say("RU", f"fetched the {len(ids)} plots from their senders by hash; each SHA-256 checked before kept")
 
     def transparency(self) -> None:
@@ -305,7 +313,8 @@ class Story:
                                    f"{step.summary}")
             return any(s.type == "meeting_proposal" for s in steps())
 
-        wait_until(final, timeout=120, interval=0.3, what=f"the escalation of {original} to the Council")
+        assert self.harness is not None
+        self.harness.wait_for("EE", final, timeout=120, what=f"the escalation of {original} to the Council")
         meeting = next(s for s in steps() if s.type == "meeting_proposal")
         self.delivered("EE", meeting.id)
         with self.node("US") as node:
@@ -337,7 +346,8 @@ class Story:
                           f"-o received-{rule}.png" for rule, sent in self.reports.items()
                           if rule == "non_cooperative_aircraft"],
                         f"riskline log verify --node {self.harness['RU'].root}",
-                        f"riskline log export --node {ee} -o ee-bundle.json"):
+                        f"riskline log export --node {ee} -o ee-bundle.json",
+                        *inspect_commands(self.harness)):
             self.console.print(f"  {command}")
 
 

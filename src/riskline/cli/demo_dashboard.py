@@ -16,9 +16,9 @@ from types import FrameType
 
 from rich.console import Console
 
+from riskline.node.cluster import LocalCluster
 from riskline.node.config import ListenAddress
 from riskline.node.local import LocalNode
-from riskline.testing.nodes import TwoNodeHarness
 from riskline.watch import Watch
 from riskline.web.accounts import Role
 from riskline.web.backend import Dashboard
@@ -35,7 +35,7 @@ class DemoDashboards:
     servers: dict[str, DashboardServer] = field(default_factory=dict)
     nodes: list[LocalNode] = field(default_factory=list)
 
-    def start(self, harness: TwoNodeHarness) -> None:
+    def start(self, harness: LocalCluster) -> None:
         for party, process in harness.nodes.items():
             node = LocalNode.open(process.root)
             self.nodes.append(node)
@@ -82,7 +82,7 @@ class DemoDashboards:
 
 
 @contextlib.contextmanager
-def demo_dashboards(console: Console, harness: TwoNodeHarness) -> Iterator[DemoDashboards]:
+def demo_dashboards(console: Console, harness: LocalCluster) -> Iterator[DemoDashboards]:
     dashboards = DemoDashboards(console)
     try:
         dashboards.start(harness)

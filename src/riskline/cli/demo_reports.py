@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 
 from riskline.channel.envelope import Author
+from riskline.detection.rulebook import load_rulebook
 from riskline.incidents.model import Encounter
+from riskline.incidents.plot import render_incident_png, rule_threshold_m
 from riskline.node.attachments import attachment_states, read_attachment
 from riskline.node.local import LocalNode
 from riskline.node.reporting import IncidentReport, report_incident
@@ -32,12 +34,23 @@ def stored_id(node: LocalNode, encounter: Encounter, table: Path) -> int:
     return incident_id
 
 
+def draw(encounter: Encounter) -> bytes:
+    """The plot, drawn before the reports go out (drawing takes seconds; the demo's deadlines are 12 s)."""
+    return render_incident_png(encounter, threshold_m=_threshold(encounter))
+
+
+def _threshold(encounter: Encounter) -> float | None:
+    return rule_threshold_m(encounter, {"rulebook": load_rulebook().as_dict()})
+
+
 def report_encounter(
-    node: LocalNode, encounter: Encounter, *, channel: str, narrative: str, author: Author, table: Path, plots: Path
+    node: LocalNode, encounter: Encounter, *, channel: str, narrative: str, author: Author, table: Path, plots: Path,
+    plot_png: bytes | None = None,
 ) -> IncidentReport:
     """Report ``encounter`` from ``node`` on ``channel``; a copy of the attached plot goes into ``plots``."""
     report = report_incident(
-        node, stored_id(node, encounter, table), channel=channel, narrative=narrative, author=author
+        node, stored_id(node, encounter, table), channel=channel, narrative=narrative, author=author,
+        plot_png=plot_png,
     )
     if report.plot is not None:
         data = read_attachment(node, report.plot.sha256)

@@ -21,10 +21,11 @@ from riskline.cli.options import JSON, table_console
 from riskline.incidents.model import Encounter
 from riskline.incidents.plot import render_incident_png, rule_threshold_m
 from riskline.incidents.report import encounter_json
+from riskline.node.config import load_config
 from riskline.node.errors import NodeNotFound
 from riskline.node.layout import NodePaths
 from riskline.storage import report_store
-from riskline.storage.engine import Database, open_database
+from riskline.storage.engine import Database, hide_password, open_database
 from riskline.storage.watch_store import WatchStore
 from riskline.timeutil import to_iso
 
@@ -34,7 +35,12 @@ incident_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DB_FILE = typer.Option(None, "--db", help="SQLite database file the watch wrote (default riskline.db).")
+DB_FILE = typer.Option(
+    None,
+    "--db",
+    metavar="FILE|URL",
+    help="The watch's database: SQLite file (default riskline.db) or a SQLAlchemy URL (postgresql://…).",
+)
 NODE = typer.Option(None, "--node", help="Node directory: its database instead of --db.", file_okay=False)
 
 
@@ -43,7 +49,7 @@ def register(app: typer.Typer) -> None:
 
 
 @contextmanager
-def incident_database(db: Path | None, node: Path | None) -> Iterator[Database]:
+def incident_database(db: str | None, node: Path | None) -> Iterator[Database]:
     """The database of ``--node`` or of ``--db`` (one of them; riskline.db when neither), closed afterwards."""
     if db is not None and node is not None:
         raise fail("give --db or --node, not both")
@@ -52,9 +58,9 @@ def incident_database(db: Path | None, node: Path | None) -> Iterator[Database]:
             paths = NodePaths(node)
             if not paths.exists():
                 raise NodeNotFound(f"no node at {node} (run `riskline node init --party XX --name ...` first)")
-            database = open_database(paths.database, create=False)
+            database = open_database(load_config(paths.config).database or paths.database, create=False)
         else:
-            database = open_database(db or Path("riskline.db"), create=False)
+            database = open_database(db or "riskline.db", create=False)
         try:
             yield database
         finally:
@@ -63,7 +69,7 @@ def incident_database(db: Path | None, node: Path | None) -> Iterator[Database]:
 
 @incident_app.command("list")
 def list_incidents(
-    db: Path | None = DB_FILE,
+    db: str | None = DB_FILE,
     node: Path | None = NODE,
     rule: str | None = typer.Option(None, "--rule", help="Only this rule."),
     limit: int = typer.Option(50, "--limit", min=1),
@@ -81,7 +87,7 @@ def list_incidents(
             sys.stdout.write(json.dumps({"id": item.id, **encounter_json(item.encounter)}) + "\n")
         sys.stdout.flush()
         return
-    where = f"node {node}" if node is not None else str(db or "riskline.db")
+    where = f"node {node}" if node is not None else hide_password(db or "riskline.db")
     table = Table(title=f"incidents in {where}", title_justify="left")
     columns = ("id", "rule", "severity", "a", "b", "parties", "occurred", "start (UTC)", "min dist [m]", "lead [s]",
                "reported on")
@@ -108,7 +114,7 @@ def _reported_on(database: Database, ids: list[int]) -> dict[int, list[str]]:
 
 
 @incident_app.command("show")
-def show(incident_id: int = typer.Argument(..., metavar="ID"), db: Path | None = DB_FILE,
+def show(incident_id: int = typer.Argument(..., metavar="ID"), db: str | None = DB_FILE,
          node: Path | None = NODE) -> None:
     """Print one incident as JSON, with its rule's source, the size of its evidence and where it was reported.
 
@@ -142,7 +148,7 @@ def plot(
     message: str | None = typer.Option(
         None, "--message", help="An incident_report received on --node: draw it from the evidence it carried."
     ),
-    db: Path | None = DB_FILE,
+    db: str | None = DB_FILE,
     node: Path | None = NODE,
 ) -> None:
     """Draw both tracks around the closest approach, and the separation over time.

@@ -23,6 +23,14 @@ COMMANDS = (
     CommandEntry(
         "watch", "riskline.cli.watch", "Watch traffic for encounters between parties, under the rulebook in force."
     ),
+    CommandEntry(
+        "ingest",
+        "riskline.cli.ingest",
+        "Decode traffic and publish each observation to the RISKLINE_OBSERVATIONS stream on NATS JetStream.",
+    ),
+    CommandEntry(
+        "history", "riskline.cli.history", "Run the watch's detection over recorded history as an Apache Beam pipeline."
+    ),
     CommandEntry("send", "riskline.cli.messages", "Sign, log and queue a message; committed before anything is sent."),
     CommandEntry(
         "reply",
@@ -60,6 +68,27 @@ COMMANDS = (
     CommandEntry("log", "riskline.cli.log", "The node's append-only Merkle log: verify, export, check bundles."),
     CommandEntry("key", "riskline.cli.keys", "This node's identity keys over time: rotate, revoke, list."),
     CommandEntry(
+        "meeting",
+        "riskline.cli.meetings",
+        "Meetings with a whole life, as signed messages: propose, answer, minute, approve.",
+    ),
+    CommandEntry("action", "riskline.cli.meetings", "Action items decided at meetings: who owes what by when."),
+    CommandEntry(
+        "forum",
+        "riskline.cli.meetings",
+        "Recurring forums of the channels (node.toml [[channel.forums]]) and when each is next due.",
+    ),
+    CommandEntry(
+        "calendar",
+        "riskline.cli.meetings",
+        "Write every meeting (VEVENT) and action item (VTODO) as one iCalendar file (RFC 5545).",
+    ),
+    CommandEntry(
+        "review",
+        "riskline.cli.review",
+        "The year's incidents, response times, escalations, link tests, notices, meetings and action items.",
+    ),
+    CommandEntry(
         "dashboard",
         "riskline.cli.dashboard",
         "Serve the dashboard of a watch database: read-only, on loopback, no login. Ctrl-C stops it.",
@@ -68,10 +97,14 @@ COMMANDS = (
         "operator", "riskline.cli.dashboard", "Dashboard accounts of this node: viewer, duty officer or commander."
     ),
     CommandEntry(
-        "notify", "riskline.cli.notify", "Activity notifications (Vienna Document) and hazard notices (INCSEA)."
+        "notify",
+        "riskline.cli.notify",
+        "Activity notifications (Vienna Document 2011 ch. V) and hazard notices (INCSEA art. VI).",
     ),
     CommandEntry(
-        "transparency", "riskline.cli.transparency", "Declared against observed: notifications held against tracks."
+        "transparency",
+        "riskline.cli.transparency",
+        "Declared against observed: notifications held against the watch's tracks.",
     ),
 )
 """Every top-level command: its module is imported only when the command is used (``cli/lazy.py``). A new

@@ -36,6 +36,8 @@ def node_init(
     node_id: str | None = typer.Option(None, "--id", help="Node id on the wire (default: from party and name)."),
     url: str | None = typer.Option(None, "--url", help="URL peers use to reach this node, if not the listen address."),
     plain_http: bool = typer.Option(False, "--plain-http", help="Serve plain HTTP (loopback addresses only)."),
+    db: str | None = typer.Option(None, "--db", metavar="URL", help="Keep the node's database on a server "
+                                  "(postgresql://user@host/db) instead of node.db in the node directory."),
 ) -> None:
     """Create a node: config, Ed25519 identity, TLS CA and certificate, empty database.
 
@@ -53,6 +55,7 @@ def node_init(
             listen=address,
             tls_enabled=not plain_http,
             url=url,
+            database=db,
         )
     typer.echo(f"created node {result.config.id} ({result.config.party}) in {result.paths.root}")
     typer.echo(f"key: {result.key.to_text()}")

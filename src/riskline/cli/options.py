@@ -13,7 +13,12 @@ RULES = typer.Option(None, "--rules", help="Rulebook TOML file (default: the bui
 SETS = typer.Option(
     [], "--set", metavar="RULE.PARAM=VALUE", help="Override one rule parameter, e.g. air_proximity.horizontal_m=18520."
 )
-DB = typer.Option(Path("riskline.db"), "--db", help="SQLite database file (or a SQLAlchemy URL).")
+DB = typer.Option(
+    "riskline.db",
+    "--db",
+    metavar="FILE|URL",
+    help="SQLite database file, or a SQLAlchemy URL such as postgresql+psycopg://user@host/riskline.",
+)
 JSON = typer.Option(False, "--json", help="Machine-readable output on standard output.")
 
 

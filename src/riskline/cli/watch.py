@@ -62,7 +62,10 @@ def watch(
         None, "--fleet", help="Fleet file mapping identifiers to parties.", dir_okay=False
     ),
     sets: list[str] = SETS,
-    db: Path | None = typer.Option(None, "--db", help="SQLite database file (default riskline.db)."),
+    db: str | None = typer.Option(
+        None, "--db", metavar="FILE|URL",
+        help="SQLite database file (default riskline.db), or a SQLAlchemy URL such as postgresql://user@host/db.",
+    ),
     node: Path | None = typer.Option(
         None, "--node", help="Store the incidents in this node's database (to report them with `incident report`).",
         file_okay=False,
@@ -77,13 +80,19 @@ def watch(
     start_time: str | None = typer.Option(None, "--start-time", help="Base time (ISO 8601 UTC) for input without "
                                           "absolute times (plain NMEA, Beast captures)."),
     reference: str | None = typer.Option(None, "--reference", help="Receiver position LAT,LON for Mode S decoding."),
+    from_url: str | None = typer.Option(None, "--from", metavar="nats://HOST:PORT", help="Consume observations "
+                                        "from NATS JetStream (published by `riskline ingest --to`)."),
+    durable: str = typer.Option("riskline-watch", "--durable", help="With --from: the durable consumer's name."),
+    drain: bool = typer.Option(False, "--drain", help="With --from: stop once the stream is consumed."),
 ) -> None:
     """Watch traffic for encounters between parties, under the rulebook in force.
 
     Example: riskline watch ../shared/data/ais/test_data_20211101.nm4 --fleet fleet.toml --json
     """
-    if not inputs and not listen_urls:
-        raise typer.BadParameter("give at least one INPUT file or --listen URL", param_hint="INPUTS")
+    if not inputs and not listen_urls and not from_url:
+        raise typer.BadParameter("give at least one INPUT file, --listen URL or --from URL", param_hint="INPUTS")
+    if from_url and (inputs or listen_urls):
+        raise typer.BadParameter("--from reads the stream only: give no INPUT file or --listen", param_hint="--from")
     target = _database_path(db, node)
     rulebook = rulebook_from(rules, sets)
     attributor = Attributor(Fleet.load(fleet) if fleet else None)
@@ -93,13 +102,33 @@ def watch(
         clock=time.time if listen_urls else None,
     )
     engine = Watch(rulebook, attributor=attributor)
+    if from_url:
+        with _node_database(node) as node_database:
+            _watch_stream(node_database or target, engine, from_url, durable=durable, drain=drain, as_json=as_json)
+        return
     with _node_database(node) as node_database:
         _watch_into(node_database or target, target, engine, inputs, listen_urls, options, as_json)
 
 
+def _watch_stream(
+    database: Database | Path | str, engine: Watch, url: str, *, durable: str, drain: bool, as_json: bool
+) -> None:
+    from riskline.cli.watch_stream import watch_from_stream
+
+    run = RecordedRun(database, [url], engine)
+    ended_by = END_OF_INPUT
+    try:
+        watch_from_stream(url, engine, run, durable=durable, drain=drain, as_json=as_json)
+    except KeyboardInterrupt:
+        ended_by = "SIGINT"
+    finally:
+        run.close(ended_by=ended_by)
+    print_summary(table_console(stderr=as_json), run.outcome, engine, run.where)
+
+
 def _watch_into(
-    database: Database | Path,
-    target: Path,
+    database: Database | Path | str,
+    target: Path | str,
     engine: Watch,
     inputs: list[Path] | None,
     listen_urls: list[str],
@@ -172,7 +201,7 @@ def _watch_into(
     if ended_by == "closed pipe":
         _silence_stdout()
     try:
-        print_summary(out_console, outcome, engine, target)
+        print_summary(out_console, outcome, engine, run.where)
     except BrokenPipeError:
         _silence_stdout()
     if ended_by != END_OF_INPUT:
@@ -223,11 +252,11 @@ def _node_database(node: Path | None) -> Iterator[Database | None]:
         local.close()
 
 
-def _database_path(db: Path | None, node: Path | None) -> Path:
+def _database_path(db: str | None, node: Path | None) -> Path | str:
     if db is not None and node is not None:
         raise fail("give --db or --node, not both")
     if node is None:
-        return db or Path("riskline.db")
+        return db or Path("riskline.db")  # a path or a URL: ``open_database`` tells them apart
     paths = NodePaths(node)
     if not paths.exists():
         raise fail(f"--node: no node at {node} (run `riskline node init --party XX --name ...` first)")
@@ -288,7 +317,7 @@ def _refresh(
     )
 
 
-def print_summary(console: Console, outcome: WatchOutcome, engine: Watch, db: Path) -> None:
+def print_summary(console: Console, outcome: WatchOutcome, engine: Watch, db: Path | str) -> None:
     stats = outcome.stats
     status = engine.status()
     table = Table(title="riskline watch — summary", show_header=False, title_justify="left")

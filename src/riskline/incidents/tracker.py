@@ -73,12 +73,17 @@ class EncounterTracker:
         return [self._finish(state) for state in self._open.values()]
 
     def update(self, findings: Iterable[Finding], t: float) -> list[Encounter]:
-        """Absorb this tick's findings (all from tick ``t``) and return the encounters that closed."""
+        """Absorb this tick's findings (all from tick ``t``) and return the encounters that closed.
+
+        Encounters whose hold ran out before ``t`` close first: after a gap in the data (a receiver down for a
+        day) a new finding starts a new encounter instead of extending one that ended before the gap.
+        """
+        closed = self._close_expired(t)
         for finding in findings:
             self._absorb(finding)
             if finding.rule == "low_pass" and finding.breach:
                 self._count_pass(finding)
-        return self._close_expired(t)
+        return closed + self._close_expired(t)
 
     def close_all(self) -> list[Encounter]:
         """End of input: close every open encounter."""

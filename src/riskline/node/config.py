@@ -106,6 +106,8 @@ def policy_to_toml(policy: ChannelPolicy) -> dict[str, Any]:
         table["council"] = policy.council
     if policy.deadlines:
         table["deadlines"] = {str(kind): span for kind, span in policy.deadlines.items()}
+    if policy.forums:
+        table["forums"] = [forum.to_toml() for forum in policy.forums]
     return table
 
 
@@ -140,6 +142,8 @@ class NodeConfig:
     author: Author = Author("Duty officer", "duty_officer")
     channels: tuple[ChannelPolicy, ...] = ()
     peers: tuple[PeerConfig, ...] = ()
+    database: str | None = None
+    """SQLAlchemy URL of the node's database (PostgreSQL for a national centre); None: ``node.db`` beside this."""
 
     @property
     def public_url(self) -> str:
@@ -191,6 +195,8 @@ class NodeConfig:
         }
         if self.url:
             node["url"] = self.url
+        if self.database:
+            node["database"] = self.database
         document: dict[str, Any] = {"node": node, "author": {"name": self.author.name, "role": self.author.role}}
         if self.channels:
             document["channel"] = [policy_to_toml(channel) for channel in self.channels]
@@ -213,6 +219,7 @@ class _NodeSection(_Strict):
     listen: str = f"127.0.0.1:{DEFAULT_PORT}"
     tls: bool = True
     url: str | None = None
+    database: str | None = None
 
     @field_validator("id")
     @classmethod
@@ -286,6 +293,7 @@ def parse_config(text: str, source: str = "node.toml") -> NodeConfig:
         listen=parse_listen(parsed.node.listen),
         tls=parsed.node.tls,
         url=parsed.node.url,
+        database=parsed.node.database,
         author=Author(parsed.author.name, parsed.author.role),
         channels=tuple(channel_from_table(table) for table in parsed.channel),
         peers=tuple(PeerConfig(name=p.name, node=p.node, party=p.party, url=p.url, key=p.key) for p in parsed.peer),

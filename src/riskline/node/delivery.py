@@ -168,12 +168,16 @@ class DatabaseWatch:
     """
 
     def __init__(self, path: Path) -> None:
-        self._connection = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-        )
+        self._connection: sqlite3.Connection | None = None
+        if path.is_file():  # a node on PostgreSQL has no file to watch: it delivers every ``interval``
+            self._connection = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
         self._version: int | None = None
 
     def changed(self) -> bool:
+        if self._connection is None:
+            return False
         try:
             version = int(self._connection.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.Error:
@@ -183,7 +187,8 @@ class DatabaseWatch:
         return changed
 
     def close(self) -> None:
-        self._connection.close()
+        if self._connection is not None:
+            self._connection.close()
 
 
 class Deliverer:

@@ -73,7 +73,9 @@ def _take(node: LocalNode, connection: Connection, step: EscalationStep, now: fl
                 Outgoing(
                     type=MessageType.MEETING_PROPOSAL,
                     channel=council.id,
-                    body=step.meeting_body(date=now + MEETING_LEAD),
+                    body=step.meeting_body(
+                        start=now + MEETING_LEAD, members=council.members, basis=council.agreements, level=level
+                    ),
                     level=level,
                 ),
             )

@@ -94,7 +94,7 @@ class LocalNode:
         config = load_config(paths.config)
         identity = keys.load_identity(paths.identity)
         with _OPEN_LOCK:  # alembic's upgrade uses process-global state: one at a time per process
-            database = open_database(paths.database, create=False, synchronous="FULL")
+            database = open_database(config.database or paths.database, create=False, synchronous="FULL")
         node = cls(paths, config, identity, database, clock)
         try:
             node.seal()
@@ -298,6 +298,7 @@ def init_node(
     tls_enabled: bool = True,
     url: str | None = None,
     now: float | None = None,
+    database: str | None = None,
 ) -> InitResult:
     """Create a node directory: node.toml, identity key, TLS CA and certificate, migrated node.db.
 
@@ -319,6 +320,7 @@ def init_node(
         listen=address,
         tls=tls_enabled,
         url=url,
+        database=database,
     )
     config.check_plain_http_allowed()
     parse_config(tomli_w.dumps(config.to_toml()))  # validate what we are about to write (id pattern etc.)
@@ -339,7 +341,8 @@ def init_node(
     paths.tls_cert.write_bytes(certificate.cert_pem)
     keys.write_private(paths.tls_key, certificate.key_pem)
     with _OPEN_LOCK:
-        open_database(paths.database, create=True, synchronous="FULL").close()
-    os.chmod(paths.database, 0o600)
+        open_database(database or paths.database, create=True, synchronous="FULL").close()
+    if database is None:
+        os.chmod(paths.database, 0o600)
     save_config(paths.config, config)
     return InitResult(paths, config, identity.public_key)

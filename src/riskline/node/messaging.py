@@ -34,9 +34,11 @@ from riskline.channel.envelope import (
     new_envelope,
     sign_envelope,
 )
+from riskline.channel.meetings import DIALOGUE_TYPES, summarize_dialogue
 from riskline.channel.merkle import leaf_hash
 from riskline.channel.messages import ContactLevel, InvalidField, MessageType, answers
 from riskline.channel.policy import ChannelPolicy
+from riskline.node.dialogue_checks import check_outgoing
 from riskline.node.errors import MessageNotFound, NodeConfigError, UnknownPeer
 from riskline.node.local import LocalNode
 from riskline.storage import channel_store as store
@@ -187,6 +189,8 @@ class _Composer:
             attachments=outgoing.attachments,
             deadline_span=outgoing.deadline_span,
         )
+        pending = [composed.envelope for _, _, composed in self._entries]
+        check_outgoing(node, connection, policy, envelope, pending)
         signed = sign_envelope(envelope, node.identity)
         entry, message = _log_rows(node, signed, direction="out", at=now, policy=policy)
         self._last_seq[policy.id] = seq
@@ -371,8 +375,10 @@ def summarize(msg_type: MessageType, body: Mapping[str, Any], limit: int = 80) -
         text = f"{body.get('designation', '')} ({body.get('start') or body.get('arrival', '')})"
     elif kind is MessageType.ANNUAL_CALENDAR:
         text = f"{body.get('party', '')} {body.get('year', '')}: {len(body.get('activities', []))} activities"
-    elif kind is MessageType.MEETING_PROPOSAL:
+    elif kind is MessageType.MEETING_PROPOSAL and ("date" in body or body.get("forum") == "escalation"):
         text = f"{body.get('level', '')}: " + "; ".join(str(item.get("title", "")) for item in body.get("agenda", []))
+    elif kind in DIALOGUE_TYPES:
+        text = summarize_dialogue(kind, body)
     elif kind is MessageType.ESCALATION_NOTICE:
         text = f"step {body.get('step')} {body.get('from_level')} → {body.get('to_level')}: {body.get('reason', '')}"
     elif kind in (MessageType.LINK_TEST, MessageType.LINK_TEST_REPLY):

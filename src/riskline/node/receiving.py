@@ -45,6 +45,7 @@ from riskline.channel.receipt import Receipt, make_receipt, mark_duplicate
 from riskline.channel.signing import VerifyKey
 from riskline.node import tls
 from riskline.node.attachments import queue_fetches_for
+from riskline.node.dialogue_checks import first_misfit
 from riskline.node.errors import NodeError, NotAuthenticated
 from riskline.node.key_rotation import peer_histories
 from riskline.node.local import LocalNode
@@ -226,6 +227,11 @@ def _accept_in(
                 ),
             )
             break
+    checked = [item.envelope.envelope for item in batch.items[: len(verdict.outcomes)]]
+    misfit = first_misfit(node, connection, policy, checked)
+    if misfit is not None:
+        position, error = misfit
+        verdict = replace(check(replace(batch, items=batch.items[:position])), error=error)
     if not verdict.outcomes:
         return BatchAnswer((), verdict.error)
     taken = batch.items[: len(verdict.outcomes)]

@@ -171,13 +171,15 @@ def report_incident(
     author: Author | None = None,
     without_evidence: bool = False,
     again: bool = False,
+    plot_png: bytes | None = None,
 ) -> IncidentReport:
     """Report the stored incident ``incident_id`` of ``node``'s database on ``channel``: sign, log and queue it.
 
     Raises ``IncidentNotFound`` (no such incident), ``EmptyEvidence`` (no fixes; ``without_evidence`` sends it
     anyway, saying so), ``AlreadyReported`` (``again`` sends a second report), and the channel's own errors
     (``UnknownChannel``, ``InvalidField`` for a level the channel does not allow, …) — all before anything is
-    signed or stored.
+    signed or stored. ``plot_png``: the plot already drawn (``render_incident_png``), e.g. drawn ahead of a burst
+    of reports so that they go out together; None draws it here.
     """
     watch_store = WatchStore(node.database)
     stored = watch_store.get_incident(incident_id)
@@ -203,7 +205,7 @@ def report_incident(
     body = incident_report_body(stored, narrative=narrative, with_evidence=send_evidence, threshold_m=threshold)
     plot: Attachment | None = None
     if send_evidence:
-        png = render_incident_png(encounter, threshold_m=threshold)
+        png = plot_png if plot_png is not None else render_incident_png(encounter, threshold_m=threshold)
         plot = keep_attachment(node, f"incident-{incident_id}.png", png, "image/png")
     outgoing = Outgoing(
         MessageType.INCIDENT_REPORT,

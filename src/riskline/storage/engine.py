@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Literal
+from urllib.parse import unquote
 
 import sqlalchemy as sa
 from alembic import command
@@ -46,6 +47,7 @@ from riskline.storage.errors import (
     DiskFull,
     NotARisklineDatabase,
     PathIsDirectory,
+    PostgisMissing,
     SchemaTooNew,
     StorageError,
 )
@@ -64,6 +66,9 @@ _PASSWORD_PATTERN: Final = re.compile(r"//([^:/@]*):[^@/]*@")
 _WAL_RETRY_S: Final = 0.01  # [s]
 _BEGIN_OPTION: Final = "riskline_sqlite_begin"
 _UPGRADE_LOCK_KEY: Final = 0x7269736B6C696E65  # "riskline": one PostgreSQL advisory lock for all upgraders
+_WRITE_LOCK_KEY: Final = 0x7269736B6C696E66  # one PostgreSQL advisory lock for all writers (``begin``)
+_DRIVERLESS: Final = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+"""URL schemes without a driver, and the driver riskline ships for them (psycopg 3, not SQLAlchemy's psycopg2)."""
 
 
 def _json_dumps(value: object) -> str:
@@ -140,13 +145,33 @@ class Database:
         ``busy_timeout`` for another writer, and raises ``DatabaseBusy`` if that is not enough.
         """
         with self._translated(), self._writer.connect() as connection, connection.begin():
+            if self.dialect == "postgresql":
+                self._take_write_lock(connection)
             yield connection
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read transaction: one consistent snapshot for every statement in the block; never blocks a writer."""
-        with self._translated(), self._engine.connect() as connection, connection.begin():
-            yield connection
+        """A read transaction: one consistent snapshot for every statement in the block; never blocks a writer.
+
+        On PostgreSQL that takes ``REPEATABLE READ`` (its default, ``READ COMMITTED``, gives each statement
+        its own snapshot, so a long report could count rows a writer added half-way through).
+        """
+        with self._translated(), self._engine.connect() as connection:
+            if self.dialect == "postgresql":
+                connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                yield connection
+
+    def _take_write_lock(self, connection: Connection) -> None:
+        """PostgreSQL: one writer at a time, as SQLite's ``BEGIN IMMEDIATE`` gives, waiting ``busy_timeout``.
+
+        Callers such as the node's Merkle log read the log size and append at that index in one transaction;
+        under ``READ COMMITTED`` two of them would both append at the same index. A transaction-scoped
+        advisory lock queues writers exactly as SQLite does, without serialisation failures to retry.
+        """
+        timeout_ms = max(1, round(self._busy_timeout_s * 1000))
+        connection.execute(sa.text(f"SET LOCAL lock_timeout = {timeout_ms:d}"))
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
 
     def revision(self) -> str | None:
         """The schema revision the database is at (``0001_watch``, …); None for a database never upgraded."""
@@ -163,7 +188,10 @@ class Database:
             if self.dialect == "postgresql":
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY})
             self._check_schema(connection)
-            command.upgrade(alembic_config(connection), revision)
+            try:
+                command.upgrade(alembic_config(connection), revision)
+            except PostgisMissing as error:
+                raise PostgisMissing(f"{self.where}: {error}") from None
 
     def check(self) -> None:
         """Raise as ``upgrade`` would, without changing anything."""
@@ -186,7 +214,7 @@ class Database:
         if not heads:
             foreign = sorted(
                 name
-                for name in sa.inspect(connection).get_table_names()
+                for name in user_tables(connection)
                 if name != "alembic_version" and not name.startswith("sqlite_")
             )
             if foreign:
@@ -209,7 +237,7 @@ class Database:
 
     def _storage_error(self, error: exc.DBAPIError) -> StorageError:
         reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else "unknown error"
-        if "database is locked" in reason or "database table is locked" in reason:
+        if "database is locked" in reason or "database table is locked" in reason or "lock timeout" in reason:
             return DatabaseBusy(
                 f"{self.where}: database is locked by another writer (waited {self._busy_timeout_s:g} s)"
             )
@@ -218,6 +246,18 @@ class Database:
         if "file is not a database" in reason:
             return NotARisklineDatabase(f"{self.where}: not a riskline database (not an SQLite file)")
         return DatabaseUnreadable(f"{self.where}: {reason}")
+
+
+def user_tables(connection: Connection) -> list[str]:
+    """The tables in the database's schema, less those an extension owns (PostGIS's ``spatial_ref_sys``)."""
+    if connection.dialect.name != "postgresql":
+        return list(sa.inspect(connection).get_table_names())
+    query = sa.text(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT EXISTS "
+        "(SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')"
+    )
+    return [str(name) for name in connection.execute(query).scalars()]
 
 
 def open_database(
@@ -240,7 +280,7 @@ def open_database(
     if not busy_timeout_s >= 0:
         raise ValueError(f"busy_timeout_s must be zero or more seconds, not {busy_timeout_s!r}")
     url, path = _resolve(target)
-    where = str(path) if path is not None else url.render_as_string(hide_password=True)
+    where = str(path) if path is not None else unquote(url.render_as_string(hide_password=True))
     if path is not None:
         _check_path(path, create=create)
     engine = _create_engine(url, where, synchronous=synchronous, busy_timeout_s=busy_timeout_s)
@@ -264,14 +304,16 @@ def _resolve(target: str | Path) -> tuple[URL, Path | None]:
     try:
         url = make_url(target)
     except (exc.ArgumentError, ValueError):
-        raise StorageError(f"{_hide_password(target)}: not a database URL or path") from None
+        raise StorageError(f"{hide_password(target)}: not a database URL or path") from None
+    if url.drivername in _DRIVERLESS:
+        url = url.set(drivername=_DRIVERLESS[url.drivername])
     database = url.database
     if url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:") and "uri" not in url.query:
         return url, Path(database)
     return url, None
 
 
-def _hide_password(text: str) -> str:
+def hide_password(text: str) -> str:
     return _PASSWORD_PATTERN.sub(r"//\1:***@", text)
 
 

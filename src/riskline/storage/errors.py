@@ -14,6 +14,8 @@
     │                                   (whose fault: whoever pointed riskline at it)
     ├── SchemaTooNew (500)              written by a newer riskline: this code does not know its revision
     │                                   (the operator must upgrade riskline; nothing is changed)
+    ├── PostgisMissing (500)            PostgreSQL without the PostGIS extension, which riskline cannot add
+    │                                   (the DBA must install or enable it; nothing is changed)
     ├── UnstorableValue (422)           a value that cannot be stored exactly: a non-finite number, a detail
     │                                   that is not plain JSON (whose fault: the caller); also a ``ValueError``
     └── NotFound (404)                  no such record (whose fault: the asker); also a ``LookupError``
@@ -64,6 +66,10 @@ class NotARisklineDatabase(StorageError):
 
 
 class SchemaTooNew(StorageError):
+    http_status = 500
+
+
+class PostgisMissing(StorageError):
     http_status = 500
 
 

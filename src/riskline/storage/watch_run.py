@@ -43,6 +43,11 @@ class RecordedRun:
         run_id = self._store.begin_run(inputs, {"rulebook": watch.rulebook.as_dict()}, clock())
         self.outcome = WatchOutcome(run_id=run_id)
 
+    @property
+    def where(self) -> str:
+        """The database, as error messages name it (a path, or a URL without its password)."""
+        return self._database.where
+
     def record(self, closed: list[Encounter]) -> list[Encounter]:
         """Store the encounters that just closed; return them."""
         if closed:

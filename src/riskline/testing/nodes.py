@@ -226,7 +226,7 @@ def council_channel() -> dict[str, Any]:
         "kind": "collective",
         "members": ["RU", "EE", "US"],
         "agreements": ["NATO–Russia Founding Act 1997"],
-        "levels": ["duty_officer", "military_commander", "ambassador", "minister"],
+        "levels": ["duty_officer", "military_commander", "military_representative", "ambassador", "foreign_minister"],
         "languages": ["en", "ru"],
         "escalation_min_step_s": 1.0,
     }
@@ -404,15 +404,22 @@ def request(app: Any, method: str, path: str, body: object, *, raw: bytes | None
 
 
 def make_nodes(
-    base: Path, clock: Clock, *, council: bool = False, deadlines: dict[str, float] | None = None
+    base: Path,
+    clock: Clock,
+    *,
+    council: bool = False,
+    deadlines: dict[str, float] | None = None,
+    database: Callable[[str], str | None] | None = None,
 ) -> InProcess:
+    """Nodes opened in this process; ``database(party)`` gives a node's database URL (default: its node.db)."""
     parties = ["RU", "EE", "US"] if council else ["RU", "EE"]
     nodes: dict[str, LocalNode] = {}
     for party in parties:
         node_id, name = NODES[party]
         root = base / node_id
         init_node(
-            root, party=party, name=name, node_id=node_id, listen=ListenAddress("127.0.0.1", 0), tls_enabled=False
+            root, party=party, name=name, node_id=node_id, listen=ListenAddress("127.0.0.1", 0), tls_enabled=False,
+            database=database(party) if database else None,
         )
         node = LocalNode.open(root, clock=clock)
         tables = [council_channel()] if council else []

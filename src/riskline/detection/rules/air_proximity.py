@@ -8,8 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from riskline.detection.findings import Finding
 from riskline.detection.rules.base import (
     Citation,
@@ -50,6 +48,8 @@ def freeze(model: Model) -> AirProximity:
 
 
 def pairs(rule: AirProximity, ctx: PairContext) -> list[Finding]:
+    import numpy as np  # evaluation only: loading the rulebook stays light
+
     mask = ctx.both_air
     if not mask.any():
         return []

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from riskline.detection.findings import Finding
-from riskline.detection.geometry import PairGeometry
-from riskline.tracks.snapshot import BoolArray, FloatArray, Snapshot
+
+if TYPE_CHECKING:  # only for annotations: `rules show` and the rulebook load without NumPy (tests/cli/test_startup)
+    from riskline.detection.geometry import PairGeometry
+    from riskline.tracks.snapshot import BoolArray, FloatArray, Snapshot
 
 Mark = Literal["V", "S", "U"]
 Severity = Literal["critical", "high", "medium", "low"]

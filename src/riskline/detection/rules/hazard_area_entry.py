@@ -19,15 +19,10 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import shapely
-from shapely.geometry.base import BaseGeometry
+from typing import TYPE_CHECKING, Any
 
 from riskline.detection.errors import RulebookError
 from riskline.detection.findings import Finding
-from riskline.detection.geometry import track_motion
 from riskline.detection.rules.base import (
     AreaContext,
     Citation,
@@ -38,6 +33,9 @@ from riskline.detection.rules.base import (
     Severity,
     citation_of,
 )
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 NAME = "hazard_area_entry"
 STEP_S = 30.0  # [s]
@@ -105,6 +103,8 @@ def load_hazards(path: Path) -> tuple[HazardArea, ...]:
 
 
 def hazard_area(item: dict[str, Any], fallback: str) -> HazardArea:
+    import shapely  # evaluation only: loading the rulebook stays light
+
     notice = item["notice"]
     if notice.get("cancels"):
         raise ValueError("a cancellation has no area to enter; leave it out")
@@ -145,6 +145,11 @@ def notice_lead(rule: HazardAreaEntry, hazard: HazardArea) -> str:
 
 
 def area(rule: HazardAreaEntry, ctx: AreaContext) -> list[Finding]:
+    import numpy as np  # evaluation only: loading the rulebook stays light
+    import shapely
+
+    from riskline.detection.geometry import track_motion
+
     hazards: tuple[HazardArea, ...] = ctx.state
     snapshot, t = ctx.snapshot, ctx.t
     horizon = t + rule.lookahead_s

@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from riskline.detection.findings import Finding
 from riskline.detection.rules.base import (
     Citation,
@@ -21,7 +19,6 @@ from riskline.detection.rules.base import (
     citation_of,
     number,
 )
-from riskline.tracks.identity import CIVIL
 
 NAME = "non_cooperative_aircraft"
 
@@ -49,6 +46,10 @@ def freeze(model: Model) -> NonCooperativeAircraft:
 
 
 def pairs(rule: NonCooperativeAircraft, ctx: PairContext) -> list[Finding]:
+    import numpy as np  # evaluation only: loading the rulebook stays light
+
+    from riskline.tracks.identity import CIVIL
+
     if not ctx.both_air.any():
         return []
     snapshot, geom = ctx.snapshot, ctx.geom

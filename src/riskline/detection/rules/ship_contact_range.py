@@ -6,10 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from pydantic import Field
 
-from riskline.detection.daynight import is_night
 from riskline.detection.findings import Finding
 from riskline.detection.rules.base import (
     Citation,
@@ -52,6 +50,10 @@ def freeze(model: Model) -> ShipContactRange:
 
 
 def pairs(rule: ShipContactRange, ctx: PairContext) -> list[Finding]:
+    import numpy as np  # evaluation only: loading the rulebook stays light
+
+    from riskline.detection.daynight import is_night
+
     mask = ctx.both_sea & ctx.both_military
     if not mask.any():
         return []

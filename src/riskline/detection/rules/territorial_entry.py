@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from riskline.detection.findings import Finding
-from riskline.detection.geometry import track_motion
 from riskline.detection.rules.base import (
     AreaContext,
     Citation,
@@ -19,7 +17,9 @@ from riskline.detection.rules.base import (
     Severity,
     citation_of,
 )
-from riskline.detection.territory import Territory, load_territories
+
+if TYPE_CHECKING:
+    from riskline.detection.territory import Territory
 
 NAME = "territorial_entry"
 STEP_S = 30.0  # [s] sampling of dead-reckoned paths when predicting an entry
@@ -46,10 +46,16 @@ def freeze(model: Model) -> TerritorialEntry:
 
 
 def setup(rule: TerritorialEntry) -> tuple[Territory, ...]:
+    from riskline.detection.territory import load_territories  # evaluation only: the rulebook loads light
+
     return load_territories(Path(rule.territories)) if rule.territories and rule.enabled else ()
 
 
 def area(rule: TerritorialEntry, ctx: AreaContext) -> list[Finding]:
+    import numpy as np  # evaluation only: loading the rulebook stays light
+
+    from riskline.detection.geometry import track_motion
+
     territories: tuple[Territory, ...] = ctx.state
     snapshot, t = ctx.snapshot, ctx.t
     motion = track_motion(snapshot, t)

@@ -48,10 +48,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
-    triggers = bind.exec_driver_sql(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'riskline_seal_%'"
-    )
-    for (name,) in triggers.fetchall():
-        op.execute(sa.text(f'DROP TRIGGER IF EXISTS "{name}"'))
+    if bind.dialect.name == "sqlite":  # the seal triggers are SQLite's (storage/seals.py); PostgreSQL has none
+        triggers = bind.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'riskline_seal_%'"
+        )
+        for (name,) in triggers.fetchall():
+            op.execute(sa.text(f'DROP TRIGGER IF EXISTS "{name}"'))
     for name in ("log_verified", "seal_heads", "row_seals"):
         op.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))

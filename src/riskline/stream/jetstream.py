@@ -1,0 +1,294 @@
+"""A synchronous link to NATS JetStream for riskline's two streams (nats-py underneath, on a private event loop).
+
+Streams (created if missing, file storage, limits by age):
+
+* ``RISKLINE_OBSERVATIONS`` on ``riskline.observations``: decoded observations, ``Nats-Msg-Id`` = content hash.
+* ``RISKLINE_ENCOUNTERS`` on ``riskline.encounters``: the encounters a watch closed, id = pair, rule, start.
+
+Publishing waits for JetStream's acknowledgement of every message (pipelined, ``PUBLISH_WINDOW`` in flight);
+a message not acknowledged — the server restarting, a timeout — is published again with the same id until it
+is, so the stream loses nothing and, thanks to the duplicate window, holds nothing twice
+(https://docs.nats.io/using-nats/developer/develop_jetstream/model_deep_dive#message-deduplication).
+
+Consuming uses a durable pull consumer acknowledging in batches (``AckPolicy.ALL``): the caller acks a batch
+once what it produced from it is published and stored, so a consumer killed mid-batch gets that batch again
+when it restarts (after ``ack_wait``), and its results are de-duplicated downstream by their ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
+
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import NoServersError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from riskline.stream.errors import BrokerUnreachable, StreamError
+
+OBSERVATION_STREAM: Final = "RISKLINE_OBSERVATIONS"
+OBSERVATION_SUBJECT: Final = "riskline.observations"
+ENCOUNTER_STREAM: Final = "RISKLINE_ENCOUNTERS"
+ENCOUNTER_SUBJECT: Final = "riskline.encounters"
+PUBLISH_WINDOW: Final = 256
+"""Publishes in flight at once before waiting for their acknowledgements."""
+DUPLICATE_WINDOW_S: Final = 3600.0  # [s] a restarted receiver republishing the last hour is de-duplicated
+RETENTION_S: Final = 7 * 86400.0  # [s] how long the streams keep messages
+_PUBLISH_TIMEOUT_S: Final = 5.0  # [s]
+_PUBLISH_ATTEMPTS: Final = 20
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamCounts:
+    messages: int
+    """Messages the stream holds."""
+    first_seq: int
+    last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """A message handed to a consumer: its payload and the handle to acknowledge it."""
+
+    payload: bytes
+    stream_seq: int
+    redelivered: bool
+    _message: Msg
+
+
+def broker_address(url: str) -> str:
+    """``nats://host:port``, checked: a one-line error for anything else."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("nats", "tls") or not parts.hostname:
+        raise StreamError(f"{url}: not a NATS URL (expected nats://HOST:PORT)")
+    return url
+
+
+class JetStreamLink:
+    """One connection to a NATS server with JetStream; every method blocks until done."""
+
+    def __init__(self, url: str, *, connect_timeout_s: float = 2.0) -> None:
+        self.url = broker_address(url)
+        self._loop = asyncio.new_event_loop()
+        self._client: Client | None = None
+        self._js: JetStreamContext | None = None
+        try:
+            self._run(self._connect(connect_timeout_s))
+        except BaseException:
+            self._loop.close()
+            raise
+
+    @classmethod
+    def connect_with_retry(
+        cls,
+        url: str,
+        *,
+        report: Callable[[str], None],
+        base_s: float = 0.5,
+        cap_s: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> JetStreamLink:
+        """Connect, retrying with exponential backoff (``base_s`` doubling up to ``cap_s``) while the broker is
+        unreachable; ``report`` gets one line per failed attempt. For live consumers, which must outlast a
+        broker restart."""
+        delay = base_s
+        while True:
+            try:
+                return cls(url)
+            except BrokerUnreachable as error:
+                report(f"{error}; retrying in {delay:g} s")
+                sleep(delay)
+                delay = min(delay * 2, cap_s)
+
+    def __enter__(self) -> JetStreamLink:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ set-up
+
+    async def _connect(self, timeout_s: float) -> None:
+        self._probe(timeout_s)
+        try:
+            self._client = await nats.connect(
+                self.url,
+                connect_timeout=timeout_s,
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                error_cb=_quiet,
+                disconnected_cb=None,
+            )
+        except (TimeoutError, NoServersError, OSError, NatsTimeout) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise BrokerUnreachable(f"{self.url}: NATS server unreachable ({reason})") from None
+        self._js = self._client.jetstream(timeout=_PUBLISH_TIMEOUT_S)
+        for name, subject in ((OBSERVATION_STREAM, OBSERVATION_SUBJECT), (ENCOUNTER_STREAM, ENCOUNTER_SUBJECT)):
+            config = StreamConfig(
+                name=name,
+                subjects=[subject],
+                storage=StorageType.FILE,
+                duplicate_window=DUPLICATE_WINDOW_S,
+                max_age=RETENTION_S,
+            )
+            try:
+                await self._js.stream_info(name)
+            except NotFoundError:
+                await self._js.add_stream(config)
+            except Exception as error:  # JetStream not enabled on the server, …
+                raise StreamError(f"{self.url}: JetStream unavailable ({error})") from None
+
+    def _probe(self, timeout_s: float) -> None:
+        """Fail at once if nothing listens at the URL (nats-py, told to reconnect forever once connected,
+        would also retry a first connection forever)."""
+        parts = urlsplit(self.url)
+        try:
+            with socket.create_connection((parts.hostname, parts.port or 4222), timeout=timeout_s):
+                pass
+        except OSError as error:
+            raise BrokerUnreachable(f"{self.url}: NATS server unreachable ({error.strerror or error})") from None
+
+    # ------------------------------------------------------------------ publishing
+
+    def publish(self, subject: str, messages: Sequence[tuple[str, bytes]]) -> int:
+        """Publish ``(message id, payload)`` pairs in order; returns how many the stream took as new
+        (the rest were duplicates it already held)."""
+        return self._run(self._publish(subject, messages))
+
+    async def _publish(self, subject: str, messages: Sequence[tuple[str, bytes]]) -> int:
+        assert self._js is not None
+        js = self._js
+        new = 0
+        for start in range(0, len(messages), PUBLISH_WINDOW):
+            window = messages[start : start + PUBLISH_WINDOW]
+            pending = list(range(len(window)))
+            for attempt in range(_PUBLISH_ATTEMPTS):
+                results = await asyncio.gather(
+                    *(
+                        js.publish(subject, window[i][1], headers={"Nats-Msg-Id": window[i][0]})
+                        for i in pending
+                    ),
+                    return_exceptions=True,
+                )
+                failed = []
+                for i, result in zip(pending, results, strict=True):
+                    if isinstance(result, BaseException):
+                        failed.append(i)
+                    elif not result.duplicate:
+                        new += 1
+                if not failed:
+                    break
+                pending = failed
+                await asyncio.sleep(min(0.1 * 2**attempt, 5.0))
+            else:
+                raise StreamError(
+                    f"{self.url}: {len(pending)} messages not acknowledged after {_PUBLISH_ATTEMPTS} tries"
+                )
+        return new
+
+    # ------------------------------------------------------------------ consuming
+
+    def consumer(self, stream: str, subject: str, durable: str, *, ack_wait_s: float = 30.0) -> Consumer:
+        """A durable pull consumer (created if missing), delivering from the first message the stream holds."""
+        return Consumer(self, self._run(self._pull(stream, subject, durable, ack_wait_s)))
+
+    async def _pull(self, stream: str, subject: str, durable: str, ack_wait_s: float) -> Any:
+        assert self._js is not None
+        config = ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.ALL,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=ack_wait_s,
+            max_ack_pending=-1,
+        )
+        return await self._js.pull_subscribe(subject, durable=durable, stream=stream, config=config)
+
+    def counts(self, stream: str) -> StreamCounts:
+        info = self._run(self._stream_info(stream))
+        return StreamCounts(int(info.state.messages), int(info.state.first_seq), int(info.state.last_seq))
+
+    async def _stream_info(self, stream: str) -> Any:
+        assert self._js is not None
+        return await self._js.stream_info(stream)
+
+    def read_all(self, stream: str, subject: str) -> list[bytes]:
+        """Every payload the stream holds, in order (an ephemeral consumer; for checks and replays)."""
+        return self._run(self._read_all(stream, subject))
+
+    async def _read_all(self, stream: str, subject: str) -> list[bytes]:
+        assert self._js is not None
+        info = await self._js.stream_info(stream)
+        total = int(info.state.messages)
+        if total == 0:
+            return []
+        subscription = await self._js.pull_subscribe(subject, stream=stream, config=ConsumerConfig(
+            ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.ALL, inactive_threshold=60.0,
+        ))
+        payloads: list[bytes] = []
+        while len(payloads) < total:
+            batch = await subscription.fetch(min(1000, total - len(payloads)), timeout=5.0)
+            payloads += [message.data for message in batch]
+        await subscription.unsubscribe()
+        return payloads
+
+    # ------------------------------------------------------------------ plumbing
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        if self._client is not None and not self._client.is_closed:
+            self._run(self._client.drain())
+        self._loop.close()
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self._loop.run_until_complete(coroutine)
+
+
+class Consumer:
+    """A durable pull consumer bound to a ``JetStreamLink``."""
+
+    def __init__(self, link: JetStreamLink, subscription: Any) -> None:
+        self._link = link
+        self._subscription = subscription
+
+    def fetch(self, batch: int, *, timeout_s: float) -> list[Delivered]:
+        """Up to ``batch`` messages; fewer (or none) if ``timeout_s`` [s] passes first."""
+        return self._link._run(self._fetch(batch, timeout_s))
+
+    async def _fetch(self, batch: int, timeout_s: float) -> list[Delivered]:
+        try:
+            messages = await self._subscription.fetch(batch, timeout=timeout_s)
+        except (TimeoutError, NatsTimeout):
+            return []
+        return [
+            Delivered(m.data, int(m.metadata.sequence.stream), int(m.metadata.num_delivered) > 1, m)
+            for m in messages
+        ]
+
+    def ack(self, delivered: Sequence[Delivered]) -> None:
+        """Acknowledge a batch (``AckPolicy.ALL``: its last message acks all before it), waiting for the
+        server to confirm (``ack_sync``): acknowledged work never comes back."""
+        if delivered:
+            self._link._run(delivered[-1]._message.ack_sync(timeout=_PUBLISH_TIMEOUT_S))
+
+    def pending(self) -> int:
+        """Messages the stream holds that this consumer has not yet been delivered, plus those unacked."""
+        info = self._link._run(self._subscription.consumer_info())
+        return int(info.num_pending) + int(info.num_ack_pending)
+
+
+async def _quiet(error: Exception) -> None:
+    """nats-py reports connection trouble here while it reconnects; publish retries handle its effects."""
+    del error
