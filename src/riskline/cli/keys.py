@@ -126,5 +126,5 @@ def key_list(
             state = f"[red]REVOKED since {to_iso(period.revoked_since)}[/red]"
         else:
             state = "current" if period.key == current else "rotated out"
-        table.add_row(period.key.fingerprint, when(period.start, "pinned"), when(period.end, "—"), state)
+        table.add_row(period.key.fingerprint, when(period.start, "first key"), when(period.end, "—"), state)
     wide_console().print(table)
