@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,12 +20,12 @@ def riskline(*args: str) -> Result:
 
 
 @pytest.fixture
-def ru_dir(tmp_path: Path) -> Iterator[Path]:
+def ru_dir(tmp_path: Path) -> Path:
     nodes = make_nodes(tmp_path, clock=lambda: 1_796_000_000.0)
     root = nodes.nodes["RU"].paths.root
     for node in nodes.nodes.values():
         node.close()
-    yield root
+    return root
 
 
 def test_rotate_then_revoke_the_first_key_and_list_the_history(ru_dir: Path) -> None:
