@@ -10,6 +10,7 @@ from typer.testing import CliRunner, Result
 
 from riskline.cli.main import app
 from riskline.node.local import LocalNode
+from riskline.storage import channel_store as store
 from riskline.testing.nodes import make_nodes
 
 runner = CliRunner()
@@ -59,6 +60,10 @@ def test_rotate_then_revoke_the_first_key_and_list_the_history(ru_dir: Path) -> 
         (second.fingerprint, None, True),
     ]
     assert rows[0]["until"] == rows[1]["from"]
+    with LocalNode.open(ru_dir) as node, node.database.read() as connection:
+        summaries = [m.summary for m in store.list_messages(connection, types=("key_rotation", "key_revocation"))]
+    assert summaries[0].startswith("ru-nmdc rotates its key to ed25519:")
+    assert summaries[1].startswith("ru-nmdc revokes ed25519:")
 
 
 @pytest.mark.parametrize(

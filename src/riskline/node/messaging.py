@@ -383,6 +383,10 @@ def summarize(msg_type: MessageType, body: Mapping[str, Any], limit: int = 80) -
         text = f"step {body.get('step')} {body.get('from_level')} → {body.get('to_level')}: {body.get('reason', '')}"
     elif kind in (MessageType.LINK_TEST, MessageType.LINK_TEST_REPLY):
         text = f"nonce {body.get('nonce', '')}"
+    elif kind is MessageType.KEY_ROTATION:  # channel/key_bodies.py
+        text = f"{body.get('node', '')} rotates its key to {body.get('new_key', '')}"
+    elif kind is MessageType.KEY_REVOCATION:
+        text = f"{body.get('node', '')} revokes {body.get('revoked', '')}: {body.get('reason', '')}"
     else:
         text = str(body.get("note") or "")
     line = " ".join(text.split())
