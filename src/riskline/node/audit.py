@@ -173,7 +173,7 @@ def node_bundle(
 
 def _within(receipt: Receipt, size: int, node: LocalNode) -> bool:
     """A receipt belongs in a prefix bundle when the heads it names are within the prefix."""
-    if receipt.receiver.key == node.key:
+    if receipt.receiver.node == node.origin:  # ours, under whichever of our keys signed it
         return receipt.receiver_checkpoint.checkpoint.size <= size
     return receipt.cosignature.checkpoint.size <= size
 
