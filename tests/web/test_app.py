@@ -329,6 +329,7 @@ def test_hazard_areas_announced_on_the_channel_are_on_the_map(dashboard: Dashboa
         "end": start + 6 * 3600, "navwarn": "NAVAREA I: live firing, area closed",
     }
     assert browser.get("/api/state").json()["areas"] == [feature]
+    assert Dashboard(nodes["EE"].database).hazard_areas() == [feature]
 
 
 DAY = 86_400.0
@@ -393,3 +394,4 @@ def test_a_cancelled_notification_leaves_the_map_and_a_read_only_dashboard_shows
     assert [f["properties"]["designation"] for f in browser.get("/api/exercise-areas").json()] == ["KEPT-2026"]
     read_only = Dashboard(nodes["EE"].database)
     assert [f["properties"]["designation"] for f in read_only.exercise_areas()] == ["KEPT-2026"]
+    assert read_only.hazard_areas() == []

@@ -17,6 +17,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from typing import Any
 
@@ -309,10 +310,8 @@ class Dashboard:
     def hazard_areas(self) -> list[dict[str, Any]]:
         """Areas announced in hazard notices sent or received on this node's channels (INCSEA art. VI), as
         GeoJSON features with their time span [s] and who announced them; the page draws the active ones solid."""
-        if self.node is None:
-            return []
         features = []
-        with self.node.reading() as connection:
+        with self._reading_log() as connection:
             for row in channel_store.list_messages(connection, types=("hazard_notice",)):
                 entry = channel_store.log_entry(connection, row.log_index)
                 if entry is None:
@@ -342,8 +341,7 @@ class Dashboard:
         from riskline.transparency.compare import effective
         from riskline.transparency.errors import InvalidNotification
 
-        reading = self.node.reading() if self.node is not None else self.database.read()
-        with reading as connection:
+        with self._reading_log() as connection:
             stored = notices(connection, ("activity_notification",))
         parsed = []
         for notice in stored:
@@ -371,6 +369,10 @@ class Dashboard:
             for notice, notification in parsed
             if id(notification) in in_force
         ]
+
+    def _reading_log(self) -> AbstractContextManager[Connection]:
+        """The node's log, or on a read-only dashboard the log its database holds (empty for a watch database)."""
+        return self.node.reading() if self.node is not None else self.database.read()
 
     def thread(self, reference: str) -> list[dict[str, Any]]:
         node = self._require_node()
