@@ -14,10 +14,13 @@ from web_support import PASSWORD, add_operators, air_scenario
 from riskline.channel.messages import MessageType
 from riskline.detection.rulebook import load_rulebook
 from riskline.node.messaging import Outgoing, send
+from riskline.node.transparency import send_notification
 from riskline.storage import dashboard_store
 from riskline.storage.engine import open_database
 from riskline.testing.clock import FakeClock
 from riskline.testing.nodes import InProcess, make_nodes
+from riskline.timeutil import to_iso
+from riskline.transparency.activity import parse_notification
 from riskline.watch import Watch
 from riskline.web.app import create_dashboard_app
 from riskline.web.backend import Dashboard
@@ -326,3 +329,69 @@ def test_hazard_areas_announced_on_the_channel_are_on_the_map(dashboard: Dashboa
         "end": start + 6 * 3600, "navwarn": "NAVAREA I: live firing, area closed",
     }
     assert browser.get("/api/state").json()["areas"] == [feature]
+    assert Dashboard(nodes["EE"].database).hazard_areas() == [feature]
+
+
+DAY = 86_400.0
+EXERCISE_AREA = {
+    "type": "Polygon", "coordinates": [[[18.0, 54.8], [21.0, 54.8], [21.0, 56.2], [18.0, 56.2], [18.0, 54.8]]]
+}
+
+
+def exercise(now: float, **changes: object) -> tuple[float, dict[str, object]]:
+    """A RU exercise declared at ``now`` for three days from midnight 20 days later: its start [s] and its body."""
+    start = now + 20 * DAY
+    start -= start % DAY
+    body: dict[str, object] = {
+        "party": "RU", "designation": "BALTIC-SHIELD-2026", "purpose": "Naval and air exercise", "states": ["RU"],
+        "level_of_command": "fleet", "notified": to_iso(now), "start": to_iso(start), "end": to_iso(start + 3 * DAY),
+        "area": EXERCISE_AREA, "troops": 9500, "naval_vessels": 6, "aircraft_sorties": 12,
+    }
+    body.update(changes)
+    return start, body
+
+
+def test_exercise_areas_declared_on_the_channel_are_on_the_map_with_their_phases(
+    dashboard: Dashboard, nodes: InProcess
+) -> None:
+    landing = {
+        "type": "Polygon", "coordinates": [[[20.0, 55.0], [21.0, 55.0], [21.0, 55.5], [20.0, 55.5], [20.0, 55.0]]]
+    }
+    start, _ = exercise(nodes.clock())
+    _, body = exercise(nodes.clock(), phases=[
+        {"name": "amphibious landing", "start": to_iso(start + DAY), "end": to_iso(start + 2 * DAY), "area": landing}
+    ])
+    sent = send_notification(nodes["RU"], parse_notification(body), "RU-EE")
+    assert nodes.deliver("RU").delivered == 1
+    browser, _ = logged_in(dashboard, "kask")
+    (feature,) = browser.get("/api/exercise-areas").json()
+    assert feature == {
+        "type": "Feature",
+        "geometry": EXERCISE_AREA,
+        "properties": {
+            "message": sent.envelope.id, "party": "RU", "designation": "BALTIC-SHIELD-2026",
+            "purpose": "Naval and air exercise", "start": start, "end": start + 3 * DAY,
+            "counts": {"troops": 9500, "naval_vessels": 6, "aircraft_sorties": 12},
+            "phases": [{"name": "amphibious landing", "start": start + DAY, "end": start + 2 * DAY,
+                        "geometry": landing}],
+        },
+    }
+    state = browser.get("/api/state").json()
+    assert (state["exercise_areas"], state["areas"]) == ([feature], [])
+
+
+def test_a_cancelled_notification_leaves_the_map_and_a_read_only_dashboard_shows_the_ones_in_force(
+    dashboard: Dashboard, nodes: InProcess
+) -> None:
+    for designation in ("KEPT-2026", "DROPPED-2026"):
+        send_notification(nodes["RU"], parse_notification(exercise(nodes.clock(), designation=designation)[1]), "RU-EE")
+    assert isinstance(nodes.clock, FakeClock)
+    nodes.clock.advance(60.0)
+    _, cancelled = exercise(nodes.clock(), designation="DROPPED-2026", cancelled=True)
+    send_notification(nodes["RU"], parse_notification(cancelled), "RU-EE")
+    assert nodes.deliver("RU").delivered == 3
+    browser, _ = logged_in(dashboard, "kask")
+    assert [f["properties"]["designation"] for f in browser.get("/api/exercise-areas").json()] == ["KEPT-2026"]
+    read_only = Dashboard(nodes["EE"].database)
+    assert [f["properties"]["designation"] for f in read_only.exercise_areas()] == ["KEPT-2026"]
+    assert read_only.hazard_areas() == []

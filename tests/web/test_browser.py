@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from web_support import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Served, air_scenario, is_loopback_url, served
 
+from riskline.node.transparency import send_notification
 from riskline.testing.nodes import InProcess, make_nodes
+from riskline.timeutil import to_iso
+from riskline.transparency.activity import parse_notification
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -191,3 +195,48 @@ def test_no_request_leaves_the_host_on_any_page(browser: object, board: Served, 
     assert any("maplibre-gl-csp-worker.js" in url for url in outside.seen)
     assert all(is_loopback_url(url) for url in outside.seen)
     assert outside.blocked == []
+
+
+def declare_two_exercises(made: InProcess, now: float) -> int:
+    """RU declares one exercise under way at ``now`` [s] and one ten days later; EE receives both."""
+    for designation, start, end, area in (
+        ("NORTHERN-COAST-2026", now - 3600, now + 86_400, [[19.0, 55.0], [20.5, 55.0], [20.5, 56.0], [19.0, 56.0]]),
+        ("BALTIC-SHIELD-2026", now + 10 * 86_400, now + 13 * 86_400, [[21.0, 57.0], [22.0, 57.0], [22.0, 58.0]]),
+    ):
+        send_notification(made["RU"], parse_notification({
+            "party": "RU", "designation": designation, "purpose": "Naval and air exercise", "states": ["RU"],
+            "level_of_command": "fleet", "notified": to_iso(now), "start": to_iso(start), "end": to_iso(end),
+            "area": {"type": "Polygon", "coordinates": [[*area, area[0]]]}, "troops": 9500, "naval_vessels": 6,
+        }), "RU-EE")
+    return made.deliver("RU").delivered
+
+
+def test_declared_exercise_areas_are_outlined_solid_when_active_and_dashed_before(
+    browser: object, tmp_path: Path, outside: Outside
+) -> None:
+    made = make_nodes(tmp_path, time.time)
+    # delivery runs its own event loop: off Playwright's thread, which has one running
+    with ThreadPoolExecutor(1) as elsewhere:
+        assert elsewhere.submit(declare_two_exercises, made, time.time()).result() == 2
+    try:
+        with served(made) as board:
+            page = open_page(browser, board, outside, "tamm")
+            page.wait_for_function(  # type: ignore[attr-defined]
+                "() => window.rl.map.queryRenderedFeatures({layers: ['exercises-line']}).length >= 2", timeout=WAIT_MS
+            )
+            shown = page.evaluate(  # type: ignore[attr-defined]
+                "() => [...new Map(window.rl.map.queryRenderedFeatures({layers: ['exercises-line']})"
+                ".map(f => [f.properties.designation, f.properties.active])).entries()].sort()"
+            )
+            assert shown == [["BALTIC-SHIELD-2026", False], ["NORTHERN-COAST-2026", True]]
+            point = page.evaluate("() => window.rl.map.project([19.75, 55.5])")  # type: ignore[attr-defined]
+            box = page.locator("#map").bounding_box()  # type: ignore[attr-defined]
+            page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])  # type: ignore[attr-defined]
+            popup = page.wait_for_selector(".maplibregl-popup-content", timeout=WAIT_MS)  # type: ignore[attr-defined]
+            assert popup.inner_text().split("\n")[:2] == ["declared exercise area (RU): NORTHERN-COAST-2026",
+                                                          "Naval and air exercise"]
+            assert "declared: troops 9,500 · naval vessels 6" in popup.inner_text()
+            assert "exercise areas declared: 2" in page.inner_text("#legend")  # type: ignore[attr-defined]
+            assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        made.close()

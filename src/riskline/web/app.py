@@ -220,6 +220,11 @@ def create_dashboard_app(dashboard: Dashboard) -> FastAPI:
         operator_of(request)
         return JSONResponse(await asyncio.to_thread(dashboard.hazard_areas))
 
+    @app.get("/api/exercise-areas")
+    async def exercise_areas(request: Request) -> JSONResponse:
+        operator_of(request)
+        return JSONResponse(await asyncio.to_thread(dashboard.exercise_areas))
+
     @app.get("/api/thread/{reference}")
     async def thread(request: Request, reference: str) -> JSONResponse:
         operator_of(request)

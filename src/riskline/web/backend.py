@@ -17,6 +17,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from typing import Any
 
@@ -153,6 +154,7 @@ class Dashboard:
             "channels": [] if self.node is None else [c.id for c in self.node.config.channels],
             "channel": None if self.node is None else self.channel(),
             "areas": self.hazard_areas(),
+            "exercise_areas": self.exercise_areas(),
         }
 
     def open_encounters(self, now: float | None = None) -> list[dict[str, Any]]:
@@ -308,10 +310,8 @@ class Dashboard:
     def hazard_areas(self) -> list[dict[str, Any]]:
         """Areas announced in hazard notices sent or received on this node's channels (INCSEA art. VI), as
         GeoJSON features with their time span [s] and who announced them; the page draws the active ones solid."""
-        if self.node is None:
-            return []
         features = []
-        with self.node.reading() as connection:
+        with self._reading_log() as connection:
             for row in channel_store.list_messages(connection, types=("hazard_notice",)):
                 entry = channel_store.log_entry(connection, row.log_index)
                 if entry is None:
@@ -330,6 +330,49 @@ class Dashboard:
                     },
                 })
         return features
+
+    def exercise_areas(self) -> list[dict[str, Any]]:
+        """Exercise areas declared in the activity notifications in force (Vienna Document 2011 ch. V §38.4,
+        amended and cancelled ones left out), sent or received on this node's channels, as GeoJSON features:
+        the whole area as declared, with its phases (each its own window [s] and area) so the page can draw the
+        phase in force at the picture's time. A read-only dashboard reads the same log in its database."""
+        from riskline.storage.transparency_store import notices
+        from riskline.transparency.activity import parse_notification
+        from riskline.transparency.compare import effective
+        from riskline.transparency.errors import InvalidNotification
+
+        with self._reading_log() as connection:
+            stored = notices(connection, ("activity_notification",))
+        parsed = []
+        for notice in stored:
+            try:
+                parsed.append((notice, parse_notification(notice.body)))
+            except InvalidNotification:
+                continue  # `riskline transparency notifications` names it; the map shows what it can read
+        in_force = {id(n) for n in effective(n for _, n in parsed)}
+        return [
+            {
+                "type": "Feature",
+                "geometry": notice.body["area"],
+                "properties": {
+                    "message": notice.envelope_id, "party": notification.party,
+                    "designation": notification.designation, "purpose": notification.purpose,
+                    "start": notification.start, "end": notification.end,
+                    "counts": {name: count for name, count in notification.counts.items() if count},
+                    "phases": [
+                        {"name": declared.name, "start": declared.start, "end": declared.end,
+                         "geometry": phase["area"]}
+                        for phase, declared in zip(notice.body.get("phases", []), notification.phases, strict=True)
+                    ],
+                },
+            }
+            for notice, notification in parsed
+            if id(notification) in in_force
+        ]
+
+    def _reading_log(self) -> AbstractContextManager[Connection]:
+        """The node's log, or on a read-only dashboard the log its database holds (empty for a watch database)."""
+        return self.node.reading() if self.node is not None else self.database.read()
 
     def thread(self, reference: str) -> list[dict[str, Any]]:
         node = self._require_node()

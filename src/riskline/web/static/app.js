@@ -104,6 +104,21 @@
         new maplibregl.Popup().setLngLat(e.lngLat).setHTML(`<b>hazard area</b> (${esc(p.party)}): ${esc(p.nature)}<br>` +
           `${iso(p.start)} → ${iso(p.end)}${p.navwarn && p.navwarn !== "null" ? "<br>" + esc(p.navwarn) : ""}`).addTo(map);
       });
+      map.addSource("exercises", { type: "geojson", data: EMPTY });
+      map.addLayer({ id: "exercises-fill", type: "fill", source: "exercises",
+        paint: { "fill-color": ["get", "colour"], "fill-opacity": ["case", ["get", "active"], 0.06, 0.02] } });
+      map.addLayer({ id: "exercises-line", type: "line", source: "exercises",
+        paint: { "line-color": ["get", "colour"], "line-width": ["case", ["get", "active"], 2.5, 1.5],
+          "line-dasharray": ["case", ["get", "active"], ["literal", [1, 0]], ["literal", [4, 3]]] } });
+      map.on("click", "exercises-fill", (e) => {
+        const shown = e.features[0].properties, declared = exerciseAreas.find((f) => f.properties.message === shown.message);
+        if (!declared) return;
+        const p = declared.properties;
+        const counts = Object.entries(p.counts).map(([name, n]) => `${esc(name.replace("_", " "))} ${n.toLocaleString("en")}`).join(" · ");
+        const phase = shown.phase ? `<br>phase in force: ${esc(shown.phase)}` : "";
+        new maplibregl.Popup().setLngLat(e.lngLat).setHTML(`<b>declared exercise area</b> (${esc(p.party)}): ${esc(p.designation)}<br>` +
+          `${esc(p.purpose)}<br>${iso(p.start)} → ${iso(p.end)}${phase}${counts ? "<br>declared: " + counts : ""}`).addTo(map);
+      });
       drawAreas();
       for (const name of ["trails", "encounter-tracks", "encounter-links", "cpa", "platforms", "incident-tracks", "incident-now"]) {
         map.addSource(name, { type: "geojson", data: EMPTY });
@@ -183,6 +198,7 @@
     map.getSource("platforms").setData({ type: "FeatureCollection", features: frameFeatures(frame) });
     map.getSource("trails").setData({ type: "FeatureCollection", features: live ? trailFeatures(frame) : [] });
     drawEncounters();
+    drawAreas();
     if (receivedAt != null) {
       map.once("render", () => {
         const latency = performance.now() - receivedAt;
@@ -223,18 +239,32 @@
     map.getSource("encounter-links").setData({ type: "FeatureCollection", features: links });
     map.getSource("encounter-tracks").setData({ type: "FeatureCollection", features: tracks });
   }
-  let areas = [];
+  let areas = [], exerciseAreas = [];
+  function exerciseShape(f, now) {
+    // the phase in force at the picture's time, else the whole declared area (solid inside the window, dashed before)
+    const p = f.properties, phase = p.phases.find((x) => x.start <= now && now <= x.end);
+    const active = p.start <= now && now <= p.end;
+    return { type: "Feature", geometry: phase ? phase.geometry : f.geometry,
+      properties: { message: p.message, party: p.party, designation: p.designation, colour: partyColour(p.party), active, phase: phase ? phase.name || iso(phase.start) : "" } };
+  }
   function drawAreas() {
-    if (!map || !map.getSource("areas")) return;
+    if (!map || !map.getSource("areas") || !map.getSource("exercises")) return;
     const now = shownFrame ? shownFrame.t : Date.now() / 1000 + nodeClockOffset;
     const features = areas.map((f) => ({ ...f, properties: { ...f.properties, active: f.properties.start <= now && now <= f.properties.end } }));
+    const exercises = exerciseAreas.map((f) => exerciseShape(f, now));
+    const key = JSON.stringify([features.map((f) => [f.properties.message, f.properties.active]), exercises.map((f) => [f.properties.message, f.properties.active, f.properties.phase])]);
+    if (key === drawAreas.key) return;  // redraw only when something changed: the slider moves many times a second
+    drawAreas.key = key;
     map.getSource("areas").setData({ type: "FeatureCollection", features });
+    map.getSource("exercises").setData({ type: "FeatureCollection", features: exercises });
+    rl.exercises = exercises;
   }
   function drawLegend(frame) {
     const parties = frame ? [...new Set(frame.party)].map((i) => frame.parties[i]).sort() : [];
     $("legend").innerHTML = parties.map((p) => `<div><i style="background:${partyColour(p)}"></i>${esc(p)}</div>`).join("") +
       `<div class="muted">military: ▲ air · ⬟ sea (white halo) · civil: dots · <span style="color:#ff2d2d">◯</span> transponder off</div>` +
-      (areas.length ? `<div><span style="color:#ffb020">▭</span> hazard areas announced: ${areas.length}</div>` : "");
+      (areas.length ? `<div><span style="color:#ffb020">▭</span> hazard areas announced: ${areas.length}</div>` : "") +
+      (exerciseAreas.length ? `<div><span style="color:#9ad">▭</span> exercise areas declared: ${exerciseAreas.length} (outlined in the party's colour)</div>` : "");
   }
 
   // ------------------------------------------------------------------ time slider
@@ -511,7 +541,7 @@
     clearTimeout(channelTimer);
     channelTimer = setTimeout(async () => {
       try { channel = await api("/api/channel"); nodeClockOffset = channel.now - Date.now() / 1000; renderChannel(); if (currentThread && !$("thread").hidden) openThread(currentThread);
-        areas = await api("/api/areas"); drawAreas(); }
+        areas = await api("/api/areas"); exerciseAreas = await api("/api/exercise-areas"); drawAreas(); }
       catch (error) { /* shown on the next state */ }
     }, 200);
   }
@@ -550,7 +580,7 @@
     $("title").textContent = state.title; $("who").textContent = `${state.operator.name} (${state.operator.role.replace("_", " ")})`;
     $("logout").hidden = state.read_only;
     span = state.span; openEncounters = state.open_encounters; incidents = state.incidents; channel = state.channel;
-    areas = state.areas || []; drawAreas();
+    areas = state.areas || []; exerciseAreas = state.exercise_areas || []; drawAreas();
     if (channel) nodeClockOffset = channel.now - Date.now() / 1000; else nodeClockOffset = state.server_time - Date.now() / 1000;
     alarms = new Map(state.alarms.map((a) => [a.id, a])); for (const a of state.alarms) seenRaised.add(a.id + a.reason);
     trails.clear();
