@@ -109,6 +109,36 @@ def test_lines_before_the_format_is_known_are_counted() -> None:
     assert running.stats.rejected == {"malformed": 1}
 
 
+GOOD_SENTENCE = b"!AIVDM,1,1,,A,15N1u<PP1FJuvSRHOE6QIwwh0HQ6,0*30\n"
+
+
+def test_an_overlong_line_is_counted_once_and_skipped_as_it_streams_past() -> None:
+    running = Running("tcp://127.0.0.1:0", ReaderOptions(clock=FakeClock(), max_line_bytes=1000))
+    with socket.create_connection(running.address) as feeder:
+        feeder.sendall(GOOD_SENTENCE)
+        for _ in range(5):  # one line of 5,000 zero bytes, sent in pieces
+            feeder.sendall(b"\0" * 1000)
+            time.sleep(0.02)
+        feeder.sendall(b"\n" + GOOD_SENTENCE + b"x" * 1500 + b"\n" + GOOD_SENTENCE)
+    running.wait_until(lambda stats: stats.read >= 5)
+    running.finish()
+    assert running.stats.rejected == {"line_too_long": 2}
+    assert (running.stats.read, running.stats.observations) == (5, 3)
+    assert running.stats.bytes_read == 3 * len(GOOD_SENTENCE) + 5001 + 1501
+    assert balanced(running.stats)
+
+
+def test_an_overlong_datagram_line_is_counted() -> None:
+    running = Running("udp://127.0.0.1:0", ReaderOptions(clock=FakeClock(), max_line_bytes=100))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        sender.sendto(b"y" * 500, running.address)
+        sender.sendto(GOOD_SENTENCE, running.address)
+    running.wait_until(lambda stats: stats.read >= 2)
+    running.finish()
+    assert running.stats.rejected == {"line_too_long": 1}
+    assert running.stats.observations == 1
+
+
 @pytest.mark.parametrize("url", ["http://127.0.0.1:80", "tcp://127.0.0.1", "tcp://127.0.0.1:70000", "udp:/x:1"])
 def test_a_bad_url_is_one_line(url: str) -> None:
     with pytest.raises(InvalidOptionError) as raised:

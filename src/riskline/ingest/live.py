@@ -44,7 +44,6 @@ from riskline.ingest.sniff import line_format
 from riskline.ingest.stats import IngestStats
 
 POLL_INTERVAL = 0.2  # [s] how often the loop looks at ``stop``
-MAX_LINE = 1 << 16  # [bytes] a "line" longer than this is malformed and dropped
 UDP_RECEIVE_BUFFER = 4 << 20  # [bytes] asked for (the kernel caps it at net.core.rmem_max)
 SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)
 """Linux socket option (include/uapi/asm-generic/socket.h): each datagram carries the socket's drop count."""
@@ -74,11 +73,13 @@ def parse_listen_url(url: str) -> ListenAddress:
 class _Feed:
     """One feeder: its partial line, and its decoder once the first line told the format."""
 
-    __slots__ = ("decoder", "rest")
+    __slots__ = ("decoder", "rest", "skipping")
 
     def __init__(self) -> None:
         self.rest = b""
         self.decoder: Decoder | None = None
+        self.skipping = False
+        """An overlong line was counted and its rest is being skipped up to its newline."""
 
 
 class LiveListener:
@@ -158,21 +159,39 @@ class LiveListener:
             out.extend(produced)
 
     def _data(self, feed: _Feed, data: bytes, out: list[Observation], *, whole: bool) -> None:
-        """Feed complete lines; keep a partial last line for the next data unless ``whole`` (a datagram)."""
+        """Feed complete lines; keep a partial last line for the next data unless ``whole`` (a datagram).
+
+        A line longer than ``options.max_line_bytes`` is one unit rejected as ``line_too_long`` (as in files):
+        counted once, when it passes the limit, and skipped up to its newline, so memory stays bounded."""
+        limit = self._options.max_line_bytes
+        if feed.skipping:
+            end = data.find(b"\n")
+            self._stats.bytes_read += len(data) if end < 0 else end + 1
+            if end < 0:
+                return
+            feed.skipping = False
+            data = data[end + 1 :]
         lines = (feed.rest + data).split(b"\n")
         tail = lines.pop()
         for line in lines:
-            self._line(feed, line + b"\n", out)
+            if len(line) > limit:
+                self._overlong(len(line) + 1)
+            else:
+                self._line(feed, line + b"\n", out)
         feed.rest = tail
-        if whole:
+        if len(tail) > limit:
+            self._overlong(len(tail))
+            feed.rest = b""
+            feed.skipping = not whole
+        elif whole:
             feed.rest = b""
             if tail:
                 self._line(feed, tail, out)
-        if len(feed.rest) > MAX_LINE:
-            self._stats.bytes_read += len(feed.rest)
-            self._stats.read += 1
-            self._stats.reject("malformed")
-            feed.rest = b""
+
+    def _overlong(self, size: int) -> None:
+        self._stats.bytes_read += size
+        self._stats.read += 1
+        self._stats.reject("line_too_long")
 
     def _finish(self, feed: _Feed, out: list[Observation]) -> None:
         if feed.rest:
