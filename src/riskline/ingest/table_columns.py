@@ -265,7 +265,8 @@ def parquet_columns(batch: Any) -> ObservationBatch | None:
     import pyarrow as pa
 
     n = batch.num_rows
-    by_name = {name.lower(): batch.column(name) for name in batch.schema.names if name.lower() in COLUMNS}
+    table = pa.Table.from_batches([batch])  # chunked columns, as the CSV reader gives
+    by_name = {name.lower(): table.column(name) for name in table.column_names if name.lower() in COLUMNS}
     try:
         t = _parquet_times(by_name["t"])
         text = {
