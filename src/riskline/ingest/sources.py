@@ -24,6 +24,7 @@ from riskline.ingest.beast import BeastDecoder
 from riskline.ingest.counting import Decoder, drive, drive_batches, overlong_line
 from riskline.ingest.errors import UnreadableInputError
 from riskline.ingest.marinecadastre import MarineCadastreDecoder
+from riskline.ingest.marinecadastre_columns import MarineCadastreColumnDecoder
 from riskline.ingest.modes_text import ModesCsvDecoder, ModesJsonlDecoder
 from riskline.ingest.nmea import NmeaDecoder
 from riskline.ingest.observation import Observation
@@ -82,6 +83,7 @@ class ColumnDecoder(Protocol):
 COLUMN_DECODERS: dict[str, Callable[[IngestStats, ReaderOptions], ColumnDecoder]] = {
     "table_csv": TableCsvBulkDecoder,
     "sbs": SbsColumnDecoder,
+    "marinecadastre": MarineCadastreColumnDecoder,
 }
 """Line formats ``read_path_batches`` reads column-wise: the same observations and counts as ``LINE_DECODERS``."""
 
