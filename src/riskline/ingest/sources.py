@@ -87,6 +87,10 @@ COLUMN_DECODERS: dict[str, Callable[[IngestStats, ReaderOptions], ColumnDecoder]
 }
 """Line formats ``read_path_batches`` reads column-wise: the same observations and counts as ``LINE_DECODERS``."""
 
+COLUMN_CHUNK_BYTES = {"sbs": 1 << 22, "marinecadastre": 1 << 22}
+"""[bytes] read size of the column decoders whose per-block cost (per aircraft or vessel in the block) wants big
+blocks; the others read ``CHUNK_BYTES``."""
+
 
 def _why(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
@@ -130,7 +134,7 @@ def read_path_batches(
     decoder = COLUMN_DECODERS[fmt](stats, opts)
     try:
         with cast(BinaryIO, gzip.open(path, "rb") if is_gzip(head) else path.open("rb")) as handle:
-            chunks = iter(partial(handle.read, CHUNK_BYTES), b"")
+            chunks = iter(partial(handle.read, COLUMN_CHUNK_BYTES.get(fmt, CHUNK_BYTES)), b"")
             for lines in line_batches(chunks, opts.max_line_bytes, overlong_line(stats)):
                 yield from decoder.feed_columns(lines)
     except (OSError, EOFError, zlib.error) as error:
