@@ -17,6 +17,7 @@ from ingest_support import balanced
 from riskline.ingest.marinecadastre import MarineCadastreDecoder
 from riskline.ingest.marinecadastre_columns import MarineCadastreColumnDecoder
 from riskline.ingest.observation import Observation
+from riskline.ingest.options import ReaderOptions
 from riskline.ingest.sources import read_path, read_path_batches
 from riskline.ingest.stats import IngestStats
 
@@ -127,3 +128,16 @@ def test_every_kind_of_reject_is_met_and_most_rows_go_column_wise(noaa: list[byt
     assert {"implausible_jump", "implausible_value", "bad_field:LAT", "bad_field:MMSI"} <= set(stats.rejected)
     assert "bad_field:BaseDateTime" in stats.rejected
     assert by_line < len(lines) // 5
+
+
+def test_a_file_with_overlong_lines_reads_the_same_through_read_path_batches(noaa: list[bytes], tmp_path: Path) -> None:
+    lines = _dirty(noaa, seed=8, rate=0.01, structural=True)
+    lines[500:500] = [b"367752440," + b"9" * 5000 + b"\n"]
+    path = tmp_path / "overlong.csv"
+    path.write_bytes(b"".join(lines))
+    options = ReaderOptions(fmt="marinecadastre", max_line_bytes=300)
+    expected_stats, got_stats = IngestStats(), IngestStats()
+    expected = list(read_path(path, expected_stats, options=options))
+    assert [o for b in read_path_batches(path, got_stats, options=options) for o in b.observations()] == expected
+    assert got_stats == expected_stats
+    assert expected_stats.rejected["line_too_long"] == 1

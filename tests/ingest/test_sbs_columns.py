@@ -227,3 +227,21 @@ def test_numbers_convert_exactly_as_float_does(values: list[str]) -> None:
     fields[1] = "4"
     lines.append(",".join(fields).encode())
     _same(lines)
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+def test_a_file_with_overlong_lines_reads_the_same_through_read_path_batches(
+    busy_sbs: Path, tmp_path: Path, crlf: bool
+) -> None:
+    lines = _dirty(_messages(busy_sbs, 4000), seed=5, shuffle=0.01, rate=0.01)
+    lines[100:100] = [b"MSG,3," + b"9" * 5000 + b"\n", b"x" * 300 + b"\n"]
+    lines.append(b"MSG,3,1,1,4104FE" + b"," * 3000)  # overlong and unterminated, at the very end
+    text = b"".join(lines)
+    path = tmp_path / "overlong.sbs"
+    path.write_bytes(text.replace(b"\n", b"\r\n") if crlf else text)
+    options = ReaderOptions(fmt="sbs", max_line_bytes=256)
+    expected_stats, got_stats = IngestStats(), IngestStats()
+    expected = list(read_path(path, expected_stats, options=options))
+    assert [o for b in read_path_batches(path, got_stats, options=options) for o in b.observations()] == expected
+    assert got_stats == expected_stats
+    assert expected_stats.rejected["line_too_long"] == 3
