@@ -223,8 +223,7 @@ class _Block:
         start[:, 0] = starts[rows]
         start[:, 1:] = end[:, :VRATE] + 1
         # bytes outside 0x21..0x7e: none but spaces in the callsign, none at all elsewhere in the line
-        printable = (buf >= 0x21) & (buf <= 0x7E)
-        odd = np.flatnonzero(~printable)
+        odd = np.flatnonzero((buf < 0x21) | (buf > 0x7E))
         line_odd = np.searchsorted(odd, stops[rows]) - np.searchsorted(odd, starts[rows])
         callsign_odd = np.searchsorted(odd, end[:, CALLSIGN]) - np.searchsorted(odd, start[:, CALLSIGN])
         plain = line_odd == callsign_odd
@@ -351,11 +350,11 @@ class SbsColumnDecoder(SbsDecoder):
         date_at = np.where(first, start[:, 6], start[:, 8])
         time_at = np.where(first, start[:, 7], start[:, 9])
         ok &= np.where(first, (width[:, 6] == 10) & (width[:, 7] == 12), (width[:, 8] == 10) & (width[:, 9] == 12))
-        dates = block.gather(date_at, 10).astype(np.int64) - 48
+        dates = block.gather(date_at, 10).astype(np.int32) - 48
         ok &= (dates[:, 4] == ord("/") - 48) & (dates[:, 7] == ord("/") - 48)
         date_digits = dates[:, _DATE_DIGITS]
         ok &= ((date_digits >= 0) & (date_digits <= 9)).all(axis=1)
-        clock = block.gather(time_at, 12).astype(np.int64) - 48
+        clock = block.gather(time_at, 12).astype(np.int32) - 48
         ok &= (clock[:, 2] == ord(":") - 48) & (clock[:, 5] == ord(":") - 48) & (clock[:, 8] == ord(".") - 48)
         digits = clock[:, _TIME_DIGITS]
         ok &= ((digits >= 0) & (digits <= 9)).all(axis=1)
@@ -365,7 +364,7 @@ class SbsColumnDecoder(SbsDecoder):
         seconds = millis.astype(np.float64) / 1000.0  # exactly float("SS.sss"): the same rational, rounded once
         ok &= (hours < 24) & (minutes < 60) & (seconds < 61.0)
         # dates once per distinct value, with the per-line reader's own conversion
-        day = (date_digits * _DATE_PLACES).sum(axis=1)
+        day = (date_digits * _DATE_PLACES).sum(axis=1, dtype=np.int64)
         distinct_days, day_index = np.unique(np.where(ok, day, -1), return_inverse=True)
         midnights = np.array([self._midnight_of(d) for d in distinct_days.tolist()])
         midnight = midnights[day_index]
@@ -375,7 +374,7 @@ class SbsColumnDecoder(SbsDecoder):
         values, number = block.numbers(keep)
         keep, values = keep[number], values[number]
         numbers = {j: values[:, j - ALTITUDE] for j in _NUMERIC}
-        of_day = (hours[keep] * 3600 + minutes[keep] * 60).astype(np.float64) + seconds[keep]
+        of_day = (hours[keep] * 3600 + minutes[keep] * 60).astype(np.float64) + seconds[keep]  # int32: < 86,400
         codes = (hexes[keep] << _NIBBLE_SHIFTS).sum(axis=1)
         distinct_codes, key_index = np.unique(codes, return_inverse=True)
         slots = np.array([self._memory.slot_of_code(c) for c in distinct_codes.tolist()], dtype=np.int64)
