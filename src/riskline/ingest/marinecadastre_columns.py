@@ -59,13 +59,6 @@ def _key(mmsi: str) -> str | None:
     return f"mmsi:{int(text):09d}" if text.isdigit() and len(text) <= 9 else None
 
 
-def _codes(values: list[Any]) -> tuple[IntArray, list[Any]]:
-    """Each value's index among the distinct non-None values (-1 for None), and those values."""
-    distinct = sorted({v for v in values if v is not None}, key=repr)
-    code = {v: k for k, v in enumerate(distinct)}
-    return np.array([-1 if v is None else code[v] for v in values], dtype=np.int64), distinct
-
-
 class MarineCadastreColumnDecoder(MarineCadastreDecoder):
     """``MarineCadastreDecoder`` that takes a batch of lines at once, column-wise (see the module's docstring)."""
 
@@ -141,21 +134,27 @@ class MarineCadastreColumnDecoder(MarineCadastreDecoder):
             return pa.chunked_array([pa.array([""] * table.num_rows, pa.string())])
         return table.column(f"c{position}")
 
-    def _by_value(self, column: Any, convert: Any) -> tuple[list[Any], BoolArray]:
-        """The column converted once per distinct value; and where the conversion failed (value None)."""
+    @staticmethod
+    def _coded(column: Any, convert: Any) -> tuple[IntArray, list[Any]]:
+        """The column converted once per distinct value: each cell's index among the distinct converted values
+        (-1 where the conversion gives None or fails), and those values."""
         import pyarrow.compute as pc
 
         encoded = pc.dictionary_encode(column).combine_chunks()
-        converted: list[Any] = []
-        for value in encoded.dictionary.to_pylist():
+        values: list[Any] = []
+        code: dict[Any, int] = {}
+        entry_codes = []
+        for cell in encoded.dictionary.to_pylist():
             try:
-                converted.append(convert(value))
-            except ValueError:
-                converted.append(None)
-        table = np.empty(len(converted), dtype=object)
-        table[:] = converted
-        values = table[encoded.indices.to_numpy(zero_copy_only=False)]
-        return values.tolist(), np.array([v is None for v in values.tolist()], dtype=bool)
+                value = convert(cell)
+            except (ValueError, OverflowError):
+                value = None
+            if value is not None and value not in code:
+                code[value] = len(values)
+                values.append(value)
+            entry_codes.append(-1 if value is None else code[value])
+        entries = np.array(entry_codes, dtype=np.int64)
+        return entries[encoded.indices.to_numpy(zero_copy_only=False)], values
 
     def _numbers(self, column: Any) -> tuple[FloatArray, BoolArray]:
         """Floats (NaN when blank) and where a cell is neither blank nor a plain decimal."""
@@ -172,46 +171,45 @@ class MarineCadastreColumnDecoder(MarineCadastreDecoder):
         """The rows taken column-wise, the row of each of their observations, and those observations."""
         import pyarrow as pa
 
-        key_text, no_key = self._by_value(self._cells(table, "mmsi"), _key)
-        mmsi_ok = ~no_key
-        times, bad_time = self._by_value(self._cells(table, "basedatetime"), _time)
+        key_codes, key_list = self._coded(self._cells(table, "mmsi"), _key)
+        time_codes, time_values = self._coded(self._cells(table, "basedatetime"), _time)
+        t = np.array([*time_values, math.nan], dtype=np.float64)[time_codes]
         numbers: dict[str, FloatArray] = {}
-        dirty = ~mmsi_ok | bad_time
+        dirty = (key_codes < 0) | (time_codes < 0)
         for column in _NUMERIC:
             numbers[column], bad = self._numbers(self._cells(table, column))
             dirty |= bad
-        names, _ = self._by_value(self._cells(table, "vesselname"), lambda v: v.strip() or "")
-        callsigns, _ = self._by_value(self._cells(table, "callsign"), lambda v: v.strip() or "")
-        vessel_type = numbers["vesseltype"]
-        ship_types, _ = self._by_value(
-            pa.chunked_array([pa.array(vessel_type)]), lambda v: int(v) if v == v and v >= 1 else 0
-        )
-        # vessels with a row not taken column-wise go line by line, every row of theirs
-        keys, key_index = np.unique(np.array([k or "" for k in key_text], dtype=object), return_inverse=True)
-        key_list: list[str] = keys.tolist()
-        slow = np.zeros(len(key_list), dtype=bool)
-        slow[key_index[dirty & mmsi_ok]] = True
+        vessel_type = pa.chunked_array([pa.array(numbers["vesseltype"])])
+        identity_codes = [
+            self._coded(self._cells(table, "callsign"), lambda v: v.strip() or None),
+            self._coded(self._cells(table, "vesselname"), lambda v: v.strip() or None),
+            self._coded(vessel_type, lambda v: int(v) if v == v and v >= 1 else None),
+        ]
+        # vessels with a row not taken column-wise go line by line, every row of theirs (rows without a vessel
+        # are the per-line reader's too, and change no vessel's memory)
+        n_keys = len(key_list)
+        key_index = np.where(key_codes >= 0, key_codes, n_keys)
+        slow = np.zeros(n_keys + 1, dtype=bool)
+        slow[key_index[dirty]] = True
         lat, lon = numbers["lat"], numbers["lon"]
-        t = np.array([math.nan if v is None else v for v in times], dtype=np.float64)
         placed = ~np.isnan(lat) & ~np.isnan(lon) & (lat != 91.0) & (lon != 181.0)
         valid = placed & (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)
         if self._ranged:
             for i in np.flatnonzero(valid).tolist():
                 valid[i] = self._range.admit(float(lat[i]), float(lon[i]))
-        clean = ~dirty
         order = np.argsort(key_index, kind="stable")
-        order = order[clean[order]]
+        order = order[~dirty[order]]
         # positions: in time order after the anchor, each passing the cheap test against the previous one
         at = order[valid[order]]
         pk = key_index[at]
         anchors = [self._column_gate.anchor(k) for k in key_list]
-        held = np.array([(math.nan,) * 3 if a is None else a for a in anchors], dtype=np.float64).reshape(-1, 3)
+        held_fix = np.array([(math.nan,) * 3 if a is None else a for a in anchors], dtype=np.float64).reshape(-1, 3)
         has_anchor = np.array([a is not None for a in anchors], dtype=bool)
         same = np.r_[False, pk[1:] == pk[:-1]]
         pt, plat, plon = t[at], lat[at], lon[at]
-        prev_t = np.where(same, np.r_[0.0, pt[:-1]], held[pk, 0])
-        prev_lat = np.where(same, np.r_[0.0, plat[:-1]], held[pk, 1])
-        prev_lon = np.where(same, np.r_[0.0, plon[:-1]], held[pk, 2])
+        prev_t = np.where(same, np.r_[0.0, pt[:-1]], held_fix[pk, 0])
+        prev_lat = np.where(same, np.r_[0.0, plat[:-1]], held_fix[pk, 1])
+        prev_lon = np.where(same, np.r_[0.0, plon[:-1]], held_fix[pk, 2])
         compared = same | has_anchor[pk]
         allowed = SEA_LIMITS.max_speed * np.abs(pt - prev_t) + SEA_LIMITS.slack  # [m]
         near = (np.abs(plat - prev_lat) + np.abs(plon - prev_lon)) * _METRES_PER_DEGREE <= allowed
@@ -219,49 +217,44 @@ class MarineCadastreColumnDecoder(MarineCadastreDecoder):
         take = order[~slow[key_index[order]]]
         g = key_index[take]
         m = len(take)
-        # identity: each field's latest non-blank value, from what the memory holds, carried along each vessel
-        first_of = np.repeat(*_starts(g, m))
+        # identity: each field's latest value, from what the memory holds, carried along each vessel
+        starts, lengths = _starts(g, m)
+        first_of = np.repeat(starts, lengths)
         idx = np.arange(m)
-        fields: list[tuple[list[Any], Any]] = [
-            (callsigns, "callsign"),
-            (names, "name"),
-            (ship_types, "ship_type"),
-        ]
         memory = [self._identities.get(k) for k in key_list]
         changed = np.zeros(m, dtype=bool)
-        merged: list[list[Any]] = []
-        own: list[list[Any]] = []
-        for values, attribute in fields:
-            row_values = [values[i] or None for i in take.tolist()]
-            codes, distinct = _codes(row_values)
-            lookup = {v: k for k, v in enumerate(distinct)}
+        merged: list[tuple[IntArray, list[Any], list[Any]]] = []  # codes now, distinct values, held values
+        for (codes_all, values), attribute in zip(identity_codes, ("callsign", "name", "ship_type"), strict=True):
+            codes = codes_all[take]
+            lookup = {v: k for k, v in enumerate(values)}
             held_values = [None if i is None else getattr(i, attribute) for i in memory]
-            held_codes = np.array([-1 if v is None else lookup.get(v, -2) for v in held_values], dtype=np.int64)
+            held = np.array([-1 if v is None else lookup.get(v, -2) for v in held_values], dtype=np.int64)
             known = codes >= 0
             filled = np.maximum.accumulate(np.where(known, idx, -1)) if m else idx
             filled = np.where(filled >= first_of, filled, -1)
-            before = np.where(np.r_[-1, filled[:-1]] >= first_of, np.r_[-1, filled[:-1]], -1) if m else idx
-            prior = np.where(before >= 0, codes[np.maximum(before, 0)], held_codes[g])
+            shifted = np.r_[-1, filled[:-1]] if m else idx
+            before = np.where(shifted >= first_of, shifted, -1)
+            prior = np.where(before >= 0, codes[np.maximum(before, 0)], held[g])
             changed |= known & (codes != prior)
-            now = np.where(filled >= 0, codes[np.maximum(filled, 0)], held_codes[g])
-            merged.append(
-                [
-                    distinct[c] if c >= 0 else (None if c == -1 else held_values[k])
-                    for c, k in zip(now.tolist(), g.tolist(), strict=True)
-                ]
-            )
-            own.append(row_values)
+            now = np.where(filled >= 0, codes[np.maximum(filled, 0)], held[g])
+            merged.append((now, values, held_values))
+
+        def value(field: int, position: int) -> Any:
+            now, values, held_values = merged[field]
+            c = int(now[position])
+            return values[c] if c >= 0 else (None if c == -1 else held_values[g[position]])
+
         gvalid, gplaced = valid[take], placed[take]
         emit = np.where(gplaced, gvalid, changed)
         implausible = gplaced & ~gvalid
         # the memory after these rows
-        starts, lengths = _starts(g, m)
         for last in (starts + lengths - 1).tolist():
-            key = key_list[g[last]]
-            self._identities.update(key, callsign=merged[0][last], name=merged[1][last], ship_type=merged[2][last])
+            self._identities.update(
+                key_list[g[last]], callsign=value(0, last), name=value(1, last), ship_type=value(2, last)
+            )
         fixes = take[gvalid]
-        starts, lengths = _starts(g[gvalid], len(fixes))
-        for row in fixes[starts + lengths - 1].tolist():
+        fix_starts, fix_lengths = _starts(g[gvalid], len(fixes))
+        for row in fixes[fix_starts + fix_lengths - 1].tolist():
             self._column_gate.settle(key_list[key_index[row]], float(t[row]), float(lat[row]), float(lon[row]))
         stats = self._stats
         rejected = int(implausible.sum())
@@ -275,19 +268,21 @@ class MarineCadastreColumnDecoder(MarineCadastreDecoder):
         rows = take[sel]
         position_rows = gvalid[sel]
         sog, cog = numbers["sog"][rows], numbers["cog"][rows]
+        identity_rows = np.flatnonzero(~position_rows).tolist()
 
-        def identity(field: int) -> list[Any]:
-            return [
-                own[field][s] if p else merged[field][s]
-                for s, p in zip(sel.tolist(), position_rows.tolist(), strict=True)
-            ]
+        def identity_column(field: int) -> list[Any] | None:
+            codes_all, values = identity_codes[field]
+            out = np.array([*values, None], dtype=object)[codes_all[rows]]  # each position's own value
+            for k in identity_rows:  # an identity observation carries the merged identity
+                out[k] = value(field, int(sel[k]))
+            listed: list[Any] = out.tolist()
+            return listed if any(v is not None for v in listed) else None
 
         k_out = len(sel)
-        callsign, name, ship_type = identity(0), identity(1), identity(2)
         batch = ObservationBatch(
             source=SOURCE,
             t=t[rows],
-            platform_id=[key_list[k] for k in g[sel].tolist()],
+            platform_id=np.array([*key_list, ""], dtype=object)[g[sel]].tolist(),
             lat=np.where(position_rows, lat[rows], math.nan),
             lon=np.where(position_rows, lon[rows], math.nan),
             alt_m=np.full(k_out, math.nan),
@@ -298,9 +293,9 @@ class MarineCadastreColumnDecoder(MarineCadastreDecoder):
             party=[None] * k_out,
             kind=[None] * k_out,
             transponder=np.ones(k_out, dtype=bool),
-            callsign=callsign if any(c is not None for c in callsign) else None,
-            name=name if any(c is not None for c in name) else None,
-            ship_type=ship_type if any(c is not None for c in ship_type) else None,
+            callsign=identity_column(0),
+            name=identity_column(1),
+            ship_type=identity_column(2),
         )
         return take, rows, batch
 
