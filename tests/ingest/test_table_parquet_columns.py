@@ -149,3 +149,14 @@ def test_a_clean_record_batch_is_read_column_wise(table: pa.Table, how: str | No
     columns = parquet_columns(batch)
     assert columns is not None
     assert len(columns) == batch.num_rows
+
+
+def test_blank_optional_text_cells_read_the_same(tmp_path: Path) -> None:
+    """A blank party, domain or kind once made the column-wise reader index with NaN (IndexError)."""
+    csv = tmp_path / "blank.csv"
+    csv.write_text("t,id,lat,lon,party,domain,kind\n1700000000,a,1,2,,,\n1700000001,b,1,2,SE,air,military\n")
+    _same(csv)
+    rows = [{"t": 1700000000.0, "id": "a", "lat": 1.0, "lon": 2.0, "domain": None, "party": None, "kind": None},
+            {"t": 1700000001.0, "id": "b", "lat": 1.0, "lon": 2.0, "domain": "air", "party": "SE", "kind": "civil"}]
+    stats, _ = _same(_write(pa.Table.from_pylist(rows), tmp_path / "blank.parquet"))
+    assert stats.observations == 2

@@ -104,7 +104,7 @@ def _by_value(column: Any, convert: Callable[[Any], object]) -> list[object]:
             converted.append(convert(None))
     except (ValueError, BadField):
         raise _Dirty from None
-    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    indices = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False)  # null indices would come out as NaN
     if encoded.null_count:
         indices = np.where(encoded.is_valid().to_numpy(zero_copy_only=False), indices, len(converted) - 1)
     table = np.empty(len(converted), dtype=object)
