@@ -1,11 +1,12 @@
 """SBS-1 BaseStation lines read column-wise: a whole batch of lines split and converted with NumPy at once.
 
 The per-line reader (``sbs.SbsDecoder``) turns every field of every line into a Python value. Here a batch of
-lines (one chunk of the file) is joined into one buffer; commas and line ends are found once, the fields each
+lines (one chunk of the file) is joined into one buffer; commas and line ends are found once and the fields each
 message type needs (type, hex ident, date and time, callsign, altitude, speed, track, lat, lon, vertical rate)
-are gathered as fixed-width byte columns and converted by integer arithmetic — a decimal ``-?d+(.d+)?`` of at
-most 15 digits is its integer mantissa divided by a power of ten, which is exactly what ``float(text)`` gives
-(both round the same rational correctly). Dates are converted once per distinct value with the row reader's own
+are located for every line at once. Fixed-width fields (type, ident, date, time) are gathered as byte columns and
+converted by integer arithmetic (``SS.sss`` is its millisecond count over 1000: the same rational ``float`` rounds,
+rounded once); the numeric fields are checked against ``-?d+(.d+)?`` and cast by Arrow, which, like Python's
+``float``, rounds a decimal correctly. Dates are converted once per distinct value with the row reader's own
 ``_day``. The per-aircraft memory (anchor of the jump gate, latest altitude and velocity, callsign) is held in
 arrays indexed by aircraft, and carried onto positions with per-aircraft forward fills.
 

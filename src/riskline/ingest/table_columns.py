@@ -11,6 +11,11 @@ every row as wide as the header) and every one of its rows passes every check; o
 through the per-line reader, which counts each bad row with its reason. So a clean block gives exactly the
 per-line reader's observations, and a dirty one exactly its observations and rejects
 (``tests/ingest/test_table_columns.py`` compares both on clean and dirty tables).
+
+Parquet tables (``read_table_parquet_batches``) are read the same way, one Parquet record batch at a time (so
+memory stays bounded): typed numeric and timestamp columns are cast as a whole, text columns converted per distinct
+value; a record batch with any row the row reader would reject or read differently goes through
+``table.observation_from_row`` row by row (``tests/ingest/test_table_parquet_columns.py``).
 """
 
 from __future__ import annotations
