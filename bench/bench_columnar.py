@@ -120,6 +120,32 @@ def bench_ais(tmp: Path, copies: int, runs: int) -> str:
     )
 
 
+# --- 1b. SBS ingest ------------------------------------------------------------------------------------------
+
+
+def bench_sbs(tmp: Path, aircraft: int, runs: int) -> str:
+    """The busy hour's SBS-1 file read row by row (``read_path``) and column-wise (``read_path_batches``)."""
+    hour = busy_baltic_hour(shared_dir() / "data", tmp / "busy_sbs", ships=10, aircraft=aircraft)
+    lines = sum(1 for _ in hour.sbs_path.open("rb"))
+
+    def rows(timing: Timing) -> None:
+        _timed(lambda: sum(1 for _ in read_path(hour.sbs_path, IngestStats())), timing)
+
+    def columns(timing: Timing) -> None:
+        _timed(lambda: sum(len(b) for b in read_path_batches(hour.sbs_path, IngestStats())), timing)
+
+    row, col = alternate(rows, columns, runs)
+    return (
+        "| reader | lines | wall [s] | CPU [s] | lines/s (CPU) | vs rows (wall / CPU) |\n"
+        "|---|---:|---:|---:|---:|---:|\n"
+        f"| rows: `read_path` (`SbsDecoder.feed` per line) | {lines:,} | {row.median_wall():.2f} | "
+        f"{row.median_cpu():.2f} | {lines / row.median_cpu():,.0f} | 1.00× |\n"
+        f"| columns: `read_path_batches` (`SbsColumnDecoder.feed_columns`) | {lines:,} | {col.median_wall():.2f} | "
+        f"{col.median_cpu():.2f} | {lines / col.median_cpu():,.0f} | {row.median_wall() / col.median_wall():.1f}× / "
+        f"{row.median_cpu() / col.median_cpu():.1f}× |"
+    )
+
+
 # --- 2. busy Baltic hour --------------------------------------------------------------------------------------
 
 
@@ -278,6 +304,7 @@ def main() -> None:
         tmp = Path(name)
         version = bench_version(5 if quick else 9)
         ais = bench_ais(tmp, 10 if quick else 50, 3)
+        sbs = bench_sbs(tmp, 60 if quick else 600, 3 if quick else 5)
         baltic = bench_baltic(tmp, 300 if quick else 3000, 60 if quick else 600, 1 if quick else runs)
         table = bench_table(tmp, 2000, 30 if quick else 300, 1 if quick else runs, 10 if quick else 20)
     text = f"""## The columnar path (issue 9), side by side in one run
@@ -292,6 +319,10 @@ def main() -> None:
 ### AIS NMEA ingest (goal: ≥ 5× a plain `pyais.decode` loop on the same file)
 
 {ais}
+
+### SBS-1 ingest, rows against columns (the busy hour's aircraft)
+
+{sbs}
 
 ### The busy Baltic hour through the whole watch (goal: ≥ 1,000× real time)
 

@@ -13,31 +13,34 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import chain
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO, Protocol, cast
 
 from riskline.ingest.batch import ObservationBatch
 from riskline.ingest.beast import BeastDecoder
 from riskline.ingest.counting import Decoder, drive, drive_batches, overlong_line
 from riskline.ingest.errors import UnreadableInputError
 from riskline.ingest.marinecadastre import MarineCadastreDecoder
+from riskline.ingest.marinecadastre_columns import MarineCadastreColumnDecoder
 from riskline.ingest.modes_text import ModesCsvDecoder, ModesJsonlDecoder
 from riskline.ingest.nmea import NmeaDecoder
 from riskline.ingest.observation import Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.sbs import SbsDecoder
+from riskline.ingest.sbs_columns import SbsColumnDecoder
 from riskline.ingest.sniff import SNIFF_BYTES, detect_format, is_gzip
 from riskline.ingest.stats import IngestStats
 from riskline.ingest.table import read_table_parquet
-from riskline.ingest.table_columns import TableCsvBulkDecoder
+from riskline.ingest.table_columns import TableCsvBulkDecoder, read_table_parquet_batches
 from riskline.ingest.textlines import line_batches
 from riskline.ingest.traffic import TrafficDecoder
 
 __all__ = [
     "CHUNK_DECODERS",
+    "COLUMN_DECODERS",
     "LINE_DECODERS",
     "Decoder",
     "ReaderOptions",
@@ -69,6 +72,26 @@ CHUNK_DECODERS: dict[str, DecoderFactory] = {
 """Formats read as a byte stream: their decoders are fed chunks of any size."""
 
 
+class ColumnDecoder(Protocol):
+    """A line decoder that also takes a batch of lines at once, column-wise (``read_path_batches``)."""
+
+    def feed_columns(self, lines: Sequence[bytes], /) -> Sequence[ObservationBatch]: ...
+
+    def flush(self) -> Sequence[Observation]: ...
+
+
+COLUMN_DECODERS: dict[str, Callable[[IngestStats, ReaderOptions], ColumnDecoder]] = {
+    "table_csv": TableCsvBulkDecoder,
+    "sbs": SbsColumnDecoder,
+    "marinecadastre": MarineCadastreColumnDecoder,
+}
+"""Line formats ``read_path_batches`` reads column-wise: the same observations and counts as ``LINE_DECODERS``."""
+
+COLUMN_CHUNK_BYTES = {"sbs": 1 << 22, "marinecadastre": 1 << 22}
+"""[bytes] read size of the column decoders whose per-block cost (per aircraft or vessel in the block) wants big
+blocks; the others read ``CHUNK_BYTES``."""
+
+
 def _why(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
@@ -96,18 +119,22 @@ BATCH_ROWS = 4096
 def read_path_batches(
     path: Path, stats: IngestStats, *, options: ReaderOptions | None = None
 ) -> Iterator[ObservationBatch]:
-    """Like ``read_path``, as columnar batches: read column-wise where the format allows it (positions-table
-    CSV), otherwise the observations grouped ``BATCH_ROWS`` at a time. Same observations, same counts."""
+    """Like ``read_path``, as columnar batches: read column-wise where the format allows it (``COLUMN_DECODERS``,
+    positions-table Parquet), otherwise the observations grouped ``BATCH_ROWS`` at a time. Same observations, same
+    counts."""
     opts = options if options is not None else ReaderOptions()
     path = Path(path)
     fmt, head = _sniff(path, opts)
-    if fmt != "table_csv":
+    if fmt == "table_parquet":
+        yield from _parquet_batches(path, is_gzip(head), stats, opts)
+        return
+    if fmt not in COLUMN_DECODERS:
         yield from _grouped(_read_file(path, fmt, is_gzip(head), stats, opts))
         return
-    decoder = TableCsvBulkDecoder(stats, opts)
+    decoder = COLUMN_DECODERS[fmt](stats, opts)
     try:
         with cast(BinaryIO, gzip.open(path, "rb") if is_gzip(head) else path.open("rb")) as handle:
-            chunks = iter(partial(handle.read, CHUNK_BYTES), b"")
+            chunks = iter(partial(handle.read, COLUMN_CHUNK_BYTES.get(fmt, CHUNK_BYTES)), b"")
             for lines in line_batches(chunks, opts.max_line_bytes, overlong_line(stats)):
                 yield from decoder.feed_columns(lines)
     except (OSError, EOFError, zlib.error) as error:
@@ -115,6 +142,19 @@ def read_path_batches(
     rest = list(decoder.flush())
     if rest:
         yield ObservationBatch.from_observations(rest)
+
+
+def _parquet_batches(
+    path: Path, compressed: bool, stats: IngestStats, opts: ReaderOptions
+) -> Iterator[ObservationBatch]:
+    try:
+        if compressed:
+            with gzip.open(path, "rb") as handle:
+                yield from read_table_parquet_batches(handle.read(), stats, opts)
+        else:
+            yield from read_table_parquet_batches(path, stats, opts)
+    except (OSError, EOFError, zlib.error) as error:
+        raise UnreadableInputError(f"{path}: cannot read: {_why(error)}") from None
 
 
 def _grouped(observations: Iterable[Observation]) -> Iterator[ObservationBatch]:

@@ -11,24 +11,42 @@ every row as wide as the header) and every one of its rows passes every check; o
 through the per-line reader, which counts each bad row with its reason. So a clean block gives exactly the
 per-line reader's observations, and a dirty one exactly its observations and rejects
 (``tests/ingest/test_table_columns.py`` compares both on clean and dirty tables).
+
+Parquet tables (``read_table_parquet_batches``) are read the same way, one Parquet record batch at a time (so
+memory stays bounded): typed numeric and timestamp columns are cast as a whole, text columns converted per distinct
+value; a record batch with any row the row reader would reject or read differently goes through
+``table.observation_from_row`` row by row (``tests/ingest/test_table_parquet_columns.py``).
 """
 
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
 from riskline.ingest.batch import ObservationBatch
-from riskline.ingest.counting import BadField
+from riskline.ingest.counting import BadField, Rejected
 from riskline.ingest.observation import Domain, Kind, Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.stats import IngestStats
-from riskline.ingest.table import _NAMESPACES, SOURCE, TableCsvDecoder, _text, _time, _transponder
+from riskline.ingest.table import (
+    _NAMESPACES,
+    _UNIT_SECONDS,
+    COLUMNS,
+    REQUIRED,
+    SOURCE,
+    TableCsvDecoder,
+    _python_column,
+    _text,
+    _time,
+    _transponder,
+    observation_from_row,
+)
 from riskline.ingest.textlines import csv_fields
 from riskline.units import KNOT
 
@@ -91,7 +109,7 @@ def _by_value(column: Any, convert: Callable[[Any], object]) -> list[object]:
             converted.append(convert(None))
     except (ValueError, BadField):
         raise _Dirty from None
-    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    indices = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False)  # null indices would come out as NaN
     if encoded.null_count:
         indices = np.where(encoded.is_valid().to_numpy(zero_copy_only=False), indices, len(converted) - 1)
     table = np.empty(len(converted), dtype=object)
@@ -212,4 +230,139 @@ class TableCsvBulkDecoder(TableCsvDecoder):
         return [ObservationBatch.from_observations(by_line)] if by_line else []
 
 
-__all__ = ["TableCsvBulkDecoder", "columnar_rows"]
+
+
+# --- Parquet ----------------------------------------------------------------------------------------------------
+
+
+def _parquet_numbers(column: Any) -> npt.NDArray[np.float64]:
+    """A numeric Parquet column as floats, NaN where null; raises ``_Dirty`` where ``table._float`` would not give
+    the same (booleans, other types, non-finite values)."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        if not np.isfinite(values[column.is_valid().to_numpy(zero_copy_only=False)]).all():
+            raise _Dirty
+        return np.asarray(values, dtype=np.float64)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return _floats(column)
+    raise _Dirty
+
+
+def _parquet_times(column: Any) -> npt.NDArray[np.float64]:
+    """[s] the ``t`` column as ``table._time`` reads each cell; raises ``_Dirty`` where it would reject one."""
+    import pyarrow as pa
+
+    if column.null_count:
+        raise _Dirty
+    if pa.types.is_timestamp(column.type):  # as table._python_column: the count of units over the unit
+        seconds = column.cast(pa.int64()).to_numpy(zero_copy_only=False) / _UNIT_SECONDS[column.type.unit]
+        if not np.isfinite(seconds).all():
+            raise _Dirty
+        return np.asarray(np.where(np.abs(seconds) > 1e11, seconds / 1000.0, seconds), dtype=np.float64)
+    return np.array(_by_value(column, _time), dtype=np.float64)
+
+
+def parquet_columns(batch: Any) -> ObservationBatch | None:
+    """The observations of one Parquet record batch (its columns named as ``table.COLUMNS``, any case), read
+    column-wise; None when any of its rows would be rejected or read differently, so it must go row by row."""
+    import pyarrow as pa
+
+    n = batch.num_rows
+    table = pa.Table.from_batches([batch])  # chunked columns, as the CSV reader gives
+    by_name = {name.lower(): table.column(name) for name in table.column_names if name.lower() in COLUMNS}
+    try:
+        t = _parquet_times(by_name["t"])
+        text = {
+            name: _by_value(by_name[name], _CONVERTERS[name]) if name in by_name else [_ABSENT[name]] * n
+            for name in ("id", "party", "domain", "kind", "transponder")
+        }
+        numbers = {
+            name: _parquet_numbers(by_name[name]) if name in by_name else np.full(n, math.nan) for name in _NUMERIC
+        }
+    except (_Dirty, pa.ArrowException):
+        return None
+    lat, lon, sog = numbers["lat"], numbers["lon"], numbers["sog_kn"]
+    with np.errstate(invalid="ignore"):
+        if not ((np.abs(lat) <= 90.0).all() and (np.abs(lon) <= 180.0).all() and not (sog < 0.0).any()):
+            return None
+    if any(value is None for value in text["id"]):
+        return None
+    text_columns: dict[str, list[Any]] = text
+    return ObservationBatch(
+        source=SOURCE,
+        t=t,
+        platform_id=text_columns["id"],
+        lat=lat,
+        lon=lon,
+        alt_m=numbers["alt_m"],
+        sog_mps=sog * KNOT,
+        cog_deg=numbers["cog_deg"] % 360.0,
+        vrate_mps=numbers["vrate_mps"],
+        domain=text_columns["domain"],
+        party=text_columns["party"],
+        kind=text_columns["kind"],
+        transponder=np.array(text_columns["transponder"], dtype=bool),
+    )
+
+
+def read_table_parquet_batches(
+    source: Path | bytes | BinaryIO, stats: IngestStats, options: ReaderOptions | None = None
+) -> Iterator[ObservationBatch]:
+    """``table.read_table_parquet`` as batches, one per Parquet record batch: column-wise where the record batch
+    allows, row by row (``table.observation_from_row``) where it does not. Same observations, same counts."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if isinstance(source, bytes):
+        stats.bytes_read += len(source)
+        handle: Any = io.BytesIO(source)
+    elif isinstance(source, Path):
+        stats.bytes_read += source.stat().st_size
+        handle = source
+    else:
+        handle = source
+    try:
+        parquet = pq.ParquetFile(handle)
+        names = {name.lower(): name for name in parquet.schema_arrow.names}
+        missing = next((name for name in REQUIRED if name not in names), None)
+        wanted = None if missing is not None else [names[c] for c in COLUMNS if c in names]
+        for batch in parquet.iter_batches(batch_size=65536, columns=wanted):
+            if missing is not None:
+                stats.read += batch.num_rows
+                stats.reject(f"missing_column:{missing}", batch.num_rows)
+                continue
+            columns = parquet_columns(batch) if batch.num_rows else None
+            if columns is not None:
+                stats.read += len(columns)
+                stats.accepted += len(columns)
+                stats.observations += len(columns)
+                yield columns
+                continue
+            rows = _parquet_rows(batch, stats)
+            if rows:
+                yield ObservationBatch.from_observations(rows)
+    except (pa.ArrowException, OSError, ValueError):
+        stats.read += 1
+        stats.reject("malformed")
+
+
+def _parquet_rows(batch: Any, stats: IngestStats) -> list[Observation]:
+    """The record batch row by row, as ``table.read_table_parquet`` reads it."""
+    cells = {name.lower(): _python_column(batch.column(name)) for name in batch.schema.names if name.lower() in COLUMNS}
+    out: list[Observation] = []
+    for i in range(batch.num_rows):
+        stats.read += 1
+        try:
+            observation = observation_from_row({name: values[i] for name, values in cells.items()})
+        except Rejected as rejected:
+            stats.reject(rejected.reason)
+            continue
+        stats.accepted += 1
+        stats.observations += 1
+        out.append(observation)
+    return out
+
+
+__all__ = ["TableCsvBulkDecoder", "columnar_rows", "parquet_columns", "read_table_parquet_batches"]
