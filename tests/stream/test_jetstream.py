@@ -1,5 +1,6 @@
 """Live intake over NATS JetStream: a receiver killed and restarted loses and duplicates nothing; the watch
-consuming the stream finds what ``riskline watch`` finds in the file; encounters are published once."""
+consuming the stream finds what ``riskline watch`` finds in the file; encounters are published once; a watch
+killed and restarted resumes from its checkpoint and publishes exactly what a watch that never stopped does."""
 
 from __future__ import annotations
 
