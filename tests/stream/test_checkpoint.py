@@ -68,3 +68,18 @@ def test_a_checkpoint_taken_under_other_rules_is_refused_in_one_line(baltic: tup
     with pytest.raises(CheckpointRefused, match=r"^checkpoint 'east': not a riskline watch checkpoint"):
         load_checkpoint(b"\x80\x05junk", settings=other, name="east")
     assert settings_fingerprint(load_rulebook(), None) != settings_fingerprint(load_rulebook(), fleet)
+
+
+def test_a_checkpoint_of_another_version_of_the_watch_is_refused_in_one_line(
+    baltic: tuple[list[Observation], Path],
+) -> None:
+    fleet = baltic[1]
+    settings = settings_fingerprint(load_rulebook(), fleet)
+    older = new_watch(fleet)
+    del older.tracker.__dict__["_last_low_pass"]  # as a version whose tracker had one attribute fewer
+    saved = dump_checkpoint(WatchCheckpoint(0, 0, settings, older))
+    with pytest.raises(CheckpointRefused, match=r"^checkpoint 'east' was taken by another version of riskline's "):
+        load_checkpoint(saved, settings=settings, name="east")
+    truncated = dump_checkpoint(WatchCheckpoint(0, 0, settings, new_watch(fleet)))[:-100]
+    with pytest.raises(CheckpointRefused, match=r"^checkpoint 'east' is unreadable here \("):
+        load_checkpoint(truncated, settings=settings, name="east")

@@ -68,7 +68,13 @@ def load_checkpoint(data: bytes, *, settings: str, name: str) -> WatchCheckpoint
     """The checkpoint ``name`` from its bytes; refused (one line) if its format or settings differ."""
     if not data.startswith(FORMAT):
         raise CheckpointRefused(f"checkpoint {name!r}: not a riskline watch checkpoint of this version")
-    observation_seq, encounter_seq, saved_settings, watch = _Unpickler(io.BytesIO(data[len(FORMAT) :])).load()
+    try:
+        observation_seq, encounter_seq, saved_settings, watch = _Unpickler(io.BytesIO(data[len(FORMAT) :])).load()
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError) as error:
+        raise CheckpointRefused(
+            f"checkpoint {name!r} is unreadable here ({type(error).__name__}: {str(error).splitlines()[0]}): "
+            "taken by another version of riskline? start a new consumer (--durable NAME)"
+        ) from None
     if saved_settings != settings:
         raise CheckpointRefused(
             f"checkpoint {name!r} was taken under another rulebook or fleet: resume with those, "
@@ -76,7 +82,24 @@ def load_checkpoint(data: bytes, *, settings: str, name: str) -> WatchCheckpoint
         )
     if not isinstance(watch, Watch):
         raise CheckpointRefused(f"checkpoint {name!r}: holds no watch")
+    if _shape(watch) != _shape(Watch(watch.rulebook, attributor=watch.attributor)):
+        raise CheckpointRefused(
+            f"checkpoint {name!r} was taken by another version of riskline's watch: "
+            "start a new consumer (--durable NAME)"
+        )
     return WatchCheckpoint(int(observation_seq), int(encounter_seq), saved_settings, watch)
+
+
+def _shape(watch: Watch) -> dict[str, tuple[str, ...]]:
+    """The attribute names of the watch and of each of its parts: what an older version's pickle would lack."""
+
+    def names(obj: object) -> tuple[str, ...]:
+        if hasattr(obj, "__dict__"):
+            return tuple(sorted(vars(obj)))
+        return tuple(sorted(getattr(type(obj), "__slots__", ())))
+
+    parts = {name: names(part) for name, part in sorted(vars(watch).items())}
+    return {"": names(watch), **parts}
 
 
 class _Pickler(pickle.Pickler):

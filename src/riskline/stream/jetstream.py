@@ -328,7 +328,9 @@ class JetStreamLink:
         if self._loop.is_closed():
             return
         if self._client is not None and not self._client.is_closed:
-            self._run(self._client.drain())
+            # Every publish and acknowledgement has been awaited: nothing is left to drain. (``drain()`` was seen
+            # to wait out its 30 s timeout at the end of a watch that had checkpointed between its fetches.)
+            self._run(self._client.close())
         self._loop.close()
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
