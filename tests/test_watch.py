@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -61,6 +62,18 @@ def test_a_long_gap_in_the_data_does_not_tick_through_every_empty_second() -> No
                         domain=Domain.SEA, party="EE")
     watch.feed(later)
     assert watch.status().ticks - ticks_before <= 10
+
+
+@pytest.mark.parametrize("later_s", [86_400.0, 86_401.0, 86_400.5, 3 * 3_600.0])
+def test_after_a_gap_longer_than_its_memory_the_watch_finds_what_a_fresh_watch_finds(later_s: float) -> None:
+    """Across a long gap the tick clock restarts as a fresh watch's starts — also when the first observation after
+    it lies exactly on a tick — so a history partition whose data begins after the gap agrees with one watch."""
+    first = [o for o in head_on_pass() if o.t >= T0 + 100.0]  # predicted from the first tick on
+    again = [replace(o, t=o.t + later_s) for o in first]
+    [before] = replay(first)
+    [after] = replay(again)
+    assert before.first_alert == T0 + 102.0
+    assert replay(first + again) == [before, after]
 
 
 def test_in_time_order_merges_and_repairs_small_disorder() -> None:

@@ -29,7 +29,8 @@ from riskline.tracks.table import TrackTable
 from riskline.transparency.observed import ActivityLog
 
 _MAX_CATCH_UP_TICKS = 5
-"""After a gap in the data longer than this many ticks, jump to the new time instead of ticking through it."""
+"""After a gap in the data longer than this many ticks, jump to the new time instead of ticking through it, and
+restart the tick clock there as at the start (``Watch._catch_up``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +153,14 @@ class Watch:
         closed: list[Encounter] = []
         assert self._next_tick is not None
         if t - self._next_tick > _MAX_CATCH_UP_TICKS * self._tick_s:
+            # Across a gap the clock restarts as a fresh watch's starts on ``t`` (``feed``): the tick that was due,
+            # one at ``floor(t)`` that looks back over the gap, and ``t`` in the tick after — even when ``t`` is
+            # exactly on a tick. So a history partition whose data begins after the gap ticks as one watch does.
             closed += self.tick(self._next_tick)
-            self._next_tick = math.floor(t / self._tick_s) * self._tick_s
+            restart = math.floor(t / self._tick_s) * self._tick_s
+            closed += self.tick(restart)
+            self._next_tick = restart + self._tick_s
+            return closed
         while t > self._next_tick:
             closed += self.tick(self._next_tick)
             self._next_tick += self._tick_s

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from riskline.cli.main import app
 from riskline.incidents.report import encounter_json
+from riskline.scenarios.history_feed import repeat_positions
 from riskline.storage import WatchStore, open_database
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,3 +72,21 @@ def test_an_unknown_runner_is_a_usage_error_naming_the_choices(feed: tuple[Path,
     result = run_history(str(feed[0]), "--runner", "local")
     assert result.returncode == 2
     assert "must be one of direct, flink, spark, dataflow, not 'local'" in result.stderr
+
+
+def test_history_over_day_long_gaps_gives_the_watch_json_byte_for_byte(
+    feed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Two copies of the scenario a day apart, one-day windows (the defaults): the second day's partition starts a
+    fresh watch, the one watch restarts its tick clock after the empty day; both give the same lines."""
+    positions, fleet = feed[0].parent / "demo_positions.csv", feed[1]
+    repeat_positions(positions, tmp_path / "two-days.csv", copies=2, every_s=86_400.0)
+    watched = CliRunner().invoke(
+        app, ["watch", str(tmp_path / "two-days.csv"), "--fleet", str(fleet), "--db", str(tmp_path / "w.db"), "--json"]
+    )
+    assert watched.exit_code == 0, watched.output
+    expected = sorted(watched.stdout.splitlines())
+    assert len(expected) > 0
+    result = run_history(str(tmp_path / "two-days.csv"), "--fleet", str(fleet), "--runner", "direct", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(result.stdout.splitlines()) == expected

@@ -1,5 +1,6 @@
 """Live intake over NATS JetStream: a receiver killed and restarted loses and duplicates nothing; the watch
-consuming the stream finds what ``riskline watch`` finds in the file; encounters are published once."""
+consuming the stream finds what ``riskline watch`` finds in the file; encounters are published once; a watch
+killed and restarted resumes from its checkpoint and publishes exactly what a watch that never stopped does."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from riskline.cli.main import app
+from riskline.detection.rulebook import load_rulebook
 from riskline.ingest.observation import Domain, Kind, Observation
 from riskline.ingest.sources import read_path
 from riskline.ingest.stats import IngestStats
@@ -33,6 +35,8 @@ from riskline.stream import (
     encode_observation,
     observation_id,
 )
+from riskline.stream.checkpoint import WatchCheckpoint, load_checkpoint, settings_fingerprint
+from riskline.stream.jetstream import WATCH_STATE_BUCKET
 from riskline.testing.nats import NatsServer, missing_reason
 from riskline.testing.nodes import free_port, wait_until
 
@@ -176,3 +180,68 @@ def test_a_live_consumer_retries_with_backoff_until_the_broker_is_back(nats_serv
     link.close()
     assert delays[:4] == [0.5, 1.0, 2.0, 2.0]
     assert all(line.startswith(f"{nats_server.url}: NATS server unreachable") for line in reports)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(baltic: Path, tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    """The encounter stream after a watch that never stopped consumed the Baltic scenario (sorted payloads)."""
+    reason = missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    source, fleet = baltic / "demo_positions.csv", baltic / "demo_fleet.toml"
+    with NatsServer() as reference:
+        assert runner.invoke(app, ["ingest", str(source), "--to", reference.url]).exit_code == 0
+        whole = runner.invoke(app, ["watch", "--from", reference.url, "--drain", "--fleet", str(fleet),
+                                    "--db", str(tmp_path_factory.mktemp("whole") / "whole.db")])
+        assert whole.exit_code == 0, whole.output
+        with JetStreamLink(reference.url) as link:
+            return sorted(link.read_all(ENCOUNTER_STREAM, ENCOUNTER_SUBJECT))
+
+
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_watch_stopped_mid_run_and_restarted_publishes_exactly_what_an_uninterrupted_watch_publishes(
+    nats_server: NatsServer, baltic: Path, tmp_path: Path, uninterrupted: list[bytes], stop: signal.Signals
+) -> None:
+    """Stopped with encounters in progress (SIGKILL: anywhere; SIGTERM: between two observations, checkpointed),
+    the restarted watch resumes from its checkpoint, tracks and open encounters included: the encounter stream
+    then holds, byte for byte, what a watch that never stopped published, each once."""
+    assert len(uninterrupted) > 0
+    source, fleet = baltic / "demo_positions.csv", baltic / "demo_fleet.toml"
+    total = len(file_observations(source))
+    settings = settings_fingerprint(load_rulebook(), fleet)
+    assert runner.invoke(app, ["ingest", str(source), "--to", nats_server.url]).exit_code == 0
+    command = [*RISKLINE, "watch", "--from", nats_server.url, "--durable", "east", "--fleet", str(fleet),
+               "--db", str(tmp_path / "east.db"), "--checkpoint-s", "0"]
+    with (tmp_path / "first.err").open("wb") as errors:
+        watcher = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
+    with JetStreamLink(nats_server.url) as link:
+
+        def checkpoint() -> WatchCheckpoint | None:
+            saved = link.load_object(WATCH_STATE_BUCKET, "east")
+            return None if saved is None else load_checkpoint(saved, settings=settings, name="east")
+
+        def in_progress() -> bool:
+            taken = checkpoint()
+            return taken is not None and taken.observation_seq >= 3_000 and taken.watch.tracker.open_count > 0
+
+        wait_until(in_progress, timeout=300, interval=0.2, what="a checkpoint with open encounters")
+        os.killpg(watcher.pid, stop)
+        assert watcher.wait(timeout=120) == (-signal.SIGKILL if stop is signal.SIGKILL else 0)
+        at_stop = checkpoint()
+        assert at_stop is not None
+        assert at_stop.observation_seq < total
+    if stop is signal.SIGTERM:
+        assert "riskline watch: stopped (SIGTERM) after observation" in (tmp_path / "first.err").read_text()
+    restarted = subprocess.run([*command, "--drain"], capture_output=True, text=True, check=False, timeout=600)
+    assert restarted.returncode == 0, restarted.stderr[-2000:]
+    assert f"riskline watch: consumer 'east' resumes after observation {at_stop.observation_seq:,}" in restarted.stderr
+    with JetStreamLink(nats_server.url) as link:
+        published = sorted(link.read_all(ENCOUNTER_STREAM, ENCOUNTER_SUBJECT))
+    assert published == uninterrupted
+    other_rules = subprocess.run([*command, "--drain", "--set", "watch.tick_s=4"], capture_output=True, text=True,
+                                 check=False, timeout=300)
+    assert other_rules.returncode == 2
+    assert other_rules.stderr.strip().splitlines() == [
+        "riskline: error: checkpoint 'east' was taken under another rulebook or fleet: resume with those, "
+        "or start a new consumer (--durable NAME)"
+    ]

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from riskline.cli.node_common import fail, guard
 from riskline.cli.options import JSON, RULES, SETS, rulebook_from, table_console
+from riskline.detection.rulebook import Rulebook
 from riskline.incidents.model import Encounter
 from riskline.incidents.report import encounter_json
 from riskline.ingest.live import listen
@@ -84,6 +85,8 @@ def watch(
                                         "from NATS JetStream (published by `riskline ingest --to`)."),
     durable: str = typer.Option("riskline-watch", "--durable", help="With --from: the durable consumer's name."),
     drain: bool = typer.Option(False, "--drain", help="With --from: stop once the stream is consumed."),
+    checkpoint_s: float = typer.Option(5.0, "--checkpoint-s", min=0.0, help="With --from: seconds between "
+                                       "checkpoints of the watch (a restart resumes from the last)."),
 ) -> None:
     """Watch traffic for encounters between parties, under the rulebook in force.
 
@@ -104,26 +107,28 @@ def watch(
     engine = Watch(rulebook, attributor=attributor)
     if from_url:
         with _node_database(node) as node_database:
-            _watch_stream(node_database or target, engine, from_url, durable=durable, drain=drain, as_json=as_json)
+            _watch_stream(node_database or target, engine, from_url, settings=_settings(rulebook, fleet),
+                          durable=durable, drain=drain, as_json=as_json, checkpoint_s=checkpoint_s)
         return
     with _node_database(node) as node_database:
         _watch_into(node_database or target, target, engine, inputs, listen_urls, options, as_json)
 
 
+def _settings(rulebook: Rulebook, fleet: Path | None) -> str:
+    from riskline.stream.checkpoint import settings_fingerprint
+
+    return settings_fingerprint(rulebook, fleet)
+
+
 def _watch_stream(
-    database: Database | Path | str, engine: Watch, url: str, *, durable: str, drain: bool, as_json: bool
+    database: Database | Path | str, engine: Watch, url: str, *, settings: str, durable: str, drain: bool,
+    as_json: bool, checkpoint_s: float,
 ) -> None:
     from riskline.cli.watch_stream import watch_from_stream
 
-    run = RecordedRun(database, [url], engine)
-    ended_by = END_OF_INPUT
-    try:
-        watch_from_stream(url, engine, run, durable=durable, drain=drain, as_json=as_json)
-    except KeyboardInterrupt:
-        ended_by = "SIGINT"
-    finally:
-        run.close(ended_by=ended_by)
-    print_summary(table_console(stderr=as_json), run.outcome, engine, run.where)
+    done = watch_from_stream(url, database, engine, settings=settings, durable=durable, drain=drain,
+                             as_json=as_json, checkpoint_s=checkpoint_s)
+    print_summary(table_console(stderr=as_json), done.outcome, done.engine, done.where)
 
 
 def _watch_into(

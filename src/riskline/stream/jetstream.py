@@ -4,20 +4,22 @@ Streams (created if missing, file storage, limits by age):
 
 * ``RISKLINE_OBSERVATIONS`` on ``riskline.observations``: decoded observations, ``Nats-Msg-Id`` = content hash.
 * ``RISKLINE_ENCOUNTERS`` on ``riskline.encounters``: the encounters a watch closed, id = pair, rule, start.
+* Object store ``RISKLINE_WATCH_STATE``: one checkpoint per durable watch consumer (``stream/checkpoint.py``).
 
 Publishing waits for JetStream's acknowledgement of every message (pipelined, ``PUBLISH_WINDOW`` in flight);
 a message not acknowledged — the server restarting, a timeout — is published again with the same id until it
 is, so the stream loses nothing and, thanks to the duplicate window, holds nothing twice
 (https://docs.nats.io/using-nats/developer/develop_jetstream/model_deep_dive#message-deduplication).
 
-Consuming uses a durable pull consumer acknowledging in batches (``AckPolicy.ALL``): the caller acks a batch
-once what it produced from it is published and stored, so a consumer killed mid-batch gets that batch again
-when it restarts (after ``ack_wait``), and its results are de-duplicated downstream by their ids.
+Consuming uses a durable pull consumer acknowledging in batches (``AckPolicy.ALL``). Where it starts is the
+caller's: a resumable consumer keeps its own position (the watch's checkpoint) and recreates the durable
+consumer from it on every start, so the position and the state it goes with can never disagree.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -28,11 +30,13 @@ from urllib.parse import urlsplit
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.errors import NoServersError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
+from nats.js.object_store import ObjectStore
 
 from riskline.stream.errors import BrokerUnreachable, StreamError
 
@@ -40,6 +44,9 @@ OBSERVATION_STREAM: Final = "RISKLINE_OBSERVATIONS"
 OBSERVATION_SUBJECT: Final = "riskline.observations"
 ENCOUNTER_STREAM: Final = "RISKLINE_ENCOUNTERS"
 ENCOUNTER_SUBJECT: Final = "riskline.encounters"
+WATCH_STATE_BUCKET: Final = "RISKLINE_WATCH_STATE"
+PUBLISHER_HEADER: Final = "Riskline-Publisher"
+"""Who published an encounter (the watch's durable consumer name): what a restarted watch recognises as its own."""
 PUBLISH_WINDOW: Final = 256
 """Publishes in flight at once before waiting for their acknowledgements."""
 DUPLICATE_WINDOW_S: Final = 3600.0  # [s] a restarted receiver republishing the last hour is de-duplicated
@@ -55,6 +62,16 @@ class StreamCounts:
     """Messages the stream holds."""
     first_seq: int
     last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """A message a stream holds, as far as de-duplication needs it."""
+
+    stream_seq: int
+    message_id: str
+    publisher: str | None
+    """The ``PUBLISHER_HEADER``, if the publisher set one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,13 +179,14 @@ class JetStreamLink:
 
     # ------------------------------------------------------------------ publishing
 
-    def publish(self, subject: str, messages: Sequence[tuple[str, bytes]]) -> int:
+    def publish(self, subject: str, messages: Sequence[tuple[str, bytes]], *, publisher: str | None = None) -> int:
         """Publish ``(message id, payload)`` pairs in order; returns how many the stream took as new
-        (the rest were duplicates it already held)."""
-        return self._run(self._publish(subject, messages))
+        (the rest were duplicates it already held). ``publisher`` goes in ``PUBLISHER_HEADER``."""
+        return self._run(self._publish(subject, messages, publisher))
 
-    async def _publish(self, subject: str, messages: Sequence[tuple[str, bytes]]) -> int:
+    async def _publish(self, subject: str, messages: Sequence[tuple[str, bytes]], publisher: str | None) -> int:
         assert self._js is not None
+        extra = {} if publisher is None else {PUBLISHER_HEADER: publisher}
         js = self._js
         new = 0
         for start in range(0, len(messages), PUBLISH_WINDOW):
@@ -177,7 +195,7 @@ class JetStreamLink:
             for attempt in range(_PUBLISH_ATTEMPTS):
                 results = await asyncio.gather(
                     *(
-                        js.publish(subject, window[i][1], headers={"Nats-Msg-Id": window[i][0]})
+                        js.publish(subject, window[i][1], headers={"Nats-Msg-Id": window[i][0], **extra})
                         for i in pending
                     ),
                     return_exceptions=True,
@@ -200,20 +218,81 @@ class JetStreamLink:
 
     # ------------------------------------------------------------------ consuming
 
-    def consumer(self, stream: str, subject: str, durable: str, *, ack_wait_s: float = 30.0) -> Consumer:
-        """A durable pull consumer (created if missing), delivering from the first message the stream holds."""
-        return Consumer(self, self._run(self._pull(stream, subject, durable, ack_wait_s)))
+    def consumer(
+        self, stream: str, subject: str, durable: str, *, first_seq: int = 1, ack_wait_s: float = 30.0
+    ) -> Consumer:
+        """The durable pull consumer ``durable``, (re)created to deliver from stream sequence ``first_seq`` (or
+        the first message the stream still holds, if that is later). One process per durable name."""
+        return Consumer(self, self._run(self._pull(stream, subject, durable, first_seq, ack_wait_s)))
 
-    async def _pull(self, stream: str, subject: str, durable: str, ack_wait_s: float) -> Any:
+    async def _pull(self, stream: str, subject: str, durable: str, first_seq: int, ack_wait_s: float) -> Any:
         assert self._js is not None
+        with contextlib.suppress(NotFoundError):
+            await self._js.delete_consumer(stream, durable)
         config = ConsumerConfig(
             durable_name=durable,
             ack_policy=AckPolicy.ALL,
-            deliver_policy=DeliverPolicy.ALL,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=max(first_seq, 1),
             ack_wait=ack_wait_s,
             max_ack_pending=-1,
         )
         return await self._js.pull_subscribe(subject, durable=durable, stream=stream, config=config)
+
+    def published_since(self, stream: str, subject: str, after_seq: int) -> list[Published]:
+        """The message ids (and publishers) of every message the stream holds after ``after_seq``, in order."""
+        return self._run(self._published_since(stream, subject, after_seq))
+
+    async def _published_since(self, stream: str, subject: str, after_seq: int) -> list[Published]:
+        assert self._js is not None
+        info = await self._js.stream_info(stream)
+        last = int(info.state.last_seq)
+        if int(info.state.messages) == 0 or last <= after_seq:
+            return []
+        subscription = await self._js.pull_subscribe(subject, stream=stream, config=ConsumerConfig(
+            ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=after_seq + 1, inactive_threshold=60.0,
+        ))
+        found: list[Published] = []
+        seq = after_seq
+        while seq < last:
+            for message in await subscription.fetch(1000, timeout=5.0):
+                headers = message.headers or {}
+                seq = int(message.metadata.sequence.stream)
+                found.append(Published(seq, headers.get("Nats-Msg-Id", ""), headers.get(PUBLISHER_HEADER)))
+        await subscription.unsubscribe()
+        return found
+
+    def load_object(self, bucket: str, name: str) -> bytes | None:
+        """The object ``name`` of the object store ``bucket`` (created if missing), or None if there is none."""
+        return self._run(self._load_object(bucket, name))
+
+    async def _load_object(self, bucket: str, name: str) -> bytes | None:
+        store = await self._object_store(bucket)
+        try:
+            result = await store.get(name)
+        except NotFoundError:
+            return None
+        return bytes(result.data or b"")
+
+    def save_object(self, bucket: str, name: str, data: bytes) -> None:
+        """Replace the object ``name``: its new chunks are written before its description points at them, so a
+        process killed while saving leaves the previous object whole."""
+        self._run(self._save_object(bucket, name, data))
+
+    async def _save_object(self, bucket: str, name: str, data: bytes) -> None:
+        try:
+            store = await self._object_store(bucket)
+            await store.put(name, data)
+        except (TimeoutError, NatsTimeout, NatsError) as error:
+            raise StreamError(f"{self.url}: could not save {bucket}/{name} ({type(error).__name__})") from None
+
+    async def _object_store(self, bucket: str) -> ObjectStore:
+        assert self._js is not None
+        try:
+            return await self._js.object_store(bucket)
+        except NotFoundError:
+            return await self._js.create_object_store(bucket, storage=StorageType.FILE)
 
     def counts(self, stream: str) -> StreamCounts:
         info = self._run(self._stream_info(stream))
@@ -249,7 +328,9 @@ class JetStreamLink:
         if self._loop.is_closed():
             return
         if self._client is not None and not self._client.is_closed:
-            self._run(self._client.drain())
+            # Every publish and acknowledgement has been awaited: nothing is left to drain. (``drain()`` was seen
+            # to wait out its 30 s timeout at the end of a watch that had checkpointed between its fetches.)
+            self._run(self._client.close())
         self._loop.close()
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
