@@ -45,7 +45,7 @@ row_seals = sa.Table(
     "row_seals",
     metadata,
     sa.Column("tbl", sa.String, primary_key=True),
-    sa.Column("row_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("row_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=False),
     sa.Column("sealed", sa.Text, nullable=False),
 )
 """``sealed`` is ``<HMAC hex> <canonical JSON of the row's sealed columns>``."""

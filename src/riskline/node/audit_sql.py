@@ -1,0 +1,109 @@
+"""What ``riskline log verify`` says differently to SQLite and to PostgreSQL (issue 11: one audit, two stores).
+
+The audit's SQL (``audit_implied``) is written once; the few fragments the two back-ends spell differently
+come from ``AuditSql``. On SQLite each fragment is exactly the SQL the audit always ran (``json_extract``,
+``IS NOT``, ``rowid`` marks), so nothing changes there. On PostgreSQL:
+
+* the envelope is ``log_entries.data`` (``bytea``) decoded as UTF-8 and read as ``jsonb``;
+* a field read from JSON stays ``jsonb`` (JSON ``null`` as SQL ``NULL``), and the column it is compared
+  with is turned into ``jsonb`` too (``to_jsonb``), so numbers compare as numbers and text as text whatever
+  the column's type, as SQLite's ``json_extract`` gives; the driver hands the values back as Python's;
+* ``IS NOT`` is ``IS DISTINCT FROM``;
+* there is no ``rowid``: an incremental check re-reads the whole of each table (its marks are empty).
+
+``streamed_facts`` reads the log's entries through the node's database for ``log verify`` when the log is not
+an SQLite file that worker processes can open themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from riskline.channel.bundle import EntryChecker, EntryFacts
+from riskline.node.audit_workers import STREAM_CHUNK, LogChanged, _facts
+from riskline.storage.engine import Database
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSql:
+    """The audit's SQL fragments for one back-end (``of(connection)``)."""
+
+    postgresql: bool
+
+    @classmethod
+    def of(cls, connection: Connection) -> AuditSql:
+        return cls(connection.dialect.name == "postgresql")
+
+    def envelope(self, alias: str = "l") -> str:
+        """The signed envelope of log entry ``alias`` as JSON text."""
+        if self.postgresql:
+            return f"convert_from({alias}.data, 'UTF8')"
+        return f"CAST({alias}.data AS TEXT)"
+
+    def json(self, document: str, path: str) -> str:
+        """The value at ``path`` (``$.a.b``) of the JSON ``document``, to compare with ``value(column)``."""
+        if self.postgresql:
+            return f"NULLIF(CAST({document} AS jsonb) #> '{self._path(path)}', 'null')"
+        return f"json_extract({document}, '{path}')"
+
+    def text(self, document: str, path: str) -> str:
+        """The value at ``path`` as text, to compare with text or join to other text."""
+        if self.postgresql:
+            return f"(CAST({document} AS jsonb) #>> '{self._path(path)}')"
+        return f"json_extract({document}, '{path}')"
+
+    def value(self, expression: str) -> str:
+        """A column or SQL expression as ``json`` gives its values (itself on SQLite)."""
+        return f"to_jsonb({expression})" if self.postgresql else expression
+
+    def differs(self, left: str, right: str) -> str:
+        """``left`` and ``right`` differ, ``NULL`` being a value like any other."""
+        return f"{left} IS DISTINCT FROM {right}" if self.postgresql else f"{left} IS NOT {right}"
+
+    def above_mark(self, alias: str) -> str:
+        """Rows of ``alias`` added after an earlier check's ``:mark`` (a ``rowid``; every row on PostgreSQL)."""
+        return "TRUE" if self.postgresql else f"{alias}.rowid > :mark"
+
+    @staticmethod
+    def _path(path: str) -> str:
+        return "{" + ",".join(path.removeprefix("$.").split(".")) + "}"
+
+
+def first_gap(connection: Connection, start: int = 0) -> tuple[int, int] | None:
+    """The first missing index of ``log_entries`` (from ``start``) and the next one stored, or None when they
+    are dense from 0."""
+    row = connection.execute(
+        sa.text(
+            "SELECT idx FROM log_entries AS l WHERE idx > :after AND NOT EXISTS"
+            " (SELECT 1 FROM log_entries AS p WHERE p.idx = l.idx - 1) ORDER BY idx LIMIT 1"
+        ),
+        {"after": max(0, start - 1)},
+    ).fetchone()
+    first = connection.execute(sa.text("SELECT min(idx) FROM log_entries")).scalar()
+    if first is not None and first != 0:
+        return 0, int(first)
+    if row is None:
+        return None
+    found = int(row[0])
+    before = connection.execute(
+        sa.text("SELECT max(idx) FROM log_entries WHERE idx < :found"), {"found": found}
+    ).scalar_one()
+    return int(before) + 1, found
+
+
+_ENTRIES = sa.text("SELECT idx, leaf_hash, data FROM log_entries WHERE idx >= :start AND idx < :end ORDER BY idx")
+
+
+def streamed_facts(checker: EntryChecker, database: Database, start: int, end: int) -> Iterator[EntryFacts]:
+    """``audit_workers.streamed_facts`` read through ``database`` (any back-end), ``STREAM_CHUNK`` at a time."""
+    with database.read() as connection:
+        for low in range(start, end, STREAM_CHUNK):
+            high = min(end, low + STREAM_CHUNK)
+            rows = [tuple(row) for row in connection.execute(_ENTRIES, {"start": low, "end": high})]
+            if [row[0] for row in rows] != list(range(low, high)):
+                raise LogChanged(f"log entries {low}..{high - 1} changed while they were being checked")
+            yield from _facts(checker, rows)
