@@ -332,3 +332,23 @@ def test_an_edited_row_of_every_table_on_postgresql_is_named(populated: Populate
         if not any(p.row is not None for p in problems):
             missed.append(f"{table}.{column}: {[str(p) for p in problems]}")
     assert missed == []
+
+
+def test_going_back_below_0011_lets_an_older_riskline_write_on_postgresql(node_copy: Populated) -> None:
+    from alembic import command
+
+    from riskline.storage.engine import alembic_config
+
+    url = _postgres(node_copy)
+    database = open_database(url, upgrade=False)
+    try:
+        with database.begin() as connection:
+            command.downgrade(alembic_config(connection), "0010")
+    finally:
+        database.close()
+    written = psql(url, "UPDATE node_events SET message = 'older riskline' WHERE id = 1", triggers=True)
+    assert written.ok, written.output
+    assert _verify(node_copy.root).ok  # upgraded again on open: every row adopted as it is now, then sealed
+    _tamper(node_copy, "UPDATE node_events SET message = 'after' WHERE id = 1")
+    problems = [str(p) for p in _verify(node_copy.root).problems]
+    assert problems == ['node_events[id=1]: edited: message is "after", sealed as "older riskline"']

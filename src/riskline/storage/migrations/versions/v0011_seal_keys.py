@@ -5,7 +5,8 @@ Revises: 0010
 
 PostgreSQL has no ``rowid``; its seals (``storage/seals_pg.py``) are keyed by the row's primary key, or by a
 63-bit keyed hash of it for tables whose key is not one integer, which ``INTEGER`` cannot hold. SQLite's
-``INTEGER`` is already 64 bits wide: nothing changes there.
+``INTEGER`` is already 64 bits wide: nothing changes there. (The triggers themselves are made when a node
+opens, ``seals_pg.install``; going back below this revision drops them on PostgreSQL.)
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        # Keys too wide for INTEGER go (an older riskline keeps no seals on PostgreSQL).
-        op.execute(sa.text("DELETE FROM row_seals WHERE row_id > 2147483647"))
+        # Back to where PostgreSQL kept no seals (an older riskline does not make them): no triggers to refuse
+        # its writes, and no seals to go stale; the node adopts its rows afresh when it is upgraded again.
+        op.execute(sa.text("DROP FUNCTION IF EXISTS riskline_seal_note() CASCADE"))
+        op.execute(sa.text("DELETE FROM row_seals"))
+        op.execute(sa.text("DELETE FROM seal_heads"))
         op.alter_column("row_seals", "row_id", type_=sa.Integer, existing_type=sa.BigInteger, existing_nullable=False)
