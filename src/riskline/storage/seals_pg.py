@@ -5,9 +5,10 @@ On SQLite the triggers call a function the node registers on its own connections
 node's process. PostgreSQL runs trigger code in the server, where a key would be readable by whoever can read
 the function; so the work is split:
 
-* the server only *notes* which rows changed: one generic trigger function (``riskline_seal_note``, plain
-  PL/pgSQL, no key) on every sealed table appends each written row's primary key, as ``jsonb``, to the
-  session's temporary table ``riskline_seal_pending``. A session without that table (``psql``, any other
+* the server only *notes* which rows changed: statement-level triggers on every sealed table (plain
+  PL/pgSQL, no key, generated from the live schema when the node opens) append the primary key of each row a
+  statement wrote, as ``jsonb``, to the session's temporary table ``riskline_seal_pending``, one ``INSERT``
+  per statement from its transition tables. A session without that table (``psql``, any other
   program) cannot write a sealed table at all: the trigger refuses, naming it.
 * the node seals: every connection of the node's engine creates that temporary table when it connects, and
   just before each commit of a transaction that wrote (SQLAlchemy's ``commit`` event) the node reads the noted
@@ -57,33 +58,47 @@ from riskline.storage.seals import (
 )
 
 PENDING: Final = "riskline_seal_pending"
-TRIGGER: Final = "riskline_seal"
+TRIGGER: Final = "riskline_seal_"
+"""Each sealed table's triggers: ``riskline_seal_insert``, ``_update``, ``_delete`` (one event each: transition
+tables allow no more), statement-level, calling the table's own function ``riskline_seal_note_<table>``."""
+FUNCTION_PREFIX: Final = "riskline_seal_note_"
 _WROTE: Final = "riskline_seals_pg_wrote"
 _BATCH: Final = 5_000
 _INTEGER_TYPES: Final = frozenset({"integer", "bigint", "smallint"})
 
-_NOTE_FUNCTION: Final = f"""
-CREATE OR REPLACE FUNCTION riskline_seal_note() RETURNS trigger LANGUAGE plpgsql AS $riskline$
+_EVENTS: Final = {
+    "insert": "NEW TABLE AS new_rows",
+    "update": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    "delete": "OLD TABLE AS old_rows",
+}
+
+
+def _note_function(shape: Layout) -> str:
+    """The trigger function of one table: it notes the keys of the rows a statement wrote (no key, no seal)."""
+
+    def keys(alias: str) -> str:
+        return "jsonb_build_array(" + ", ".join(f'{alias}."{k}"' for k in shape.key) + ")"
+
+    def note(rows: str, alias: str) -> str:
+        return (
+            f"INSERT INTO pg_temp.{PENDING} (tbl, key) SELECT '{shape.table}', {keys(alias)} FROM {rows} AS {alias}"
+            " ON CONFLICT DO NOTHING;"
+        )
+
+    return f"""
+CREATE OR REPLACE FUNCTION "{FUNCTION_PREFIX}{shape.table}"() RETURNS trigger LANGUAGE plpgsql AS $riskline$
 BEGIN
     IF to_regclass('pg_temp.{PENDING}') IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE = 'riskline: table ' || TG_ARGV[0]
-            || ' is sealed: only its node writes it (`riskline log verify` names any row written otherwise)';
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege', MESSAGE = 'riskline: table {shape.table} is '
+            || 'sealed: only its node writes it (`riskline log verify` names any row written otherwise)';
     END IF;
-    IF TG_OP <> 'INSERT' THEN
-        INSERT INTO pg_temp.{PENDING} (tbl, key)
-            SELECT TG_ARGV[0], jsonb_agg(to_jsonb(OLD) -> k.name ORDER BY k.position)
-            FROM unnest(TG_ARGV[1:]) WITH ORDINALITY AS k(name, position)
-            ON CONFLICT DO NOTHING;
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        INSERT INTO pg_temp.{PENDING} (tbl, key)
-            SELECT TG_ARGV[0], jsonb_agg(to_jsonb(NEW) -> k.name ORDER BY k.position)
-            FROM unnest(TG_ARGV[1:]) WITH ORDINALITY AS k(name, position)
-            ON CONFLICT DO NOTHING;
-    END IF;
+    IF TG_OP <> 'INSERT' THEN {note("old_rows", "o")} END IF;
+    IF TG_OP <> 'DELETE' THEN {note("new_rows", "n")} END IF;
     RETURN NULL;
 END
 $riskline$"""
+
+
 _PENDING_TABLE: Final = (
     f"CREATE TEMPORARY TABLE IF NOT EXISTS {PENDING} (tbl text NOT NULL, key jsonb NOT NULL, PRIMARY KEY (tbl, key))"
 )
@@ -248,7 +263,7 @@ def _seal_table(cursor: Any, sealer: Sealer, table: str, layouts: dict[str, Layo
 
 
 def install(connection: Connection, sealer: Sealer) -> list[str]:
-    """``seals.install`` on PostgreSQL: the note function, a trigger on each sealable table, the tables newly
+    """``seals.install`` on PostgreSQL: each sealable table's note function and triggers; the tables newly
     adopted (their rows sealed as they are), inside the caller's write transaction."""
     known = heads(connection)
     master = known.get(MASTER)
@@ -259,16 +274,16 @@ def install(connection: Connection, sealer: Sealer) -> list[str]:
         listed = json.loads(master.columns)
     elif connection.execute(sa.select(sa.func.count()).select_from(row_seals)).scalar_one() or known:
         return []  # seals exist without their master head: tampered, leave it to `log verify`
-    connection.execute(sa.text(_NOTE_FUNCTION))
-    triggered = set(
-        connection.execute(
-            sa.text(
-                "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                "WHERE t.tgname = :name AND t.tgparentid = 0"
-            ),
-            {"name": TRIGGER},
-        ).scalars()
-    )
+    present = connection.execute(
+        sa.text(
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname LIKE 'riskline\\_seal\\_%' AND t.tgparentid = 0"
+        )
+    ).all()
+    wanted = {f"{TRIGGER}{operation}" for operation in _EVENTS}
+    triggered = {
+        table for table in {str(r[0]) for r in present} if wanted <= {str(r[1]) for r in present if r[0] == table}
+    }
     adopted: list[str] = []
     for table in sealable_tables(connection):
         shape = layout(connection, table)
@@ -287,14 +302,16 @@ def install(connection: Connection, sealer: Sealer) -> list[str]:
             _adopt(connection, sealer, shape)
             adopted.append(table)
         if table not in triggered or table in adopted:
-            arguments = ", ".join(f"'{name}'" for name in (table, *shape.key))
-            connection.execute(sa.text(f'DROP TRIGGER IF EXISTS {TRIGGER} ON "{table}"'))
-            connection.execute(
-                sa.text(
-                    f'CREATE TRIGGER {TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
-                    f"FOR EACH ROW EXECUTE FUNCTION riskline_seal_note({arguments})"
+            connection.execute(sa.text(_note_function(shape)))
+            for operation, transition in _EVENTS.items():
+                name = f"{TRIGGER}{operation}"
+                connection.execute(sa.text(f'DROP TRIGGER IF EXISTS {name} ON "{table}"'))
+                connection.execute(
+                    sa.text(
+                        f'CREATE TRIGGER {name} AFTER {operation.upper()} ON "{table}" REFERENCING {transition} '
+                        f'FOR EACH STATEMENT EXECUTE FUNCTION "{FUNCTION_PREFIX}{table}"()'
+                    )
                 )
-            )
         if table not in listed:
             listed.append(table)
     if adopted or master is None:

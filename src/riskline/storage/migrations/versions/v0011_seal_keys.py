@@ -29,7 +29,14 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         # Back to where PostgreSQL kept no seals (an older riskline does not make them): no triggers to refuse
         # its writes, and no seals to go stale; the node adopts its rows afresh when it is upgraded again.
-        op.execute(sa.text("DROP FUNCTION IF EXISTS riskline_seal_note() CASCADE"))
+        op.execute(
+            sa.text(
+                "DO $$ DECLARE f text; BEGIN FOR f IN SELECT p.oid::regprocedure::text FROM pg_proc p "
+                "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = current_schema() "
+                "AND p.proname LIKE 'riskline\\_seal\\_note\\_%' LOOP "
+                "EXECUTE 'DROP FUNCTION ' || f || ' CASCADE'; END LOOP; END $$"
+            )
+        )
         op.execute(sa.text("DELETE FROM row_seals"))
         op.execute(sa.text("DELETE FROM seal_heads"))
         op.alter_column("row_seals", "row_id", type_=sa.Integer, existing_type=sa.BigInteger, existing_nullable=False)
