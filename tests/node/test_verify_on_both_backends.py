@@ -180,6 +180,23 @@ def test_a_sound_node_verifies_and_says_so_in_json(node_copy: Populated) -> None
     assert (report["ok"], report["entries"], report["failures"]) == (True, 12, [])
 
 
+def test_the_exported_log_verifies_offline_and_a_truncated_one_does_not(node_copy: Populated, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from riskline.cli.main import app
+
+    bundle = tmp_path / "bundle.json"
+    exported = CliRunner().invoke(app, ["log", "export", "-o", str(bundle), "--node", str(node_copy.root)])
+    assert exported.exit_code == 0, exported.output
+    assert CliRunner().invoke(app, ["log", "verify-bundle", str(bundle)]).exit_code == 0
+    _tamper(node_copy, "DELETE FROM log_entries WHERE idx >= 10")
+    exported = CliRunner().invoke(app, ["log", "export", "-o", str(bundle), "--node", str(node_copy.root)])
+    assert exported.exit_code == 0, exported.output
+    checked = CliRunner().invoke(app, ["log", "verify-bundle", str(bundle)])
+    assert checked.exit_code == 1
+    assert "the log ends after 10 entries but a signed checkpoint covers 12" in checked.output
+
+
 def test_every_row_of_every_sealed_table_carries_a_seal(node_copy: Populated) -> None:
     with LocalNode.open(node_copy.root) as node, node.database.read() as connection:
         if node.database.dialect == "postgresql":
