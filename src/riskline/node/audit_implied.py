@@ -101,7 +101,7 @@ def _log_columns(connection: Connection, origin: str, size: int, since: Since) -
     direction_sql = f"CASE WHEN {q.text(envelope, '$.sender.node')} = :origin THEN 'out' ELSE 'in' END"
     sql = f"""
         SELECT l.idx, l.envelope_id, {id_sql}, l.channel, {channel_sql}, l.direction, {direction_sql}
-        FROM log_entries AS l WHERE l.idx >= :start AND l.idx < :size
+        FROM log_entries AS l{q.envelope_source()} WHERE l.idx >= :start AND l.idx < :size
             AND ({q.differs(q.value("l.envelope_id"), id_sql)}
             OR {q.differs(q.value("l.channel"), channel_sql)}
             OR {q.differs("l.direction", direction_sql)})
@@ -147,7 +147,7 @@ def _messages(connection: Connection, size: int, since: Since) -> Iterator[Impli
     derived = ", ".join(expression for _, expression in fields)
     differs = " OR ".join(q.differs(q.value(f"m.{name}"), expression) for name, expression in fields)
     sql = f"""SELECT m.envelope_id, m.log_index, l.idx, {stored}, {derived}
-              FROM messages AS m JOIN log_entries AS l ON l.envelope_id = m.envelope_id
+              FROM messages AS m JOIN log_entries AS l ON l.envelope_id = m.envelope_id{q.envelope_source()}
               WHERE l.idx >= :start AND l.idx < :size AND ({q.differs("m.log_index", "l.idx")} OR {differs})
               ORDER BY l.idx"""
     count = len(fields)

@@ -4,7 +4,7 @@ The audit's SQL (``audit_implied``) is written once; the few fragments the two b
 come from ``AuditSql``. On SQLite each fragment is exactly the SQL the audit always ran (``json_extract``,
 ``IS NOT``, ``rowid`` marks), so nothing changes there. On PostgreSQL:
 
-* the envelope is ``log_entries.data`` (``bytea``) decoded as UTF-8 and read as ``jsonb``;
+* the envelope is ``log_entries.data`` (``bytea``) decoded as UTF-8 and parsed as ``jsonb`` once per row;
 * a field read from JSON stays ``jsonb`` (JSON ``null`` as SQL ``NULL``), and the column it is compared
   with is turned into ``jsonb`` too (``to_jsonb``), so numbers compare as numbers and text as text whatever
   the column's type, as SQLite's ``json_extract`` gives; the driver hands the values back as Python's;
@@ -39,10 +39,17 @@ class AuditSql:
         return cls(connection.dialect.name == "postgresql")
 
     def envelope(self, alias: str = "l") -> str:
-        """The signed envelope of log entry ``alias`` as JSON text."""
+        """The signed envelope of log entry ``alias`` as JSON (``jsonb`` parsed once by ``envelope_source``)."""
         if self.postgresql:
-            return f"convert_from({alias}.data, 'UTF8')"
+            return "envelope.doc"
         return f"CAST({alias}.data AS TEXT)"
+
+    def envelope_source(self, alias: str = "l") -> str:
+        """What to join after ``log_entries AS alias`` so that ``envelope`` can be read (nothing on SQLite)."""
+        if self.postgresql:  # OFFSET 0 keeps the planner from inlining it: one parse per row, not one per field
+            parsed = f"CAST(convert_from({alias}.data, 'UTF8') AS jsonb)"
+            return f" CROSS JOIN LATERAL (SELECT {parsed} AS doc OFFSET 0) AS envelope"
+        return ""
 
     def json(self, document: str, path: str) -> str:
         """The value at ``path`` (``$.a.b``) of the JSON ``document``, to compare with ``value(column)``."""
