@@ -292,6 +292,28 @@ def test_an_edited_entry_is_found_by_an_incremental_check_on_both_backends(node_
     assert [p.reason for p in later.problems] == ['edited: summary is "edited later", sealed as "later 0 1"']
 
 
+def test_worker_processes_find_what_one_process_finds(node_copy: Populated, monkeypatch: pytest.MonkeyPatch) -> None:
+    from riskline.node import audit
+
+    monkeypatch.setattr(audit, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(audit, "PARALLEL_CHUNK", 5)  # 12 entries: three tasks
+    with LocalNode.open(node_copy.root) as node:
+        sound = verify_node(node, workers=2)
+        assert sound == verify_node(node, workers=1)
+        assert (sound.ok, sound.entries) == (True, 12)
+    edited = (
+        "replace(data, 'EE 1 0', 'EE 1 9')"
+        if node_copy.url is None
+        else "convert_to(replace(convert_from(data, 'UTF8'), 'EE 1 0', 'EE 1 9'), 'UTF8')"
+    )
+    _tamper(node_copy, f"UPDATE log_entries SET data = {edited} WHERE idx = 4")
+    with LocalNode.open(node_copy.root) as node:
+        broken = verify_node(node, workers=2)
+        assert broken == verify_node(node, workers=1)
+    assert broken.first_failing_entry == 4
+    assert str(broken.problems[0]) == "entries[4]: stored data does not hash to the stored leaf hash"
+
+
 # --- PostgreSQL only -----------------------------------------------------------------------------------------
 
 

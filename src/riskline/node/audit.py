@@ -198,7 +198,7 @@ def verify_node(node: LocalNode, *, workers: int = 1, full: bool = True) -> Veri
     start = since.resume.frontier.size if since is not None else 0
     with contextlib.ExitStack() as stack:
         helpers: _Helpers | None = None
-        if workers > 1 and size - start >= PARALLEL_FROM and node.database.dialect == "sqlite":
+        if workers > 1 and size - start >= PARALLEL_FROM:
             helpers = stack.enter_context(_Helpers(node, workers, size, start))
         result = _verify(node, helpers, since)
     if result.ok:
@@ -385,9 +385,12 @@ class _Helpers:
         keys = node_keys(node)
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
         checker = EntryChecker(keys, node.origin)
-        database = node.paths.database
+        database: Path | str = node.paths.database
+        task: Any = facts_of_range
+        if node.database.dialect != "sqlite":  # each worker reads its range from the server
+            database, task = node.database.engine.url.render_as_string(hide_password=False), audit_sql.facts_of_url
         self._entries = [
-            self._pool.submit(facts_of_range, checker, database, low, min(size, low + PARALLEL_CHUNK))
+            self._pool.submit(task, checker, database, low, min(size, low + PARALLEL_CHUNK))
             for low in range(start, size, PARALLEL_CHUNK)
         ]
 

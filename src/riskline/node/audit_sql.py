@@ -11,21 +11,25 @@ come from ``AuditSql``. On SQLite each fragment is exactly the SQL the audit alw
 * ``IS NOT`` is ``IS DISTINCT FROM``;
 * there is no ``rowid``: an incremental check re-reads the whole of each table (its marks are empty).
 
-``streamed_facts`` reads the log's entries through the node's database for ``log verify`` when the log is not
-an SQLite file that worker processes can open themselves.
+``streamed_facts`` and ``facts_of_url`` (a worker process's task) read the log's entries from a database server,
+as ``audit_workers`` reads them from an SQLite file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.pool import NullPool
 
 from riskline.channel.bundle import EntryChecker, EntryFacts
 from riskline.node.audit_workers import STREAM_CHUNK, LogChanged, _facts
-from riskline.storage.engine import Database
+
+if TYPE_CHECKING:  # a worker process imports this module: not the whole storage layer
+    from riskline.storage.engine import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +113,24 @@ def streamed_facts(checker: EntryChecker, database: Database, start: int, end: i
     """``audit_workers.streamed_facts`` read through ``database`` (any back-end), ``STREAM_CHUNK`` at a time."""
     with database.read() as connection:
         for low in range(start, end, STREAM_CHUNK):
-            high = min(end, low + STREAM_CHUNK)
-            rows = [tuple(row) for row in connection.execute(_ENTRIES, {"start": low, "end": high})]
-            if [row[0] for row in rows] != list(range(low, high)):
-                raise LogChanged(f"log entries {low}..{high - 1} changed while they were being checked")
-            yield from _facts(checker, rows)
+            yield from _facts(checker, _entries(connection, low, min(end, low + STREAM_CHUNK)))
+
+
+def _entries(connection: Connection, start: int, end: int) -> list[tuple[int, bytes, bytes | str]]:
+    rows: list[tuple[int, bytes, bytes | str]] = [
+        (int(r[0]), bytes(r[1]), bytes(r[2])) for r in connection.execute(_ENTRIES, {"start": start, "end": end})
+    ]
+    if [row[0] for row in rows] != list(range(start, end)):
+        raise LogChanged(f"log entries {start}..{end - 1} changed while they were being checked")
+    return rows
+
+
+def facts_of_url(checker: EntryChecker, url: str, start: int, end: int) -> list[EntryFacts]:
+    """``audit_workers.facts_of_range`` for a log on a server (``url``): a worker's own connection, read-only."""
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            rows = _entries(connection, start, end)
+    finally:
+        engine.dispose()
+    return list(_facts(checker, rows))
