@@ -1,7 +1,7 @@
 """Two nodes keeping their logs, messages and receipts in PostgreSQL: the channel works as on SQLite.
-(``riskline log verify`` and the row seals of storage/seals.py still read SQLite's catalogue: not yet on
-PostgreSQL.) (The node server's change watch, ``DatabaseWatch``, reads SQLite's ``data_version``; a server on
-PostgreSQL delivers every delivery interval instead.)"""
+(``riskline log verify`` and the row seals on PostgreSQL: test_verify_on_both_backends.py.) (The node
+server's change watch, ``DatabaseWatch``, reads SQLite's ``data_version``; a server on PostgreSQL
+delivers every delivery interval instead.)"""
 
 from __future__ import annotations
 

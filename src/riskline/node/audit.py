@@ -49,12 +49,13 @@ from riskline.channel.errors import ChannelError, KeyChanged, MalformedEnvelope
 from riskline.channel.merkle import Frontier
 from riskline.channel.receipt import Receipt, SignatureMemo, signatures_hold
 from riskline.channel.signing import Purpose, VerifyKey
+from riskline.node import audit_sql
 from riskline.node.audit_implied import EVERYTHING, Since, implied_problems
 from riskline.node.audit_workers import LogChanged, facts_of_range, streamed_facts
 from riskline.node.key_rotation import own_history, peer_histories
 from riskline.node.local import LocalNode, seal_key
 from riskline.storage import channel_store as store
-from riskline.storage import seals
+from riskline.storage import seals, seals_pg
 
 PARALLEL_FROM = 20_000
 """Logs shorter than this are checked in one process whatever ``workers`` says (starting processes costs more)."""
@@ -232,7 +233,7 @@ def _remember(node: LocalNode, result: VerifyResult) -> None:
     if result.resume is None:
         return
     with node.database.read() as connection:
-        marks = seals.marks(connection) if node.database.dialect == "sqlite" else {}
+        marks = seals.marks(connection) if node.database.dialect == "sqlite" else {}  # no rowid on PostgreSQL
     state = json.dumps({"resume": result.resume.to_dict(), "marks": marks}, separators=(",", ":"))
     values = {
         "size": result.resume.frontier.size,
@@ -266,7 +267,7 @@ def _verify(node: LocalNode, helpers: _Helpers | None, since: _Before | None) ->
             )
             since, start = None, 0
         dense = connection.exec_driver_sql("SELECT count(*) FROM log_entries").scalar_one() == entries
-        gap = _first_gap(connection, start if dense else 0)
+        gap = audit_sql.first_gap(connection, start if dense else 0)
         if gap is not None:
             expected, found = gap
             problems.append(
@@ -330,7 +331,11 @@ def _verify(node: LocalNode, helpers: _Helpers | None, since: _Before | None) ->
                     )
                 else:
                     checker = EntryChecker(bundle.keys, node.origin)
-                    facts = streamed_facts(checker, node.paths.database, start, entries)
+                    facts = (
+                        streamed_facts(checker, node.paths.database, start, entries)
+                        if node.database.dialect == "sqlite"
+                        else audit_sql.streamed_facts(checker, node.database, start, entries)
+                    )
                     report = check_bundle(bundle, facts=facts, resume=resume)
             except LogChanged as error:
                 report = BundleReport(ok=False, entries_checked=0, failure=Failure("bundle", 0, str(error)))
@@ -355,24 +360,6 @@ def _verify(node: LocalNode, helpers: _Helpers | None, since: _Before | None) ->
     )
 
 
-def _first_gap(connection: Any, start: int = 0) -> tuple[int, int] | None:
-    """The first missing index of ``log_entries`` (from ``start``) and the next one stored, or None when they
-    are dense from 0."""
-    row = connection.exec_driver_sql(
-        "SELECT idx FROM log_entries AS l WHERE idx > ? AND NOT EXISTS"
-        " (SELECT 1 FROM log_entries AS p WHERE p.idx = l.idx - 1) ORDER BY idx LIMIT 1",
-        (max(0, start - 1),),
-    ).fetchone()
-    first = connection.exec_driver_sql("SELECT min(idx) FROM log_entries").scalar()
-    if first is not None and first != 0:
-        return 0, int(first)
-    if row is None:
-        return None
-    found = int(row[0])
-    before = connection.exec_driver_sql("SELECT max(idx) FROM log_entries WHERE idx < ?", (found,)).scalar()
-    return int(before) + 1, found
-
-
 def _database_problems(node: LocalNode, entries: int, since: _Before | None, *, log_sound: bool) -> list[Problem]:
     """Every row seal (``storage/seals.py``) and, when the log itself holds, what it implies about the other
     tables (``audit_implied``); with ``since``, what was added after it."""
@@ -383,10 +370,10 @@ def _database_problems(node: LocalNode, entries: int, since: _Before | None, *, 
             after = EVERYTHING if since is None else Since(since.resume.frontier.size, marks)
             for implied in implied_problems(connection, node.origin, entries, after):
                 problems.append(Problem(implied.table, None, implied.reason, row=implied.row))
-        if node.database.dialect == "sqlite":
-            sealer = seals.Sealer(seal_key(node.anchor))
-            for sealed in seals.check_all(connection, sealer, marks):
-                problems.append(Problem(sealed.table, None, sealed.reason, row=sealed.row))
+        sealer = seals.Sealer(seal_key(node.anchor))
+        check_all = seals.check_all if node.database.dialect == "sqlite" else seals_pg.check_all
+        for sealed in check_all(connection, sealer, marks):
+            problems.append(Problem(sealed.table, None, sealed.reason, row=sealed.row))
     return problems
 
 
@@ -398,9 +385,12 @@ class _Helpers:
         keys = node_keys(node)
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
         checker = EntryChecker(keys, node.origin)
-        database = node.paths.database
+        database: Path | str = node.paths.database
+        task: Any = facts_of_range
+        if node.database.dialect != "sqlite":  # each worker reads its range from the server
+            database, task = node.database.engine.url.render_as_string(hide_password=False), audit_sql.facts_of_url
         self._entries = [
-            self._pool.submit(facts_of_range, checker, database, low, min(size, low + PARALLEL_CHUNK))
+            self._pool.submit(task, checker, database, low, min(size, low + PARALLEL_CHUNK))
             for low in range(start, size, PARALLEL_CHUNK)
         ]
 

@@ -24,7 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from riskline.node.audit_sql import AuditSql
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,27 +39,30 @@ class Implied:
     reason: str
 
 
-_ENVELOPE = "CAST(l.data AS TEXT)"
+def _message_fields(sql: AuditSql) -> tuple[tuple[str, str], ...]:
+    """Each derived column of ``messages`` and the expression of the log entry ``l`` it must equal."""
+    envelope = sql.envelope()
 
-_MESSAGE_FIELDS: tuple[tuple[str, str], ...] = (
-    ("channel", f"json_extract({_ENVELOPE}, '$.channel')"),
-    ("direction", "l.direction"),
-    ("thread", f"json_extract({_ENVELOPE}, '$.thread')"),
-    ("type", f"json_extract({_ENVELOPE}, '$.type')"),
-    ("seq", f"json_extract({_ENVELOPE}, '$.seq')"),
-    ("sender_node", f"json_extract({_ENVELOPE}, '$.sender.node')"),
-    ("sender_party", f"json_extract({_ENVELOPE}, '$.sender.party')"),
-    ("in_reply_to", f"json_extract({_ENVELOPE}, '$.in_reply_to')"),
-    (
-        "author",
-        f"json_extract({_ENVELOPE}, '$.author.name') || ' (' || json_extract({_ENVELOPE}, '$.author.role') || ')'",
-    ),
-    ("level", f"json_extract({_ENVELOPE}, '$.level')"),
-    ("language", f"json_extract({_ENVELOPE}, '$.language')"),
-    ("created", f"json_extract({_ENVELOPE}, '$.created')"),
-    ("received", "CASE WHEN l.direction = 'in' THEN l.appended_at END"),
-    ("sent", "CASE WHEN l.direction = 'out' THEN l.appended_at END"),
-)
+    def signed(path: str) -> str:
+        return sql.json(envelope, path)
+
+    author = f"{sql.text(envelope, '$.author.name')} || ' (' || {sql.text(envelope, '$.author.role')} || ')'"
+    return (
+        ("channel", signed("$.channel")),
+        ("direction", sql.value("l.direction")),
+        ("thread", signed("$.thread")),
+        ("type", signed("$.type")),
+        ("seq", signed("$.seq")),
+        ("sender_node", signed("$.sender.node")),
+        ("sender_party", signed("$.sender.party")),
+        ("in_reply_to", signed("$.in_reply_to")),
+        ("author", sql.value(author)),
+        ("level", signed("$.level")),
+        ("language", signed("$.language")),
+        ("created", signed("$.created")),
+        ("received", sql.value("CASE WHEN l.direction = 'in' THEN l.appended_at END")),
+        ("sent", sql.value("CASE WHEN l.direction = 'out' THEN l.appended_at END")),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,19 +91,20 @@ def implied_problems(connection: Connection, origin: str, size: int, since: Sinc
 
 
 def _rows(connection: Connection, sql: str, **parameters: object) -> list[tuple[object, ...]]:
-    return [tuple(row) for row in connection.exec_driver_sql(sql, parameters).fetchall()]
+    return [tuple(row) for row in connection.execute(sa.text(sql), parameters).fetchall()]
 
 
 def _log_columns(connection: Connection, origin: str, size: int, since: Since) -> Iterator[Implied]:
+    q = AuditSql.of(connection)
+    envelope = q.envelope()
+    id_sql, channel_sql = q.json(envelope, "$.id"), q.json(envelope, "$.channel")
+    direction_sql = f"CASE WHEN {q.text(envelope, '$.sender.node')} = :origin THEN 'out' ELSE 'in' END"
     sql = f"""
-        SELECT l.idx, l.envelope_id, json_extract({_ENVELOPE}, '$.id'), l.channel, json_extract({_ENVELOPE},
-               '$.channel'), l.direction, CASE WHEN json_extract({_ENVELOPE}, '$.sender.node') = :origin
-               THEN 'out' ELSE 'in' END
-        FROM log_entries AS l WHERE l.idx >= :start AND l.idx < :size
-            AND (l.envelope_id IS NOT json_extract({_ENVELOPE}, '$.id')
-            OR l.channel IS NOT json_extract({_ENVELOPE}, '$.channel')
-            OR l.direction IS NOT CASE WHEN json_extract({_ENVELOPE}, '$.sender.node') = :origin
-               THEN 'out' ELSE 'in' END)
+        SELECT l.idx, l.envelope_id, {id_sql}, l.channel, {channel_sql}, l.direction, {direction_sql}
+        FROM log_entries AS l{q.envelope_source()} WHERE l.idx >= :start AND l.idx < :size
+            AND ({q.differs(q.value("l.envelope_id"), id_sql)}
+            OR {q.differs(q.value("l.channel"), channel_sql)}
+            OR {q.differs("l.direction", direction_sql)})
         ORDER BY l.idx"""
     for idx, stored_id, signed_id, channel, signed_channel, direction, signed_direction in _rows(
         connection, sql, origin=origin, size=size, start=since.entry
@@ -115,6 +122,7 @@ def _log_columns(connection: Connection, origin: str, size: int, since: Since) -
 
 
 def _messages(connection: Connection, size: int, since: Since) -> Iterator[Implied]:
+    q = AuditSql.of(connection)
     missing = _rows(
         connection,
         """SELECT l.idx, l.envelope_id FROM log_entries AS l
@@ -127,28 +135,29 @@ def _messages(connection: Connection, size: int, since: Since) -> Iterator[Impli
         yield Implied("messages", f"envelope_id={envelope_id!r}", f"missing: log entry {idx} has no message row")
     orphans = _rows(
         connection,
-        """SELECT m.envelope_id, m.log_index FROM messages AS m
+        f"""SELECT m.envelope_id, m.log_index FROM messages AS m
            LEFT JOIN log_entries AS l ON l.envelope_id = m.envelope_id
-           WHERE m.rowid > :mark AND l.envelope_id IS NULL ORDER BY m.log_index""",
+           WHERE {q.above_mark("m")} AND l.envelope_id IS NULL ORDER BY m.log_index""",
         mark=since.mark("messages"),
     )
     for envelope_id, log_index in orphans:
         yield Implied("messages", f"envelope_id={envelope_id!r}", f"names log entry {log_index}, which is not there")
-    stored = ", ".join(f"m.{name}" for name, _ in _MESSAGE_FIELDS)
-    derived = ", ".join(expression for _, expression in _MESSAGE_FIELDS)
-    differs = " OR ".join(f"m.{name} IS NOT {expression}" for name, expression in _MESSAGE_FIELDS)
+    fields = _message_fields(q)
+    stored = ", ".join(f"m.{name}" for name, _ in fields)
+    derived = ", ".join(expression for _, expression in fields)
+    differs = " OR ".join(q.differs(q.value(f"m.{name}"), expression) for name, expression in fields)
     sql = f"""SELECT m.envelope_id, m.log_index, l.idx, {stored}, {derived}
-              FROM messages AS m JOIN log_entries AS l ON l.envelope_id = m.envelope_id
-              WHERE l.idx >= :start AND l.idx < :size AND (m.log_index IS NOT l.idx OR {differs})
+              FROM messages AS m JOIN log_entries AS l ON l.envelope_id = m.envelope_id{q.envelope_source()}
+              WHERE l.idx >= :start AND l.idx < :size AND ({q.differs("m.log_index", "l.idx")} OR {differs})
               ORDER BY l.idx"""
-    count = len(_MESSAGE_FIELDS)
+    count = len(fields)
     for row in _rows(connection, sql, size=size, start=since.entry):
         envelope_id, log_index, idx = row[:3]
         values, signed = row[3 : 3 + count], row[3 + count :]
         reasons = [] if log_index == idx else [f"log_index is {log_index!r}, the entry sits at {idx}"]
         reasons += [
             f"{name} is {value!r}, the log says {truth!r}"
-            for (name, _), value, truth in zip(_MESSAGE_FIELDS, values, signed, strict=True)
+            for (name, _), value, truth in zip(fields, values, signed, strict=True)
             if value != truth
         ]
         yield Implied("messages", f"envelope_id={envelope_id!r}", "; ".join(reasons))
@@ -197,15 +206,16 @@ def _receipts(connection: Connection, origin: str, size: int, since: Since) -> I
         for kind, origin_, size_, root in _rows(connection, "SELECT kind, origin, size, root FROM peer_checkpoints")
     }
     ours = {size_: _blob(root) for size_, root in _rows(connection, "SELECT size, root FROM checkpoints")}
+    q = AuditSql.of(connection)
+    cited_fields = ",\n             ".join(
+        q.json("data", f"$.{part}.checkpoint.{name}")
+        for part in ("receiver_checkpoint", "cosignature")
+        for name in ("origin", "size", "root")
+    )
     cited = _rows(
         connection,
-        """SELECT direction, peer,
-             json_extract(data, '$.receiver_checkpoint.checkpoint.origin'),
-             json_extract(data, '$.receiver_checkpoint.checkpoint.size'),
-             json_extract(data, '$.receiver_checkpoint.checkpoint.root'),
-             json_extract(data, '$.cosignature.checkpoint.origin'),
-             json_extract(data, '$.cosignature.checkpoint.size'),
-             json_extract(data, '$.cosignature.checkpoint.root'), MIN(envelope_id)
+        f"""SELECT direction, peer,
+             {cited_fields}, MIN(envelope_id)
            FROM receipts WHERE id > :mark GROUP BY 1, 2, 3, 4, 5, 6, 7, 8""",
         mark=since.mark("receipts"),
     )
@@ -246,13 +256,14 @@ def _blob(value: object) -> bytes:
 
 
 def _outbox(connection: Connection, since: Since) -> Iterator[Implied]:
+    q = AuditSql.of(connection)
     rows = _rows(
         connection,
-        """SELECT o.envelope_id, o.peer, o.state, l.idx, l.direction, l.channel, o.channel,
+        f"""SELECT o.envelope_id, o.peer, o.state, l.idx, l.direction, l.channel, o.channel,
                   EXISTS (SELECT 1 FROM receipts AS r WHERE r.envelope_id = o.envelope_id AND r.direction = 'out'
                           AND r.peer = o.peer)
            FROM outbox AS o LEFT JOIN log_entries AS l ON l.envelope_id = o.envelope_id
-           WHERE o.rowid > :mark ORDER BY o.envelope_id, o.peer""",
+           WHERE {q.above_mark("o")} ORDER BY o.envelope_id, o.peer""",
         mark=since.mark("outbox"),
     )
     for envelope_id, peer, state, idx, direction, channel, outbox_channel, receipted in rows:

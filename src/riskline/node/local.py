@@ -53,7 +53,7 @@ from riskline.node.errors import LogVerificationFailed, NodeConfigError, NodeExi
 from riskline.node.layout import NodePaths
 from riskline.node.locks import WriterGate
 from riskline.storage import channel_store as store
-from riskline.storage import seals
+from riskline.storage import seals, seals_pg
 from riskline.storage.engine import Database, open_database
 
 Clock = Callable[[], float]
@@ -106,10 +106,14 @@ class LocalNode:
     def seal(self) -> None:
         """Seal every table the log cannot vouch for (``storage/seals.py``); the triggers follow the schema."""
         sealer = seals.Sealer(seal_key(self.anchor))
-        seals.attach(self.database, sealer)
         if self.database.dialect == "sqlite":
+            seals.attach(self.database, sealer)
             with self.recording() as connection:
                 seals.install(connection, sealer)
+        elif self.database.dialect == "postgresql":  # the node seals in the app, the server notes (seals_pg.py)
+            seals_pg.attach(self.database, sealer)
+            with self.recording() as connection:
+                seals_pg.install(connection, sealer)
 
     def close(self) -> None:
         if self._thread is not None:

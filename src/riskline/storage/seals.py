@@ -18,6 +18,8 @@ store or tomorrow's — seals it in the same transaction, and a connection witho
 file) cannot write a sealed table at all until it drops the triggers, which the seals then expose.
 Triggers are generated from the live schema when the node opens, so a table added by a later migration is
 sealed from then on (its existing rows adopted once).
+On PostgreSQL the same seals are made by the node at commit from rows a keyless trigger notes
+(``storage/seals_pg.py``).
 
 What seals cannot do: someone holding the node's identity key can reseal anything (they can sign anything
 too); a whole-database rollback to an earlier copy is consistent. Both are what the peers' witnessed heads
@@ -45,7 +47,7 @@ row_seals = sa.Table(
     "row_seals",
     metadata,
     sa.Column("tbl", sa.String, primary_key=True),
-    sa.Column("row_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("row_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=False),
     sa.Column("sealed", sa.Text, nullable=False),
 )
 """``sealed`` is ``<HMAC hex> <canonical JSON of the row's sealed columns>``."""
