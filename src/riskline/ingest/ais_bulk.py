@@ -31,7 +31,8 @@ FIRST_CHARACTER = frozenset(b"123BK")
 FULL_BITS = {1: 168, 2: 168, 3: 168, 18: 168, 27: 96}
 """[bits] length of a complete message of each bulk type."""
 
-_WIDTH = 28  # [characters] armoured length of 168 bits, the longest bulk layout
+WIDTH = 28  # [characters] armoured length of 168 bits, the longest bulk layout
+_WIDTH = WIDTH
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -112,12 +113,20 @@ def decode_positions(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> Pos
     lengths = np.fromiter((len(p) for p in payloads), dtype=np.int64, count=n)
     usable = 6 * lengths - np.asarray(fill_bits, dtype=np.int64)  # [bits]
     if n == 0:
+        return decode_sixbit_positions(np.zeros((0, _WIDTH), dtype=np.uint8), usable)
+    return decode_sixbit_positions(sixbit(payloads), usable)
+
+
+def decode_sixbit_positions(values: npt.NDArray[np.uint8], usable: IntArray) -> PositionBatch:
+    """``decode_positions`` from the 6-bit values of the first ``WIDTH`` characters of each payload (one row per
+    payload, shorter ones padded with 0) and each payload's length in bits less its fill bits."""
+    if len(values) == 0:
         empty_i = np.zeros(0, dtype=np.int64)
         empty_f = np.zeros(0, dtype=np.float64)
         return PositionBatch(
             np.zeros(0, dtype=bool), empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, empty_i, empty_i
         )
-    bits = _bits(sixbit(payloads))
+    bits = _bits(values)
     msg_type = _field(bits, 0, 6)
     mmsi = _field(bits, 8, 30)
     class_a = msg_type <= 3
@@ -161,4 +170,14 @@ def reports(batch: PositionBatch) -> Reports:
     return Reports(lat=lat, lon=lon, sog_mps=sog, cog_deg=cog)
 
 
-__all__ = ["BULK_TYPES", "FIRST_CHARACTER", "FULL_BITS", "PositionBatch", "Reports", "decode_positions", "reports"]
+__all__ = [
+    "BULK_TYPES",
+    "FIRST_CHARACTER",
+    "FULL_BITS",
+    "WIDTH",
+    "PositionBatch",
+    "Reports",
+    "decode_positions",
+    "decode_sixbit_positions",
+    "reports",
+]

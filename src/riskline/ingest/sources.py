@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from itertools import chain
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO, Protocol, cast
 
 from riskline.ingest.batch import ObservationBatch
 from riskline.ingest.beast import BeastDecoder
@@ -93,18 +93,32 @@ BATCH_ROWS = 4096
 """Observations per batch where a format is decoded row by row (``read_path_batches``)."""
 
 
+class ColumnDecoder(Decoder, Protocol):
+    """A line decoder that also turns a batch of lines into observation batches directly (``feed_columns``)."""
+
+    def feed_columns(self, lines: list[bytes], /) -> list[ObservationBatch]: ...
+
+
+COLUMN_DECODERS: dict[str, Callable[[IngestStats, ReaderOptions], ColumnDecoder]] = {
+    "table_csv": TableCsvBulkDecoder,
+    "nmea": NmeaDecoder,
+}
+"""Line formats ``read_path_batches`` reads column-wise."""
+
+
 def read_path_batches(
     path: Path, stats: IngestStats, *, options: ReaderOptions | None = None
 ) -> Iterator[ObservationBatch]:
     """Like ``read_path``, as columnar batches: read column-wise where the format allows it (positions-table
-    CSV), otherwise the observations grouped ``BATCH_ROWS`` at a time. Same observations, same counts."""
+    CSV, AIS NMEA: ``COLUMN_DECODERS``), otherwise the observations grouped ``BATCH_ROWS`` at a time. Same
+    observations, same counts."""
     opts = options if options is not None else ReaderOptions()
     path = Path(path)
     fmt, head = _sniff(path, opts)
-    if fmt != "table_csv":
+    if fmt not in COLUMN_DECODERS:
         yield from _grouped(_read_file(path, fmt, is_gzip(head), stats, opts))
         return
-    decoder = TableCsvBulkDecoder(stats, opts)
+    decoder = COLUMN_DECODERS[fmt](stats, opts)
     try:
         with cast(BinaryIO, gzip.open(path, "rb") if is_gzip(head) else path.open("rb")) as handle:
             chunks = iter(partial(handle.read, CHUNK_BYTES), b"")
