@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/bench_columnar.py [--quick]
 
-1. AIS NMEA ingest: ``read_path`` (lines in batches, position reports decoded in bulk, every check and count,
-   ``Observation`` objects out) against a plain ``pyais.decode(s).asdict()`` loop over the same sentences.
+1. AIS NMEA ingest: ``read_path_batches`` (columns: ``ObservationBatch`` out, every check and count) and
+   ``read_path`` (lines in batches, position reports decoded in bulk, ``Observation`` objects out) against a plain
+   ``pyais.decode(s).asdict()`` loop over the same sentences.
 2. The busy Baltic hour (``riskline.scenarios.baltic``) through the whole watch: the row path (``feed`` per
    observation, as in bench_watch.py) and the columnar path (``read_path_batches``, merged and sorted in bulk,
    ``feed_batch``), as multiples of real time.
@@ -104,19 +105,33 @@ def bench_ais(tmp: Path, copies: int, runs: int) -> str:
 
         _timed(loop, timing)
 
-    def ours(timing: Timing) -> None:
+    def columns(timing: Timing) -> None:
+        _timed(lambda: sum(len(batch) for batch in read_path_batches(path, IngestStats())), timing)
+
+    def rows(timing: Timing) -> None:
         _timed(lambda: sum(1 for _ in read_path(path, IngestStats())), timing)
 
-    peer, mine = alternate(plain, ours, runs)
+    peer, mine, row = Timing(), Timing(), Timing()
+    for _ in range(runs):  # A B C A B C: the three side by side
+        plain(peer)
+        columns(mine)
+        rows(row)
     n = len(sentences)
+
+    def line(name: str, timing: Timing) -> str:
+        return (
+            f"| {name} | {n:,} | {timing.median_wall():.3f} | {timing.median_cpu():.3f} | "
+            f"{n / timing.median_cpu():,.0f} | {peer.median_wall() / timing.median_wall():.2f}× / "
+            f"{peer.median_cpu() / timing.median_cpu():.2f}× |"
+        )
+
     return (
-        "| reader | sentences | wall [s] | CPU [s] | sentences/s (wall) | vs plain pyais (wall / CPU) |\n"
+        f"`test_data_20211101.nm4` × {copies}, median of {runs} runs.\n\n"
+        "| reader | sentences | wall [s] | CPU [s] | sentences/s (CPU) | vs plain pyais (wall / CPU) |\n"
         "|---|---:|---:|---:|---:|---:|\n"
-        f"| plain `pyais.decode(s).asdict()` loop | {n:,} | {peer.median_wall():.2f} | {peer.median_cpu():.2f} | "
-        f"{n / peer.median_wall():,.0f} | 1.00× |\n"
-        f"| riskline `read_path` (bulk decoding) | {n:,} | {mine.median_wall():.2f} | {mine.median_cpu():.2f} | "
-        f"{n / mine.median_wall():,.0f} | {peer.median_wall() / mine.median_wall():.2f}× / "
-        f"{peer.median_cpu() / mine.median_cpu():.2f}× |"
+        + line("plain `pyais.decode(s).asdict()` loop", peer) + "\n"
+        + line("riskline `read_path_batches` (columns)", mine) + "\n"
+        + line("riskline `read_path` (rows, bulk decoding)", row)
     )
 
 

@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pyais
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +17,7 @@ from ingest_support import balanced
 from pyais.util import checksum
 
 from riskline.ingest.nmea import NmeaDecoder
-from riskline.ingest.nmea_columns import parse_lines
+from riskline.ingest.nmea_columns import _PLAIN_OTHER, OTHER, POSITION, STATIC, parse_lines
 from riskline.ingest.observation import Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.sources import read_path, read_path_batches
@@ -85,8 +86,11 @@ def test_columns_give_the_same_observations_and_counts_as_lines(ais_dir: Path, n
 def test_most_lines_of_a_tagged_file_are_read_as_columns(ais_dir: Path) -> None:
     lines = (ais_dir / "test_data_20211101.nm4").read_bytes().splitlines(keepends=True)
     parsed = parse_lines(lines, b"".join(lines))
-    assert len(parsed.line) == 913  # the single-sentence position reports of types 1-3, 18, 27
-    assert len(parsed.slow) == 87  # statics, multi-sentence messages, other types, blank lines
+    kinds = np.bincount(parsed.kind, minlength=3).tolist()
+    assert kinds[POSITION] == 913  # the single-sentence position reports of types 1-3, 18, 27
+    assert kinds[STATIC] == 24  # type 24
+    assert kinds[OTHER] == 16  # types 4 and 21
+    assert len(parsed.slow) == 47  # multi-sentence messages, type 19, binary messages, blank lines
 
 
 # --- dirty inputs ---------------------------------------------------------------------------------------------
@@ -209,7 +213,8 @@ def _lines(draw: st.DrawFn) -> list[bytes]:
     for _ in range(count):
         mmsi = draw(st.sampled_from(_MMSIS))
         t += draw(st.sampled_from([0.0, 1.0, 5.0, 30.0, -3.0, -50.0, 700.0]))
-        kind = draw(st.sampled_from(["position"] * 6 + ["static", "type5", "type19", "type9", "junk", "other"]))
+        kinds = ["position"] * 6 + ["static", "static", "type5", "type19", "type9", "junk", "other"]
+        kind = draw(st.sampled_from(kinds))
         lat = 57.0 + draw(st.sampled_from([0.0, 0.001, 0.01, 0.03, 0.5, 2.0])) * draw(st.sampled_from([1, -1]))
         lon = 11.0 + draw(st.sampled_from([0.0, 0.002, 0.3]))
         if kind == "position":
@@ -233,8 +238,14 @@ def _lines(draw: st.DrawFn) -> list[bytes]:
             sentences = [s.encode() for s in pyais.encode_dict(fields, talker_id="AI")]
         elif kind == "junk":
             sentences = [draw(st.sampled_from([b"", b"# note", b"garbage", b"!AIVDM,1,1,,A,13HOI", b"$PGHP,1*00"]))]
+        elif kind == "other":
+            fields = {"type": 4, "mmsi": mmsi, "lat": lat, "lon": lon}
+            if draw(st.booleans()):
+                fields = {"type": 21, "mmsi": mmsi, "lat": lat, "lon": lon, "name": "BUOY"}
+            sentences = [s.encode() for s in pyais.encode_dict(fields, talker_id="AI")]
+            sentences.append(draw(st.sampled_from([b"$GPGGA,1,2,3*00", _position(mmsi, lat, lon)[:-2] + b"00"])))
         else:
-            sentences = [b"$GPGGA,1,2,3*00", _position(mmsi, lat, lon)[:-2] + b"00"]
+            raise AssertionError(kind)
         timing = draw(st.sampled_from(["tag", "tag", "leading", "trailing", "none"]))
         for sentence in sentences:
             if timing == "tag" and sentence.startswith(b"!"):
@@ -252,3 +263,25 @@ def _lines(draw: st.DrawFn) -> list[bytes]:
 @given(_lines(), st.lists(st.integers(1, 40), min_size=1, max_size=4))
 def test_random_reports_mixed_with_other_lines_read_alike(lines: list[bytes], sizes: list[int]) -> None:
     _agree(lines, ReaderOptions, sizes)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([*_PLAIN_OTHER.tolist(), 5, 24, 1, 18, 27]),
+            st.integers(1, 90),
+            st.integers(0, 5),
+            st.randoms(use_true_random=False),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_random_payloads_of_any_type_read_alike(messages: list[tuple[int, int, int, random.Random]]) -> None:
+    lines = []
+    for msg_type, length, fill, rng in messages:
+        payload = bytes([_ARMOUR[msg_type]]) + bytes(rng.choice(_ARMOUR) for _ in range(length - 1))
+        body = b"AIVDM,1,1,,A,%s,%d" % (payload, fill)
+        lines.append(_tagged(b"!%s*%02X" % (body, checksum(body)), T0 + len(lines)))
+    _agree(lines, ReaderOptions, [7])

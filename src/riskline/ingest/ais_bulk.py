@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from pyais.constants import ShipType
 
 from riskline.units import KNOT
 
@@ -81,8 +82,13 @@ class Reports:
 def sixbit(payloads: Sequence[bytes]) -> npt.NDArray[np.uint8]:
     """The 6-bit values of the first ``_WIDTH`` characters of each payload (shorter ones padded with 0),
     one row per payload. Characters must be valid armouring (``0``-``W``, `````-``w``)."""
-    padded = b"".join(p[:_WIDTH].ljust(_WIDTH, b"0") for p in payloads)
-    chars = np.frombuffer(padded, dtype=np.uint8).reshape(len(payloads), _WIDTH)
+    return sixbit_rows(payloads, _WIDTH)
+
+
+def sixbit_rows(payloads: Sequence[bytes], width: int) -> npt.NDArray[np.uint8]:
+    """``sixbit`` for the first ``width`` characters."""
+    padded = b"".join(p[:width].ljust(width, b"0") for p in payloads)
+    chars = np.frombuffer(padded, dtype=np.uint8).reshape(len(payloads), width)
     values = chars - np.uint8(48)
     values[values > 40] -= np.uint8(8)
     return values
@@ -170,14 +176,79 @@ def reports(batch: PositionBatch) -> Reports:
     return Reports(lat=lat, lon=lon, sog_mps=sog, cog_deg=cog)
 
 
+STATIC_WIDTH = 40
+"""[characters] armoured length of the first 240 bits: as far as a static report's fields used here go."""
+
+# (type, partno or -1): bits needed, then (name, callsign, ship type) as (start, width) in bits, (0, 0): absent
+_STATIC_LAYOUTS = {
+    (5, -1): (240, (112, 120), (70, 42), (232, 8)),
+    (24, 0): (160, (40, 120), (0, 0), (0, 0)),
+    (24, 1): (132, (0, 0), (90, 42), (40, 8)),
+}
+
+
+_SHIP_TYPE_5 = np.array([int(ShipType.from_value(v) or 0) for v in range(256)], dtype=np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class StaticIdentity:
+    """What a static report (type 5, type 24 part A or B) says of a vessel's identity, as ``ais_fields`` keeps it."""
+
+    name: str | None
+    callsign: str | None
+    ship_type: int | None
+
+
+def _text(bits: npt.NDArray[np.uint8], start: int, width: int) -> list[str | None]:
+    """pyais's ``get_str`` then ``ais_fields._text``: 6-bit characters, trailing ``@`` and white space removed."""
+    codes = bits[:, start : start + width].reshape(len(bits), width // 6, 6) @ np.array([32, 16, 8, 4, 2, 1])
+    ascii_codes = np.where(codes < 32, codes + 64, codes).astype(np.uint8)
+    return [row.tobytes().decode("ascii").rstrip("@").strip() or None for row in ascii_codes]
+
+
+def decode_statics(values: npt.NDArray[np.uint8], usable: IntArray) -> list[StaticIdentity | None]:
+    """The identity of each static report (rows of 6-bit values of the first ``STATIC_WIDTH`` characters, padded
+    with 0, and the payload's length in bits less its fill bits), as pyais decodes it and ``ais_fields`` keeps it;
+    None for a row that is not a type 5 or a type 24 part A/B at least as long as its fields (pyais takes it)."""
+    out: list[StaticIdentity | None] = [None] * len(values)
+    if not len(values):
+        return out
+    bits = _bits(values)
+    msg_type = _field(bits, 0, 6)
+    part = np.where(msg_type == 24, _field(bits, 38, 2), -1)
+    for (kind, partno), (needed, name_at, callsign_at, ship_type_at) in _STATIC_LAYOUTS.items():
+        rows = np.flatnonzero((msg_type == kind) & (part == partno) & (usable >= needed))
+        if not len(rows):
+            continue
+        picked = bits[rows]
+        nothing: list[str | None] = [None] * len(rows)
+        names = _text(picked, *name_at) if name_at[1] else nothing
+        callsigns = _text(picked, *callsign_at) if callsign_at[1] else nothing
+        if ship_type_at[1]:
+            raw = _field(picked, *ship_type_at)
+            if kind == 5:  # pyais reads it through ShipType, which folds reserved values
+                raw = _SHIP_TYPE_5[raw]
+            ship_types: list[int | None] = [v if v > 0 else None for v in raw.tolist()]
+        else:
+            ship_types = [None] * len(rows)
+        for row, name, callsign, ship_type in zip(rows.tolist(), names, callsigns, ship_types, strict=True):
+            out[row] = StaticIdentity(name, callsign, ship_type)
+    return out
+
+
 __all__ = [
     "BULK_TYPES",
     "FIRST_CHARACTER",
     "FULL_BITS",
+    "STATIC_WIDTH",
     "WIDTH",
     "PositionBatch",
     "Reports",
+    "StaticIdentity",
     "decode_positions",
     "decode_sixbit_positions",
+    "decode_statics",
     "reports",
+    "sixbit",
+    "sixbit_rows",
 ]

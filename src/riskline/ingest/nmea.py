@@ -47,7 +47,17 @@ from riskline.ingest.gate import AIR_LIMITS, SEA_LIMITS, JumpGate, RangeGate, va
 from riskline.ingest.memory import IdentityMemory
 from riskline.ingest.nmea_assembly import MultipartAssembler
 from riskline.ingest.nmea_bulk import Prepared, prepare, tag_fields
-from riskline.ingest.nmea_columns import OK, REASONS, BulkJumpGate, ParsedLines, chain_admits, parse_lines
+from riskline.ingest.nmea_columns import (
+    OK,
+    OTHER,
+    POSITION,
+    REASONS,
+    STATIC,
+    BulkJumpGate,
+    ParsedLines,
+    chain_admits,
+    parse_lines,
+)
 from riskline.ingest.observation import Domain, Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.stats import IngestStats
@@ -304,7 +314,14 @@ class NmeaDecoder(LineDecoder):
             for code, count in zip(*np.unique(rejected, return_counts=True), strict=True):
                 stats.reject(REASONS[int(code)], int(count))
         deferred = self._feed_slow(lines, parsed, good)
-        rows = np.flatnonzero(good)
+        other = good & (parsed.kind == OTHER)
+        if other.any():
+            stats.read += int(other.sum())
+            stats.reject("unsupported_type", int(other.sum()))
+        statics = np.flatnonzero(good & (parsed.kind == STATIC)).tolist()
+        if statics:
+            deferred += [self._static(parsed, row) for row in statics]
+        rows = np.flatnonzero(good & (parsed.kind == POSITION))
         unique, code = np.unique(parsed.mmsi[rows], return_inverse=True)
         keys = [f"mmsi:{mmsi:09d}" for mmsi in unique.tolist()]
         sequential = np.zeros(len(keys), dtype=bool)
@@ -325,6 +342,18 @@ class NmeaDecoder(LineDecoder):
             else:
                 batch = ordered
         return [batch] if len(batch) else []
+
+    @staticmethod
+    def _static(parsed: ParsedLines, row: int) -> _Deferred:
+        """The report of a static row, as the lines ``feed`` takes give theirs."""
+        identity = parsed.identity[row]
+        assert identity is not None
+        report = AisReport(
+            int(parsed.mmsi[row]), name=identity.name, callsign=identity.callsign, ship_type=identity.ship_type
+        )
+        return _Deferred(
+            int(parsed.line[row]), report, int(parsed.msg_type[row]), 1, float(parsed.t[row]), parsed.station[row]
+        )
 
     def _feed_slow(self, lines: Sequence[bytes], parsed: ParsedLines, good: np.ndarray) -> list[_Deferred]:
         """Feed the lines ``parse_lines`` left, in order, holding their reports back (``_Deferred``); before each,

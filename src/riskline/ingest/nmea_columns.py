@@ -22,13 +22,40 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from pyais.messages import MSG_CLASS, Payload
 
-from riskline.ingest.ais_bulk import FIRST_CHARACTER, WIDTH, Reports, decode_sixbit_positions, reports
+from riskline.ingest.ais_bulk import (
+    STATIC_WIDTH,
+    WIDTH,
+    Reports,
+    StaticIdentity,
+    decode_sixbit_positions,
+    decode_statics,
+    reports,
+)
+from riskline.ingest.ais_fields import SUPPORTED_TYPES
 from riskline.ingest.gate import _METRES_PER_DEGREE, GateLimits, JumpGate, distance_m
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+
+POSITION, STATIC, OTHER = 0, 1, 2
+"""Kinds of rows: a position report (types 1-3, 18, 27), a static (5, 24 A/B), a type riskline does not use."""
+
+_GENERIC = getattr(Payload.from_vector, "__func__", None)
+_PLAIN_OTHER = np.array(
+    [
+        msg_type
+        for msg_type in range(64)
+        if msg_type not in SUPPORTED_TYPES
+        and (msg_type not in MSG_CLASS or getattr(MSG_CLASS[msg_type].from_vector, "__func__", None) is _GENERIC)
+    ],
+    dtype=np.int64,
+)
+"""Types riskline does not use that pyais decodes with its generic field plan (or not at all: unknown types), so
+that a valid sentence of one is always ``unsupported_type`` — binary messages (6, 8, 25, 26...) have decoders of
+their own and go through the per-line reader."""
 
 OK, BAD_CHECKSUM, MALFORMED, NO_TIMESTAMP = 0, 1, 2, 3
 REASONS = {BAD_CHECKSUM: "bad_checksum", MALFORMED: "malformed", NO_TIMESTAMP: "no_timestamp"}
@@ -51,7 +78,6 @@ _UPPER = _table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _UPPER_DIGIT = _DIGIT | _UPPER
 _LOWER = _table(b"abcdefghijklmnopqrstuvwxyz")
 _ARMOUR = _table(b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw")
-_FIRST = _table(bytes(FIRST_CHARACTER))
 _FILL = _table(b"012345")
 _HEX = np.full(256, -1, dtype=np.int64)
 _HEX[list(b"0123456789ABCDEF")] = np.arange(16)
@@ -76,9 +102,14 @@ class ParsedLines:
     """[s] per row: the line's time (NaN: none; then the reason is not ``OK``)."""
     station: list[str | None]
     """Per row: the tag block's ``s:`` station."""
+    kind: IntArray
+    """Per row: ``POSITION``, ``STATIC`` or ``OTHER``."""
     msg_type: IntArray
     mmsi: IntArray
     values: Reports
+    """Per row: the position report's values (meaningful on ``POSITION`` rows only)."""
+    identity: list[StaticIdentity | None]
+    """Per row: the identity a ``STATIC`` row gives (None on the others)."""
 
 
 def _gather(arr: npt.NDArray[np.uint8], start: IntArray, width: int) -> npt.NDArray[np.uint8]:
@@ -224,7 +255,7 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     ok &= (seq == 0) | ((seq == 1) & _DIGIT[arr[b + 11]])
     ok &= (channel == 0) | ((channel == 1) & _UPPER_DIGIT[arr[c3 + 1]])
     ok &= (c5 > c4 + 1) & (c5 + 5 <= end) & _FILL[arr[c5 + 1]] & (arr[c5 + 2] == ord("*"))
-    ok &= (_HEX[arr[c5 + 3]] >= 0) & (_HEX[arr[c5 + 4]] >= 0) & _FIRST[arr[c4 + 1]]
+    ok &= (_HEX[arr[c5 + 3]] >= 0) & (_HEX[arr[c5 + 4]] >= 0)
     rows = np.flatnonzero(ok)
     payload_start, payload_end = c4[rows] + 1, c5[rows]
     if len(rows):
@@ -233,11 +264,21 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
         armoured = invalid[payload_end] == invalid[payload_start]
         rows, payload_start, payload_end = rows[armoured], payload_start[armoured], payload_end[armoured]
     length = payload_end - payload_start
-    chars = _gather(arr, payload_start, WIDTH)
-    chars = np.where(np.arange(WIDTH) < length[:, None], chars, np.uint8(ord("0")))
-    fill = arr[c5[rows] + 1].astype(np.int64) - 48
-    batch = decode_sixbit_positions(_SIXBIT[chars], 6 * length - fill)
-    keep = batch.complete
+    usable = 6 * length - (arr[c5[rows] + 1].astype(np.int64) - 48)  # [bits]
+    chars = _gather(arr, payload_start, STATIC_WIDTH)
+    sixbit = _SIXBIT[np.where(np.arange(STATIC_WIDTH) < length[:, None], chars, np.uint8(ord("0")))]
+    batch = decode_sixbit_positions(sixbit[:, :WIDTH], usable)
+    kind = np.full(len(rows), -1, dtype=np.int64)
+    kind[batch.complete] = POSITION
+    kind[np.isin(batch.msg_type, _PLAIN_OTHER) & (usable >= 6)] = OTHER
+    maybe_static = np.flatnonzero(np.isin(batch.msg_type, (5, 24)))
+    identity: list[StaticIdentity | None] = [None] * len(rows)
+    statics = decode_statics(sixbit[maybe_static], usable[maybe_static])
+    for row, static in zip(maybe_static.tolist(), statics, strict=True):
+        if static is not None:
+            identity[row] = static
+            kind[row] = STATIC
+    keep = kind >= 0
     rows = rows[keep]
 
     # --- times, checksums, reasons ------------------------------------------------------------------------------
@@ -266,9 +307,11 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
         reason=reason,
         t=t,
         station=[station[k] for k in rows.tolist()] if len(rows) else [],
+        kind=kind[keep],
         msg_type=batch.msg_type[keep],
         mmsi=batch.mmsi[keep],
         values=Reports(values.lat[keep], values.lon[keep], values.sog_mps[keep], values.cog_deg[keep]),
+        identity=[static for static, kept in zip(identity, keep.tolist(), strict=True) if kept],
     )
 
 
@@ -335,4 +378,4 @@ def chain_admits(
     return settled
 
 
-__all__ = ["REASONS", "BulkJumpGate", "ParsedLines", "chain_admits", "parse_lines"]
+__all__ = ["OTHER", "POSITION", "REASONS", "STATIC", "BulkJumpGate", "ParsedLines", "chain_admits", "parse_lines"]
