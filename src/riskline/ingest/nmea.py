@@ -40,6 +40,14 @@ from pyais.messages import GatehouseSentence, NMEASentenceFactory
 from pyais.messages import TagBlock as PyaisTagBlock
 from pyais.util import checksum
 
+from riskline.ingest.ais_bulk import (
+    STATIC_WIDTH,
+    WIDTH,
+    StaticIdentity,
+    decode_sixbit_positions,
+    decode_statics,
+    sixbit_rows,
+)
 from riskline.ingest.ais_fields import POSITION_TYPES, SUPPORTED_TYPES, AisReport, ais_report
 from riskline.ingest.batch import ObservationBatch
 from riskline.ingest.counting import NOTHING, LineDecoder, Rejected, drive
@@ -66,6 +74,7 @@ SOURCE = "nmea"
 
 _LEADING_EPOCH = re.compile(rb"(\d{9,10}(?:\.\d*)?)[\s,;]*(?=[!\\$])")
 _BACKSLASH, _DOLLAR, _BANG = ord("\\"), ord("$"), ord("!")
+_ARMOUR = b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"
 
 
 def _epoch(text: bytes | str) -> float:
@@ -160,6 +169,16 @@ class _Deferred(NamedTuple):
     station: str | None
 
 
+class _Held(NamedTuple):
+    """A whole message whose decoding ``feed_columns`` holds back, to decode many at once."""
+
+    line: int
+    sentence: Any
+    units: int
+    t: float
+    station: str | None
+
+
 class NmeaDecoder(LineDecoder):
     """Push-style decoder: ``feed`` one line at a time, ``flush`` at the end of the input."""
 
@@ -178,6 +197,7 @@ class NmeaDecoder(LineDecoder):
         self._timed = False  # the input has carried times of its own
         self._group_station: dict[str, str] = {}  # tag-block group id -> station of its first sentence
         self._deferred: list[_Deferred] | None = None  # reports held back by feed_columns, else None
+        self._held: list[_Held] | None = None  # messages whose decoding feed_columns holds back, else None
         self._line = 0  # index in its batch of the line feed_columns is feeding
 
     def feed(self, line: bytes) -> tuple[Observation, ...]:
@@ -366,18 +386,49 @@ class NmeaDecoder(LineDecoder):
         now = latest.tolist()
         assembler = self._assembler
         deferred: list[_Deferred] = []
-        self._deferred = deferred
+        held: list[_Held] = []
+        self._deferred, self._held = deferred, held
         try:
             for k, index in enumerate(slow):
                 if assembler.pending and now[k] > -math.inf:
                     assembler.evict(now[k])
                 self._line = index
                 self.feed(lines[index])
+            self._held = None
+            if held:
+                self._decode_held(held)
         finally:
-            self._deferred = None
+            self._deferred, self._held = None, None
         if assembler.pending and now[-1] > -math.inf:
             assembler.evict(now[-1])
         return deferred
+
+    def _decode_held(self, held: list[_Held]) -> None:
+        """Decode the held-back messages: statics (type 5, type 24 A/B) in bulk (``ais_bulk.decode_statics``),
+        the others by pyais; their reports are held back in turn."""
+        bulk = [
+            k
+            for k, h in enumerate(held)
+            if h.sentence.ais_id in (5, 24) and h.sentence.payload and not h.sentence.payload.translate(None, _ARMOUR)
+        ]
+        identities: list[StaticIdentity | None] = [None] * len(held)
+        mmsis = [0] * len(held)
+        if bulk:
+            values = sixbit_rows([held[k].sentence.payload for k in bulk], STATIC_WIDTH)
+            usable = np.array([len(held[k].sentence.bv) for k in bulk], dtype=np.int64)
+            mmsi = decode_sixbit_positions(values[:, :WIDTH], usable).mmsi.tolist()
+            first = values[:, 0].tolist()  # the type as the whole payload says; pyais goes by the first fragment's
+            for k, identity, number, msg_type in zip(bulk, decode_statics(values, usable), mmsi, first, strict=True):
+                if msg_type == held[k].sentence.ais_id:
+                    identities[k], mmsis[k] = identity, number
+        assert self._deferred is not None
+        for h, identity, number in zip(held, identities, mmsis, strict=True):
+            if identity is None:
+                self._line = h.line
+                self._decoded(h.sentence, h.units, h.t, h.station)
+            else:
+                report = AisReport(number, name=identity.name, callsign=identity.callsign, ship_type=identity.ship_type)
+                self._deferred.append(_Deferred(h.line, report, h.sentence.ais_id, h.units, h.t, h.station))
 
     def _in_order(
         self, parsed: ParsedLines, rows: np.ndarray, deferred: list[_Deferred]
@@ -562,6 +613,13 @@ class NmeaDecoder(LineDecoder):
                 t = self._clock()
             elif self._untimed is None:
                 return self._reject("no_timestamp", units)
+        if self._held is not None and t is not None:
+            self._held.append(_Held(self._line, sentence, units, t, station))
+            return NOTHING
+        return self._decoded(sentence, units, t, station)
+
+    def _decoded(self, sentence: Any, units: int, t: float | None, station: str | None) -> tuple[Observation, ...]:
+        """The report of a sentence (a whole message) decoded by pyais; ``t`` None only with ``start_time``."""
         try:
             msg = sentence.decode()
         except UnknownMessageException:
