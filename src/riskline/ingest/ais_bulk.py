@@ -108,6 +108,36 @@ def _field(bits: npt.NDArray[np.uint8], start: int, width: int, *, signed: bool 
     return np.asarray(value, dtype=np.int64)
 
 
+class _Words:
+    """The first 168 bits of each payload as three integers (60, 60 and 48 bits): a field is a shift and a mask of
+    one or two of them, for the whole batch at once."""
+
+    __slots__ = ("_words",)
+
+    def __init__(self, values: npt.NDArray[np.uint8]) -> None:
+        six = values.astype(np.int64)
+        self._words: list[tuple[IntArray, int, int]] = []  # (word, first bit, bits)
+        for first in range(0, WIDTH, 10):
+            word = np.zeros(len(values), dtype=np.int64)
+            for column in range(first, min(first + 10, WIDTH)):
+                word = (word << 6) | six[:, column]
+            self._words.append((word, 6 * first, 6 * (min(first + 10, WIDTH) - first)))
+
+    def field(self, start: int, width: int, *, signed: bool = False) -> IntArray:
+        end = start + width
+        value: IntArray | None = None
+        for word, first, size in self._words:
+            a, b = max(start, first), min(end, first + size)
+            if a >= b:
+                continue
+            part = (word >> (first + size - b)) & ((1 << (b - a)) - 1)
+            value = part if value is None else (value << (b - a)) | part
+        assert value is not None
+        if signed:
+            value = np.where(value >= 1 << (width - 1), value - (1 << width), value)
+        return value
+
+
 def _degrees(raw: IntArray, numerator: int) -> FloatArray:
     """pyais's exact rounding of raw/600000 (numerator 10) or raw/600 (numerator 10000) to 1e-6°."""
     return np.asarray((numerator * raw + 3) // 6, dtype=np.float64) / 1e6
@@ -132,9 +162,9 @@ def decode_sixbit_positions(values: npt.NDArray[np.uint8], usable: IntArray) -> 
         return PositionBatch(
             np.zeros(0, dtype=bool), empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, empty_i, empty_i
         )
-    bits = _bits(values)
-    msg_type = _field(bits, 0, 6)
-    mmsi = _field(bits, 8, 30)
+    bits = _Words(values)
+    msg_type = bits.field(0, 6)
+    mmsi = bits.field(8, 30)
     class_a = msg_type <= 3
     class_b = msg_type == 18
     long_range = msg_type == 27
@@ -142,14 +172,14 @@ def decode_sixbit_positions(values: npt.NDArray[np.uint8], usable: IntArray) -> 
     complete = (class_a | class_b | long_range) & (msg_type >= 1) & (usable >= needed)
 
     # Class B (18) has the class A layout from the speed on, 4 bits earlier (no status, no rate of turn).
-    speed_a, speed_b = _field(bits, 50, 10), _field(bits, 46, 10)
-    lon_a, lon_b = _field(bits, 61, 28, signed=True), _field(bits, 57, 28, signed=True)
-    lat_a, lat_b = _field(bits, 89, 27, signed=True), _field(bits, 85, 27, signed=True)
-    course_a, course_b = _field(bits, 116, 12), _field(bits, 112, 12)
-    heading_a, heading_b = _field(bits, 128, 9), _field(bits, 124, 9)
-    second_a, second_b = _field(bits, 137, 6), _field(bits, 133, 6)
-    lon_27, lat_27 = _field(bits, 44, 18, signed=True), _field(bits, 62, 17, signed=True)
-    speed_27, course_27 = _field(bits, 79, 6), _field(bits, 85, 9)
+    speed_a, speed_b = bits.field(50, 10), bits.field(46, 10)
+    lon_a, lon_b = bits.field(61, 28, signed=True), bits.field(57, 28, signed=True)
+    lat_a, lat_b = bits.field(89, 27, signed=True), bits.field(85, 27, signed=True)
+    course_a, course_b = bits.field(116, 12), bits.field(112, 12)
+    heading_a, heading_b = bits.field(128, 9), bits.field(124, 9)
+    second_a, second_b = bits.field(137, 6), bits.field(133, 6)
+    lon_27, lat_27 = bits.field(44, 18, signed=True), bits.field(62, 17, signed=True)
+    speed_27, course_27 = bits.field(79, 6), bits.field(85, 9)
 
     lat = np.where(long_range, _degrees(lat_27, 10000), np.where(class_b, _degrees(lat_b, 10), _degrees(lat_a, 10)))
     lon = np.where(long_range, _degrees(lon_27, 10000), np.where(class_b, _degrees(lon_b, 10), _degrees(lon_a, 10)))

@@ -507,7 +507,7 @@ class NmeaDecoder(LineDecoder):
         platforms = np.array(keys, dtype=object)
         identities = [self._identities.get(key) for key in keys]
         known = any(identity is not None for identity in identities)
-        stations = [parsed.station[row] for row in rows.tolist()]
+        stations = parsed.station[rows].tolist()
 
         def identity_column(field: str) -> list[Any] | None:
             if not known:

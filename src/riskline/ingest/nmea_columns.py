@@ -64,6 +64,7 @@ REASONS = {BAD_CHECKSUM: "bad_checksum", MALFORMED: "malformed", NO_TIMESTAMP: "
 _LEADING_EPOCH = re.compile(rb"(\d{9,10}(?:\.\d*)?)[\s,;]*(?=[!\\$])")
 _PAD = b"\0" * 64  # read past the end of the batch without an index check
 _DIGITS_MAX = 15  # [characters] longest all-digit ``c:`` read here (exact in a float64)
+_POWERS = 10.0 ** np.arange(_DIGITS_MAX - 1, -1, -1)
 
 
 def _table(members: bytes) -> BoolArray:
@@ -77,7 +78,6 @@ _DIGIT = _table(b"0123456789")
 _UPPER = _table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _UPPER_DIGIT = _DIGIT | _UPPER
 _LOWER = _table(b"abcdefghijklmnopqrstuvwxyz")
-_ARMOUR = _table(b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw")
 _FILL = _table(b"012345")
 _HEX = np.full(256, -1, dtype=np.int64)
 _HEX[list(b"0123456789ABCDEF")] = np.arange(16)
@@ -100,8 +100,8 @@ class ParsedLines:
     """Per row: ``OK`` or the code of the reason it is rejected (``REASONS``), before any state is consulted."""
     t: FloatArray
     """[s] per row: the line's time (NaN: none; then the reason is not ``OK``)."""
-    station: list[str | None]
-    """Per row: the tag block's ``s:`` station."""
+    station: npt.NDArray[np.object_]
+    """Per row: the tag block's ``s:`` station (str or None)."""
     kind: IntArray
     """Per row: ``POSITION``, ``STATIC`` or ``OTHER``."""
     msg_type: IntArray
@@ -116,6 +116,32 @@ def _gather(arr: npt.NDArray[np.uint8], start: IntArray, width: int) -> npt.NDAr
     """``width`` bytes from each start (rows), read from the padded buffer."""
     gathered: npt.NDArray[np.uint8] = arr[start[:, None] + np.arange(width)]
     return gathered
+
+
+def _stations(
+    arr: npt.NDArray[np.uint8],
+    joined: bytes,
+    lines: IntArray,
+    start: IntArray,
+    end: IntArray,
+    out: npt.NDArray[np.object_],
+) -> None:
+    """``out[line]``: the station text ``joined[start:end]`` (None when empty) of each line; stations of up to
+    8 printable characters are told apart as 64-bit integers, each distinct one decoded once."""
+    width = end - start
+    chars = _gather(arr, end - 8, 8)
+    inside = np.arange(8) >= (8 - width)[:, None]
+    chars[~inside] = 0
+    short = (width <= 8) & ((chars > 32) | ~inside).all(axis=1)
+    packed = chars[short].astype(np.uint64) @ (np.uint64(1) << np.arange(56, -1, -8, dtype=np.uint64))
+    distinct, which = np.unique(packed, return_inverse=True)
+    names = np.array(
+        [int(value).to_bytes(8, "big").lstrip(b"\0").decode() or None for value in distinct.tolist()] + [None],
+        dtype=object,
+    )[:-1]
+    out[lines[short]] = names[which]
+    for line, a, b in zip(lines[~short].tolist(), start[~short].tolist(), end[~short].tolist(), strict=True):
+        out[line] = joined[a:b].decode() or None
 
 
 def _trailing_epoch(trailing: bytes) -> float | None:
@@ -167,7 +193,7 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     tag_malformed = np.zeros(n, dtype=bool)
     tag_sum_ok = np.ones(n, dtype=bool)
     sentence = at.copy()
-    station: list[str | None] = [None] * n
+    station = np.full(n, None, dtype=object)
     if len(rows):
         p = at[rows]
         after = np.searchsorted(backslashes, p + 1)
@@ -206,29 +232,20 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
         if len(c_fields):
             c_start, c_end = field_start[c_fields] + 2, field_end[c_fields]
             width = c_end - c_start
-            digits = _gather(arr, c_end - _DIGITS_MAX, _DIGITS_MAX).astype(np.int64) - 48
+            digits = _gather(arr, c_end - _DIGITS_MAX, _DIGITS_MAX) - np.uint8(48)  # wraps below "0": > 9
             inside = np.arange(_DIGITS_MAX) >= (_DIGITS_MAX - width)[:, None]
-            plain = (width >= 1) & (width <= _DIGITS_MAX) & ((~inside) | ((digits >= 0) & (digits <= 9))).all(axis=1)
+            digits[~inside] = 0
+            plain = (width >= 1) & (width <= _DIGITS_MAX) & (digits <= 9).all(axis=1)
             bad[owner[c_fields[~plain]]] = True
-            value = (np.where(inside, digits, 0) * (10 ** np.arange(_DIGITS_MAX - 1, -1, -1, dtype=np.int64))).sum(1)
-            seconds = value.astype(np.float64)
+            seconds = digits @ _POWERS  # exact: integers below 2**53 all along
             seconds = np.where(seconds > 1e11, seconds / 1000.0, seconds)
             tag_t[rows[owner[c_fields]]] = seconds
             tag_malformed[rows[owner[c_fields]]] = seconds >= 1e10
         good &= ~bad
         xor = _prefix_xor(arr, size)
-        tag_sum_ok[rows] = (xor[p + 1] ^ xor[region_end]) == (hi * 16 + lo)
+        tag_sum_ok[rows] = (xor[p + 1] ^ xor[region_end]).astype(np.int64) == (hi * 16 + lo)
         s_fields = np.flatnonzero(is_s & ~bad_field)
-        names: dict[bytes, str | None] = {}
-        for s_row, a, b in zip(
-            rows[owner[s_fields]].tolist(), (field_start[s_fields] + 2).tolist(), field_end[s_fields].tolist(),
-            strict=True,
-        ):
-            raw = joined[a:b]
-            name = names.get(raw, "")
-            if name == "":
-                name = names[raw] = raw.decode() or None
-            station[s_row] = name
+        _stations(arr, joined, rows[owner[s_fields]], field_start[s_fields] + 2, field_end[s_fields], station)
         ok[rows[~good]] = False
         sentence[rows] = np.where(good, q + 1, p)
     else:
@@ -259,8 +276,10 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     rows = np.flatnonzero(ok)
     payload_start, payload_end = c4[rows] + 1, c5[rows]
     if len(rows):
-        invalid = np.zeros(size + 1, dtype=np.int64)
-        np.cumsum(~_ARMOUR[arr[:size]], out=invalid[1:])
+        data = arr[:size]
+        unarmoured = ~(((data >= 48) & (data <= 87)) | ((data >= 96) & (data <= 119)))  # not 0-W, `-w
+        invalid = np.zeros(size + 1, dtype=np.int32)
+        np.cumsum(unarmoured.view(np.int8), dtype=np.int32, out=invalid[1:])
         armoured = invalid[payload_end] == invalid[payload_start]
         rows, payload_start, payload_end = rows[armoured], payload_start[armoured], payload_end[armoured]
     length = payload_end - payload_start
@@ -285,7 +304,7 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     if xor is None:
         xor = _prefix_xor(arr, size)
     bang, c5r = b[rows], c5[rows]
-    sentence_ok = (xor[bang + 1] ^ xor[c5r + 2]) == _HEX[arr[c5r + 3]] * 16 + _HEX[arr[c5r + 4]]
+    sentence_ok = (xor[bang + 1] ^ xor[c5r + 2]).astype(np.int64) == _HEX[arr[c5r + 3]] * 16 + _HEX[arr[c5r + 4]]
     t = np.where(np.isnan(tag_t[rows]), leading_t[rows], tag_t[rows])
     untimed = np.flatnonzero(np.isnan(t) & (c5r + 5 < end[rows]))
     for row, a, z in zip(untimed.tolist(), (c5r[untimed] + 5).tolist(), end[rows[untimed]].tolist(), strict=True):
@@ -306,7 +325,7 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
         fast_bytes=int(lengths[rows].sum()),
         reason=reason,
         t=t,
-        station=[station[k] for k in rows.tolist()] if len(rows) else [],
+        station=station[rows],
         kind=kind[keep],
         msg_type=batch.msg_type[keep],
         mmsi=batch.mmsi[keep],
@@ -315,12 +334,12 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     )
 
 
-def _prefix_xor(arr: npt.NDArray[np.uint8], size: int) -> IntArray:
+def _prefix_xor(arr: npt.NDArray[np.uint8], size: int) -> npt.NDArray[np.uint8]:
     """``x[k]``: the XOR of the first ``k`` bytes (a range's checksum is ``x[end] ^ x[start]``)."""
     prefix = np.zeros(size + 1, dtype=np.uint8)
     if size:
         np.bitwise_xor.accumulate(arr[:size], out=prefix[1:])
-    return prefix.astype(np.int64)
+    return prefix
 
 
 class BulkJumpGate(JumpGate):
