@@ -199,6 +199,8 @@ class NmeaDecoder(LineDecoder):
         self._deferred: list[_Deferred] | None = None  # reports held back by feed_columns, else None
         self._held: list[_Held] | None = None  # messages whose decoding feed_columns holds back, else None
         self._line = 0  # index in its batch of the line feed_columns is feeding
+        self._key_cache: dict[int, str] = {}  # MMSI -> platform key, for feed_columns
+        self._identified: set[int] = set()  # MMSIs whose identity is known
 
     def feed(self, line: bytes) -> tuple[Observation, ...]:
         text = self._bytes(line)
@@ -343,7 +345,7 @@ class NmeaDecoder(LineDecoder):
             deferred += [self._static(parsed, row) for row in statics]
         rows = np.flatnonzero(good & (parsed.kind == POSITION))
         unique, code = np.unique(parsed.mmsi[rows], return_inverse=True)
-        keys = [f"mmsi:{mmsi:09d}" for mmsi in unique.tolist()]
+        keys = self._keys_of(unique.tolist())
         sequential = np.zeros(len(keys), dtype=bool)
         if deferred:
             index = {key: k for k, key in enumerate(keys)}
@@ -353,7 +355,7 @@ class NmeaDecoder(LineDecoder):
                     sequential[k] = True
         in_order = sequential[code]
         lines_out, observations = self._in_order(parsed, rows[in_order], deferred)
-        batch, batch_lines = self._columns(parsed, rows[~in_order], code[~in_order], keys)
+        batch, batch_lines = self._columns(parsed, rows[~in_order], code[~in_order], keys, unique)
         if observations:
             ordered = ObservationBatch.from_observations(observations)
             if len(batch):
@@ -362,6 +364,18 @@ class NmeaDecoder(LineDecoder):
             else:
                 batch = ordered
         return [batch] if len(batch) else []
+
+    def _keys_of(self, mmsis: list[int]) -> list[str]:
+        """The platform key of each MMSI (``mmsi:%09d``), each made once per decoder."""
+        known = self._key_cache
+        keys = list(map(known.get, mmsis))
+        if None in keys:
+            if len(known) > 200_000:
+                known.clear()
+            for k, mmsi in enumerate(mmsis):
+                if keys[k] is None:
+                    keys[k] = known[mmsi] = f"mmsi:{mmsi:09d}"
+        return keys  # type: ignore[return-value]
 
     @staticmethod
     def _static(parsed: ParsedLines, row: int) -> _Deferred:
@@ -467,10 +481,10 @@ class NmeaDecoder(LineDecoder):
         return lines_out, observations
 
     def _columns(
-        self, parsed: ParsedLines, rows: np.ndarray, code: np.ndarray, keys: list[str]
+        self, parsed: ParsedLines, rows: np.ndarray, code: np.ndarray, keys: list[str], unique: np.ndarray
     ) -> tuple[ObservationBatch, np.ndarray]:
-        """The common rows ``rows`` (platform ``keys[code]``) through the range and jump gates column-wise: the
-        batch of those that pass, and their line indices."""
+        """The common rows ``rows`` (platform ``keys[code]``, MMSI ``unique[code]``) through the range and jump
+        gates column-wise: the batch of those that pass, and their line indices."""
         stats = self._stats
         values = parsed.values
         lat, lon = values.lat[rows], values.lon[rows]
@@ -491,12 +505,15 @@ class NmeaDecoder(LineDecoder):
         admitted = settled[code]
         last = np.full(len(keys), -1, dtype=np.int64)
         np.maximum.at(last, code, np.arange(len(code)))
-        t_list, lat_list, lon_list = t.tolist(), lat.tolist(), lon.tolist()
-        for k in np.flatnonzero(settled & (last >= 0)).tolist():
-            j = int(last[k])
-            gate.settle(keys[k], t_list[j], lat_list[j], lon_list[j])
-        for j in np.flatnonzero(~admitted).tolist():
-            admitted[j] = gate.admit(keys[code[j]], t_list[j], lat_list[j], lon_list[j])
+        settle = np.flatnonzero(settled & (last >= 0))
+        rows_of = last[settle]
+        platforms = np.array(keys, dtype=object)
+        gate.settle_many(platforms[settle].tolist(), t[rows_of].tolist(), lat[rows_of].tolist(), lon[rows_of].tolist())
+        unsettled = np.flatnonzero(~admitted)
+        if len(unsettled):
+            t_list, lat_list, lon_list = t.tolist(), lat.tolist(), lon.tolist()
+            for j in unsettled.tolist():
+                admitted[j] = gate.admit(keys[code[j]], t_list[j], lat_list[j], lon_list[j])
         emitted = int(admitted.sum())
         if emitted < len(admitted):
             stats.reject("implausible_jump", len(admitted) - emitted)
@@ -504,15 +521,20 @@ class NmeaDecoder(LineDecoder):
         stats.observations += emitted
         rows, code = rows[admitted], code[admitted]
         n = len(rows)
-        platforms = np.array(keys, dtype=object)
-        identities = [self._identities.get(key) for key in keys]
-        known = any(identity is not None for identity in identities)
+        hits: list[int] = []
+        if self._identified:
+            used = np.unique(code)
+            known_mmsi = np.fromiter(self._identified, dtype=np.int64, count=len(self._identified))
+            hits = used[np.isin(unique[used], known_mmsi)].tolist()
+        identities = [self._identities.get(keys[k]) for k in hits]
+        known = bool(hits)
         stations = parsed.station[rows].tolist()
 
         def identity_column(field: str) -> list[Any] | None:
             if not known:
                 return None
-            per_key = np.array([None if i is None else getattr(i, field) for i in identities], dtype=object)
+            per_key = np.full(len(keys), None, dtype=object)
+            per_key[hits] = [None if i is None else getattr(i, field) for i in identities]
             column: list[Any] = per_key[code].tolist()
             return None if all(value is None for value in column) else column
 
@@ -660,6 +682,8 @@ class NmeaDecoder(LineDecoder):
             changed = self._identities.update(
                 key, callsign=report.callsign, name=report.name, ship_type=report.ship_type
             )
+            if changed is not None:
+                self._identified.add(report.mmsi)
         lat, lon = report.lat, report.lon
         if msg_type in POSITION_TYPES and lat is not None and lon is not None:
             if not valid_lat_lon(lat, lon) or not self._range.admit(lat, lon):

@@ -15,6 +15,7 @@ Pure: no state, no I/O. ``NmeaDecoder.feed_columns`` consumes the results.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -133,7 +134,7 @@ def _stations(
     inside = np.arange(8) >= (8 - width)[:, None]
     chars[~inside] = 0
     short = (width <= 8) & ((chars > 32) | ~inside).all(axis=1)
-    packed = chars[short].astype(np.uint64) @ (np.uint64(1) << np.arange(56, -1, -8, dtype=np.uint64))
+    packed = np.ascontiguousarray(chars[short]).view(">u8").ravel()  # the 8 bytes as one big-endian integer
     distinct, which = np.unique(packed, return_inverse=True)
     names = np.array(
         [int(value).to_bytes(8, "big").lstrip(b"\0").decode() or None for value in distinct.tolist()] + [None],
@@ -354,15 +355,17 @@ class BulkJumpGate(JumpGate):
     def anchors(self, keys: Sequence[str]) -> tuple[FloatArray, FloatArray, FloatArray]:
         """[s], [deg], [deg] each platform's anchor (NaN where it has none)."""
         nothing = (math.nan, math.nan, math.nan)
-        known = [self._anchor.get(key, nothing) for key in keys]
-        table = np.array(known, dtype=np.float64).reshape(len(keys), 3)
+        known = map(self._anchor.get, keys, itertools.repeat(nothing))
+        flat = np.fromiter(itertools.chain.from_iterable(known), dtype=np.float64, count=3 * len(keys))
+        table = flat.reshape(len(keys), 3)
         return table[:, 0], table[:, 1], table[:, 2]
 
-    def settle(self, key: str, t: float, lat: float, lon: float) -> None:
-        """What ``admit`` leaves for a platform whose fixes all agreed in time order, the last one ``t, lat, lon``."""
-        self._anchor[key] = (t, lat, lon)
+    def settle_many(self, keys: list[str], t: list[float], lat: list[float], lon: list[float]) -> None:
+        """What ``admit`` leaves for platforms whose fixes all agreed in time order, the last ones ``t, lat, lon``."""
+        self._anchor.update(zip(keys, zip(t, lat, lon, strict=True), strict=True))
         if self._candidate:
-            self._candidate.pop(key, None)
+            for key in self._candidate.keys() & set(keys):
+                del self._candidate[key]
 
 
 def chain_admits(
