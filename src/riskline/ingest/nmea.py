@@ -64,6 +64,7 @@ from riskline.ingest.nmea_columns import (
     BulkJumpGate,
     ParsedLines,
     chain_admits,
+    interleave,
     parse_lines,
 )
 from riskline.ingest.observation import Domain, Observation
@@ -360,7 +361,7 @@ class NmeaDecoder(LineDecoder):
             ordered = ObservationBatch.from_observations(observations)
             if len(batch):
                 every = np.concatenate([batch_lines, np.array(lines_out, dtype=np.int64)])
-                batch = ObservationBatch.concat([batch, ordered]).select(np.argsort(every, kind="stable"))
+                batch = interleave(batch, ordered, np.argsort(every, kind="stable"))
             else:
                 batch = ordered
         return [batch] if len(batch) else []

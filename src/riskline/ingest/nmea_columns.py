@@ -15,11 +15,13 @@ Pure: no state, no I/O. ``NmeaDecoder.feed_columns`` consumes the results.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +37,7 @@ from riskline.ingest.ais_bulk import (
     reports,
 )
 from riskline.ingest.ais_fields import SUPPORTED_TYPES
+from riskline.ingest.batch import ObservationBatch
 from riskline.ingest.gate import _METRES_PER_DEGREE, GateLimits, JumpGate, distance_m
 
 IntArray = npt.NDArray[np.int64]
@@ -80,6 +83,7 @@ _UPPER = _table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _UPPER_DIGIT = _DIGIT | _UPPER
 _LOWER = _table(b"abcdefghijklmnopqrstuvwxyz")
 _FILL = _table(b"012345")
+_UNARMOURED = bytes(0 if 48 <= value <= 87 or 96 <= value <= 119 else 1 for value in range(256))
 _HEX = np.full(256, -1, dtype=np.int64)
 _HEX[list(b"0123456789ABCDEF")] = np.arange(16)
 _SIXBIT = np.zeros(256, dtype=np.uint8)
@@ -277,10 +281,9 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     rows = np.flatnonzero(ok)
     payload_start, payload_end = c4[rows] + 1, c5[rows]
     if len(rows):
-        data = arr[:size]
-        unarmoured = ~(((data >= 48) & (data <= 87)) | ((data >= 96) & (data <= 119)))  # not 0-W, `-w
+        unarmoured = np.frombuffer(joined.translate(_UNARMOURED), dtype=np.int8)  # 1 where not 0-W or `-w
         invalid = np.zeros(size + 1, dtype=np.int32)
-        np.cumsum(unarmoured.view(np.int8), dtype=np.int32, out=invalid[1:])
+        np.cumsum(unarmoured, dtype=np.int32, out=invalid[1:])
         armoured = invalid[payload_end] == invalid[payload_start]
         rows, payload_start, payload_end = rows[armoured], payload_start[armoured], payload_end[armoured]
     length = payload_end - payload_start
@@ -368,6 +371,27 @@ class BulkJumpGate(JumpGate):
                 del self._candidate[key]
 
 
+def interleave(first: ObservationBatch, second: ObservationBatch, order: IntArray) -> ObservationBatch:
+    """The rows of both batches (``first``'s, then ``second``'s) in ``order``: ``concat`` then ``select``, with
+    the object columns taken by NumPy."""
+    columns: dict[str, Any] = {"source": first.source}
+    n1, n2 = len(first), len(second)
+    for field in dataclasses.fields(ObservationBatch):
+        if field.name == "source":
+            continue
+        a, b = getattr(first, field.name), getattr(second, field.name)
+        if isinstance(a, np.ndarray):
+            columns[field.name] = np.concatenate([a, b])[order]
+        elif a is None and b is None:
+            columns[field.name] = None
+        else:
+            both = np.empty(n1 + n2, dtype=object)
+            both[:n1] = a if a is not None else None
+            both[n1:] = b if b is not None else None
+            columns[field.name] = both[order].tolist()
+    return ObservationBatch(**columns)
+
+
 def chain_admits(
     code: IntArray,
     t: FloatArray,
@@ -400,4 +424,14 @@ def chain_admits(
     return settled
 
 
-__all__ = ["OTHER", "POSITION", "REASONS", "STATIC", "BulkJumpGate", "ParsedLines", "chain_admits", "parse_lines"]
+__all__ = [
+    "OTHER",
+    "POSITION",
+    "REASONS",
+    "STATIC",
+    "BulkJumpGate",
+    "ParsedLines",
+    "chain_admits",
+    "interleave",
+    "parse_lines",
+]
