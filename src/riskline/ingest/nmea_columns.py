@@ -69,6 +69,7 @@ _LEADING_EPOCH = re.compile(rb"(\d{9,10}(?:\.\d*)?)[\s,;]*(?=[!\\$])")
 _PAD = b"\0" * 64  # read past the end of the batch without an index check
 _DIGITS_MAX = 15  # [characters] longest all-digit ``c:`` read here (exact in a float64)
 _POWERS = 10.0 ** np.arange(_DIGITS_MAX - 1, -1, -1)
+_STATION_MAX = 32  # [characters] longest ``s:`` station read column-wise
 
 
 def _table(members: bytes) -> BoolArray:
@@ -132,20 +133,26 @@ def _stations(
     out: npt.NDArray[np.object_],
 ) -> None:
     """``out[line]``: the station text ``joined[start:end]`` (None when empty) of each line; stations of up to
-    8 printable characters are told apart as 64-bit integers, each distinct one decoded once."""
+    ``_STATION_MAX`` printable characters are read as fixed-width byte strings, each distinct one decoded once."""
     width = end - start
-    chars = _gather(arr, end - 8, 8)
-    inside = np.arange(8) >= (8 - width)[:, None]
+    chars = _gather(arr, start, _STATION_MAX)
+    inside = np.arange(_STATION_MAX) < width[:, None]
     chars[~inside] = 0
-    short = (width <= 8) & ((chars > 32) | ~inside).all(axis=1)
-    packed = np.ascontiguousarray(chars[short]).view(">u8").ravel()  # the 8 bytes as one big-endian integer
-    distinct, which = np.unique(packed, return_inverse=True)
-    names = np.array(
-        [int(value).to_bytes(8, "big").lstrip(b"\0").decode() or None for value in distinct.tolist()] + [None],
-        dtype=object,
-    )[:-1]
-    out[lines[short]] = names[which]
-    for line, a, b in zip(lines[~short].tolist(), start[~short].tolist(), end[~short].tolist(), strict=True):
+    plain = (width <= _STATION_MAX) & ((chars > 32) | ~inside).all(axis=1)
+    rows, chars = lines[plain], chars[plain]
+    for _ in range(4):  # a batch seldom has more than a few stations: take them one at a time
+        if not len(rows):
+            break
+        same = (chars == chars[0]).all(axis=1)
+        out[rows[same]] = chars[0].tobytes().rstrip(b"\0").decode() or None
+        rows, chars = rows[~same], chars[~same]
+    if len(rows):
+        texts = np.ascontiguousarray(chars).view(f"S{_STATION_MAX}").ravel()  # NUL padding dropped
+        distinct, which = np.unique(texts, return_inverse=True)
+        names = np.empty(len(distinct), dtype=object)
+        names[:] = [text.decode() or None for text in distinct.tolist()]
+        out[rows] = names[which]
+    for line, a, b in zip(lines[~plain].tolist(), start[~plain].tolist(), end[~plain].tolist(), strict=True):
         out[line] = joined[a:b].decode() or None
 
 
@@ -288,15 +295,17 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
         rows, payload_start, payload_end = rows[armoured], payload_start[armoured], payload_end[armoured]
     length = payload_end - payload_start
     usable = 6 * length - (arr[c5[rows] + 1].astype(np.int64) - 48)  # [bits]
-    chars = _gather(arr, payload_start, STATIC_WIDTH)
-    sixbit = _SIXBIT[np.where(np.arange(STATIC_WIDTH) < length[:, None], chars, np.uint8(ord("0")))]
-    batch = decode_sixbit_positions(sixbit[:, :WIDTH], usable)
+    chars = _gather(arr, payload_start, WIDTH)
+    chars[np.arange(WIDTH) >= length[:, None]] = ord("0")
+    batch = decode_sixbit_positions(_SIXBIT[chars], usable)
     kind = np.full(len(rows), -1, dtype=np.int64)
     kind[batch.complete] = POSITION
     kind[np.isin(batch.msg_type, _PLAIN_OTHER) & (usable >= 6)] = OTHER
     maybe_static = np.flatnonzero(np.isin(batch.msg_type, (5, 24)))
     identity: list[StaticIdentity | None] = [None] * len(rows)
-    statics = decode_statics(sixbit[maybe_static], usable[maybe_static])
+    static_chars = _gather(arr, payload_start[maybe_static], STATIC_WIDTH)
+    static_chars[np.arange(STATIC_WIDTH) >= length[maybe_static, None]] = ord("0")
+    statics = decode_statics(_SIXBIT[static_chars], usable[maybe_static])
     for row, static in zip(maybe_static.tolist(), statics, strict=True):
         if static is not None:
             identity[row] = static
