@@ -105,6 +105,10 @@ COLUMN_DECODERS: dict[str, Callable[[IngestStats, ReaderOptions], ColumnDecoder]
 }
 """Line formats ``read_path_batches`` reads column-wise."""
 
+COLUMN_CHUNK_BYTES = 1 << 20
+"""[bytes] read size where a format is read column-wise: a chunk's lines make one batch, and bigger batches spread
+each batch's fixed costs (and each platform's) over more rows."""
+
 
 def read_path_batches(
     path: Path, stats: IngestStats, *, options: ReaderOptions | None = None
@@ -121,7 +125,7 @@ def read_path_batches(
     decoder = COLUMN_DECODERS[fmt](stats, opts)
     try:
         with cast(BinaryIO, gzip.open(path, "rb") if is_gzip(head) else path.open("rb")) as handle:
-            chunks = iter(partial(handle.read, CHUNK_BYTES), b"")
+            chunks = iter(partial(handle.read, COLUMN_CHUNK_BYTES), b"")
             for lines in line_batches(chunks, opts.max_line_bytes, overlong_line(stats)):
                 yield from decoder.feed_columns(lines)
     except (OSError, EOFError, zlib.error) as error:
