@@ -314,15 +314,18 @@ class NmeaDecoder(LineDecoder):
 
     def feed_columns(self, lines: Sequence[bytes]) -> list[ObservationBatch]:
         """Many lines at once, as columns: what feeding them one by one gives (the same observations in the same
-        order, the same counts), with no Python object per common position report.
+        order, the same counts), with no Python object per common line.
 
-        The common lines (``nmea_columns.parse_lines``) are checked, timed and decoded as arrays. The others go
-        through ``feed`` in input order, their reports held back; then the reports of the platforms they concern,
-        with those platforms' common lines, go through ``_apply_report`` in input order, while every other
-        platform's common lines pass the gates column-wise (the jump gate optimistically, ``chain_admits``,
-        sequentially for a platform whose fixes do not simply chain). Multi-sentence timeouts run on the data time
-        of the common lines between two other lines (their latest). With a clock, ``start_time``, or a ``$PGHP``
-        wrapper in the batch or pending, the batch goes through ``feed_lines``."""
+        The common lines (``nmea_columns.parse_lines``: position reports, statics, types riskline does not use) are
+        checked, timed and decoded as arrays. The others go through ``feed`` in input order with their reports held
+        back (``_Deferred``; the statics among whole messages decoded in bulk, ``_decode_held``). Then the held
+        reports and the statics, with the common position reports of the platforms they concern, go through
+        ``_apply_report`` in input order, while every other platform's position reports pass the gates
+        column-wise (the jump gate optimistically, ``chain_admits``, sequentially for a platform whose fixes do not
+        simply chain). Multi-sentence timeouts run, before each other line, on the latest data time of the common
+        lines since the previous one (evicting at several times with nothing added in between is evicting at the
+        latest). With a clock, ``start_time``, or a ``$PGHP`` wrapper in the batch or pending, the batch goes
+        through ``feed_lines``."""
         joined = b"".join(lines)
         if self._clock is not None or self._untimed is not None or self._wrapper_t is not None or b"$PGHP" in joined:
             observations = self.feed_lines(lines)

@@ -1,16 +1,19 @@
 """The columnar half of the AIS NMEA reader: a batch of lines parsed, checked and decoded as arrays of bytes.
 
 ``parse_lines`` looks at the bytes of a whole batch at once (NumPy over the joined lines, no Python per line) and
-picks the lines in the common shape ``nmea_bulk`` describes — an optional leading POSIX time, an optional
-NMEA 4.10 tag block without a group (``g:``), then a single-sentence ``!xxVDM``/``!xxVDO`` position report of
-type 1/2/3, 18 or 27 at its full length, optional receiver fields after the checksum. For those it does what
-the per-line reader does before any state is involved: both checksums (IEC 61162-1 §7.2.3 XOR, one cumulative
-XOR over the batch), the tag block's ``s:`` station and ``c:`` time (digits only here), the leading epoch, and
-the field decoding (``ais_bulk``). Each picked line gets its time and the reason it is rejected, if it is.
-Every other line is left to the per-line reader (``NmeaDecoder.feed``). ``chain_admits`` is the jump gate
-(``gate.JumpGate``) run optimistically on whole columns.
+picks the lines in the common shape — an optional leading POSIX time, an optional NMEA 4.10 tag block without a
+group (``g:``), then a single-sentence ``!xxVDM``/``!xxVDO`` (IEC 61162-1) with optional receiver fields after the
+checksum — whose message is one of: a position report of type 1/2/3, 18 or 27 at its full length (``POSITION``);
+a static, type 5 or type 24 part A/B, as long as its fields (``STATIC``); a type riskline does not use that pyais
+decodes with its generic field plan, so always ``unsupported_type`` (``OTHER``). For those it does what the
+per-line reader does before any state is involved: both checksums (IEC 61162-1 §7.2.3 XOR, one cumulative XOR
+over the batch), the tag block's ``s:`` station and ``c:`` time (digits only here), the leading epoch, the time in
+the receiver fields, and the field decoding (``ais_bulk``, pyais its oracle). Each picked line gets its time and
+the reason it is rejected, if it is. Every other line is left to the per-line reader (``NmeaDecoder.feed``).
+``chain_admits`` is the jump gate (``gate.JumpGate``) run optimistically on whole columns, ``BulkJumpGate`` the
+gate whose anchors it reads and settles at once.
 
-Pure: no state, no I/O. ``NmeaDecoder.feed_columns`` consumes the results.
+Pure but for ``BulkJumpGate``: no I/O. ``NmeaDecoder.feed_columns`` consumes the results.
 """
 
 from __future__ import annotations
