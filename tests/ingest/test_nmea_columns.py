@@ -285,3 +285,13 @@ def test_random_payloads_of_any_type_read_alike(messages: list[tuple[int, int, i
         body = b"AIVDM,1,1,,A,%s,%d" % (payload, fill)
         lines.append(_tagged(b"!%s*%02X" % (body, checksum(body)), T0 + len(lines)))
     _agree(lines, ReaderOptions, [7])
+
+
+def test_many_stations_of_every_length_in_one_batch_read_alike() -> None:
+    stations = ["1", "22", "", "abcdefgh", "abcdefghi", "a" * 32, "b" * 33, "rx 2", "x:y", "Z9", "a.b-c", "22"]
+    lines = [
+        _tagged(_position(273_000_100 + k, 57.0, 11.0), T0 + k, station) for k, station in enumerate(stations * 3)
+    ]
+    _agree(lines, ReaderOptions, [len(lines), 5])
+    got, _ = _as_columns(lines, ReaderOptions(), [len(lines)])
+    assert [o.station for o in got] == [station or None for station in stations * 3]

@@ -150,6 +150,14 @@ def _stations(
         out[rows[same]] = chars[0].tobytes().rstrip(b"\0").decode() or None
         rows, chars = rows[~same], chars[~same]
     if len(rows):
+        words = np.ascontiguousarray(chars).view("<u8").reshape(len(rows), _STATION_MAX // 8)
+        short = (words[:, 1:] == 0).all(axis=1)  # up to 8 characters: one integer each
+        distinct_words, which_word = np.unique(words[short, 0], return_inverse=True)
+        names = np.empty(len(distinct_words), dtype=object)
+        names[:] = [int(word).to_bytes(8, "little").rstrip(b"\0").decode() or None for word in distinct_words.tolist()]
+        out[rows[short]] = names[which_word]
+        rows, chars = rows[~short], chars[~short]
+    if len(rows):
         texts = np.ascontiguousarray(chars).view(f"S{_STATION_MAX}").ravel()  # NUL padding dropped
         distinct, which = np.unique(texts, return_inverse=True)
         names = np.empty(len(distinct), dtype=object)
@@ -292,9 +300,8 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     payload_start, payload_end = c4[rows] + 1, c5[rows]
     if len(rows):
         unarmoured = np.frombuffer(joined.translate(_UNARMOURED), dtype=np.int8)  # 1 where not 0-W or `-w
-        invalid = np.zeros(size + 1, dtype=np.int32)
-        np.cumsum(unarmoured, dtype=np.int32, out=invalid[1:])
-        armoured = invalid[payload_end] == invalid[payload_start]
+        bounds = np.column_stack([payload_start, payload_end]).ravel()  # payloads are in order, apart, not empty
+        armoured = np.add.reduceat(unarmoured, bounds, dtype=np.int32)[::2] == 0
         rows, payload_start, payload_end = rows[armoured], payload_start[armoured], payload_end[armoured]
     length = payload_end - payload_start
     usable = 6 * length - (arr[c5[rows] + 1].astype(np.int64) - 48)  # [bits]
