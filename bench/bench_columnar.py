@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/bench_columnar.py [--quick]
 
-1. AIS NMEA ingest: ``read_path`` (lines in batches, position reports decoded in bulk, every check and count,
-   ``Observation`` objects out) against a plain ``pyais.decode(s).asdict()`` loop over the same sentences.
+1. AIS NMEA ingest: ``read_path_batches`` (columns: ``ObservationBatch`` out, every check and count) and
+   ``read_path`` (lines in batches, position reports decoded in bulk, ``Observation`` objects out) against a plain
+   ``pyais.decode(s).asdict()`` loop over the same sentences.
 2. The busy Baltic hour (``riskline.scenarios.baltic``) through the whole watch: the row path (``feed`` per
    observation, as in bench_watch.py) and the columnar path (``read_path_batches``, merged and sorted in bulk,
    ``feed_batch``), as multiples of real time.
@@ -90,33 +91,55 @@ def alternate(a: Callable[[Timing], None], b: Callable[[Timing], None], runs: in
 # --- 1. AIS ingest --------------------------------------------------------------------------------------------
 
 
+def _ais_table(path: Path, runs: int) -> str:
+    """``read_path_batches`` (columns), a plain pyais loop and ``read_path`` (rows) on one NMEA file, A B C A B C."""
+    sentences = [line.split(b"\\")[-1] for line in path.read_bytes().splitlines() if line.strip()]
+
+    def plain() -> None:
+        for sentence in sentences:
+            with contextlib.suppress(Exception):  # the peer loop skips what pyais cannot decode
+                pyais.decode(sentence).asdict()
+
+    def columns() -> None:
+        sum(len(batch) for batch in read_path_batches(path, IngestStats()))
+
+    def rows() -> None:
+        sum(1 for _ in read_path(path, IngestStats()))
+
+    peer, mine, row = Timing(), Timing(), Timing()
+    for _ in range(runs):
+        _timed(plain, peer)
+        _timed(columns, mine)
+        _timed(rows, row)
+    n = len(sentences)
+
+    def line(name: str, timing: Timing) -> str:
+        return (
+            f"| {name} | {n:,} | {timing.median_wall():.3f} | {timing.median_cpu():.3f} | "
+            f"{n / timing.median_cpu():,.0f} | {peer.median_wall() / timing.median_wall():.2f}× / "
+            f"{peer.median_cpu() / timing.median_cpu():.2f}× |"
+        )
+
+    return (
+        "| reader | sentences | wall [s] | CPU [s] | sentences/s (CPU) | vs plain pyais (wall / CPU) |\n"
+        "|---|---:|---:|---:|---:|---:|\n"
+        + line("plain `pyais.decode(s).asdict()` loop", peer) + "\n"
+        + line("riskline `read_path_batches` (columns)", mine) + "\n"
+        + line("riskline `read_path` (rows, bulk decoding)", row)
+    )
+
+
 def bench_ais(tmp: Path, copies: int, runs: int) -> str:
     source = (shared_dir() / "data" / "ais" / "test_data_20211101.nm4").read_bytes()
     path = tmp / "ais.nm4"
     path.write_bytes(source * copies)
-    sentences = [line.split(b"\\")[-1] for line in path.read_bytes().splitlines() if line.strip()]
-
-    def plain(timing: Timing) -> None:
-        def loop() -> None:
-            for sentence in sentences:
-                with contextlib.suppress(Exception):  # the peer loop skips what pyais cannot decode
-                    pyais.decode(sentence).asdict()
-
-        _timed(loop, timing)
-
-    def ours(timing: Timing) -> None:
-        _timed(lambda: sum(1 for _ in read_path(path, IngestStats())), timing)
-
-    peer, mine = alternate(plain, ours, runs)
-    n = len(sentences)
+    ships = 3000 if copies >= 50 else 300
+    hour = busy_baltic_hour(shared_dir() / "data", tmp / "busy_ais", ships=ships, aircraft=10)
     return (
-        "| reader | sentences | wall [s] | CPU [s] | sentences/s (wall) | vs plain pyais (wall / CPU) |\n"
-        "|---|---:|---:|---:|---:|---:|\n"
-        f"| plain `pyais.decode(s).asdict()` loop | {n:,} | {peer.median_wall():.2f} | {peer.median_cpu():.2f} | "
-        f"{n / peer.median_wall():,.0f} | 1.00× |\n"
-        f"| riskline `read_path` (bulk decoding) | {n:,} | {mine.median_wall():.2f} | {mine.median_cpu():.2f} | "
-        f"{n / mine.median_wall():,.0f} | {peer.median_wall() / mine.median_wall():.2f}× / "
-        f"{peer.median_cpu() / mine.median_cpu():.2f}× |"
+        f"`test_data_20211101.nm4` × {copies} (real receiver data: statics, multi-sentence messages, other types), "
+        f"median of {runs} runs, A B C alternated:\n\n{_ais_table(path, runs)}\n\n"
+        f"The busy Baltic hour's AIS file ({hour.ship_reports:,} type 1 reports of {ships:,} ships, tag blocks):"
+        f"\n\n{_ais_table(hour.nmea_path, runs)}"
     )
 
 

@@ -7,6 +7,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pyais
 import pytest
 from hypothesis import given, settings
@@ -14,7 +15,8 @@ from hypothesis import strategies as st
 from ingest_support import balanced
 from pyais.util import checksum
 
-from riskline.ingest.ais_bulk import FULL_BITS, decode_positions, reports
+from riskline.ingest.ais_bulk import FULL_BITS, STATIC_WIDTH, decode_positions, decode_statics, reports, sixbit_rows
+from riskline.ingest.ais_fields import ais_report
 from riskline.ingest.nmea import NmeaDecoder
 from riskline.ingest.observation import Observation
 from riskline.ingest.options import ReaderOptions
@@ -177,3 +179,42 @@ def test_dirty_files_are_rejected_alike_counted_by_the_same_reasons(ais_dir: Pat
     assert stats == expected_stats
     assert expected_stats.rejected["bad_checksum"] > 0
     assert expected_stats.rejected["implausible_value"] >= 1
+
+
+@st.composite
+def static_messages(draw: st.DrawFn) -> tuple[bytes, int]:
+    """A random static report (type 5, type 24 part 0-3), every bit random, of a random length around its own."""
+    msg_type = draw(st.sampled_from([5, 24]))
+    head = format(msg_type, "06b") + format(draw(st.integers(0, (1 << 32) - 1)), "032b")
+    if msg_type == 24:
+        head += format(draw(st.integers(0, 3)), "02b")
+    length = draw(st.sampled_from([40, 100, 130, 132, 138, 156, 160, 162, 168, 200, 239, 240, 424, 426]))
+    length = max(length, len(head))
+    rest = draw(st.integers(min_value=0, max_value=(1 << (length - len(head))) - 1)) if length > len(head) else 0
+    bits = head + (format(rest, f"0{length - len(head)}b") if length > len(head) else "")
+    if draw(st.booleans()):  # text as vessels send it: letters, digits, spaces and @ padding
+        text = "".join(format(draw(st.sampled_from([0, 0, 1, 13, 26, 32, 32, 48, 57])), "06b") for _ in range(40))
+        bits = bits[:40] + text[: max(0, len(bits) - 40)] + bits[40 + len(text) :]
+    return _armour(bits)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(static_messages(), min_size=1, max_size=30))
+def test_bulk_statics_agree_with_pyais(messages: list[tuple[bytes, int]]) -> None:
+    payloads = [payload for payload, _ in messages]
+    usable = np.array([6 * len(payload) - fill for payload, fill in messages], dtype=np.int64)
+    identities = decode_statics(sixbit_rows(payloads, STATIC_WIDTH), usable)
+    for (payload, fill), identity in zip(messages, identities, strict=True):
+        if identity is None:
+            continue  # left to pyais
+        report = ais_report(pyais.decode(_sentence(payload, fill)))
+        assert report is not None
+        assert identity.name == report.name
+        assert identity.callsign == report.callsign
+        assert identity.ship_type == report.ship_type
+    taken = [identity is not None for identity in identities]
+    for (payload, fill), took in zip(messages, taken, strict=True):
+        usable_bits = 6 * len(payload) - fill
+        first = _ARMOUR.index(payload[:1])
+        if first == 5 and usable_bits >= 240:
+            assert took

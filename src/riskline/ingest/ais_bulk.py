@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from pyais.constants import ShipType
 
 from riskline.units import KNOT
 
@@ -31,7 +32,8 @@ FIRST_CHARACTER = frozenset(b"123BK")
 FULL_BITS = {1: 168, 2: 168, 3: 168, 18: 168, 27: 96}
 """[bits] length of a complete message of each bulk type."""
 
-_WIDTH = 28  # [characters] armoured length of 168 bits, the longest bulk layout
+WIDTH = 28  # [characters] armoured length of 168 bits, the longest bulk layout
+_WIDTH = WIDTH
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -80,8 +82,13 @@ class Reports:
 def sixbit(payloads: Sequence[bytes]) -> npt.NDArray[np.uint8]:
     """The 6-bit values of the first ``_WIDTH`` characters of each payload (shorter ones padded with 0),
     one row per payload. Characters must be valid armouring (``0``-``W``, `````-``w``)."""
-    padded = b"".join(p[:_WIDTH].ljust(_WIDTH, b"0") for p in payloads)
-    chars = np.frombuffer(padded, dtype=np.uint8).reshape(len(payloads), _WIDTH)
+    return sixbit_rows(payloads, _WIDTH)
+
+
+def sixbit_rows(payloads: Sequence[bytes], width: int) -> npt.NDArray[np.uint8]:
+    """``sixbit`` for the first ``width`` characters."""
+    padded = b"".join(p[:width].ljust(width, b"0") for p in payloads)
+    chars = np.frombuffer(padded, dtype=np.uint8).reshape(len(payloads), width)
     values = chars - np.uint8(48)
     values[values > 40] -= np.uint8(8)
     return values
@@ -101,6 +108,36 @@ def _field(bits: npt.NDArray[np.uint8], start: int, width: int, *, signed: bool 
     return np.asarray(value, dtype=np.int64)
 
 
+class _Words:
+    """The first 168 bits of each payload as three integers (60, 60 and 48 bits): a field is a shift and a mask of
+    one or two of them, for the whole batch at once."""
+
+    __slots__ = ("_words",)
+
+    def __init__(self, values: npt.NDArray[np.uint8]) -> None:
+        six = values.astype(np.int64)
+        self._words: list[tuple[IntArray, int, int]] = []  # (word, first bit, bits)
+        for first in range(0, WIDTH, 10):
+            word = np.zeros(len(values), dtype=np.int64)
+            for column in range(first, min(first + 10, WIDTH)):
+                word = (word << 6) | six[:, column]
+            self._words.append((word, 6 * first, 6 * (min(first + 10, WIDTH) - first)))
+
+    def field(self, start: int, width: int, *, signed: bool = False) -> IntArray:
+        end = start + width
+        value: IntArray | None = None
+        for word, first, size in self._words:
+            a, b = max(start, first), min(end, first + size)
+            if a >= b:
+                continue
+            part = (word >> (first + size - b)) & ((1 << (b - a)) - 1)
+            value = part if value is None else (value << (b - a)) | part
+        assert value is not None
+        if signed:
+            value = np.where(value >= 1 << (width - 1), value - (1 << width), value)
+        return value
+
+
 def _degrees(raw: IntArray, numerator: int) -> FloatArray:
     """pyais's exact rounding of raw/600000 (numerator 10) or raw/600 (numerator 10000) to 1e-6°."""
     return np.asarray((numerator * raw + 3) // 6, dtype=np.float64) / 1e6
@@ -112,14 +149,22 @@ def decode_positions(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> Pos
     lengths = np.fromiter((len(p) for p in payloads), dtype=np.int64, count=n)
     usable = 6 * lengths - np.asarray(fill_bits, dtype=np.int64)  # [bits]
     if n == 0:
+        return decode_sixbit_positions(np.zeros((0, _WIDTH), dtype=np.uint8), usable)
+    return decode_sixbit_positions(sixbit(payloads), usable)
+
+
+def decode_sixbit_positions(values: npt.NDArray[np.uint8], usable: IntArray) -> PositionBatch:
+    """``decode_positions`` from the 6-bit values of the first ``WIDTH`` characters of each payload (one row per
+    payload, shorter ones padded with 0) and each payload's length in bits less its fill bits."""
+    if len(values) == 0:
         empty_i = np.zeros(0, dtype=np.int64)
         empty_f = np.zeros(0, dtype=np.float64)
         return PositionBatch(
             np.zeros(0, dtype=bool), empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, empty_i, empty_i
         )
-    bits = _bits(sixbit(payloads))
-    msg_type = _field(bits, 0, 6)
-    mmsi = _field(bits, 8, 30)
+    bits = _Words(values)
+    msg_type = bits.field(0, 6)
+    mmsi = bits.field(8, 30)
     class_a = msg_type <= 3
     class_b = msg_type == 18
     long_range = msg_type == 27
@@ -127,14 +172,14 @@ def decode_positions(payloads: Sequence[bytes], fill_bits: Sequence[int]) -> Pos
     complete = (class_a | class_b | long_range) & (msg_type >= 1) & (usable >= needed)
 
     # Class B (18) has the class A layout from the speed on, 4 bits earlier (no status, no rate of turn).
-    speed_a, speed_b = _field(bits, 50, 10), _field(bits, 46, 10)
-    lon_a, lon_b = _field(bits, 61, 28, signed=True), _field(bits, 57, 28, signed=True)
-    lat_a, lat_b = _field(bits, 89, 27, signed=True), _field(bits, 85, 27, signed=True)
-    course_a, course_b = _field(bits, 116, 12), _field(bits, 112, 12)
-    heading_a, heading_b = _field(bits, 128, 9), _field(bits, 124, 9)
-    second_a, second_b = _field(bits, 137, 6), _field(bits, 133, 6)
-    lon_27, lat_27 = _field(bits, 44, 18, signed=True), _field(bits, 62, 17, signed=True)
-    speed_27, course_27 = _field(bits, 79, 6), _field(bits, 85, 9)
+    speed_a, speed_b = bits.field(50, 10), bits.field(46, 10)
+    lon_a, lon_b = bits.field(61, 28, signed=True), bits.field(57, 28, signed=True)
+    lat_a, lat_b = bits.field(89, 27, signed=True), bits.field(85, 27, signed=True)
+    course_a, course_b = bits.field(116, 12), bits.field(112, 12)
+    heading_a, heading_b = bits.field(128, 9), bits.field(124, 9)
+    second_a, second_b = bits.field(137, 6), bits.field(133, 6)
+    lon_27, lat_27 = bits.field(44, 18, signed=True), bits.field(62, 17, signed=True)
+    speed_27, course_27 = bits.field(79, 6), bits.field(85, 9)
 
     lat = np.where(long_range, _degrees(lat_27, 10000), np.where(class_b, _degrees(lat_b, 10), _degrees(lat_a, 10)))
     lon = np.where(long_range, _degrees(lon_27, 10000), np.where(class_b, _degrees(lon_b, 10), _degrees(lon_a, 10)))
@@ -161,4 +206,79 @@ def reports(batch: PositionBatch) -> Reports:
     return Reports(lat=lat, lon=lon, sog_mps=sog, cog_deg=cog)
 
 
-__all__ = ["BULK_TYPES", "FIRST_CHARACTER", "FULL_BITS", "PositionBatch", "Reports", "decode_positions", "reports"]
+STATIC_WIDTH = 40
+"""[characters] armoured length of the first 240 bits: as far as a static report's fields used here go."""
+
+# (type, partno or -1): bits needed, then (name, callsign, ship type) as (start, width) in bits, (0, 0): absent
+_STATIC_LAYOUTS = {
+    (5, -1): (240, (112, 120), (70, 42), (232, 8)),
+    (24, 0): (160, (40, 120), (0, 0), (0, 0)),
+    (24, 1): (132, (0, 0), (90, 42), (40, 8)),
+}
+
+
+_SHIP_TYPE_5 = np.array([int(ShipType.from_value(v) or 0) for v in range(256)], dtype=np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class StaticIdentity:
+    """What a static report (type 5, type 24 part A or B) says of a vessel's identity, as ``ais_fields`` keeps it."""
+
+    name: str | None
+    callsign: str | None
+    ship_type: int | None
+
+
+def _text(bits: npt.NDArray[np.uint8], start: int, width: int) -> list[str | None]:
+    """pyais's ``get_str`` then ``ais_fields._text``: 6-bit characters, trailing ``@`` and white space removed."""
+    codes = bits[:, start : start + width].reshape(len(bits), width // 6, 6) @ np.array([32, 16, 8, 4, 2, 1])
+    ascii_codes = np.where(codes < 32, codes + 64, codes).astype(np.uint8)
+    return [row.tobytes().decode("ascii").rstrip("@").strip() or None for row in ascii_codes]
+
+
+def decode_statics(values: npt.NDArray[np.uint8], usable: IntArray) -> list[StaticIdentity | None]:
+    """The identity of each static report (rows of 6-bit values of the first ``STATIC_WIDTH`` characters, padded
+    with 0, and the payload's length in bits less its fill bits), as pyais decodes it and ``ais_fields`` keeps it;
+    None for a row that is not a type 5 or a type 24 part A/B at least as long as its fields (pyais takes it)."""
+    out: list[StaticIdentity | None] = [None] * len(values)
+    if not len(values):
+        return out
+    bits = _bits(values)
+    msg_type = _field(bits, 0, 6)
+    part = np.where(msg_type == 24, _field(bits, 38, 2), -1)
+    for (kind, partno), (needed, name_at, callsign_at, ship_type_at) in _STATIC_LAYOUTS.items():
+        rows = np.flatnonzero((msg_type == kind) & (part == partno) & (usable >= needed))
+        if not len(rows):
+            continue
+        picked = bits[rows]
+        nothing: list[str | None] = [None] * len(rows)
+        names = _text(picked, *name_at) if name_at[1] else nothing
+        callsigns = _text(picked, *callsign_at) if callsign_at[1] else nothing
+        if ship_type_at[1]:
+            raw = _field(picked, *ship_type_at)
+            if kind == 5:  # pyais reads it through ShipType, which folds reserved values
+                raw = _SHIP_TYPE_5[raw]
+            ship_types: list[int | None] = [v if v > 0 else None for v in raw.tolist()]
+        else:
+            ship_types = [None] * len(rows)
+        for row, name, callsign, ship_type in zip(rows.tolist(), names, callsigns, ship_types, strict=True):
+            out[row] = StaticIdentity(name, callsign, ship_type)
+    return out
+
+
+__all__ = [
+    "BULK_TYPES",
+    "FIRST_CHARACTER",
+    "FULL_BITS",
+    "STATIC_WIDTH",
+    "WIDTH",
+    "PositionBatch",
+    "Reports",
+    "StaticIdentity",
+    "decode_positions",
+    "decode_sixbit_positions",
+    "decode_statics",
+    "reports",
+    "sixbit",
+    "sixbit_rows",
+]

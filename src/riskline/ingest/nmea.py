@@ -32,19 +32,41 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 from pyais.exceptions import UnknownMessageException
 from pyais.messages import GatehouseSentence, NMEASentenceFactory
 from pyais.messages import TagBlock as PyaisTagBlock
 from pyais.util import checksum
 
+from riskline.ingest.ais_bulk import (
+    STATIC_WIDTH,
+    WIDTH,
+    StaticIdentity,
+    decode_sixbit_positions,
+    decode_statics,
+    sixbit_rows,
+)
 from riskline.ingest.ais_fields import POSITION_TYPES, SUPPORTED_TYPES, AisReport, ais_report
+from riskline.ingest.batch import ObservationBatch
 from riskline.ingest.counting import NOTHING, LineDecoder, Rejected, drive
 from riskline.ingest.gate import AIR_LIMITS, SEA_LIMITS, JumpGate, RangeGate, valid_lat_lon
 from riskline.ingest.memory import IdentityMemory
 from riskline.ingest.nmea_assembly import MultipartAssembler
 from riskline.ingest.nmea_bulk import Prepared, prepare, tag_fields
+from riskline.ingest.nmea_columns import (
+    OK,
+    OTHER,
+    POSITION,
+    REASONS,
+    STATIC,
+    BulkJumpGate,
+    ParsedLines,
+    chain_admits,
+    interleave,
+    parse_lines,
+)
 from riskline.ingest.observation import Domain, Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.stats import IngestStats
@@ -53,6 +75,7 @@ SOURCE = "nmea"
 
 _LEADING_EPOCH = re.compile(rb"(\d{9,10}(?:\.\d*)?)[\s,;]*(?=[!\\$])")
 _BACKSLASH, _DOLLAR, _BANG = ord("\\"), ord("$"), ord("!")
+_ARMOUR = b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"
 
 
 def _epoch(text: bytes | str) -> float:
@@ -136,6 +159,27 @@ class UntimedClock:
         return candidate
 
 
+class _Deferred(NamedTuple):
+    """A report ``_report`` holds back while ``feed_columns`` feeds lines one by one."""
+
+    line: int
+    report: AisReport
+    msg_type: int
+    units: int
+    t: float
+    station: str | None
+
+
+class _Held(NamedTuple):
+    """A whole message whose decoding ``feed_columns`` holds back, to decode many at once."""
+
+    line: int
+    sentence: Any
+    units: int
+    t: float
+    station: str | None
+
+
 class NmeaDecoder(LineDecoder):
     """Push-style decoder: ``feed`` one line at a time, ``flush`` at the end of the input."""
 
@@ -146,12 +190,18 @@ class NmeaDecoder(LineDecoder):
         self._untimed = None if opts.start_time is None else UntimedClock(opts.start_time)
         self._assembler = MultipartAssembler(stats, opts.group_timeout_s)
         self._identities = IdentityMemory()
-        self._sea_gate = JumpGate(SEA_LIMITS)
+        self._sea_gate = BulkJumpGate(SEA_LIMITS)
         self._air_gate = JumpGate(AIR_LIMITS)
         self._range = RangeGate(opts.reference, opts.max_range_m)
+        self._range_limited = opts.max_range_m is not None
         self._wrapper_t: float | None = None  # [s] time of a $PGHP wrapper waiting for its sentence
         self._timed = False  # the input has carried times of its own
         self._group_station: dict[str, str] = {}  # tag-block group id -> station of its first sentence
+        self._deferred: list[_Deferred] | None = None  # reports held back by feed_columns, else None
+        self._held: list[_Held] | None = None  # messages whose decoding feed_columns holds back, else None
+        self._line = 0  # index in its batch of the line feed_columns is feeding
+        self._key_cache: dict[int, str] = {}  # MMSI -> platform key, for feed_columns
+        self._identified: set[int] = set()  # MMSIs whose identity is known
 
     def feed(self, line: bytes) -> tuple[Observation, ...]:
         text = self._bytes(line)
@@ -262,6 +312,257 @@ class NmeaDecoder(LineDecoder):
                 out.extend(got)
         return out
 
+    def feed_columns(self, lines: Sequence[bytes]) -> list[ObservationBatch]:
+        """Many lines at once, as columns: what feeding them one by one gives (the same observations in the same
+        order, the same counts), with no Python object per common line.
+
+        The common lines (``nmea_columns.parse_lines``: position reports, statics, types riskline does not use) are
+        checked, timed and decoded as arrays. The others go through ``feed`` in input order with their reports held
+        back (``_Deferred``; the statics among whole messages decoded in bulk, ``_decode_held``). Then the held
+        reports and the statics, with the common position reports of the platforms they concern, go through
+        ``_apply_report`` in input order, while every other platform's position reports pass the gates
+        column-wise (the jump gate optimistically, ``chain_admits``, sequentially for a platform whose fixes do not
+        simply chain). Multi-sentence timeouts run, before each other line, on the latest data time of the common
+        lines since the previous one (evicting at several times with nothing added in between is evicting at the
+        latest). With a clock, ``start_time``, or a ``$PGHP`` wrapper in the batch or pending, the batch goes
+        through ``feed_lines``."""
+        joined = b"".join(lines)
+        if self._clock is not None or self._untimed is not None or self._wrapper_t is not None or b"$PGHP" in joined:
+            observations = self.feed_lines(lines)
+            return [ObservationBatch.from_observations(observations)] if observations else []
+        parsed = parse_lines(lines, joined)
+        stats = self._stats
+        stats.bytes_read += parsed.fast_bytes
+        good = parsed.reason == OK
+        rejected = parsed.reason[~good]
+        if len(rejected):
+            stats.read += len(rejected)
+            for code, count in zip(*np.unique(rejected, return_counts=True), strict=True):
+                stats.reject(REASONS[int(code)], int(count))
+        deferred = self._feed_slow(lines, parsed, good)
+        other = good & (parsed.kind == OTHER)
+        if other.any():
+            stats.read += int(other.sum())
+            stats.reject("unsupported_type", int(other.sum()))
+        statics = np.flatnonzero(good & (parsed.kind == STATIC)).tolist()
+        if statics:
+            deferred += [self._static(parsed, row) for row in statics]
+        rows = np.flatnonzero(good & (parsed.kind == POSITION))
+        unique, code = np.unique(parsed.mmsi[rows], return_inverse=True)
+        keys = self._keys_of(unique.tolist())
+        sequential = np.zeros(len(keys), dtype=bool)
+        if deferred:
+            index = {key: k for k, key in enumerate(keys)}
+            for held in deferred:
+                k = index.get(f"mmsi:{held.report.mmsi:09d}", -1)
+                if k >= 0:
+                    sequential[k] = True
+        in_order = sequential[code]
+        lines_out, observations = self._in_order(parsed, rows[in_order], deferred)
+        batch, batch_lines = self._columns(parsed, rows[~in_order], code[~in_order], keys, unique)
+        if observations:
+            ordered = ObservationBatch.from_observations(observations)
+            if len(batch):
+                every = np.concatenate([batch_lines, np.array(lines_out, dtype=np.int64)])
+                batch = interleave(batch, ordered, np.argsort(every, kind="stable"))
+            else:
+                batch = ordered
+        return [batch] if len(batch) else []
+
+    def _keys_of(self, mmsis: list[int]) -> list[str]:
+        """The platform key of each MMSI (``mmsi:%09d``), each made once per decoder."""
+        known = self._key_cache
+        keys = list(map(known.get, mmsis))
+        if None in keys:
+            if len(known) > 200_000:
+                known.clear()
+            for k, mmsi in enumerate(mmsis):
+                if keys[k] is None:
+                    keys[k] = known[mmsi] = f"mmsi:{mmsi:09d}"
+        return keys  # type: ignore[return-value]
+
+    @staticmethod
+    def _static(parsed: ParsedLines, row: int) -> _Deferred:
+        """The report of a static row, as the lines ``feed`` takes give theirs."""
+        identity = parsed.identity[row]
+        assert identity is not None
+        report = AisReport(
+            int(parsed.mmsi[row]), name=identity.name, callsign=identity.callsign, ship_type=identity.ship_type
+        )
+        return _Deferred(
+            int(parsed.line[row]), report, int(parsed.msg_type[row]), 1, float(parsed.t[row]), parsed.station[row]
+        )
+
+    def _feed_slow(self, lines: Sequence[bytes], parsed: ParsedLines, good: np.ndarray) -> list[_Deferred]:
+        """Feed the lines ``parse_lines`` left, in order, holding their reports back (``_Deferred``); before each,
+        the multi-sentence timeouts run on the latest time of the common lines since the previous one."""
+        slow = parsed.slow
+        latest = np.full(len(slow) + 1, -math.inf)
+        if good.any():
+            stretch = np.searchsorted(np.asarray(slow, dtype=np.int64), parsed.line[good])
+            np.maximum.at(latest, stretch, parsed.t[good])
+        now = latest.tolist()
+        assembler = self._assembler
+        deferred: list[_Deferred] = []
+        held: list[_Held] = []
+        self._deferred, self._held = deferred, held
+        try:
+            for k, index in enumerate(slow):
+                if assembler.pending and now[k] > -math.inf:
+                    assembler.evict(now[k])
+                self._line = index
+                self.feed(lines[index])
+            self._held = None
+            if held:
+                self._decode_held(held)
+        finally:
+            self._deferred, self._held = None, None
+        if assembler.pending and now[-1] > -math.inf:
+            assembler.evict(now[-1])
+        return deferred
+
+    def _decode_held(self, held: list[_Held]) -> None:
+        """Decode the held-back messages: statics (type 5, type 24 A/B) in bulk (``ais_bulk.decode_statics``),
+        the others by pyais; their reports are held back in turn."""
+        bulk = [
+            k
+            for k, h in enumerate(held)
+            if h.sentence.ais_id in (5, 24) and h.sentence.payload and not h.sentence.payload.translate(None, _ARMOUR)
+        ]
+        identities: list[StaticIdentity | None] = [None] * len(held)
+        mmsis = [0] * len(held)
+        if bulk:
+            values = sixbit_rows([held[k].sentence.payload for k in bulk], STATIC_WIDTH)
+            usable = np.array([len(held[k].sentence.bv) for k in bulk], dtype=np.int64)
+            mmsi = decode_sixbit_positions(values[:, :WIDTH], usable).mmsi.tolist()
+            first = values[:, 0].tolist()  # the type as the whole payload says; pyais goes by the first fragment's
+            for k, identity, number, msg_type in zip(bulk, decode_statics(values, usable), mmsi, first, strict=True):
+                if msg_type == held[k].sentence.ais_id:
+                    identities[k], mmsis[k] = identity, number
+        assert self._deferred is not None
+        for h, identity, number in zip(held, identities, mmsis, strict=True):
+            if identity is None:
+                self._line = h.line
+                self._decoded(h.sentence, h.units, h.t, h.station)
+            else:
+                report = AisReport(number, name=identity.name, callsign=identity.callsign, ship_type=identity.ship_type)
+                self._deferred.append(_Deferred(h.line, report, h.sentence.ais_id, h.units, h.t, h.station))
+
+    def _in_order(
+        self, parsed: ParsedLines, rows: np.ndarray, deferred: list[_Deferred]
+    ) -> tuple[list[int], list[Observation]]:
+        """The held-back reports and the common rows ``rows`` through ``_apply_report``, in input order."""
+        if not deferred and not len(rows):
+            return [], []
+        values = parsed.values
+        row_list = rows.tolist()
+        lats, lons = values.lat[rows].tolist(), values.lon[rows].tolist()
+        sogs, cogs = values.sog_mps[rows].tolist(), values.cog_deg[rows].tolist()
+        mmsis, types = parsed.mmsi[rows].tolist(), parsed.msg_type[rows].tolist()
+        times, line_of = parsed.t[rows].tolist(), parsed.line[rows].tolist()
+        items = sorted(
+            [(line, 1, j) for j, line in enumerate(line_of)] + [(d.line, 0, j) for j, d in enumerate(deferred)]
+        )
+        lines_out: list[int] = []
+        observations: list[Observation] = []
+        for line, is_row, j in items:
+            if is_row:
+                lat, lon, sog, cog = lats[j], lons[j], sogs[j], cogs[j]
+                report = AisReport(
+                    mmsis[j],
+                    None if lat != lat else lat,
+                    None if lon != lon else lon,
+                    None if sog != sog else sog,
+                    None if cog != cog else cog,
+                )
+                got = self._apply_report(report, types[j], 1, times[j], parsed.station[row_list[j]])
+            else:
+                held = deferred[j]
+                got = self._apply_report(held.report, held.msg_type, held.units, held.t, held.station)
+            if got:
+                lines_out.append(line)
+                observations.extend(got)
+        return lines_out, observations
+
+    def _columns(
+        self, parsed: ParsedLines, rows: np.ndarray, code: np.ndarray, keys: list[str], unique: np.ndarray
+    ) -> tuple[ObservationBatch, np.ndarray]:
+        """The common rows ``rows`` (platform ``keys[code]``, MMSI ``unique[code]``) through the range and jump
+        gates column-wise: the batch of those that pass, and their line indices."""
+        stats = self._stats
+        values = parsed.values
+        lat, lon = values.lat[rows], values.lon[rows]
+        placed = ~(np.isnan(lat) | np.isnan(lon))
+        stats.read += len(rows)
+        stats.accepted += int(len(rows) - placed.sum())  # no position: nothing to gate, nothing to emit
+        rows, code, lat, lon = rows[placed], code[placed], lat[placed], lon[placed]
+        valid = (lat >= -90.0) & (lat <= 90.0) & (lon >= -180.0) & (lon <= 180.0)
+        if self._range_limited:
+            admit = self._range.admit
+            valid &= np.array([admit(a, b) for a, b in zip(lat.tolist(), lon.tolist(), strict=True)], dtype=bool)
+        if not valid.all():
+            stats.reject("implausible_value", int(len(valid) - valid.sum()))
+            rows, code, lat, lon = rows[valid], code[valid], lat[valid], lon[valid]
+        t = parsed.t[rows]
+        gate = self._sea_gate
+        settled = chain_admits(code, t, lat, lon, gate.anchors(keys), gate.limits)
+        admitted = settled[code]
+        last = np.full(len(keys), -1, dtype=np.int64)
+        np.maximum.at(last, code, np.arange(len(code)))
+        settle = np.flatnonzero(settled & (last >= 0))
+        rows_of = last[settle]
+        platforms = np.array(keys, dtype=object)
+        gate.settle_many(platforms[settle].tolist(), t[rows_of].tolist(), lat[rows_of].tolist(), lon[rows_of].tolist())
+        unsettled = np.flatnonzero(~admitted)
+        if len(unsettled):
+            t_list, lat_list, lon_list = t.tolist(), lat.tolist(), lon.tolist()
+            for j in unsettled.tolist():
+                admitted[j] = gate.admit(keys[code[j]], t_list[j], lat_list[j], lon_list[j])
+        emitted = int(admitted.sum())
+        if emitted < len(admitted):
+            stats.reject("implausible_jump", len(admitted) - emitted)
+        stats.accepted += emitted
+        stats.observations += emitted
+        rows, code = rows[admitted], code[admitted]
+        n = len(rows)
+        hits: list[int] = []
+        if self._identified:
+            used = np.unique(code)
+            known_mmsi = np.fromiter(self._identified, dtype=np.int64, count=len(self._identified))
+            hits = used[np.isin(unique[used], known_mmsi)].tolist()
+        identities = [self._identities.get(keys[k]) for k in hits]
+        known = bool(hits)
+        stations = parsed.station[rows].tolist()
+
+        def identity_column(field: str) -> list[Any] | None:
+            if not known:
+                return None
+            per_key = np.full(len(keys), None, dtype=object)
+            per_key[hits] = [None if i is None else getattr(i, field) for i in identities]
+            column: list[Any] = per_key[code].tolist()
+            return None if all(value is None for value in column) else column
+
+        batch = ObservationBatch(
+            source=SOURCE,
+            t=t[admitted],
+            platform_id=platforms[code].tolist(),
+            lat=lat[admitted],
+            lon=lon[admitted],
+            alt_m=np.full(n, math.nan),
+            sog_mps=values.sog_mps[rows],
+            cog_deg=values.cog_deg[rows],
+            vrate_mps=np.full(n, math.nan),
+            domain=[Domain.SEA] * n,
+            party=[None] * n,
+            kind=[None] * n,
+            transponder=np.ones(n, dtype=bool),
+            callsign=identity_column("callsign"),
+            name=identity_column("name"),
+            ship_type=identity_column("ship_type"),
+            station=None if all(station is None for station in stations) else stations,
+        )
+        return batch, parsed.line[rows]
+
     def _bulk_time(self, prepared: Prepared, row: int) -> tuple[float | None, str | None]:
         """Time and station of a bulk-decoded line, with the per-line reader's checks in its order."""
         t_line = prepared.leading_t[row]
@@ -338,6 +639,13 @@ class NmeaDecoder(LineDecoder):
                 t = self._clock()
             elif self._untimed is None:
                 return self._reject("no_timestamp", units)
+        if self._held is not None and t is not None:
+            self._held.append(_Held(self._line, sentence, units, t, station))
+            return NOTHING
+        return self._decoded(sentence, units, t, station)
+
+    def _decoded(self, sentence: Any, units: int, t: float | None, station: str | None) -> tuple[Observation, ...]:
+        """The report of a sentence (a whole message) decoded by pyais; ``t`` None only with ``start_time``."""
         try:
             msg = sentence.decode()
         except UnknownMessageException:
@@ -362,13 +670,24 @@ class NmeaDecoder(LineDecoder):
     def _report(
         self, report: AisReport, msg_type: int, units: int, t: float, station: str | None
     ) -> tuple[Observation, ...]:
-        """The observation of one decoded report at time ``t`` (identity memory and gates applied)."""
+        """The observation of one decoded report at time ``t`` (identity memory and gates applied); held back
+        for ``feed_columns`` while it feeds the lines it cannot read column-wise."""
+        if self._deferred is not None:
+            self._deferred.append(_Deferred(self._line, report, msg_type, units, t, station))
+            return NOTHING
+        return self._apply_report(report, msg_type, units, t, station)
+
+    def _apply_report(
+        self, report: AisReport, msg_type: int, units: int, t: float, station: str | None
+    ) -> tuple[Observation, ...]:
         key = f"mmsi:{report.mmsi:09d}"
         changed = None
         if report.name is not None or report.callsign is not None or report.ship_type is not None:
             changed = self._identities.update(
                 key, callsign=report.callsign, name=report.name, ship_type=report.ship_type
             )
+            if changed is not None:
+                self._identified.add(report.mmsi)
         lat, lon = report.lat, report.lon
         if msg_type in POSITION_TYPES and lat is not None and lon is not None:
             if not valid_lat_lon(lat, lon) or not self._range.admit(lat, lon):

@@ -82,6 +82,7 @@ class ColumnDecoder(Protocol):
 
 COLUMN_DECODERS: dict[str, Callable[[IngestStats, ReaderOptions], ColumnDecoder]] = {
     "table_csv": TableCsvBulkDecoder,
+    "nmea": NmeaDecoder,
     "sbs": SbsColumnDecoder,
     "marinecadastre": MarineCadastreColumnDecoder,
 }
@@ -89,7 +90,10 @@ COLUMN_DECODERS: dict[str, Callable[[IngestStats, ReaderOptions], ColumnDecoder]
 
 COLUMN_CHUNK_BYTES = {"sbs": 1 << 22, "marinecadastre": 1 << 22}
 """[bytes] read size of the column decoders whose per-block cost (per aircraft or vessel in the block) wants big
-blocks; the others read ``CHUNK_BYTES``."""
+blocks; the others read ``COLUMN_CHUNK_DEFAULT``."""
+COLUMN_CHUNK_DEFAULT = 1 << 20
+"""[bytes] read size of the other column decoders: a chunk's lines make one batch, and bigger batches spread each
+batch's fixed costs (and each platform's) over more rows."""
 
 
 def _why(error: BaseException) -> str:
@@ -116,6 +120,12 @@ BATCH_ROWS = 4096
 """Observations per batch where a format is decoded row by row (``read_path_batches``)."""
 
 
+class ColumnDecoder(Decoder, Protocol):
+    """A line decoder that also turns a batch of lines into observation batches directly (``feed_columns``)."""
+
+    def feed_columns(self, lines: list[bytes], /) -> list[ObservationBatch]: ...
+
+
 def read_path_batches(
     path: Path, stats: IngestStats, *, options: ReaderOptions | None = None
 ) -> Iterator[ObservationBatch]:
@@ -134,7 +144,7 @@ def read_path_batches(
     decoder = COLUMN_DECODERS[fmt](stats, opts)
     try:
         with cast(BinaryIO, gzip.open(path, "rb") if is_gzip(head) else path.open("rb")) as handle:
-            chunks = iter(partial(handle.read, COLUMN_CHUNK_BYTES.get(fmt, CHUNK_BYTES)), b"")
+            chunks = iter(partial(handle.read, COLUMN_CHUNK_BYTES.get(fmt, COLUMN_CHUNK_DEFAULT)), b"")
             for lines in line_batches(chunks, opts.max_line_bytes, overlong_line(stats)):
                 yield from decoder.feed_columns(lines)
     except (OSError, EOFError, zlib.error) as error:

@@ -1,0 +1,456 @@
+"""The columnar half of the AIS NMEA reader: a batch of lines parsed, checked and decoded as arrays of bytes.
+
+``parse_lines`` looks at the bytes of a whole batch at once (NumPy over the joined lines, no Python per line) and
+picks the lines in the common shape — an optional leading POSIX time, an optional NMEA 4.10 tag block without a
+group (``g:``), then a single-sentence ``!xxVDM``/``!xxVDO`` (IEC 61162-1) with optional receiver fields after the
+checksum — whose message is one of: a position report of type 1/2/3, 18 or 27 at its full length (``POSITION``);
+a static, type 5 or type 24 part A/B, as long as its fields (``STATIC``); a type riskline does not use that pyais
+decodes with its generic field plan, so always ``unsupported_type`` (``OTHER``). For those it does what the
+per-line reader does before any state is involved: both checksums (IEC 61162-1 §7.2.3 XOR, one cumulative XOR
+over the batch), the tag block's ``s:`` station and ``c:`` time (digits only here), the leading epoch, the time in
+the receiver fields, and the field decoding (``ais_bulk``, pyais its oracle). Each picked line gets its time and
+the reason it is rejected, if it is. Every other line is left to the per-line reader (``NmeaDecoder.feed``).
+``chain_admits`` is the jump gate (``gate.JumpGate``) run optimistically on whole columns, ``BulkJumpGate`` the
+gate whose anchors it reads and settles at once.
+
+Pure but for ``BulkJumpGate``: no I/O. ``NmeaDecoder.feed_columns`` consumes the results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from pyais.messages import MSG_CLASS, Payload
+
+from riskline.ingest.ais_bulk import (
+    STATIC_WIDTH,
+    WIDTH,
+    Reports,
+    StaticIdentity,
+    decode_sixbit_positions,
+    decode_statics,
+    reports,
+)
+from riskline.ingest.ais_fields import SUPPORTED_TYPES
+from riskline.ingest.batch import ObservationBatch
+from riskline.ingest.gate import _METRES_PER_DEGREE, GateLimits, JumpGate, distance_m
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+POSITION, STATIC, OTHER = 0, 1, 2
+"""Kinds of rows: a position report (types 1-3, 18, 27), a static (5, 24 A/B), a type riskline does not use."""
+
+_GENERIC = getattr(Payload.from_vector, "__func__", None)
+_PLAIN_OTHER = np.array(
+    [
+        msg_type
+        for msg_type in range(64)
+        if msg_type not in SUPPORTED_TYPES
+        and (msg_type not in MSG_CLASS or getattr(MSG_CLASS[msg_type].from_vector, "__func__", None) is _GENERIC)
+    ],
+    dtype=np.int64,
+)
+"""Types riskline does not use that pyais decodes with its generic field plan (or not at all: unknown types), so
+that a valid sentence of one is always ``unsupported_type`` — binary messages (6, 8, 25, 26...) have decoders of
+their own and go through the per-line reader."""
+
+OK, BAD_CHECKSUM, MALFORMED, NO_TIMESTAMP = 0, 1, 2, 3
+REASONS = {BAD_CHECKSUM: "bad_checksum", MALFORMED: "malformed", NO_TIMESTAMP: "no_timestamp"}
+"""Reason codes of ``ParsedLines.reason`` and the ``IngestStats`` reasons they stand for."""
+
+_LEADING_EPOCH = re.compile(rb"(\d{9,10}(?:\.\d*)?)[\s,;]*(?=[!\\$])")
+_PAD = b"\0" * 64  # read past the end of the batch without an index check
+_DIGITS_MAX = 15  # [characters] longest all-digit ``c:`` read here (exact in a float64)
+_POWERS = 10.0 ** np.arange(_DIGITS_MAX - 1, -1, -1)
+_STATION_MAX = 32  # [characters] longest ``s:`` station read column-wise
+
+
+def _table(members: bytes) -> BoolArray:
+    table = np.zeros(256, dtype=bool)
+    table[list(members)] = True
+    return table
+
+
+_SPACE = _table(b" \t\n\r\x0b\x0c")
+_DIGIT = _table(b"0123456789")
+_UPPER = _table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_UPPER_DIGIT = _DIGIT | _UPPER
+_LOWER = _table(b"abcdefghijklmnopqrstuvwxyz")
+_FILL = _table(b"012345")
+_UNARMOURED = bytes(0 if 48 <= value <= 87 or 96 <= value <= 119 else 1 for value in range(256))
+_HEX = np.full(256, -1, dtype=np.int64)
+_HEX[list(b"0123456789ABCDEF")] = np.arange(16)
+_SIXBIT = np.zeros(256, dtype=np.uint8)
+_SIXBIT[list(b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW")] = np.arange(40)
+_SIXBIT[list(b"`abcdefghijklmnopqrstuvw")] = np.arange(40, 64)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedLines:
+    """A batch of lines with the bulk-decodable ones parsed; the arrays have one row per such line."""
+
+    slow: list[int]
+    """Indices of the lines the per-line reader must take, in input order."""
+    line: IntArray
+    """Per row: the index of its line."""
+    fast_bytes: int
+    """Bytes of the rows' lines."""
+    reason: IntArray
+    """Per row: ``OK`` or the code of the reason it is rejected (``REASONS``), before any state is consulted."""
+    t: FloatArray
+    """[s] per row: the line's time (NaN: none; then the reason is not ``OK``)."""
+    station: npt.NDArray[np.object_]
+    """Per row: the tag block's ``s:`` station (str or None)."""
+    kind: IntArray
+    """Per row: ``POSITION``, ``STATIC`` or ``OTHER``."""
+    msg_type: IntArray
+    mmsi: IntArray
+    values: Reports
+    """Per row: the position report's values (meaningful on ``POSITION`` rows only)."""
+    identity: list[StaticIdentity | None]
+    """Per row: the identity a ``STATIC`` row gives (None on the others)."""
+
+
+def _gather(arr: npt.NDArray[np.uint8], start: IntArray, width: int) -> npt.NDArray[np.uint8]:
+    """``width`` bytes from each start (rows), read from the padded buffer."""
+    gathered: npt.NDArray[np.uint8] = arr[start[:, None] + np.arange(width)]
+    return gathered
+
+
+def _stations(
+    arr: npt.NDArray[np.uint8],
+    joined: bytes,
+    lines: IntArray,
+    start: IntArray,
+    end: IntArray,
+    out: npt.NDArray[np.object_],
+) -> None:
+    """``out[line]``: the station text ``joined[start:end]`` (None when empty) of each line; stations of up to
+    ``_STATION_MAX`` printable characters are read as fixed-width byte strings, each distinct one decoded once."""
+    width = end - start
+    chars = _gather(arr, start, _STATION_MAX)
+    inside = np.arange(_STATION_MAX) < width[:, None]
+    chars[~inside] = 0
+    plain = (width <= _STATION_MAX) & ((chars > 32) | ~inside).all(axis=1)
+    rows, chars = lines[plain], chars[plain]
+    for _ in range(4):  # a batch seldom has more than a few stations: take them one at a time
+        if not len(rows):
+            break
+        same = (chars == chars[0]).all(axis=1)
+        out[rows[same]] = chars[0].tobytes().rstrip(b"\0").decode() or None
+        rows, chars = rows[~same], chars[~same]
+    if len(rows):
+        words = np.ascontiguousarray(chars).view("<u8").reshape(len(rows), _STATION_MAX // 8)
+        short = (words[:, 1:] == 0).all(axis=1)  # up to 8 characters: one integer each
+        distinct_words, which_word = np.unique(words[short, 0], return_inverse=True)
+        names = np.empty(len(distinct_words), dtype=object)
+        names[:] = [int(word).to_bytes(8, "little").rstrip(b"\0").decode() or None for word in distinct_words.tolist()]
+        out[rows[short]] = names[which_word]
+        rows, chars = rows[~short], chars[~short]
+    if len(rows):
+        texts = np.ascontiguousarray(chars).view(f"S{_STATION_MAX}").ravel()  # NUL padding dropped
+        distinct, which = np.unique(texts, return_inverse=True)
+        names = np.empty(len(distinct), dtype=object)
+        names[:] = [text.decode() or None for text in distinct.tolist()]
+        out[rows] = names[which]
+    for line, a, b in zip(lines[~plain].tolist(), start[~plain].tolist(), end[~plain].tolist(), strict=True):
+        out[line] = joined[a:b].decode() or None
+
+
+def _trailing_epoch(trailing: bytes) -> float | None:
+    for field in trailing.split(b","):
+        digits = field.split(b".", 1)[0]
+        if 9 <= len(digits) <= 10 and digits.isdigit() and field.replace(b".", b"", 1).isdigit():
+            return float(field)
+    return None
+
+
+def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
+    """Pick and decode the bulk-decodable lines of a batch (see the module's docstring); ``joined`` is
+    ``b"".join(lines)``."""
+    n = len(lines)
+    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=n)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    arr = np.frombuffer(joined + _PAD, dtype=np.uint8)
+    size = len(joined)
+
+    end = ends.copy()  # after stripping trailing white space (3 characters at most here)
+    for _ in range(3):
+        end -= (end > starts) & _SPACE[arr[end - 1]]
+    first = arr[starts]
+    ok = (end > starts) & ~_SPACE[arr[end - 1]] & ((first == ord("!")) | (first == ord("\\")) | _DIGIT[first])
+    if not joined.isascii():
+        high = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(arr[:size] >= 128, out=high[1:])
+        ok &= high[end] == high[starts]
+
+    at = starts.copy()  # where the tag block or the sentence starts
+    leading_t = np.full(n, math.nan)
+    for k in np.flatnonzero(ok & _DIGIT[first]).tolist():
+        found = _LEADING_EPOCH.match(joined, int(starts[k]), int(end[k]))
+        if found is None:
+            ok[k] = False
+        else:
+            at[k] = found.end()
+            leading_t[k] = float(found.group(1))
+
+    backslashes = np.flatnonzero(arr[:size] == ord("\\"))
+    stars = np.flatnonzero(arr[:size] == ord("*"))
+    commas = np.flatnonzero(arr[:size] == ord(","))
+
+    # --- tag blocks: \fields*hh\ with fields "k:value" separated by commas -------------------------------------
+    tagged = ok & (arr[at] == ord("\\"))
+    rows = np.flatnonzero(tagged)
+    tag_t = np.full(n, math.nan)
+    tag_malformed = np.zeros(n, dtype=bool)
+    tag_sum_ok = np.ones(n, dtype=bool)
+    sentence = at.copy()
+    station = np.full(n, None, dtype=object)
+    if len(rows):
+        p = at[rows]
+        after = np.searchsorted(backslashes, p + 1)
+        good = after < len(backslashes)
+        q = np.where(good, backslashes[np.minimum(after, len(backslashes) - 1)], p)  # a tagged line has one
+        ks = np.searchsorted(stars, p)
+        star = stars[np.minimum(ks, len(stars) - 1)] if len(stars) else p
+        good &= (ks < len(stars)) & (star == q - 3) & (q - 3 > p + 1) & (q + 1 < end[rows])
+        qc = np.maximum(q, 3)
+        hi, lo = _HEX[arr[qc - 2]], _HEX[arr[qc - 1]]
+        good &= (hi >= 0) & (lo >= 0)
+        # fields: the starts are the tag's first byte and every byte after a comma inside it
+        region_end = np.where(good, q - 3, p + 1)
+        c_lo = np.searchsorted(commas, p + 1)
+        c_hi = np.maximum(np.searchsorted(commas, region_end), c_lo)
+        count = c_hi - c_lo
+        total = int(count.sum())
+        inner = np.repeat(c_lo - (np.cumsum(count) - count), count) + np.arange(total)
+        field_start = np.concatenate([p + 1, commas[inner] + 1])
+        owner = np.concatenate([np.arange(len(rows)), np.repeat(np.arange(len(rows)), count)])
+        order = np.argsort(field_start, kind="stable")
+        field_start, owner = field_start[order], owner[order]
+        same_next = np.zeros(len(owner), dtype=bool)
+        same_next[:-1] = owner[1:] == owner[:-1]
+        field_end = region_end[owner]
+        field_end[:-1] = np.where(same_next[:-1], field_start[1:] - 1, field_end[:-1])
+        key = arr[field_start]
+        bad_field = (field_end - field_start < 2) | ~_LOWER[key] | (arr[field_start + 1] != ord(":"))
+        is_c, is_s = key == ord("c"), key == ord("s")
+        per_row = np.bincount(owner, minlength=len(rows))
+        bad = (np.bincount(owner, weights=bad_field | (key == ord("g")), minlength=len(rows)) > 0) | (per_row == 0)
+        bad |= (np.bincount(owner, weights=is_c, minlength=len(rows)) > 1)
+        bad |= (np.bincount(owner, weights=is_s, minlength=len(rows)) > 1)
+        # c: digits only, read as an integer (exact), milliseconds above 1e11 (as nmea._epoch)
+        c_fields = np.flatnonzero(is_c & ~bad_field)
+        if len(c_fields):
+            c_start, c_end = field_start[c_fields] + 2, field_end[c_fields]
+            width = c_end - c_start
+            digits = _gather(arr, c_end - _DIGITS_MAX, _DIGITS_MAX) - np.uint8(48)  # wraps below "0": > 9
+            inside = np.arange(_DIGITS_MAX) >= (_DIGITS_MAX - width)[:, None]
+            digits[~inside] = 0
+            plain = (width >= 1) & (width <= _DIGITS_MAX) & (digits <= 9).all(axis=1)
+            bad[owner[c_fields[~plain]]] = True
+            seconds = digits @ _POWERS  # exact: integers below 2**53 all along
+            seconds = np.where(seconds > 1e11, seconds / 1000.0, seconds)
+            tag_t[rows[owner[c_fields]]] = seconds
+            tag_malformed[rows[owner[c_fields]]] = seconds >= 1e10
+        good &= ~bad
+        xor = _prefix_xor(arr, size)
+        tag_sum_ok[rows] = (xor[p + 1] ^ xor[region_end]).astype(np.int64) == (hi * 16 + lo)
+        s_fields = np.flatnonzero(is_s & ~bad_field)
+        _stations(arr, joined, rows[owner[s_fields]], field_start[s_fields] + 2, field_end[s_fields], station)
+        ok[rows[~good]] = False
+        sentence[rows] = np.where(good, q + 1, p)
+    else:
+        xor = None
+
+    # --- the sentence: !ttVDM,1,1,[seq],[channel],payload,fill*hh -----------------------------------------------
+    b = sentence
+    fixed = (
+        (arr[b] == ord("!")) & _UPPER[arr[b + 1]] & _UPPER[arr[b + 2]] & (arr[b + 3] == ord("V"))
+        & (arr[b + 4] == ord("D")) & ((arr[b + 5] == ord("M")) | (arr[b + 5] == ord("O"))) & (arr[b + 6] == ord(","))
+        & (arr[b + 7] == ord("1")) & (arr[b + 8] == ord(",")) & (arr[b + 9] == ord("1")) & (arr[b + 10] == ord(","))
+    )
+    ok &= fixed
+    k3 = np.searchsorted(commas, b + 11)
+    ok &= k3 + 2 < len(commas)
+    k3 = np.minimum(k3, max(len(commas) - 3, 0))
+    if len(commas) < 3:
+        ok[:] = False
+        c3 = c4 = c5 = b
+    else:
+        c3, c4, c5 = commas[k3], commas[k3 + 1], commas[k3 + 2]
+    seq = c3 - (b + 11)
+    channel = c4 - c3 - 1
+    ok &= (seq == 0) | ((seq == 1) & _DIGIT[arr[b + 11]])
+    ok &= (channel == 0) | ((channel == 1) & _UPPER_DIGIT[arr[c3 + 1]])
+    ok &= (c5 > c4 + 1) & (c5 + 5 <= end) & _FILL[arr[c5 + 1]] & (arr[c5 + 2] == ord("*"))
+    ok &= (_HEX[arr[c5 + 3]] >= 0) & (_HEX[arr[c5 + 4]] >= 0)
+    rows = np.flatnonzero(ok)
+    payload_start, payload_end = c4[rows] + 1, c5[rows]
+    if len(rows):
+        unarmoured = np.frombuffer(joined.translate(_UNARMOURED), dtype=np.int8)  # 1 where not 0-W or `-w
+        bounds = np.column_stack([payload_start, payload_end]).ravel()  # payloads are in order, apart, not empty
+        armoured = np.add.reduceat(unarmoured, bounds, dtype=np.int32)[::2] == 0
+        rows, payload_start, payload_end = rows[armoured], payload_start[armoured], payload_end[armoured]
+    length = payload_end - payload_start
+    usable = 6 * length - (arr[c5[rows] + 1].astype(np.int64) - 48)  # [bits]
+    chars = _gather(arr, payload_start, WIDTH)
+    chars[np.arange(WIDTH) >= length[:, None]] = ord("0")
+    batch = decode_sixbit_positions(_SIXBIT[chars], usable)
+    kind = np.full(len(rows), -1, dtype=np.int64)
+    kind[batch.complete] = POSITION
+    kind[np.isin(batch.msg_type, _PLAIN_OTHER) & (usable >= 6)] = OTHER
+    maybe_static = np.flatnonzero(np.isin(batch.msg_type, (5, 24)))
+    identity: list[StaticIdentity | None] = [None] * len(rows)
+    static_chars = _gather(arr, payload_start[maybe_static], STATIC_WIDTH)
+    static_chars[np.arange(STATIC_WIDTH) >= length[maybe_static, None]] = ord("0")
+    statics = decode_statics(_SIXBIT[static_chars], usable[maybe_static])
+    for row, static in zip(maybe_static.tolist(), statics, strict=True):
+        if static is not None:
+            identity[row] = static
+            kind[row] = STATIC
+    keep = kind >= 0
+    rows = rows[keep]
+
+    # --- times, checksums, reasons ------------------------------------------------------------------------------
+    if xor is None:
+        xor = _prefix_xor(arr, size)
+    bang, c5r = b[rows], c5[rows]
+    sentence_ok = (xor[bang + 1] ^ xor[c5r + 2]).astype(np.int64) == _HEX[arr[c5r + 3]] * 16 + _HEX[arr[c5r + 4]]
+    t = np.where(np.isnan(tag_t[rows]), leading_t[rows], tag_t[rows])
+    untimed = np.flatnonzero(np.isnan(t) & (c5r + 5 < end[rows]))
+    for row, a, z in zip(untimed.tolist(), (c5r[untimed] + 5).tolist(), end[rows[untimed]].tolist(), strict=True):
+        epoch = _trailing_epoch(joined[a:z])
+        if epoch is not None:
+            t[row] = epoch
+    reason = np.full(len(rows), OK, dtype=np.int64)
+    reason[np.isnan(t)] = NO_TIMESTAMP
+    reason[~sentence_ok] = BAD_CHECKSUM
+    reason[tag_malformed[rows]] = MALFORMED
+    reason[~tag_sum_ok[rows]] = BAD_CHECKSUM
+    fast = np.zeros(n, dtype=bool)
+    fast[rows] = True
+    values = reports(batch)
+    return ParsedLines(
+        slow=np.flatnonzero(~fast).tolist(),
+        line=rows,
+        fast_bytes=int(lengths[rows].sum()),
+        reason=reason,
+        t=t,
+        station=station[rows],
+        kind=kind[keep],
+        msg_type=batch.msg_type[keep],
+        mmsi=batch.mmsi[keep],
+        values=Reports(values.lat[keep], values.lon[keep], values.sog_mps[keep], values.cog_deg[keep]),
+        identity=[static for static, kept in zip(identity, keep.tolist(), strict=True) if kept],
+    )
+
+
+def _prefix_xor(arr: npt.NDArray[np.uint8], size: int) -> npt.NDArray[np.uint8]:
+    """``x[k]``: the XOR of the first ``k`` bytes (a range's checksum is ``x[end] ^ x[start]``)."""
+    prefix = np.zeros(size + 1, dtype=np.uint8)
+    if size:
+        np.bitwise_xor.accumulate(arr[:size], out=prefix[1:])
+    return prefix
+
+
+class BulkJumpGate(JumpGate):
+    """``JumpGate`` whose anchors can be read and settled for many platforms at once (``chain_admits``)."""
+
+    __slots__ = ()
+
+    @property
+    def limits(self) -> GateLimits:
+        return GateLimits(self._max_speed, self._slack, self._reset_after)
+
+    def anchors(self, keys: Sequence[str]) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """[s], [deg], [deg] each platform's anchor (NaN where it has none)."""
+        nothing = (math.nan, math.nan, math.nan)
+        known = map(self._anchor.get, keys, itertools.repeat(nothing))
+        flat = np.fromiter(itertools.chain.from_iterable(known), dtype=np.float64, count=3 * len(keys))
+        table = flat.reshape(len(keys), 3)
+        return table[:, 0], table[:, 1], table[:, 2]
+
+    def settle_many(self, keys: list[str], t: list[float], lat: list[float], lon: list[float]) -> None:
+        """What ``admit`` leaves for platforms whose fixes all agreed in time order, the last ones ``t, lat, lon``."""
+        self._anchor.update(zip(keys, zip(t, lat, lon, strict=True), strict=True))
+        if self._candidate:
+            for key in self._candidate.keys() & set(keys):
+                del self._candidate[key]
+
+
+def interleave(first: ObservationBatch, second: ObservationBatch, order: IntArray) -> ObservationBatch:
+    """The rows of both batches (``first``'s, then ``second``'s) in ``order``: ``concat`` then ``select``, with
+    the object columns taken by NumPy."""
+    columns: dict[str, Any] = {"source": first.source}
+    n1, n2 = len(first), len(second)
+    for field in dataclasses.fields(ObservationBatch):
+        if field.name == "source":
+            continue
+        a, b = getattr(first, field.name), getattr(second, field.name)
+        if isinstance(a, np.ndarray):
+            columns[field.name] = np.concatenate([a, b])[order]
+        elif a is None and b is None:
+            columns[field.name] = None
+        else:
+            both = np.empty(n1 + n2, dtype=object)
+            both[:n1] = a if a is not None else None
+            both[n1:] = b if b is not None else None
+            columns[field.name] = both[order].tolist()
+    return ObservationBatch(**columns)
+
+
+def chain_admits(
+    code: IntArray,
+    t: FloatArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    anchor: tuple[FloatArray, FloatArray, FloatArray],
+    limits: GateLimits,
+) -> BoolArray:
+    """Per platform (``code`` indexes ``anchor``): True when each of its fixes (rows in input order) agrees with
+    the one before it (the first with the anchor, if any) and times never decrease — then ``JumpGate.admit``
+    admits every one and the last becomes the anchor. Agreement is decided exactly as ``JumpGate`` does: the
+    same bound in the same floating-point operations, and the haversine by ``gate.distance_m`` itself."""
+    keys = len(anchor[0])
+    order = np.argsort(code, kind="stable")
+    c, tt, la, lo = code[order], t[order], lat[order], lon[order]
+    first = np.ones(len(c), dtype=bool)
+    first[1:] = c[1:] != c[:-1]
+    prev_t, prev_lat, prev_lon = np.empty_like(tt), np.empty_like(la), np.empty_like(lo)
+    prev_t[1:], prev_lat[1:], prev_lon[1:] = tt[:-1], la[:-1], lo[:-1]
+    prev_t[first], prev_lat[first], prev_lon[first] = anchor[0][c[first]], anchor[1][c[first]], anchor[2][c[first]]
+    has_prev = ~np.isnan(prev_t)
+    allowed = limits.max_speed * np.abs(tt - prev_t) + limits.slack  # [m]
+    with np.errstate(invalid="ignore"):
+        agrees = (np.abs(la - prev_lat) + np.abs(lo - prev_lon)) * _METRES_PER_DEGREE <= allowed
+        for k in np.flatnonzero(has_prev & ~agrees).tolist():
+            agrees[k] = distance_m(float(prev_lat[k]), float(prev_lon[k]), float(la[k]), float(lo[k])) <= allowed[k]
+        fine = ~has_prev | (agrees & (tt >= prev_t))
+    settled = np.ones(keys, dtype=bool)
+    settled[c[~fine]] = False
+    return settled
+
+
+__all__ = [
+    "OTHER",
+    "POSITION",
+    "REASONS",
+    "STATIC",
+    "BulkJumpGate",
+    "ParsedLines",
+    "chain_admits",
+    "interleave",
+    "parse_lines",
+]

@@ -1,0 +1,297 @@
+"""AIS NMEA read as columns (``NmeaDecoder.feed_columns``, ``read_path_batches``) against the per-line reader:
+the same observations in the same order and the same counts by reason, on every real file and on dirty ones."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyais
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ingest_support import balanced
+from pyais.util import checksum
+
+from riskline.ingest.nmea import NmeaDecoder
+from riskline.ingest.nmea_columns import _PLAIN_OTHER, OTHER, POSITION, STATIC, parse_lines
+from riskline.ingest.observation import Observation
+from riskline.ingest.options import ReaderOptions
+from riskline.ingest.sources import read_path, read_path_batches
+from riskline.ingest.stats import IngestStats
+
+AIS_FILES = [
+    "pyais_gatehouse.nmea",
+    "pyais_mixed.txt",
+    "pyais_nmea_data_sample.txt",
+    "pyais_timestamped.ais",
+    "test_data_201201.nmea",
+    "test_data_20211101.nm4",
+]
+T0 = 1_635_731_889
+
+
+def _options(kind: str) -> ReaderOptions:
+    if kind == "clock":
+        counter = itertools.count(1_700_000_000)
+        return ReaderOptions(clock=lambda: float(next(counter)))
+    if kind == "start_time":
+        return ReaderOptions(start_time=1_635_724_800.0)
+    if kind == "range":
+        return ReaderOptions(reference=(57.5, 11.5), max_range_m=150_000.0)
+    return ReaderOptions()
+
+
+def _one_by_one(lines: list[bytes], options: ReaderOptions) -> tuple[list[Observation], IngestStats]:
+    stats = IngestStats()
+    decoder = NmeaDecoder(stats, options)
+    observations = [o for line in lines for o in decoder.feed(line)]
+    return observations + list(decoder.flush()), stats
+
+
+def _as_columns(lines: list[bytes], options: ReaderOptions, sizes: list[int]) -> tuple[list[Observation], IngestStats]:
+    stats = IngestStats()
+    decoder = NmeaDecoder(stats, options)
+    observations: list[Observation] = []
+    start = 0
+    for size in itertools.cycle(sizes):
+        if start >= len(lines):
+            break
+        for batch in decoder.feed_columns(lines[start : start + size]):
+            observations += batch.observations()
+        start += size
+    return observations + list(decoder.flush()), stats
+
+
+def _agree(lines: list[bytes], options: Callable[[], ReaderOptions], sizes: list[int]) -> IngestStats:
+    expected, expected_stats = _one_by_one(lines, options())
+    got, stats = _as_columns(lines, options(), sizes)
+    assert got == expected
+    assert stats == expected_stats
+    assert balanced(stats)
+    return stats
+
+
+@pytest.mark.parametrize("kind", ["none", "clock", "start_time", "range"])
+@pytest.mark.parametrize("name", AIS_FILES)
+@pytest.mark.parametrize("size", [1, 7, 64, 4096])
+def test_columns_give_the_same_observations_and_counts_as_lines(ais_dir: Path, name: str, kind: str, size: int) -> None:
+    lines = (ais_dir / name).read_bytes().splitlines(keepends=True)
+    _agree(lines, lambda: _options(kind), [size])
+
+
+def test_most_lines_of_a_tagged_file_are_read_as_columns(ais_dir: Path) -> None:
+    lines = (ais_dir / "test_data_20211101.nm4").read_bytes().splitlines(keepends=True)
+    parsed = parse_lines(lines, b"".join(lines))
+    kinds = np.bincount(parsed.kind, minlength=3).tolist()
+    assert kinds[POSITION] == 913  # the single-sentence position reports of types 1-3, 18, 27
+    assert kinds[STATIC] == 24  # type 24
+    assert kinds[OTHER] == 16  # types 4 and 21
+    assert len(parsed.slow) == 47  # multi-sentence messages, type 19, binary messages, blank lines
+
+
+# --- dirty inputs ---------------------------------------------------------------------------------------------
+
+_ARMOUR = b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"
+
+
+def _tagged(sentence: bytes, t: float | str, station: str = "7") -> bytes:
+    tag = f"s:{station},c:{t}".encode()
+    return b"\\%s*%02X\\%s\n" % (tag, checksum(tag), sentence)
+
+
+def _position(mmsi: int, lat: float, lon: float, *, msg_type: int = 1, second: int = 10) -> bytes:
+    fields = {"type": msg_type, "mmsi": mmsi, "lat": lat, "lon": lon, "speed": 5.0, "course": 90.0, "second": second}
+    if msg_type == 27:
+        fields.pop("second")
+    return pyais.encode_dict(fields, talker_id="AI")[0].encode()
+
+
+def _spoiled(lines: list[bytes], seed: int) -> list[bytes]:
+    """Real lines spoiled as receivers spoil them, plus reports that jump, go back in time, or are impossible."""
+    rng = random.Random(seed)
+    out: list[bytes] = []
+    for line in lines:
+        roll = rng.random()
+        if roll < 0.04:
+            out.append(line[: rng.randrange(1, max(2, len(line)))])
+        elif roll < 0.08:
+            star = line.rfind(b"*")
+            out.append(line[: star + 1] + b"00" + line[star + 3 :] if star > 0 else line)
+        elif roll < 0.10:
+            backslash = line.find(b"*")  # the tag block's checksum, when there is one
+            out.append(line[: backslash + 1] + b"00" + line[backslash + 3 :] if backslash > 0 else line)
+        elif roll < 0.13:
+            out += [line, line]
+        elif roll < 0.16 and out:
+            out.insert(len(out) - 1, line)
+        elif roll < 0.18:
+            out.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 80))) + b"\n")
+        elif roll < 0.20:
+            out.append(line.replace(b"c:", b"c:x", 1))
+        elif roll < 0.22:
+            out.append(b"  " + line)
+        elif roll < 0.24:
+            out.append(line.rstrip(b"\n") + b",1635731999\r\n")
+        else:
+            out.append(line)
+    mmsi = 273_000_001
+    out.append(_tagged(_position(mmsi, 100.5, 10.0), T0))  # latitude > 90: implausible_value
+    out.append(_tagged(_position(mmsi, 57.0, 11.0), T0 + 1))
+    out.append(_tagged(_position(mmsi, 58.0, 11.0), T0 + 2))  # 111 km in a second: implausible_jump
+    out.append(_tagged(_position(mmsi, 57.0001, 11.0), T0))  # back in time, close by: admitted, no new anchor
+    out.append(_tagged(_position(mmsi, 57.0002, 11.0), T0 + 3))
+    out.append(_tagged(_position(mmsi, 57.0, 11.0), f"{T0}000"))  # milliseconds
+    out.append(_tagged(_position(mmsi, 57.0, 11.0), "99999999999"))  # 1e11 > t >= 1e10: malformed
+    out.append(b"%d %s\n" % (T0 + 5, _position(mmsi, 57.0, 11.0)))  # leading epoch
+    out.append(_position(mmsi, 57.0, 11.0) + b"\n")  # no time at all: no_timestamp
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dirty_files_give_the_same_observations_and_counts_as_lines(ais_dir: Path, seed: int) -> None:
+    lines = (ais_dir / "test_data_20211101.nm4").read_bytes().splitlines(keepends=True)
+    lines += (ais_dir / "pyais_mixed.txt").read_bytes().splitlines(keepends=True)
+    lines += (ais_dir / "test_data_201201.nmea").read_bytes().splitlines(keepends=True)
+    stats = _agree(_spoiled(lines, seed), ReaderOptions, [64, 5, 300])
+    for reason in ("bad_checksum", "malformed", "implausible_value", "implausible_jump", "no_timestamp"):
+        assert stats.rejected[reason] > 0, reason
+
+
+@pytest.mark.parametrize("name", AIS_FILES)
+def test_read_path_batches_reads_each_ais_file_as_read_path_does(ais_dir: Path, name: str) -> None:
+    rows_stats, columns_stats = IngestStats(), IngestStats()
+    rows = list(read_path(ais_dir / name, rows_stats))
+    columns = [o for batch in read_path_batches(ais_dir / name, columns_stats) for o in batch.observations()]
+    assert columns == rows
+    assert columns_stats == rows_stats
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_read_path_batches_reads_a_dirty_file_with_overlong_lines_as_read_path_does(
+    ais_dir: Path, tmp_path: Path, seed: int
+) -> None:
+    lines = (ais_dir / "test_data_20211101.nm4").read_bytes().splitlines(keepends=True) * 40
+    lines = _spoiled(lines, seed)
+    lines.insert(500, b"!AIVDM," + b"9" * 5000 + b"\n")
+    path = tmp_path / "dirty.nm4"
+    path.write_bytes(b"".join(lines))
+    options = ReaderOptions(fmt="nmea", max_line_bytes=2000)
+    rows_stats, columns_stats = IngestStats(), IngestStats()
+    rows = list(read_path(path, rows_stats, options=options))
+    columns = [o for batch in read_path_batches(path, columns_stats, options=options) for o in batch.observations()]
+    assert columns == rows
+    assert columns_stats == rows_stats
+    assert rows_stats.rejected["line_too_long"] == 1
+
+
+@pytest.mark.parametrize("sizes", [[3], [1], [2, 1], [1, 2]])
+def test_a_fix_back_in_time_is_admitted_without_becoming_the_anchor(sizes: list[int]) -> None:
+    mmsi = 273_000_009
+    lines = [
+        _tagged(_position(mmsi, 57.0, 11.0), T0 + 100),
+        _tagged(_position(mmsi, 57.03, 11.0), T0 + 50),  # 3.3 km in 50 s, earlier: admitted, anchor stays
+        _tagged(_position(mmsi, 57.034, 11.0), T0 + 101),  # 3.8 km from the anchor in 1 s: a jump
+    ]
+    stats = _agree(lines, ReaderOptions, sizes)
+    assert (stats.observations, stats.rejected["implausible_jump"]) == (2, 1)
+
+
+# --- random position reports mixed with the lines only the per-line reader takes -------------------------------
+
+_MMSIS = [273_000_001, 273_000_002, 273_000_003, 211_000_004]
+
+
+@st.composite
+def _lines(draw: st.DrawFn) -> list[bytes]:
+    count = draw(st.integers(1, 60))
+    out: list[bytes] = []
+    t = float(T0)
+    for _ in range(count):
+        mmsi = draw(st.sampled_from(_MMSIS))
+        t += draw(st.sampled_from([0.0, 1.0, 5.0, 30.0, -3.0, -50.0, 700.0]))
+        kinds = ["position"] * 6 + ["static", "static", "type5", "type19", "type9", "junk", "other"]
+        kind = draw(st.sampled_from(kinds))
+        lat = 57.0 + draw(st.sampled_from([0.0, 0.001, 0.01, 0.03, 0.5, 2.0])) * draw(st.sampled_from([1, -1]))
+        lon = 11.0 + draw(st.sampled_from([0.0, 0.002, 0.3]))
+        if kind == "position":
+            sentence = _position(mmsi, lat, lon, msg_type=draw(st.sampled_from([1, 2, 3, 18, 27])))
+            sentences = [sentence]
+        elif kind == "static":
+            part = draw(st.sampled_from([0, 1]))
+            fields = {"type": 24, "mmsi": mmsi, "partno": part, "shipname": draw(st.sampled_from(["A", "BB"])),
+                      "callsign": draw(st.sampled_from(["X1", "Y2"])), "ship_type": draw(st.sampled_from([30, 35]))}
+            sentences = [s.encode() for s in pyais.encode_dict(fields, talker_id="AI")]
+        elif kind == "type5":
+            fields = {"type": 5, "mmsi": mmsi, "shipname": "NAVY", "callsign": "N1", "ship_type": 35}
+            sentences = [s.encode() for s in pyais.encode_dict(fields, talker_id="AI", seq_id=1)]
+            if draw(st.booleans()):
+                sentences = sentences[::-1]
+        elif kind == "type19":
+            fields = {"type": 19, "mmsi": mmsi, "lat": lat, "lon": lon, "shipname": "B", "ship_type": 37}
+            sentences = [s.encode() for s in pyais.encode_dict(fields, talker_id="AI")]
+        elif kind == "type9":
+            fields = {"type": 9, "mmsi": mmsi, "lat": lat, "lon": lon, "alt": 300}
+            sentences = [s.encode() for s in pyais.encode_dict(fields, talker_id="AI")]
+        elif kind == "junk":
+            sentences = [draw(st.sampled_from([b"", b"# note", b"garbage", b"!AIVDM,1,1,,A,13HOI", b"$PGHP,1*00"]))]
+        elif kind == "other":
+            fields = {"type": 4, "mmsi": mmsi, "lat": lat, "lon": lon}
+            if draw(st.booleans()):
+                fields = {"type": 21, "mmsi": mmsi, "lat": lat, "lon": lon, "name": "BUOY"}
+            sentences = [s.encode() for s in pyais.encode_dict(fields, talker_id="AI")]
+            sentences.append(draw(st.sampled_from([b"$GPGGA,1,2,3*00", _position(mmsi, lat, lon)[:-2] + b"00"])))
+        else:
+            raise AssertionError(kind)
+        timing = draw(st.sampled_from(["tag", "tag", "leading", "trailing", "none"]))
+        for sentence in sentences:
+            if timing == "tag" and sentence.startswith(b"!"):
+                out.append(_tagged(sentence, int(t), draw(st.sampled_from(["7", "", "rx2"]))))
+            elif timing == "leading" and sentence.startswith(b"!"):
+                out.append(b"%d,%s\n" % (int(t), sentence))
+            elif timing == "trailing" and sentence.startswith(b"!"):
+                out.append(b"%s,d-109,%d\n" % (sentence, int(t)))
+            else:
+                out.append(sentence + b"\n")
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_lines(), st.lists(st.integers(1, 40), min_size=1, max_size=4))
+def test_random_reports_mixed_with_other_lines_read_alike(lines: list[bytes], sizes: list[int]) -> None:
+    _agree(lines, ReaderOptions, sizes)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([*_PLAIN_OTHER.tolist(), 5, 24, 1, 18, 27]),
+            st.integers(1, 90),
+            st.integers(0, 5),
+            st.randoms(use_true_random=False),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_random_payloads_of_any_type_read_alike(messages: list[tuple[int, int, int, random.Random]]) -> None:
+    lines = []
+    for msg_type, length, fill, rng in messages:
+        payload = bytes([_ARMOUR[msg_type]]) + bytes(rng.choice(_ARMOUR) for _ in range(length - 1))
+        body = b"AIVDM,1,1,,A,%s,%d" % (payload, fill)
+        lines.append(_tagged(b"!%s*%02X" % (body, checksum(body)), T0 + len(lines)))
+    _agree(lines, ReaderOptions, [7])
+
+
+def test_many_stations_of_every_length_in_one_batch_read_alike() -> None:
+    stations = ["1", "22", "", "abcdefgh", "abcdefghi", "a" * 32, "b" * 33, "rx 2", "x:y", "Z9", "a.b-c", "22"]
+    lines = [
+        _tagged(_position(273_000_100 + k, 57.0, 11.0), T0 + k, station) for k, station in enumerate(stations * 3)
+    ]
+    _agree(lines, ReaderOptions, [len(lines), 5])
+    got, _ = _as_columns(lines, ReaderOptions(), [len(lines)])
+    assert [o.station for o in got] == [station or None for station in stations * 3]
