@@ -120,12 +120,6 @@ BATCH_ROWS = 4096
 """Observations per batch where a format is decoded row by row (``read_path_batches``)."""
 
 
-class ColumnDecoder(Decoder, Protocol):
-    """A line decoder that also turns a batch of lines into observation batches directly (``feed_columns``)."""
-
-    def feed_columns(self, lines: list[bytes], /) -> list[ObservationBatch]: ...
-
-
 def read_path_batches(
     path: Path, stats: IngestStats, *, options: ReaderOptions | None = None
 ) -> Iterator[ObservationBatch]:
