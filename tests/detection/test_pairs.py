@@ -137,6 +137,41 @@ def test_boxes_pushed_to_coarser_levels_lose_no_pair(seed: int, cap: int) -> Non
         assert_matches_brute_force(snap, horizon, reach, 5.0)
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 200),
+    active_share=st.sampled_from([0.0, 0.02, 0.2, 0.7, 1.0]),
+    spread_deg=st.sampled_from([0.01, 0.1, 0.5]),
+    top_speed=st.sampled_from([260.0, 3000.0]),
+    lookback_s=st.sampled_from([0.0, 10.0]),
+    cap=st.sampled_from([1, 4, pairs.MAX_CELLS_PER_BOX]),
+)
+def test_with_passive_tracks_every_pair_within_reach_with_an_active_track_is_a_candidate(
+    seed: int, n: int, active_share: float, spread_deg: float, top_speed: float, lookback_s: float, cap: int
+) -> None:
+    snap, horizon, reach = population(seed, n, spread_deg=spread_deg, top_speed=top_speed, air_share=0.4)
+    active = np.random.default_rng(seed + 2).random(n) < active_share
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pairs, "MAX_CELLS_PER_BOX", cap)  # small caps push boxes to coarser levels
+        found = candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, lookback_s=lookback_s, active=active)
+    assert_well_formed(found)
+    within = brute_force(snap, horizon, reach, lookback_s)
+    assert not {(a, b) for a, b in within if active[a] or active[b]} - as_set(found)
+    assert all(active[a] or active[b] for a, b in as_set(found))
+    assert as_set(found) <= brute_force(snap, horizon, reach, lookback_s, slack=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 150))
+def test_every_track_active_gives_the_same_arrays_as_no_mask(seed: int, n: int) -> None:
+    snap, horizon, reach = population(seed, n, spread_deg=0.3)
+    plain = candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, lookback_s=2.0)
+    masked = candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, lookback_s=2.0, active=np.ones(n, dtype=bool))
+    assert np.array_equal(plain.i, masked.i)
+    assert np.array_equal(plain.j, masked.j)
+
+
 velocity = st.tuples(st.floats(0.0, 3_000.0), st.floats(0.0, 360.0))  # [m/s], [deg] speed and heading
 
 
@@ -311,6 +346,31 @@ def test_a_fast_track_from_far_away_finds_a_large_reach_ship_at_the_edge_of_its_
     assert as_set(candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach)) == {(0, 1)}
 
 
+def test_two_passive_tracks_are_never_paired_but_a_passive_and_an_active_one_are() -> None:
+    # Three stationary ships 1 km apart on a meridian: every pair within reach; the middle one alone is active.
+    snap = Snapshot(
+        t=T,
+        ids=("south", "middle", "north"),
+        party=np.zeros(3, dtype=np.int64),
+        party_names=("civil",),
+        is_air=np.zeros(3, dtype=bool),
+        is_military=np.zeros(3, dtype=bool),
+        transponder=np.ones(3, dtype=bool),
+        lat=57.0 + np.arange(3) * 1_000.0 / 111_400.0,
+        lon=np.full(3, 19.0),
+        alt=np.zeros(3),
+        v_east=np.zeros(3),
+        v_north=np.zeros(3),
+        v_up=np.zeros(3),
+        t_fix=np.full(3, T),
+    )
+    horizon, reach = np.full(3, SEA_HORIZON), np.full(3, SEA_REACH)
+    assert as_set(candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach)) == {(0, 1), (0, 2), (1, 2)}
+    middle = np.array([False, True, False])
+    assert as_set(candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, active=middle)) == {(0, 1), (1, 2)}
+    assert len(candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, active=np.zeros(3, dtype=bool))) == 0
+
+
 def test_the_same_call_gives_the_same_arrays() -> None:
     snap, horizon, reach = population(11, 200, spread_deg=0.3)
     first = candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach)
@@ -338,6 +398,8 @@ def test_bad_arguments_fail_with_one_clear_line() -> None:
         candidate_pairs(snap, T, horizon_s=horizon, reach_m=-reach)
     with pytest.raises(ValueError, match=r"lookback_s must be finite and >= 0, got -1\.0"):
         candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, lookback_s=-1.0)
+    with pytest.raises(ValueError, match=r"active must have one flag per track \(10\), got shape \(3,\)"):
+        candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, active=np.ones(3, dtype=bool))
     lat = snap.lat.copy()
     lat[4] = np.nan
     broken = dataclasses.replace(snap, lat=lat)
@@ -393,5 +455,21 @@ def test_real_paris_traffic_pairs_within_five_miles_in_two_minutes_match_brute_f
     geom = pair_geometry(snap, i.astype(np.int64), j.astype(np.int64), snap.t)
     close = closest_approach(geom, -10.0, AIR_HORIZON).horizontal_min_m <= 5 * NAUTICAL_MILE
     assert n > 30
+    assert len(found) > 0
+    assert as_set(found) == set(zip(i[close].tolist(), j[close].tolist(), strict=True))
+
+
+def test_real_paris_traffic_with_a_few_active_aircraft_matches_brute_force(data_dir: Path) -> None:
+    snap = paris_snapshot(data_dir)
+    n = len(snap)
+    horizon = np.full(n, AIR_HORIZON)
+    reach = np.full(n, 5 * NAUTICAL_MILE)
+    active = np.zeros(n, dtype=bool)
+    active[:: max(n // 10, 1)] = True
+    found = candidate_pairs(snap, snap.t, horizon_s=horizon, reach_m=reach, lookback_s=10.0, active=active)
+    i, j = np.triu_indices(n, k=1)
+    geom = pair_geometry(snap, i.astype(np.int64), j.astype(np.int64), snap.t)
+    close = closest_approach(geom, -10.0, AIR_HORIZON).horizontal_min_m <= 5 * NAUTICAL_MILE
+    close &= active[i] | active[j]
     assert len(found) > 0
     assert as_set(found) == set(zip(i[close].tolist(), j[close].tolist(), strict=True))
