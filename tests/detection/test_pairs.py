@@ -6,6 +6,8 @@ import dataclasses
 import gzip
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +73,14 @@ def brute_force(
     return set(zip(i[close].tolist(), j[close].tolist(), strict=True))
 
 
+@contextmanager
+def broad_phase(*, sweep: bool) -> Iterator[None]:
+    """Force the sweep of active boxes (``sweep``) or the grid, whatever the number of active tracks."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pairs, "SWEEP_ACTIVE_MAX", 10**9 if sweep else -1)
+        yield
+
+
 def as_set(found: PairIndex) -> set[tuple[int, int]]:
     return set(zip(found.i.tolist(), found.j.tolist(), strict=True))
 
@@ -103,12 +113,14 @@ def assert_matches_brute_force(snap: Snapshot, horizon: FloatArray, reach: Float
     spread_deg=st.sampled_from([0.01, 0.1, 0.5, 2.0]),
     top_speed=st.sampled_from([260.0, 3000.0]),
     lookback_s=st.sampled_from([0.0, 10.0]),
+    sweep=st.booleans(),
 )
 def test_every_pair_that_comes_within_reach_is_a_candidate(
-    seed: int, n: int, lat: float, lon: float, spread_deg: float, top_speed: float, lookback_s: float
+    seed: int, n: int, lat: float, lon: float, spread_deg: float, top_speed: float, lookback_s: float, sweep: bool
 ) -> None:
     snap, horizon, reach = population(seed, n, lat=lat, lon=lon, spread_deg=spread_deg, top_speed=top_speed)
-    assert_matches_brute_force(snap, horizon, reach, lookback_s)
+    with broad_phase(sweep=sweep):
+        assert_matches_brute_force(snap, horizon, reach, lookback_s)
 
 
 @settings(max_examples=50, deadline=None)
@@ -117,22 +129,24 @@ def test_every_pair_that_comes_within_reach_is_a_candidate(
     n=st.integers(2, 120),
     reach_scale=st.sampled_from([0.0, 0.01, 1.0, 20.0]),
     horizon_scale=st.sampled_from([0.0, 1.0, 5.0]),
+    sweep=st.booleans(),
 )
 def test_any_mix_of_reaches_and_horizons_keeps_the_guarantee(
-    seed: int, n: int, reach_scale: float, horizon_scale: float
+    seed: int, n: int, reach_scale: float, horizon_scale: float, sweep: bool
 ) -> None:
     snap, _, _ = population(seed, n, spread_deg=0.3)
     rng = np.random.default_rng(seed + 1)
     reach = rng.uniform(0.0, 5_000.0, n) * reach_scale
     horizon = rng.uniform(0.0, 1_800.0, n) * horizon_scale
-    assert_matches_brute_force(snap, horizon, reach, 0.0)
+    with broad_phase(sweep=sweep):
+        assert_matches_brute_force(snap, horizon, reach, 0.0)
 
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), cap=st.sampled_from([1, 2, 4]))
 def test_boxes_pushed_to_coarser_levels_lose_no_pair(seed: int, cap: int) -> None:
     snap, horizon, reach = population(seed, 150, spread_deg=0.4, top_speed=3000.0, air_share=0.5)
-    with pytest.MonkeyPatch.context() as patch:
+    with broad_phase(sweep=False), pytest.MonkeyPatch.context() as patch:
         patch.setattr(pairs, "MAX_CELLS_PER_BOX", cap)
         assert_matches_brute_force(snap, horizon, reach, 5.0)
 
@@ -146,13 +160,21 @@ def test_boxes_pushed_to_coarser_levels_lose_no_pair(seed: int, cap: int) -> Non
     top_speed=st.sampled_from([260.0, 3000.0]),
     lookback_s=st.sampled_from([0.0, 10.0]),
     cap=st.sampled_from([1, 4, pairs.MAX_CELLS_PER_BOX]),
+    sweep=st.booleans(),
 )
 def test_with_passive_tracks_every_pair_within_reach_with_an_active_track_is_a_candidate(
-    seed: int, n: int, active_share: float, spread_deg: float, top_speed: float, lookback_s: float, cap: int
+    seed: int,
+    n: int,
+    active_share: float,
+    spread_deg: float,
+    top_speed: float,
+    lookback_s: float,
+    cap: int,
+    sweep: bool,
 ) -> None:
     snap, horizon, reach = population(seed, n, spread_deg=spread_deg, top_speed=top_speed, air_share=0.4)
     active = np.random.default_rng(seed + 2).random(n) < active_share
-    with pytest.MonkeyPatch.context() as patch:
+    with broad_phase(sweep=sweep), pytest.MonkeyPatch.context() as patch:
         patch.setattr(pairs, "MAX_CELLS_PER_BOX", cap)  # small caps push boxes to coarser levels
         found = candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, lookback_s=lookback_s, active=active)
     assert_well_formed(found)
@@ -175,7 +197,7 @@ def test_every_track_active_gives_the_same_arrays_as_no_mask(seed: int, n: int) 
 velocity = st.tuples(st.floats(0.0, 3_000.0), st.floats(0.0, 360.0))  # [m/s], [deg] speed and heading
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(
     lat=st.floats(-75.0, 75.0),
     lon=st.floats(-90.0, 90.0),
@@ -186,6 +208,7 @@ velocity = st.tuples(st.floats(0.0, 3_000.0), st.floats(0.0, 360.0))  # [m/s], [
     smaller_share=st.floats(0.0, 1.0),
     larger_first=st.booleans(),
     bystanders=st.integers(0, 3),
+    sweep=st.booleans(),
 )
 def test_a_pair_that_just_reaches_the_larger_reach_is_always_found(
     lat: float,
@@ -197,6 +220,7 @@ def test_a_pair_that_just_reaches_the_larger_reach_is_always_found(
     smaller_share: float,
     larger_first: bool,
     bystanders: int,
+    sweep: bool,
 ) -> None:
     """The reach is set to the pair's exact closest approach: the knife edge of the guarantee, everywhere."""
     n = 2 + bystanders
@@ -225,13 +249,14 @@ def test_a_pair_that_just_reaches_the_larger_reach_is_always_found(
     larger, smaller = closest, closest * smaller_share
     reach = np.array([larger, smaller] if larger_first else [smaller, larger])
     reach = np.append(reach, rng.uniform(0.0, 2.0 * closest + 1.0, bystanders))
-    found = candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, lookback_s=lookback_s)
+    with broad_phase(sweep=sweep):
+        found = candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, lookback_s=lookback_s)
     assert (0, 1) in as_set(found)
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 150))
-def test_the_same_pairs_come_back_whatever_the_row_order(seed: int, n: int) -> None:
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 150), sweep=st.booleans())
+def test_the_same_pairs_come_back_whatever_the_row_order(seed: int, n: int, sweep: bool) -> None:
     snap, horizon, reach = population(seed, n, spread_deg=0.3)
     order = np.random.default_rng(seed).permutation(n)
     shuffled = Snapshot(
@@ -250,8 +275,9 @@ def test_the_same_pairs_come_back_whatever_the_row_order(seed: int, n: int) -> N
         v_up=snap.v_up[order],
         t_fix=snap.t_fix[order],
     )
-    original = as_set(candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach))
-    moved = candidate_pairs(shuffled, T, horizon_s=horizon[order], reach_m=reach[order])
+    with broad_phase(sweep=sweep):
+        original = as_set(candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach))
+        moved = candidate_pairs(shuffled, T, horizon_s=horizon[order], reach_m=reach[order])
     back = {tuple(sorted((int(order[a]), int(order[b])))) for a, b in as_set(moved)}
     assert back == original
 
@@ -445,12 +471,16 @@ def paris_snapshot(data_dir: Path) -> Snapshot:
     )
 
 
-def test_real_paris_traffic_pairs_within_five_miles_in_two_minutes_match_brute_force(data_dir: Path) -> None:
+@pytest.mark.parametrize("sweep", [False, True])
+def test_real_paris_traffic_pairs_within_five_miles_in_two_minutes_match_brute_force(
+    data_dir: Path, sweep: bool
+) -> None:
     snap = paris_snapshot(data_dir)
     n = len(snap)
     horizon = np.full(n, AIR_HORIZON)
     reach = np.full(n, 5 * NAUTICAL_MILE)
-    found = candidate_pairs(snap, snap.t, horizon_s=horizon, reach_m=reach, lookback_s=10.0)
+    with broad_phase(sweep=sweep):
+        found = candidate_pairs(snap, snap.t, horizon_s=horizon, reach_m=reach, lookback_s=10.0)
     i, j = np.triu_indices(n, k=1)
     geom = pair_geometry(snap, i.astype(np.int64), j.astype(np.int64), snap.t)
     close = closest_approach(geom, -10.0, AIR_HORIZON).horizontal_min_m <= 5 * NAUTICAL_MILE
@@ -459,14 +489,16 @@ def test_real_paris_traffic_pairs_within_five_miles_in_two_minutes_match_brute_f
     assert as_set(found) == set(zip(i[close].tolist(), j[close].tolist(), strict=True))
 
 
-def test_real_paris_traffic_with_a_few_active_aircraft_matches_brute_force(data_dir: Path) -> None:
+@pytest.mark.parametrize("sweep", [False, True])
+def test_real_paris_traffic_with_a_few_active_aircraft_matches_brute_force(data_dir: Path, sweep: bool) -> None:
     snap = paris_snapshot(data_dir)
     n = len(snap)
     horizon = np.full(n, AIR_HORIZON)
     reach = np.full(n, 5 * NAUTICAL_MILE)
     active = np.zeros(n, dtype=bool)
     active[:: max(n // 10, 1)] = True
-    found = candidate_pairs(snap, snap.t, horizon_s=horizon, reach_m=reach, lookback_s=10.0, active=active)
+    with broad_phase(sweep=sweep):
+        found = candidate_pairs(snap, snap.t, horizon_s=horizon, reach_m=reach, lookback_s=10.0, active=active)
     i, j = np.triu_indices(n, k=1)
     geom = pair_geometry(snap, i.astype(np.int64), j.astype(np.int64), snap.t)
     close = closest_approach(geom, -10.0, AIR_HORIZON).horizontal_min_m <= 5 * NAUTICAL_MILE

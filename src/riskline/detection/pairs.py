@@ -31,6 +31,8 @@ Method — a uniform grid of swept boxes (the broad phase of collision detection
    With passive tracks, a cell's entries are ordered active then passive, and a passive entry is paired only with
    the active entries after it (see ``_cell_pairs``): two passive tracks are never paired, so a picture of many
    civil tracks and a few military ones costs about the grid plus the military tracks' neighbours.
+   With at most ``SWEEP_ACTIVE_MAX`` active tracks there is no grid: each active box is tested against every box,
+   which is O(active × N) and, for a few military tracks among many civil ones, far cheaper than building a grid.
 3. Memory cap. A box covering more than ``MAX_CELLS_PER_BOX`` cells (a very fast track, a long horizon, a track
    near a pole) moves to a coarser level whose cells are ``LEVEL_FACTOR`` times larger per axis, as often as
    needed. Level L pairs its boxes with one another and with the boxes of lower levels re-gridded at level L's
@@ -70,6 +72,9 @@ LEVEL_FACTOR = 4
 """Each coarser level's cells are this many times larger per axis."""
 MIN_CELL_DEG = 1e-5
 """[deg] smallest cell (about 1 m), so stationary tracks with zero reach still make a finite grid."""
+SWEEP_ACTIVE_MAX = 32
+"""With at most this many active tracks, each active box is tested against every box instead of building the grid:
+O(active × N) work, and much less fixed cost (a busy civil picture with a few military tracks)."""
 LAT_EXTENT_CAP_DEG = 1.0
 """[deg] a box spanning more latitude than this (about 111 km: 60 m/s for 30 minutes, Mach 3 for 2 minutes) gets
 the outlier's longitude pad, so that one such track does not widen every other box."""
@@ -151,11 +156,16 @@ def candidate_pairs(
         example = snapshot.ids[int(np.argmin(finite))]
         raise ValueError(f"{int((~finite).sum())} track(s) lack a finite position or velocity, e.g. {example!r}")
     boxes = _swept_boxes(motion, horizon, reach, lookback_s)
+    if np.count_nonzero(active) <= SWEEP_ACTIVE_MAX:
+        overlapping = [_swept_by_active(boxes, active)]
+    else:
+        overlapping = [(cells.track[first], cells.track[second])
+                       for cells in _grid_pairs(boxes, active)
+                       for first, second in [_overlapping(boxes, cells)]]
     keys = []
-    for cells in _grid_pairs(boxes, active):
-        first, second = _overlapping(boxes, cells)
-        a = np.minimum(cells.track[first], cells.track[second])  # canonical order: the same arithmetic whatever
-        b = np.maximum(cells.track[first], cells.track[second])  # order the grid met the pair in
+    for first, second in overlapping:
+        a = np.minimum(first, second)  # canonical order: the same arithmetic whatever order the pair was met in
+        b = np.maximum(first, second)
         close = _paths_within_reach(motion, horizon, reach, lookback_s, a, b)
         keys.append(a[close] * n + b[close])
     if not keys:
@@ -301,6 +311,18 @@ def _cell_pairs(
     return _CellPairs(track=members[box], first=first[home], second=second[home])
 
 
+def _swept_by_active(boxes: _Boxes, active: BoolArray) -> tuple[IntArray, IntArray]:
+    """Every pair with an active track whose padded boxes overlap, as track rows, each pair once: each active box
+    tested against every box (step 2 for few active tracks: O(active × N) work, no grid to build)."""
+    actives = np.flatnonzero(active)
+    others = np.arange(len(active))
+    overlap = (boxes.west[actives, None] <= boxes.east) & (boxes.west <= boxes.east[actives, None])
+    overlap &= (boxes.south[actives, None] <= boxes.north) & (boxes.south <= boxes.north[actives, None])
+    overlap &= ~active | (others > actives[:, None])  # two active tracks: once, from the lower row
+    row, column = np.nonzero(overlap)
+    return actives[row], others[column]
+
+
 def _overlapping(boxes: _Boxes, cells: _CellPairs) -> tuple[IntArray, IntArray]:
     """The pairs of ``cells`` whose padded boxes overlap, as entry positions (read through per-entry copies:
     entries are in cell order, so these gathers stay local in memory)."""
@@ -340,6 +362,7 @@ __all__ = [
     "MAX_CELLS_PER_BOX",
     "MIN_CELL_DEG",
     "SLACK_M",
+    "SWEEP_ACTIVE_MAX",
     "PairIndex",
     "candidate_pairs",
     "different_party",
