@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from riskline.detection import detector as detector_module
 from riskline.detection.detector import Detector
 from riskline.detection.findings import Finding
-from riskline.detection.geometry import parallel_radius
+from riskline.detection.geometry import parallel_radius, track_motion
 from riskline.detection.rulebook import load_rulebook
 from riskline.testing.snapshots import Platform, offset, snapshot_of
 from riskline.tracks.snapshot import Snapshot
@@ -259,3 +259,36 @@ def test_a_picture_of_one_party_and_civil_ships_only_needs_no_pair() -> None:
     search = Detector(load_rulebook())._pair_search(ships_only)
     assert search is not None
     assert np.array_equal(search.rows, np.flatnonzero(ships_only.party > 0))  # warships: civil ones are in no rule
+
+
+# --- territorial entry: the box prefilter and the vectorised samples find what a point-by-point test finds ---------
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), radius_deg=st.sampled_from([0.005, 0.05, 0.5]))
+def test_territorial_entry_finds_the_first_sample_inside_as_shapely_point_by_point(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, radius_deg: float
+) -> None:
+    import shapely
+    from shapely.geometry import Point, mapping
+
+    rng = np.random.default_rng(seed)
+    area = Point(LON + rng.uniform(-0.1, 0.1), LAT + rng.uniform(-0.1, 0.1)).buffer(radius_deg)
+    path = tmp_path_factory.mktemp("territory") / "territories.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"party": "EE"}, "geometry": mapping(area)}]}))
+    picture = random_picture(seed, 120, civil_share=0.3)
+    found = Detector(load_rulebook(overrides=(f"territorial_entry.territories={json.dumps(str(path))}",)))
+    entries = {(f.a, f.t_entry) for f in found.detect(picture, T, since=T - 2.0) if f.rule == "territorial_entry"}
+    expected = set()
+    motion = track_motion(picture, T)
+    for k in range(len(picture)):
+        if not picture.is_military[k] or picture.party_names[int(picture.party[k])] == "EE":
+            continue
+        for step in np.arange(0.0, 300.0 + 1e-9, 30.0):
+            lat = motion.lat[k] + motion.lat_rate[k] * step
+            lon = motion.lon[k] + motion.lon_rate[k] * step
+            if shapely.contains(area, Point(lon, lat)):
+                expected.add((picture.ids[k], T + float(step)))
+                break
+    assert entries == expected
