@@ -74,11 +74,13 @@ class Detector:
             return []
         window = max(t - since, 0.0)  # [s]
         findings = self._pair_findings(snapshot, t, window)
-        for spec in self._area_rules:
-            state = self._area_state[spec.name]
-            if state:
+        configured = [spec for spec in self._area_rules if self._area_state[spec.name]]
+        if configured:
+            motion = track_motion(snapshot, t)
+            for spec in configured:
                 assert spec.area is not None
-                findings += spec.area(self.rulebook.rule(spec.name), AreaContext(snapshot, t, state))
+                context = AreaContext(snapshot, t, self._area_state[spec.name], motion)
+                findings += spec.area(self.rulebook.rule(spec.name), context)
         return findings
 
     # ------------------------------------------------------------------ pair rules

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from riskline.detection.findings import Finding
 
 if TYPE_CHECKING:  # only for annotations: `rules show` and the rulebook load without NumPy (tests/cli/test_startup)
-    from riskline.detection.geometry import PairGeometry
+    from riskline.detection.geometry import PairGeometry, TrackMotion
     from riskline.tracks.snapshot import BoolArray, FloatArray, Snapshot
 
 Mark = Literal["V", "S", "U"]
@@ -94,6 +94,8 @@ class AreaContext:
     snapshot: Snapshot
     t: float  # [s]
     state: Any
+    motion: TrackMotion
+    """Every track of ``snapshot`` dead-reckoned to ``t`` (``geometry.track_motion``), once for all area rules."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,7 +148,7 @@ def area(rule: HazardAreaEntry, ctx: AreaContext) -> list[Finding]:
     import numpy as np  # evaluation only: loading the rulebook stays light
     import shapely
 
-    from riskline.detection.geometry import paths_meet_box, track_motion, within_box
+    from riskline.detection.geometry import paths_meet_box, within_box
 
     hazards: tuple[HazardArea, ...] = ctx.state
     snapshot, t = ctx.snapshot, ctx.t
@@ -156,7 +156,7 @@ def area(rule: HazardAreaEntry, ctx: AreaContext) -> list[Finding]:
     live = [h for h in hazards if h.start <= horizon and h.end >= t]
     if not live or len(snapshot) == 0:
         return []
-    motion = track_motion(snapshot, t)
+    motion = ctx.motion
     names = snapshot.party_names
     steps = np.arange(0.0, rule.lookahead_s + 1e-9, STEP_S)  # [s]
     findings: list[Finding] = []

@@ -54,11 +54,11 @@ def setup(rule: TerritorialEntry) -> tuple[Territory, ...]:
 def area(rule: TerritorialEntry, ctx: AreaContext) -> list[Finding]:
     import numpy as np  # evaluation only: loading the rulebook stays light
 
-    from riskline.detection.geometry import paths_meet_box, track_motion, within_box
+    from riskline.detection.geometry import paths_meet_box, within_box
 
     territories: tuple[Territory, ...] = ctx.state
     snapshot, t = ctx.snapshot, ctx.t
-    motion = track_motion(snapshot, t)
+    motion = ctx.motion
     names = snapshot.party_names
     steps = np.arange(0.0, rule.lookahead_s + 1e-9, STEP_S)  # [s]
     findings: list[Finding] = []
