@@ -50,6 +50,7 @@ same-party pairs with ``different_party`` (marking one party passive spares form
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,14 +157,8 @@ def candidate_pairs(
         example = snapshot.ids[int(np.argmin(finite))]
         raise ValueError(f"{int((~finite).sum())} track(s) lack a finite position or velocity, e.g. {example!r}")
     boxes = _swept_boxes(motion, horizon, reach, lookback_s)
-    if np.count_nonzero(active) <= SWEEP_ACTIVE_MAX:
-        overlapping = [_swept_by_active(boxes, active)]
-    else:
-        overlapping = [(cells.track[first], cells.track[second])
-                       for cells in _grid_pairs(boxes, active)
-                       for first, second in [_overlapping(boxes, cells)]]
     keys = []
-    for first, second in overlapping:
+    for first, second in _overlapping_pairs(boxes, active):
         a = np.minimum(first, second)  # canonical order: the same arithmetic whatever order the pair was met in
         b = np.maximum(first, second)
         close = _paths_within_reach(motion, horizon, reach, lookback_s, a, b)
@@ -288,19 +283,20 @@ def _cell_pairs(
     within_col = within - within_row * np.repeat(columns, per_box)
     width = int(col_hi.max()) + 1
     cell = (row_lo[box] + within_row) * width + col_lo[box] + within_col
-    rank = (~primary * 2 + ~active)[box]  # 0 primary-active, 1 primary-passive, 2 secondary-active, 3 the rest
-    key = cell * 4 + rank
+    rank = ~primary * 2 + ~active  # per member: 0 primary-active, 1 primary-passive, 2 secondary-active, 3 neither
+    key = cell * 4 + rank[box]
     order = np.argsort(key)
-    box, cell, key, rank = box[order], cell[order], key[order], rank[order]
+    key, box = key[order], box[order]
+    cell = key >> 2
     flags = ((within_row[order] == 0) * _FIRST_ROW + (within_col[order] == 0) * _FIRST_COLUMN).astype(np.uint8)
     run_starts = np.flatnonzero(np.diff(cell, prepend=-1))
     run_ends = np.append(run_starts[1:], len(cell))
     run_end = np.repeat(run_ends, np.diff(run_ends, prepend=0))  # per sorted entry: one past its cell's last entry
     position = np.arange(len(cell))
     start = position + 1  # entry position of each entry's first partner
-    partners = np.where(rank == 0, run_end - start, 0)  # how many partners each entry has, from ``start`` on
-    passive_primary = np.flatnonzero(rank == 1)
-    if len(passive_primary):
+    partners = np.where(key & 3 == 0, run_end - start, 0)  # how many partners each entry has, from ``start`` on
+    if not active.all():
+        passive_primary = np.flatnonzero(key & 3 == 1)
         block_start = np.searchsorted(key, key[passive_primary] + 1)  # the cell's secondary-active block
         block_end = np.searchsorted(key, key[passive_primary] + 2)
         start[passive_primary] = block_start
@@ -309,6 +305,16 @@ def _cell_pairs(
     second = np.arange(len(first)) + np.repeat(start - (np.cumsum(partners) - partners), partners)
     home = (np.repeat(flags, partners) | flags[second]) == _FIRST_ROW | _FIRST_COLUMN
     return _CellPairs(track=members[box], first=first[home], second=second[home])
+
+
+def _overlapping_pairs(boxes: _Boxes, active: BoolArray) -> Iterator[tuple[IntArray, IntArray]]:
+    """Pairs of tracks with an active one whose padded boxes overlap, each pair once, a batch per grid level."""
+    if np.count_nonzero(active) <= SWEEP_ACTIVE_MAX:
+        yield _swept_by_active(boxes, active)
+        return
+    for cells in _grid_pairs(boxes, active):
+        first, second = _overlapping(boxes, cells)
+        yield cells.track[first], cells.track[second]
 
 
 def _swept_by_active(boxes: _Boxes, active: BoolArray) -> tuple[IntArray, IntArray]:
