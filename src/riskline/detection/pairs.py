@@ -294,9 +294,9 @@ def _cell_pairs(
     run_end = np.repeat(run_ends, np.diff(run_ends, prepend=0))  # per sorted entry: one past its cell's last entry
     position = np.arange(len(cell))
     start = position + 1  # entry position of each entry's first partner
-    partners = np.where(key & 3 == 0, run_end - start, 0)  # how many partners each entry has, from ``start`` on
+    partners = np.where((key & 3) == 0, run_end - start, 0)  # how many partners each entry has, from ``start`` on
     if not active.all():
-        passive_primary = np.flatnonzero(key & 3 == 1)
+        passive_primary = np.flatnonzero((key & 3) == 1)
         block_start = np.searchsorted(key, key[passive_primary] + 1)  # the cell's secondary-active block
         block_end = np.searchsorted(key, key[passive_primary] + 2)
         start[passive_primary] = block_start
