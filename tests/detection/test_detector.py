@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from riskline.detection import detector as detector_module
 from riskline.detection.detector import Detector
 from riskline.detection.findings import Finding
-from riskline.detection.geometry import parallel_radius
+from riskline.detection.geometry import parallel_radius, track_motion
 from riskline.detection.rulebook import load_rulebook
 from riskline.testing.snapshots import Platform, offset, snapshot_of
+from riskline.tracks.snapshot import Snapshot
 
 T = datetime(2016, 4, 12, 11, 0, tzinfo=UTC).timestamp()  # daylight in the Baltic
 NIGHT = datetime(2016, 4, 12, 23, 0, tzinfo=UTC).timestamp()
@@ -177,3 +183,112 @@ def test_the_naval_rules_bind_armed_forces_only() -> None:
     assert detect(merchant, ship("id:corvette", "RU", east=1000)) == []
     airliner_low = aircraft("icao:4aa001", "civil", east=300, alt=100, military=False)
     assert detect(ship("id:ddg", "US"), airliner_low) == []
+
+
+# --- the pair search covers only usable tracks, with the largest party passive: the same findings --------------
+
+
+def random_picture(seed: int, n: int, *, civil_share: float = 0.6) -> Snapshot:
+    """``n`` ships and aircraft (low and high) within about 6 km: civil and three navies, some military, some silent,
+    some of unknown altitude, fixes up to 10 s old, so that every pair rule has something to find."""
+    rng = np.random.default_rng(seed)
+    air = rng.random(n) < 0.5
+    party = np.where(rng.random(n) < civil_share, 0, rng.integers(1, 4, n))
+    speed = np.where(air, rng.uniform(60.0, 250.0, n), rng.uniform(0.0, 12.0, n))  # [m/s]
+    heading = rng.uniform(0.0, 2 * np.pi, n)
+    alt = np.where(air, rng.choice([100.0, 150.0, 3000.0, 3050.0], n) + rng.uniform(0.0, 60.0, n), 0.0)
+    return Snapshot(
+        t=T,
+        ids=tuple(f"id:{k:03d}" for k in range(n)),
+        party=party.astype(np.int64),
+        party_names=("civil", "EE", "RU", "US"),
+        is_air=air,
+        is_military=(party > 0) & (rng.random(n) < 0.7),
+        transponder=~(air & (rng.random(n) < 0.15)),
+        lat=LAT + rng.uniform(-0.03, 0.03, n),
+        lon=LON + rng.uniform(-0.05, 0.05, n),
+        alt=np.where(air & (rng.random(n) < 0.1), np.nan, alt),
+        v_east=speed * np.sin(heading),
+        v_north=speed * np.cos(heading),
+        v_up=np.where(air, rng.normal(0.0, 3.0, n), 0.0),
+        t_fix=T - rng.uniform(0.0, 10.0, n),
+    )
+
+
+def search_everything(detector: Detector) -> Callable[[Snapshot], detector_module._PairSearch | None]:
+    """The search before rules declared their tracks: every track, the largest reach and horizon, all active."""
+    reach = max(bound.reach_m for bound in detector._pair_bounds)
+    horizon = max(bound.horizon_s for bound in detector._pair_bounds)
+
+    def search(snapshot: Snapshot) -> detector_module._PairSearch:
+        n = len(snapshot)
+        return detector_module._PairSearch(rows=np.arange(n), reach_m=np.full(n, reach),
+                                           horizon_s=np.full(n, horizon), active=np.ones(n, dtype=bool))
+
+    return search
+
+
+def both_searches(picture: Snapshot, *, t: float = T, overrides: tuple[str, ...] = ()) -> tuple[list[Finding], ...]:
+    detector = Detector(load_rulebook(overrides=overrides))
+    fast = detector.detect(picture, t, since=t - 2.0)
+    detector._pair_search = search_everything(detector)  # type: ignore[method-assign]
+    return fast, detector.detect(picture, t, since=t - 2.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 120), civil_share=st.sampled_from([0.0, 0.6, 0.95]),
+       night=st.booleans())
+def test_searching_only_usable_tracks_gives_the_findings_of_searching_every_track(
+    seed: int, n: int, civil_share: float, night: bool
+) -> None:
+    fast, slow = both_searches(random_picture(seed, n, civil_share=civil_share), t=NIGHT if night else T)
+    assert fast == slow
+
+
+def test_the_random_pictures_exercise_every_pair_rule() -> None:
+    fast, slow = both_searches(random_picture(1, 150))
+    assert fast == slow
+    assert {f.rule for f in fast} >= {"air_proximity", "low_pass", "ship_contact_range", "non_cooperative_aircraft"}
+
+
+def test_a_picture_of_one_party_and_civil_ships_only_needs_no_pair() -> None:
+    picture = random_picture(3, 80, civil_share=1.0)
+    assert Detector(load_rulebook())._pair_search(picture) is None
+    ships_only = random_picture(4, 80)
+    ships_only = dataclasses.replace(ships_only, is_air=np.zeros(80, dtype=bool), is_military=ships_only.party > 0)
+    search = Detector(load_rulebook())._pair_search(ships_only)
+    assert search is not None
+    assert np.array_equal(search.rows, np.flatnonzero(ships_only.party > 0))  # warships: civil ones are in no rule
+
+
+# --- territorial entry: the box prefilter and the vectorised samples find what a point-by-point test finds ---------
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), radius_deg=st.sampled_from([0.005, 0.05, 0.5]))
+def test_territorial_entry_finds_the_first_sample_inside_as_shapely_point_by_point(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, radius_deg: float
+) -> None:
+    import shapely
+    from shapely.geometry import Point, mapping
+
+    rng = np.random.default_rng(seed)
+    area = Point(LON + rng.uniform(-0.1, 0.1), LAT + rng.uniform(-0.1, 0.1)).buffer(radius_deg)
+    path = tmp_path_factory.mktemp("territory") / "territories.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"party": "EE"}, "geometry": mapping(area)}]}))
+    picture = random_picture(seed, 120, civil_share=0.3)
+    found = Detector(load_rulebook(overrides=(f"territorial_entry.territories={json.dumps(str(path))}",)))
+    entries = {(f.a, f.t_entry) for f in found.detect(picture, T, since=T - 2.0) if f.rule == "territorial_entry"}
+    expected = set()
+    motion = track_motion(picture, T)
+    for k in range(len(picture)):
+        if not picture.is_military[k] or picture.party_names[int(picture.party[k])] == "EE":
+            continue
+        for step in np.arange(0.0, 300.0 + 1e-9, 30.0):
+            lat = motion.lat[k] + motion.lat_rate[k] * step
+            lon = motion.lon[k] + motion.lon_rate[k] * step
+            if shapely.contains(area, Point(lon, lat)):
+                expected.add((picture.ids[k], T + float(step)))
+                break
+    assert entries == expected

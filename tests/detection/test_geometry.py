@@ -13,11 +13,14 @@ from hypothesis import strategies as st
 from riskline.detection.geometry import (
     STILL_MPS,
     PairGeometry,
+    TrackMotion,
     closest_approach,
     cylinder_entry,
     local_scale,
     pair_geometry,
+    paths_meet_box,
     track_motion,
+    within_box,
 )
 from riskline.tracks.snapshot import FloatArray, Snapshot
 
@@ -395,3 +398,32 @@ def test_horizontal_distance_matches_the_wgs84_geodesic_up_to_50_km(
     )
     bearing = math.atan2(geom.dx[0], geom.dy[0])
     assert abs(math.degrees(math.remainder(bearing - at_midpoint, 2 * math.pi))) < 0.005  # [deg] measured 0.0005
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lat=st.floats(-80.0, 80.0),
+    lon=st.floats(-179.0, 179.0),
+    lat_rate=st.floats(-0.01, 0.01),
+    lon_rate=st.floats(-0.01, 0.01),
+    step=st.sampled_from([1.0, 30.0, 0.1]),
+    count=st.integers(1, 80),
+    pick=st.integers(0, 79),
+    pad=st.sampled_from([0.0, 1e-9]),
+)
+def test_a_path_with_a_sample_in_a_box_meets_the_box(
+    lat: float, lon: float, lat_rate: float, lon_rate: float, step: float, count: int, pick: int, pad: float
+) -> None:
+    """The box of the path's ends holds every sample: a box around any one sample (even a point) meets the path."""
+    motion = TrackMotion(t=0.0, lat=np.array([lat]), lon=np.array([lon]), alt=np.zeros(1),
+                         lat_rate=np.array([lat_rate]), lon_rate=np.array([lon_rate]), v_up=np.zeros(1))
+    taus = np.arange(count) * step
+    tau = taus[min(pick, count - 1)]
+    sample_lat = motion.lat + motion.lat_rate * tau
+    sample_lon = motion.lon + motion.lon_rate * tau
+    x, y = float(sample_lon[0]), float(sample_lat[0])
+    box = (x - pad, y - pad, x + pad, y + pad)
+    assert within_box(sample_lat, sample_lon, box).all()
+    assert paths_meet_box(motion, np.array([0]), float(taus[0]), float(taus[-1]), box).all()
+    far = (box[0] + 400.0, box[1], box[2] + 400.0, box[3])
+    assert not paths_meet_box(motion, np.array([0]), float(taus[0]), float(taus[-1]), far).any()

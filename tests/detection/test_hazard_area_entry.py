@@ -6,15 +6,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from riskline.detection.detector import Detector
 from riskline.detection.errors import RulebookError
+from riskline.detection.geometry import track_motion
 from riskline.detection.rulebook import load_rulebook
 from riskline.detection.rules import REGISTRY, RULES
 from riskline.detection.rules.hazard_area_entry import load_hazards
 from riskline.incidents.model import Encounter
 from riskline.scenarios.exercise import ExerciseScenario, exercise_scenario
 from riskline.timeutil import to_iso
+from riskline.tracks.snapshot import Snapshot
 from riskline.transparency.hazard import notice_from_navarea
 from riskline.transparency.navarea import parse_navarea
 from riskline.watch import Watch
@@ -98,3 +104,76 @@ def test_every_pair_rule_declares_reach_and_horizon_and_every_rule_a_plot_thresh
         "ship_contact_range": 5556.0, "non_cooperative_aircraft": 926.0, "territorial_entry": None,
         "hazard_area_entry": None,
     }
+
+
+# --- the box prefilter and the vectorised samples find what a point-by-point test finds ----------------------------
+
+T = 1_773_136_800.0  # [s] 2026-03-10 10:00 UTC
+LAT, LON = 59.5, 23.0  # [deg]
+
+
+def random_picture(seed: int, n: int) -> Snapshot:
+    """``n`` ships and aircraft (some of unknown altitude) within about 10 km, of RU, EE and civil, moving anywhere."""
+    rng = np.random.default_rng(seed)
+    air = rng.random(n) < 0.5
+    speed = np.where(air, rng.uniform(60.0, 250.0, n), rng.uniform(0.0, 15.0, n))  # [m/s]
+    heading = rng.uniform(0.0, 2 * np.pi, n)
+    return Snapshot(
+        t=T,
+        ids=tuple(f"id:{k:03d}" for k in range(n)),
+        party=rng.integers(0, 3, n).astype(np.int64),
+        party_names=("EE", "RU", "civil"),
+        is_air=air,
+        is_military=rng.random(n) < 0.5,
+        transponder=np.ones(n, dtype=bool),
+        lat=LAT + rng.uniform(-0.05, 0.05, n),
+        lon=LON + rng.uniform(-0.1, 0.1, n),
+        alt=np.where(air, np.where(rng.random(n) < 0.1, np.nan, rng.uniform(0.0, 3000.0, n)), 0.0),
+        v_east=speed * np.sin(heading),
+        v_north=speed * np.cos(heading),
+        v_up=np.where(air, rng.normal(0.0, 5.0, n), 0.0),
+        t_fix=T - rng.uniform(0.0, 10.0, n),
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    radius_deg=st.sampled_from([0.005, 0.05, 0.5]),
+    starts_in_s=st.sampled_from([-600.0, 0.0, 450.0]),
+    upper_m=st.sampled_from([None, 1500.0]),
+)
+def test_the_first_sample_inside_is_what_shapely_finds_point_by_point(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, radius_deg: float, starts_in_s: float, upper_m: float | None
+) -> None:
+    import shapely
+    from shapely.geometry import Point, mapping
+
+    rng = np.random.default_rng(seed)
+    area = Point(LON + rng.uniform(-0.1, 0.1), LAT + rng.uniform(-0.05, 0.05)).buffer(radius_deg)
+    start, end = T + starts_in_s, T + starts_in_s + 900.0
+    notice = {"area": {"type": "Polygon", "coordinates": [[list(p) for p in ring]
+                                                          for ring in mapping(area)["coordinates"]]},
+              "start": start, "end": end, "nature": "gunnery", "lower_m": 100.0, "upper_m": upper_m}
+    path = tmp_path_factory.mktemp("hazard") / "hazards.json"
+    path.write_text(json.dumps([{"party": "RU", "notice": notice}]), encoding="utf-8")
+    picture = random_picture(seed, 120)
+    detector = Detector(load_rulebook(overrides=[f"hazard_area_entry.notices={json.dumps(str(path))}"]))
+    entries = {(f.a, f.t_entry) for f in detector.detect(picture, T, since=T - 2.0) if f.rule == "hazard_area_entry"}
+    expected = set()
+    motion = track_motion(picture, T)
+    upper = np.inf if upper_m is None else upper_m
+    for k in range(len(picture)):
+        if picture.party_names[int(picture.party[k])] == "RU":
+            continue
+        for step in np.arange(0.0, 1800.0 + 1e-9, 30.0):
+            if not start <= T + step <= end:
+                continue
+            lat = motion.lat[k] + motion.lat_rate[k] * step
+            lon = motion.lon[k] + motion.lon_rate[k] * step
+            alt = motion.alt[k] + motion.v_up[k] * step if picture.is_air[k] else 0.0
+            alt = 100.0 if np.isnan(alt) else alt
+            if shapely.intersects(area, Point(lon, lat)) and 100.0 <= alt <= upper:
+                expected.add((picture.ids[k], T + float(step)))
+                break
+    assert entries == expected

@@ -6,6 +6,8 @@ import dataclasses
 import gzip
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +73,14 @@ def brute_force(
     return set(zip(i[close].tolist(), j[close].tolist(), strict=True))
 
 
+@contextmanager
+def broad_phase(*, sweep: bool) -> Iterator[None]:
+    """Force the sweep of active boxes (``sweep``) or the grid, whatever the number of active tracks."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pairs, "SWEEP_ACTIVE_MAX", 10**9 if sweep else -1)
+        yield
+
+
 def as_set(found: PairIndex) -> set[tuple[int, int]]:
     return set(zip(found.i.tolist(), found.j.tolist(), strict=True))
 
@@ -103,12 +113,14 @@ def assert_matches_brute_force(snap: Snapshot, horizon: FloatArray, reach: Float
     spread_deg=st.sampled_from([0.01, 0.1, 0.5, 2.0]),
     top_speed=st.sampled_from([260.0, 3000.0]),
     lookback_s=st.sampled_from([0.0, 10.0]),
+    sweep=st.booleans(),
 )
 def test_every_pair_that_comes_within_reach_is_a_candidate(
-    seed: int, n: int, lat: float, lon: float, spread_deg: float, top_speed: float, lookback_s: float
+    seed: int, n: int, lat: float, lon: float, spread_deg: float, top_speed: float, lookback_s: float, sweep: bool
 ) -> None:
     snap, horizon, reach = population(seed, n, lat=lat, lon=lon, spread_deg=spread_deg, top_speed=top_speed)
-    assert_matches_brute_force(snap, horizon, reach, lookback_s)
+    with broad_phase(sweep=sweep):
+        assert_matches_brute_force(snap, horizon, reach, lookback_s)
 
 
 @settings(max_examples=50, deadline=None)
@@ -117,30 +129,75 @@ def test_every_pair_that_comes_within_reach_is_a_candidate(
     n=st.integers(2, 120),
     reach_scale=st.sampled_from([0.0, 0.01, 1.0, 20.0]),
     horizon_scale=st.sampled_from([0.0, 1.0, 5.0]),
+    sweep=st.booleans(),
 )
 def test_any_mix_of_reaches_and_horizons_keeps_the_guarantee(
-    seed: int, n: int, reach_scale: float, horizon_scale: float
+    seed: int, n: int, reach_scale: float, horizon_scale: float, sweep: bool
 ) -> None:
     snap, _, _ = population(seed, n, spread_deg=0.3)
     rng = np.random.default_rng(seed + 1)
     reach = rng.uniform(0.0, 5_000.0, n) * reach_scale
     horizon = rng.uniform(0.0, 1_800.0, n) * horizon_scale
-    assert_matches_brute_force(snap, horizon, reach, 0.0)
+    with broad_phase(sweep=sweep):
+        assert_matches_brute_force(snap, horizon, reach, 0.0)
 
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), cap=st.sampled_from([1, 2, 4]))
 def test_boxes_pushed_to_coarser_levels_lose_no_pair(seed: int, cap: int) -> None:
     snap, horizon, reach = population(seed, 150, spread_deg=0.4, top_speed=3000.0, air_share=0.5)
-    with pytest.MonkeyPatch.context() as patch:
+    with broad_phase(sweep=False), pytest.MonkeyPatch.context() as patch:
         patch.setattr(pairs, "MAX_CELLS_PER_BOX", cap)
         assert_matches_brute_force(snap, horizon, reach, 5.0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 200),
+    active_share=st.sampled_from([0.0, 0.02, 0.2, 0.7, 1.0]),
+    spread_deg=st.sampled_from([0.01, 0.1, 0.5]),
+    top_speed=st.sampled_from([260.0, 3000.0]),
+    lookback_s=st.sampled_from([0.0, 10.0]),
+    cap=st.sampled_from([1, 4, pairs.MAX_CELLS_PER_BOX]),
+    sweep=st.booleans(),
+)
+def test_with_passive_tracks_every_pair_within_reach_with_an_active_track_is_a_candidate(
+    seed: int,
+    n: int,
+    active_share: float,
+    spread_deg: float,
+    top_speed: float,
+    lookback_s: float,
+    cap: int,
+    sweep: bool,
+) -> None:
+    snap, horizon, reach = population(seed, n, spread_deg=spread_deg, top_speed=top_speed, air_share=0.4)
+    active = np.random.default_rng(seed + 2).random(n) < active_share
+    with broad_phase(sweep=sweep), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pairs, "MAX_CELLS_PER_BOX", cap)  # small caps push boxes to coarser levels
+        found = candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, lookback_s=lookback_s, active=active)
+    assert_well_formed(found)
+    within = brute_force(snap, horizon, reach, lookback_s)
+    assert not {(a, b) for a, b in within if active[a] or active[b]} - as_set(found)
+    assert all(active[a] or active[b] for a, b in as_set(found))
+    assert as_set(found) <= brute_force(snap, horizon, reach, lookback_s, slack=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 150))
+def test_every_track_active_gives_the_same_arrays_as_no_mask(seed: int, n: int) -> None:
+    snap, horizon, reach = population(seed, n, spread_deg=0.3)
+    plain = candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, lookback_s=2.0)
+    masked = candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, lookback_s=2.0, active=np.ones(n, dtype=bool))
+    assert np.array_equal(plain.i, masked.i)
+    assert np.array_equal(plain.j, masked.j)
 
 
 velocity = st.tuples(st.floats(0.0, 3_000.0), st.floats(0.0, 360.0))  # [m/s], [deg] speed and heading
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(
     lat=st.floats(-75.0, 75.0),
     lon=st.floats(-90.0, 90.0),
@@ -151,6 +208,7 @@ velocity = st.tuples(st.floats(0.0, 3_000.0), st.floats(0.0, 360.0))  # [m/s], [
     smaller_share=st.floats(0.0, 1.0),
     larger_first=st.booleans(),
     bystanders=st.integers(0, 3),
+    sweep=st.booleans(),
 )
 def test_a_pair_that_just_reaches_the_larger_reach_is_always_found(
     lat: float,
@@ -162,6 +220,7 @@ def test_a_pair_that_just_reaches_the_larger_reach_is_always_found(
     smaller_share: float,
     larger_first: bool,
     bystanders: int,
+    sweep: bool,
 ) -> None:
     """The reach is set to the pair's exact closest approach: the knife edge of the guarantee, everywhere."""
     n = 2 + bystanders
@@ -190,13 +249,14 @@ def test_a_pair_that_just_reaches_the_larger_reach_is_always_found(
     larger, smaller = closest, closest * smaller_share
     reach = np.array([larger, smaller] if larger_first else [smaller, larger])
     reach = np.append(reach, rng.uniform(0.0, 2.0 * closest + 1.0, bystanders))
-    found = candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, lookback_s=lookback_s)
+    with broad_phase(sweep=sweep):
+        found = candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, lookback_s=lookback_s)
     assert (0, 1) in as_set(found)
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 150))
-def test_the_same_pairs_come_back_whatever_the_row_order(seed: int, n: int) -> None:
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 150), sweep=st.booleans())
+def test_the_same_pairs_come_back_whatever_the_row_order(seed: int, n: int, sweep: bool) -> None:
     snap, horizon, reach = population(seed, n, spread_deg=0.3)
     order = np.random.default_rng(seed).permutation(n)
     shuffled = Snapshot(
@@ -215,8 +275,9 @@ def test_the_same_pairs_come_back_whatever_the_row_order(seed: int, n: int) -> N
         v_up=snap.v_up[order],
         t_fix=snap.t_fix[order],
     )
-    original = as_set(candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach))
-    moved = candidate_pairs(shuffled, T, horizon_s=horizon[order], reach_m=reach[order])
+    with broad_phase(sweep=sweep):
+        original = as_set(candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach))
+        moved = candidate_pairs(shuffled, T, horizon_s=horizon[order], reach_m=reach[order])
     back = {tuple(sorted((int(order[a]), int(order[b])))) for a, b in as_set(moved)}
     assert back == original
 
@@ -311,6 +372,31 @@ def test_a_fast_track_from_far_away_finds_a_large_reach_ship_at_the_edge_of_its_
     assert as_set(candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach)) == {(0, 1)}
 
 
+def test_two_passive_tracks_are_never_paired_but_a_passive_and_an_active_one_are() -> None:
+    # Three stationary ships 1 km apart on a meridian: every pair within reach; the middle one alone is active.
+    snap = Snapshot(
+        t=T,
+        ids=("south", "middle", "north"),
+        party=np.zeros(3, dtype=np.int64),
+        party_names=("civil",),
+        is_air=np.zeros(3, dtype=bool),
+        is_military=np.zeros(3, dtype=bool),
+        transponder=np.ones(3, dtype=bool),
+        lat=57.0 + np.arange(3) * 1_000.0 / 111_400.0,
+        lon=np.full(3, 19.0),
+        alt=np.zeros(3),
+        v_east=np.zeros(3),
+        v_north=np.zeros(3),
+        v_up=np.zeros(3),
+        t_fix=np.full(3, T),
+    )
+    horizon, reach = np.full(3, SEA_HORIZON), np.full(3, SEA_REACH)
+    assert as_set(candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach)) == {(0, 1), (0, 2), (1, 2)}
+    middle = np.array([False, True, False])
+    assert as_set(candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, active=middle)) == {(0, 1), (1, 2)}
+    assert len(candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, active=np.zeros(3, dtype=bool))) == 0
+
+
 def test_the_same_call_gives_the_same_arrays() -> None:
     snap, horizon, reach = population(11, 200, spread_deg=0.3)
     first = candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach)
@@ -338,6 +424,8 @@ def test_bad_arguments_fail_with_one_clear_line() -> None:
         candidate_pairs(snap, T, horizon_s=horizon, reach_m=-reach)
     with pytest.raises(ValueError, match=r"lookback_s must be finite and >= 0, got -1\.0"):
         candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, lookback_s=-1.0)
+    with pytest.raises(ValueError, match=r"active must have one flag per track \(10\), got shape \(3,\)"):
+        candidate_pairs(snap, T, horizon_s=horizon, reach_m=reach, active=np.ones(3, dtype=bool))
     lat = snap.lat.copy()
     lat[4] = np.nan
     broken = dataclasses.replace(snap, lat=lat)
@@ -383,15 +471,37 @@ def paris_snapshot(data_dir: Path) -> Snapshot:
     )
 
 
-def test_real_paris_traffic_pairs_within_five_miles_in_two_minutes_match_brute_force(data_dir: Path) -> None:
+@pytest.mark.parametrize("sweep", [False, True])
+def test_real_paris_traffic_pairs_within_five_miles_in_two_minutes_match_brute_force(
+    data_dir: Path, sweep: bool
+) -> None:
     snap = paris_snapshot(data_dir)
     n = len(snap)
     horizon = np.full(n, AIR_HORIZON)
     reach = np.full(n, 5 * NAUTICAL_MILE)
-    found = candidate_pairs(snap, snap.t, horizon_s=horizon, reach_m=reach, lookback_s=10.0)
+    with broad_phase(sweep=sweep):
+        found = candidate_pairs(snap, snap.t, horizon_s=horizon, reach_m=reach, lookback_s=10.0)
     i, j = np.triu_indices(n, k=1)
     geom = pair_geometry(snap, i.astype(np.int64), j.astype(np.int64), snap.t)
     close = closest_approach(geom, -10.0, AIR_HORIZON).horizontal_min_m <= 5 * NAUTICAL_MILE
     assert n > 30
+    assert len(found) > 0
+    assert as_set(found) == set(zip(i[close].tolist(), j[close].tolist(), strict=True))
+
+
+@pytest.mark.parametrize("sweep", [False, True])
+def test_real_paris_traffic_with_a_few_active_aircraft_matches_brute_force(data_dir: Path, sweep: bool) -> None:
+    snap = paris_snapshot(data_dir)
+    n = len(snap)
+    horizon = np.full(n, AIR_HORIZON)
+    reach = np.full(n, 5 * NAUTICAL_MILE)
+    active = np.zeros(n, dtype=bool)
+    active[:: max(n // 10, 1)] = True
+    with broad_phase(sweep=sweep):
+        found = candidate_pairs(snap, snap.t, horizon_s=horizon, reach_m=reach, lookback_s=10.0, active=active)
+    i, j = np.triu_indices(n, k=1)
+    geom = pair_geometry(snap, i.astype(np.int64), j.astype(np.int64), snap.t)
+    close = closest_approach(geom, -10.0, AIR_HORIZON).horizontal_min_m <= 5 * NAUTICAL_MILE
+    close &= active[i] | active[j]
     assert len(found) > 0
     assert as_set(found) == set(zip(i[close].tolist(), j[close].tolist(), strict=True))

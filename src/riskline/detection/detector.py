@@ -3,7 +3,10 @@
 Design (after BlueSky's state-based detector, without its all-pairs cost):
 1. each track is dead-reckoned to the tick time ``t`` (``geometry.track_motion``);
 2. candidate pairs come from a swept-box grid (``pairs.candidate_pairs``): only pairs that can come within a
-   rule's reach within their look-ahead — never all N² pairs — and only pairs of different parties;
+   rule's reach within their look-ahead — never all N² pairs — and only pairs of different parties. The search
+   covers only the tracks some enabled pair rule can fire on (``RuleSpec.participants``: civil ships are in no
+   pair rule), each with the largest reach and horizon of those rules, and marks the largest party passive, so
+   that pairs within it (civil–civil, mostly) are never formed;
 3. each rule is an exact volume test on the pairs' relative motion (``geometry.cylinder_entry``): a pair inside
    the volume at some moment since the previous tick is a *breach* (so a fast pass between two ticks is not
    missed); a pair that will enter it within the rule's look-ahead is a *prediction*.
@@ -21,7 +24,8 @@ so a silent, height-less track next to an airliner is still flagged. A low pass 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -35,9 +39,9 @@ from riskline.detection.geometry import (
 )
 from riskline.detection.pairs import candidate_pairs, different_party
 from riskline.detection.rulebook import Rulebook
-from riskline.detection.rules import REGISTRY, AreaContext, PairContext, Volume
+from riskline.detection.rules import REGISTRY, AreaContext, PairContext, RuleSpec, Volume
 from riskline.detection.territory import Territory
-from riskline.tracks.snapshot import BoolArray, Snapshot
+from riskline.tracks.snapshot import BoolArray, FloatArray, IntArray, Snapshot
 
 
 class Detector:
@@ -58,19 +62,11 @@ class Detector:
             given = territories if spec.name == "territorial_entry" else None
             self._area_state[spec.name] = given if given is not None else spec.setup(rulebook.rule(spec.name))
         self.territories = self._area_state.get("territorial_entry", ())
-
-        def bound(domain: str, measure: str) -> float:
-            values = [
-                getattr(spec, measure)(rulebook.rule(spec.name))
-                for spec in self._pair_rules
-                if domain in spec.domain.split("-")
-            ]
-            return max(values, default=0.0)
-
-        self._air_horizon = bound("air", "horizon_s")  # [s]
-        self._sea_horizon = bound("sea", "horizon_s")  # [s]
-        self._air_reach = bound("air", "reach_m")  # [m]
-        self._sea_reach = bound("sea", "reach_m")  # [m]
+        self._pair_bounds = []
+        for spec in self._pair_rules:
+            rule = rulebook.rule(spec.name)
+            assert spec.reach_m is not None, f"pair rule {spec.name} declares no reach"
+            self._pair_bounds.append(_PairBound(spec, rule, spec.reach_m(rule), spec.horizon_s(rule)))
 
     def detect(self, snapshot: Snapshot, t: float, *, since: float) -> list[Finding]:
         """Findings at tick ``t`` [s]; breaches are looked for over (since, t]."""
@@ -78,26 +74,55 @@ class Detector:
             return []
         window = max(t - since, 0.0)  # [s]
         findings = self._pair_findings(snapshot, t, window)
-        for spec in self._area_rules:
-            state = self._area_state[spec.name]
-            if state:
+        configured = [spec for spec in self._area_rules if self._area_state[spec.name]]
+        if configured:
+            motion = track_motion(snapshot, t)
+            for spec in configured:
                 assert spec.area is not None
-                findings += spec.area(self.rulebook.rule(spec.name), AreaContext(snapshot, t, state))
+                context = AreaContext(snapshot, t, self._area_state[spec.name], motion)
+                findings += spec.area(self.rulebook.rule(spec.name), context)
         return findings
 
     # ------------------------------------------------------------------ pair rules
 
-    def _pair_findings(self, snapshot: Snapshot, t: float, window: float) -> list[Finding]:
-        if len(snapshot) < 2 or not self._pair_rules:
+    def _pair_search(self, snapshot: Snapshot) -> _PairSearch | None:
+        """The tracks some pair rule can fire on, with their reach and horizon; None when no pair can be found.
+
+        A track's reach and horizon are the largest of the rules that can use it: a rule fires on a pair only if
+        it can use both tracks, so both bounds cover it. A rule whose tracks are all of one party cannot fire.
+        """
+        n = len(snapshot)
+        member = np.zeros(n, dtype=bool)
+        reach = np.zeros(n)  # [m]
+        horizon = np.zeros(n)  # [s]
+        for bound in self._pair_bounds:
+            usable = bound.spec.tracks(bound.rule, snapshot)
+            parties = snapshot.party[usable]
+            if len(parties) < 2 or (parties == parties[0]).all():
+                continue
+            member |= usable
+            np.maximum(reach, np.where(usable, bound.reach_m, 0.0), out=reach)
+            np.maximum(horizon, np.where(usable, bound.horizon_s, 0.0), out=horizon)
+        rows = np.flatnonzero(member)
+        if len(rows) < 2:
+            return None
+        party = snapshot.party[rows]
+        largest = int(np.argmax(np.bincount(party)))
+        return _PairSearch(rows=rows, reach_m=reach[rows], horizon_s=horizon[rows], active=party != largest)
+
+    def _pair_findings(self, whole: Snapshot, t: float, window: float) -> list[Finding]:
+        if len(whole) < 2 or not self._pair_bounds:
             return []
-        is_air = snapshot.is_air
-        horizon = np.where(is_air, self._air_horizon, self._sea_horizon)
-        reach = np.where(is_air, self._air_reach, self._sea_reach)
-        pairs = different_party(
-            snapshot, candidate_pairs(snapshot, t, horizon_s=horizon, reach_m=reach, lookback_s=window)
-        )
+        search = self._pair_search(whole)
+        if search is None:
+            return []
+        snapshot = _rows(whole, search.rows)
+        found = candidate_pairs(snapshot, t, horizon_s=search.horizon_s, reach_m=search.reach_m, lookback_s=window,
+                                active=search.active)
+        pairs = different_party(snapshot, found)
         if len(pairs.i) == 0:
             return []
+        is_air = snapshot.is_air
         unknown_alt = np.isnan(snapshot.alt)
         known = replace(snapshot, alt=np.where(unknown_alt, 0.0, snapshot.alt)) if unknown_alt.any() else snapshot
         geom = geometry_of_pairs(track_motion(known, t), pairs.i, pairs.j)
@@ -258,6 +283,50 @@ class Detector:
             severity=severity,
             details=dict(details),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _PairBound:
+    """An enabled pair rule with its parameters, reach [m] and horizon [s]."""
+
+    spec: RuleSpec
+    rule: Any
+    reach_m: float  # [m]
+    horizon_s: float  # [s]
+
+
+@dataclass(frozen=True, slots=True)
+class _PairSearch:
+    """The tracks the candidate-pair search covers: rows of the tick's snapshot, with per-row bounds."""
+
+    rows: IntArray
+    """Snapshot rows, ascending."""
+    reach_m: FloatArray  # [m] per row
+    horizon_s: FloatArray  # [s] per row
+    active: BoolArray
+    """Per row: not of the largest party (two tracks of one party never make a finding, so need no pairing)."""
+
+
+def _rows(snapshot: Snapshot, rows: IntArray) -> Snapshot:
+    """The tracks ``rows`` (ascending) of ``snapshot``, as a snapshot of their own."""
+    if len(rows) == len(snapshot):
+        return snapshot
+    ids = snapshot.ids
+    return replace(
+        snapshot,
+        ids=tuple([ids[k] for k in rows.tolist()]),
+        party=snapshot.party[rows],
+        is_air=snapshot.is_air[rows],
+        is_military=snapshot.is_military[rows],
+        transponder=snapshot.transponder[rows],
+        lat=snapshot.lat[rows],
+        lon=snapshot.lon[rows],
+        alt=snapshot.alt[rows],
+        v_east=snapshot.v_east[rows],
+        v_north=snapshot.v_north[rows],
+        v_up=snapshot.v_up[rows],
+        t_fix=snapshot.t_fix[rows],
+    )
 
 
 def _sphere_interval(geom: PairGeometry, k: int, radius: float) -> tuple[float, float]:

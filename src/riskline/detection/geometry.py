@@ -141,6 +141,33 @@ def track_motion(snapshot: Snapshot, t: float) -> TrackMotion:
     )
 
 
+def paths_meet_box(
+    motion: TrackMotion, rows: IntArray, tau_first: float, tau_last: float, bounds: tuple[float, float, float, float]
+) -> BoolArray:
+    """Per track of ``rows``: whether its positions ``lat + lat_rate·τ``, ``lon + lon_rate·τ`` for some τ [s] in
+    ``[tau_first, tau_last]`` can lie in the box ``bounds`` = (west, south, east, north) [deg], borders included
+    (longitudes unwrapped, as the samples of the area rules are). Exact for any samples computed so: a product and
+    a sum round monotonically, so no sample lies outside the box of the path's two ends, which is what is tested.
+    """
+    west, south, east, north = bounds
+    lat_first = motion.lat[rows] + motion.lat_rate[rows] * tau_first
+    lat_last = motion.lat[rows] + motion.lat_rate[rows] * tau_last
+    lon_first = motion.lon[rows] + motion.lon_rate[rows] * tau_first
+    lon_last = motion.lon[rows] + motion.lon_rate[rows] * tau_last
+    return (
+        (np.minimum(lat_first, lat_last) <= north)
+        & (np.maximum(lat_first, lat_last) >= south)
+        & (np.minimum(lon_first, lon_last) <= east)
+        & (np.maximum(lon_first, lon_last) >= west)
+    )
+
+
+def within_box(lat: FloatArray, lon: FloatArray, bounds: tuple[float, float, float, float]) -> BoolArray:
+    """Whether each point (``lat``, ``lon``) [deg] lies in ``bounds`` = (west, south, east, north), borders included."""
+    west, south, east, north = bounds
+    return (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+
+
 @dataclass(frozen=True, slots=True)
 class MidPoint:
     """The midpoints of pairs at one time, one row per pair."""
@@ -437,5 +464,7 @@ __all__ = [
     "meridian_radius",
     "pair_geometry",
     "parallel_radius",
+    "paths_meet_box",
     "track_motion",
+    "within_box",
 ]

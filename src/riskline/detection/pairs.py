@@ -3,9 +3,11 @@
 Guarantee (conservative). With every track moving as in ``geometry.py`` (constant latitude and longitude rates
 from its dead-reckoned position at ``t``), every pair (i, j) whose horizontal separation — measured exactly as
 ``geometry.pair_geometry`` measures it — is at most ``max(reach_m[i], reach_m[j])`` at some time in
-``[t - lookback_s, t + min(horizon_s[i], horizon_s[j])]`` is returned. That includes every pair within that
-distance at ``t``. The last filter applies this very test (with ``SLACK_M`` and 1e-9 relative slack against rounding),
-so what comes back is, to that slack, exactly that set. Pairs are unique, ``i < j``, sorted by ``i`` then ``j``.
+``[t - lookback_s, t + min(horizon_s[i], horizon_s[j])]`` is returned, if at least one of i and j is *active*
+(every track is, unless an ``active`` mask is given; two passive tracks are never paired). That includes every pair
+within that distance at ``t``. The last filter applies this very test (with ``SLACK_M`` and 1e-9 relative slack
+against rounding), so what comes back is, to that slack, exactly that set. Pairs are unique, ``i < j``, sorted by
+``i`` then ``j``.
 
 Method — a uniform grid of swept boxes (the broad phase of collision detection), then exact filters
 -----------------------------------------------------------------------------------------------------
@@ -26,6 +28,11 @@ Method — a uniform grid of swept boxes (the broad phase of collision detection
    padded box (the size that minimises the pairs generated). Entries (box, cell) are sorted by cell id and each
    entry is paired with the later entries of its cell by ``np.repeat``/``cumsum`` index arithmetic. A pair sharing
    several cells is kept only in the cell at the low corner of the two boxes' common cells, so none comes twice.
+   With passive tracks, a cell's entries are ordered active then passive, and a passive entry is paired only with
+   the active entries after it (see ``_cell_pairs``): two passive tracks are never paired, so a picture of many
+   civil tracks and a few military ones costs about the grid plus the military tracks' neighbours.
+   With at most ``SWEEP_ACTIVE_MAX`` active tracks there is no grid: each active box is tested against every box,
+   which is O(active × N) and, for a few military tracks among many civil ones, far cheaper than building a grid.
 3. Memory cap. A box covering more than ``MAX_CELLS_PER_BOX`` cells (a very fast track, a long horizon, a track
    near a pole) moves to a coarser level whose cells are ``LEVEL_FACTOR`` times larger per axis, as often as
    needed. Level L pairs its boxes with one another and with the boxes of lower levels re-gridded at level L's
@@ -38,11 +45,12 @@ Method — a uniform grid of swept boxes (the broad phase of collision detection
 Scope. Longitudes are not wrapped: a pair whose boxes straddle the antimeridian (±180°) is not found. riskline
 watches the Baltic and Black Seas, far from it; a Pacific deployment must split boxes there first.
 Every track needs a finite position and velocity (``ValueError`` otherwise). Pairs are purely geometric; drop
-same-party pairs with ``different_party``.
+same-party pairs with ``different_party`` (marking one party passive spares forming most of them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +73,9 @@ LEVEL_FACTOR = 4
 """Each coarser level's cells are this many times larger per axis."""
 MIN_CELL_DEG = 1e-5
 """[deg] smallest cell (about 1 m), so stationary tracks with zero reach still make a finite grid."""
+SWEEP_ACTIVE_MAX = 32
+"""With at most this many active tracks, each active box is tested against every box instead of building the grid:
+O(active × N) work, and much less fixed cost (a busy civil picture with a few military tracks)."""
 LAT_EXTENT_CAP_DEG = 1.0
 """[deg] a box spanning more latitude than this (about 111 km: 60 m/s for 30 minutes, Mach 3 for 2 minutes) gets
 the outlier's longitude pad, so that one such track does not widen every other box."""
@@ -118,19 +129,26 @@ def candidate_pairs(
     horizon_s: FloatArray,
     reach_m: FloatArray,
     lookback_s: float = 0.0,
+    active: BoolArray | None = None,
 ) -> PairIndex:
     """Every pair of ``snapshot`` rows that could come within reach of each other (see the module's guarantee).
 
     ``horizon_s[k]`` [s] is track k's look-ahead (its domain's: 120 s in the air, 1800 s at sea), ``reach_m[k]``
     [m] the largest rule distance involving it, and ``lookback_s`` [s] extends every window into the past, for
     measuring what happened since the previous tick. ``t`` [s] is the POSIX time the windows are relative to.
+    ``active`` (one flag per track; None: all active) limits the result to pairs with at least one active track.
     """
     n = len(snapshot)
     horizon = _per_track(horizon_s, n, "horizon_s")
     reach = _per_track(reach_m, n, "reach_m")
     if not np.isfinite(lookback_s) or lookback_s < 0:
         raise ValueError(f"lookback_s must be finite and >= 0, got {lookback_s}")
-    if n < 2:
+    if active is None:
+        active = np.ones(n, dtype=bool)
+    elif np.shape(active) != (n,):
+        raise ValueError(f"active must have one flag per track ({n}), got shape {np.shape(active)}")
+    active = np.asarray(active, dtype=bool)
+    if n < 2 or not active.any():
         return PairIndex.empty()
     motion = track_motion(snapshot, t)
     finite = np.isfinite(motion.lat) & np.isfinite(motion.lon) & np.isfinite(motion.lat_rate)
@@ -140,12 +158,13 @@ def candidate_pairs(
         raise ValueError(f"{int((~finite).sum())} track(s) lack a finite position or velocity, e.g. {example!r}")
     boxes = _swept_boxes(motion, horizon, reach, lookback_s)
     keys = []
-    for cells in _grid_pairs(boxes):
-        first, second = _overlapping(boxes, cells)
-        a = np.minimum(cells.track[first], cells.track[second])  # canonical order: the same arithmetic whatever
-        b = np.maximum(cells.track[first], cells.track[second])  # order the grid met the pair in
+    for first, second in _overlapping_pairs(boxes, active):
+        a = np.minimum(first, second)  # canonical order: the same arithmetic whatever order the pair was met in
+        b = np.maximum(first, second)
         close = _paths_within_reach(motion, horizon, reach, lookback_s, a, b)
         keys.append(a[close] * n + b[close])
+    if not keys:
+        return PairIndex.empty()
     ordered = np.sort(np.concatenate(keys))
     return PairIndex(i=ordered // n, j=ordered % n)
 
@@ -198,7 +217,7 @@ def _deg_lon_per_m(lat_deg: FloatArray) -> FloatArray:
     return np.degrees(1.0 / parallel_radius(lat_deg))
 
 
-def _grid_pairs(boxes: _Boxes) -> list[_CellPairs]:
+def _grid_pairs(boxes: _Boxes, active: BoolArray) -> list[_CellPairs]:
     """Pairs of boxes sharing a grid cell, each pair once, level by level (steps 2 and 3 of the module note)."""
     cell_x = max(CELL_SCALE * float(np.median(boxes.east - boxes.west)), MIN_CELL_DEG)  # [deg]
     cell_y = max(CELL_SCALE * float(np.median(boxes.north - boxes.south)), MIN_CELL_DEG)  # [deg]
@@ -219,10 +238,13 @@ def _grid_pairs(boxes: _Boxes) -> list[_CellPairs]:
     for grid_level in np.unique(level):
         size = float(LEVEL_FACTOR) ** int(grid_level)
         members = np.flatnonzero(level <= grid_level)
+        if not active[members].any():
+            continue
         found.append(
             _cell_pairs(
                 members,
                 primary=level[members] == grid_level,
+                active=active[members],
                 col_lo=np.floor(x_lo[members] / size).astype(np.int64),
                 col_hi=np.floor(x_hi[members] / size).astype(np.int64),
                 row_lo=np.floor(y_lo[members] / size).astype(np.int64),
@@ -236,12 +258,18 @@ def _cell_pairs(
     members: IntArray,
     *,
     primary: BoolArray,
+    active: BoolArray,
     col_lo: IntArray,
     col_hi: IntArray,
     row_lo: IntArray,
     row_hi: IntArray,
 ) -> _CellPairs:
-    """Pairs of boxes sharing a cell, at least one of them primary, each pair in one cell only.
+    """Pairs of boxes sharing a cell, at least one of them primary and one active, each pair in one cell only.
+
+    Within a cell, entries are ranked primary-active, primary-passive, secondary-active, secondary-passive. A
+    primary-active entry pairs with every later entry of its cell; a primary-passive one with the secondary-active
+    block only (its pairs with primary-active entries are theirs; passive–passive and primary-less pairs are not
+    wanted); secondary entries start no pair. So every wanted pair of a cell comes once, and only those.
 
     A pair's home cell is the low corner of the two boxes' common cells: row ``max(row_lo)``, column
     ``max(col_lo)``. A shared cell is that corner exactly when its row is the first row of one of the two boxes
@@ -255,18 +283,50 @@ def _cell_pairs(
     within_col = within - within_row * np.repeat(columns, per_box)
     width = int(col_hi.max()) + 1
     cell = (row_lo[box] + within_row) * width + col_lo[box] + within_col
-    order = np.argsort(cell * 2 + ~primary[box])  # by cell, primaries first
-    box, cell = box[order], cell[order]
+    rank = ~primary * 2 + ~active  # per member: 0 primary-active, 1 primary-passive, 2 secondary-active, 3 neither
+    key = cell * 4 + rank[box]
+    order = np.argsort(key)
+    key, box = key[order], box[order]
+    cell = key >> 2
     flags = ((within_row[order] == 0) * _FIRST_ROW + (within_col[order] == 0) * _FIRST_COLUMN).astype(np.uint8)
     run_starts = np.flatnonzero(np.diff(cell, prepend=-1))
     run_ends = np.append(run_starts[1:], len(cell))
     run_end = np.repeat(run_ends, np.diff(run_ends, prepend=0))  # per sorted entry: one past its cell's last entry
     position = np.arange(len(cell))
-    later = np.where(primary[box], run_end - position - 1, 0)  # partners of each entry within its cell
-    first = np.repeat(position, later)
-    second = np.arange(len(first)) + np.repeat(position + 1 - (np.cumsum(later) - later), later)
-    home = (np.repeat(flags, later) | flags[second]) == _FIRST_ROW | _FIRST_COLUMN
+    start = position + 1  # entry position of each entry's first partner
+    partners = np.where((key & 3) == 0, run_end - start, 0)  # how many partners each entry has, from ``start`` on
+    if not active.all():
+        passive_primary = np.flatnonzero((key & 3) == 1)
+        block_start = np.searchsorted(key, key[passive_primary] + 1)  # the cell's secondary-active block
+        block_end = np.searchsorted(key, key[passive_primary] + 2)
+        start[passive_primary] = block_start
+        partners[passive_primary] = block_end - block_start
+    first = np.repeat(position, partners)
+    second = np.arange(len(first)) + np.repeat(start - (np.cumsum(partners) - partners), partners)
+    home = (np.repeat(flags, partners) | flags[second]) == _FIRST_ROW | _FIRST_COLUMN
     return _CellPairs(track=members[box], first=first[home], second=second[home])
+
+
+def _overlapping_pairs(boxes: _Boxes, active: BoolArray) -> Iterator[tuple[IntArray, IntArray]]:
+    """Pairs of tracks with an active one whose padded boxes overlap, each pair once, a batch per grid level."""
+    if np.count_nonzero(active) <= SWEEP_ACTIVE_MAX:
+        yield _swept_by_active(boxes, active)
+        return
+    for cells in _grid_pairs(boxes, active):
+        first, second = _overlapping(boxes, cells)
+        yield cells.track[first], cells.track[second]
+
+
+def _swept_by_active(boxes: _Boxes, active: BoolArray) -> tuple[IntArray, IntArray]:
+    """Every pair with an active track whose padded boxes overlap, as track rows, each pair once: each active box
+    tested against every box (step 2 for few active tracks: O(active × N) work, no grid to build)."""
+    actives = np.flatnonzero(active)
+    others = np.arange(len(active))
+    overlap = (boxes.west[actives, None] <= boxes.east) & (boxes.west <= boxes.east[actives, None])
+    overlap &= (boxes.south[actives, None] <= boxes.north) & (boxes.south <= boxes.north[actives, None])
+    overlap &= ~active | (others > actives[:, None])  # two active tracks: once, from the lower row
+    row, column = np.nonzero(overlap)
+    return actives[row], others[column]
 
 
 def _overlapping(boxes: _Boxes, cells: _CellPairs) -> tuple[IntArray, IntArray]:
@@ -308,6 +368,7 @@ __all__ = [
     "MAX_CELLS_PER_BOX",
     "MIN_CELL_DEG",
     "SLACK_M",
+    "SWEEP_ACTIVE_MAX",
     "PairIndex",
     "candidate_pairs",
     "different_party",

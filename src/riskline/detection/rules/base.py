@@ -1,9 +1,9 @@
 """What every rule plugin shares: the parameter base, the citation, and the ``RuleSpec`` that the registry lists.
 
 A rule is one module under ``riskline.detection.rules`` holding its parameters (a pydantic model for the rulebook
-file and a frozen dataclass for the detector), its domain, reach and horizon (which candidate pairs the detector
-must consider), the distance an incident plot draws, and its evaluation: ``pairs`` for rules over pairs of
-platforms, ``area`` for rules over platforms and areas (territory, announced hazard areas).
+file and a frozen dataclass for the detector), its domain, reach, horizon and participants (which candidate pairs
+the detector must consider, among which tracks), the distance an incident plot draws, and its evaluation: ``pairs``
+for rules over pairs of platforms, ``area`` for rules over platforms and areas (territory, announced hazard areas).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from riskline.detection.findings import Finding
 
 if TYPE_CHECKING:  # only for annotations: `rules show` and the rulebook load without NumPy (tests/cli/test_startup)
-    from riskline.detection.geometry import PairGeometry
+    from riskline.detection.geometry import PairGeometry, TrackMotion
     from riskline.tracks.snapshot import BoolArray, FloatArray, Snapshot
 
 Mark = Literal["V", "S", "U"]
@@ -70,6 +70,8 @@ class PairContext:
     """One tick's candidate pairs of different parties, their geometry, and the detector's exact volume tests."""
 
     snapshot: Snapshot
+    """The tick's tracks that some pair rule can fire on (a subset of its snapshot); ``geom.i``/``geom.j`` are rows
+    of this one."""
     geom: PairGeometry
     t: float  # [s]
     window: float  # [s] since the previous tick
@@ -92,6 +94,8 @@ class AreaContext:
     snapshot: Snapshot
     t: float  # [s]
     state: Any
+    motion: TrackMotion
+    """Every track of ``snapshot`` dead-reckoned to ``t`` (``geometry.track_motion``), once for all area rules."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,10 @@ class RuleSpec:
     """[s] how far ahead the rule predicts."""
     reach_m: Callable[[Any], float] | None = None
     """[m] largest horizontal distance at which the rule can fire (pair rules; None for area rules)."""
+    participants: Callable[[Any, Snapshot], BoolArray] | None = None
+    """Pair rules: which tracks of a snapshot the rule can fire on, one flag per row; it fires on a pair only if
+    both tracks are flagged (None: every track of the rule's ``domain``). The detector looks for candidate pairs
+    among the tracks some rule flags, so flagging too few tracks loses findings; too many only costs time."""
     pairs: Callable[[Any, PairContext], list[Finding]] | None = None
     area: Callable[[Any, AreaContext], list[Finding]] | None = None
     setup: Callable[[Any], Any] | None = None
@@ -123,6 +131,22 @@ class RuleSpec:
     """Raised by the encounter tracker from other findings, not by the detector."""
     default: bool = False
     """The rulebook may omit the section (the model's defaults apply): rules added after rulebooks were written."""
+
+
+    def tracks(self, rule: Any, snapshot: Snapshot) -> BoolArray:
+        """The rows of ``snapshot`` this (pair) rule can fire on: ``participants``, or its domain's tracks."""
+        if self.participants is not None:
+            return self.participants(rule, snapshot)
+        return domain_tracks(self.domain, snapshot)
+
+
+def domain_tracks(domain: Domain, snapshot: Snapshot) -> BoolArray:
+    """The rows of ``snapshot`` in ``domain``: its aircraft, its ships, or every track (``air-sea``)."""
+    if domain == "air":
+        return snapshot.is_air
+    if domain == "sea":
+        return ~snapshot.is_air
+    return snapshot.is_air | ~snapshot.is_air
 
 
 def number(rules: Mapping[str, Any], rule: str, parameter: str) -> float | None:

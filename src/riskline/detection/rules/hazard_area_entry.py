@@ -148,7 +148,7 @@ def area(rule: HazardAreaEntry, ctx: AreaContext) -> list[Finding]:
     import numpy as np  # evaluation only: loading the rulebook stays light
     import shapely
 
-    from riskline.detection.geometry import track_motion
+    from riskline.detection.geometry import paths_meet_box, within_box
 
     hazards: tuple[HazardArea, ...] = ctx.state
     snapshot, t = ctx.snapshot, ctx.t
@@ -156,27 +156,29 @@ def area(rule: HazardAreaEntry, ctx: AreaContext) -> list[Finding]:
     live = [h for h in hazards if h.start <= horizon and h.end >= t]
     if not live or len(snapshot) == 0:
         return []
-    motion = track_motion(snapshot, t)
+    motion = ctx.motion
     names = snapshot.party_names
-    party = np.asarray(names, dtype=object)[snapshot.party]
     steps = np.arange(0.0, rule.lookahead_s + 1e-9, STEP_S)  # [s]
     findings: list[Finding] = []
     for hazard in live:
-        candidates = np.flatnonzero(party != hazard.party)
+        moments = t + steps
+        active = steps[(hazard.start <= moments) & (moments <= hazard.end)]  # [s] the samples the area is there at
+        if len(active) == 0:
+            continue
+        issuer = names.index(hazard.party) if hazard.party in names else -1
+        candidates = np.flatnonzero(snapshot.party != issuer)
+        bounds = hazard.area.bounds  # only paths meeting the box are sampled, only samples in it are tested
+        candidates = candidates[paths_meet_box(motion, candidates, float(active[0]), float(active[-1]), bounds)]
         if len(candidates) == 0:
             continue
-        first = np.full(len(candidates), np.nan)
-        for step in steps[::-1]:
-            moment = t + step
-            if not hazard.start <= moment <= hazard.end:
-                continue
-            lat = motion.lat[candidates] + motion.lat_rate[candidates] * step
-            lon = motion.lon[candidates] + motion.lon_rate[candidates] * step
-            alt = np.where(snapshot.is_air[candidates], motion.alt[candidates] + motion.v_up[candidates] * step,
-                           0.0)
-            alt = np.where(np.isnan(alt), hazard.lower_m, alt)
-            inside = shapely.intersects_xy(hazard.area, lon, lat) & (alt >= hazard.lower_m) & (alt <= hazard.upper_m)
-            first[inside] = step
+        sample = active[:, None]  # [s] one row per sample, one column per candidate
+        lat = motion.lat[candidates] + motion.lat_rate[candidates] * sample
+        lon = motion.lon[candidates] + motion.lon_rate[candidates] * sample
+        alt = np.where(snapshot.is_air[candidates], motion.alt[candidates] + motion.v_up[candidates] * sample, 0.0)
+        alt = np.where(np.isnan(alt), hazard.lower_m, alt)
+        inside = within_box(lat, lon, bounds) & (alt >= hazard.lower_m) & (alt <= hazard.upper_m)
+        inside[inside] = shapely.intersects_xy(hazard.area, lon[inside], lat[inside])
+        first = np.where(inside.any(axis=0), active[np.argmax(inside, axis=0)], np.nan)  # [s] the earliest sample
         for row in np.flatnonzero(~np.isnan(first)):
             k = int(candidates[row])
             tau = float(first[row])

@@ -4,7 +4,7 @@ INCSEA binds armed forces, so military platforms only). Needs a known altitude."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from riskline.detection.findings import Finding
 from riskline.detection.rules.base import (
@@ -19,6 +19,9 @@ from riskline.detection.rules.base import (
     citation_of,
     number,
 )
+
+if TYPE_CHECKING:
+    from riskline.tracks.snapshot import BoolArray, Snapshot
 
 NAME = "low_pass"
 
@@ -53,6 +56,13 @@ def pairs(rule: LowPass, ctx: PairContext) -> list[Finding]:
     return ctx.volume_findings(ctx.geom.take(mask), volume)
 
 
+def participants(rule: LowPass, snapshot: Snapshot) -> BoolArray:
+    """Military platforms with a known altitude (a ship's is 0)."""
+    import numpy as np  # evaluation only: loading the rulebook stays light
+
+    return snapshot.is_military & ~np.isnan(snapshot.alt)
+
+
 def _threshold(rules: Any) -> float | None:
     return number(rules, NAME, "horizontal_m")
 
@@ -65,6 +75,7 @@ SPEC = RuleSpec(
     freeze=freeze,
     horizon_s=lambda rule: rule.lookahead_s,
     reach_m=lambda rule: rule.horizontal_m,
+    participants=participants,
     pairs=pairs,
     plot_threshold=_threshold,
 )

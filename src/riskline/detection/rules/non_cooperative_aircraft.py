@@ -4,7 +4,7 @@ aircraft (EASA 2015, the Baltic occurrences; REGIMES.md §6)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from riskline.detection.findings import Finding
 from riskline.detection.rules.base import (
@@ -19,6 +19,9 @@ from riskline.detection.rules.base import (
     citation_of,
     number,
 )
+
+if TYPE_CHECKING:
+    from riskline.tracks.snapshot import BoolArray, Snapshot
 
 NAME = "non_cooperative_aircraft"
 
@@ -48,12 +51,10 @@ def freeze(model: Model) -> NonCooperativeAircraft:
 def pairs(rule: NonCooperativeAircraft, ctx: PairContext) -> list[Finding]:
     import numpy as np  # evaluation only: loading the rulebook stays light
 
-    from riskline.tracks.identity import CIVIL
-
     if not ctx.both_air.any():
         return []
     snapshot, geom = ctx.snapshot, ctx.geom
-    civil = np.asarray([name == CIVIL for name in snapshot.party_names], dtype=bool)[snapshot.party]
+    civil = _civil(snapshot)
     silent = ~snapshot.transponder
     mask = ctx.both_air & ((civil[geom.i] & silent[geom.j]) | (civil[geom.j] & silent[geom.i]))
     if not mask.any():
@@ -62,6 +63,19 @@ def pairs(rule: NonCooperativeAircraft, ctx: PairContext) -> list[Finding]:
     volume = Volume(NAME, rule.horizontal_m, np.where(unknown, np.inf, rule.vertical_m), rule.lookahead_s,
                     rule.severity, unknown)
     return ctx.volume_findings(geom.take(mask), volume)
+
+
+def participants(rule: NonCooperativeAircraft, snapshot: Snapshot) -> BoolArray:
+    """Civil aircraft and silent ones: the rule pairs one of each."""
+    return snapshot.is_air & (_civil(snapshot) | ~snapshot.transponder)
+
+
+def _civil(snapshot: Snapshot) -> BoolArray:
+    import numpy as np  # evaluation only: loading the rulebook stays light
+
+    from riskline.tracks.identity import CIVIL
+
+    return np.asarray([name == CIVIL for name in snapshot.party_names], dtype=bool)[snapshot.party]
 
 
 def _threshold(rules: Any) -> float | None:
@@ -76,6 +90,7 @@ SPEC = RuleSpec(
     freeze=freeze,
     horizon_s=lambda rule: rule.lookahead_s,
     reach_m=lambda rule: rule.horizontal_m,
+    participants=participants,
     pairs=pairs,
     plot_threshold=_threshold,
 )

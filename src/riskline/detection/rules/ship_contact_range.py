@@ -4,7 +4,7 @@ established, 2 NM by day and 3 NM at night (Russia–Greece INCSEA, amended 2021
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -21,6 +21,9 @@ from riskline.detection.rules.base import (
     citation_of,
     number,
 )
+
+if TYPE_CHECKING:
+    from riskline.tracks.snapshot import BoolArray, Snapshot
 
 NAME = "ship_contact_range"
 
@@ -64,6 +67,11 @@ def pairs(rule: ShipContactRange, ctx: PairContext) -> list[Finding]:
     return ctx.volume_findings(sea, volume, night=night)
 
 
+def participants(rule: ShipContactRange, snapshot: Snapshot) -> BoolArray:
+    """Warships: INCSEA binds armed forces."""
+    return snapshot.is_military & ~snapshot.is_air
+
+
 def _threshold(rules: Any) -> float | None:
     return number(rules, NAME, "night_m")
 
@@ -76,6 +84,7 @@ SPEC = RuleSpec(
     freeze=freeze,
     horizon_s=lambda rule: rule.lookahead_s,
     reach_m=lambda rule: max(rule.day_m, rule.night_m),
+    participants=participants,
     pairs=pairs,
     plot_threshold=_threshold,
 )

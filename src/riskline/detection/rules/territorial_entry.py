@@ -54,25 +54,27 @@ def setup(rule: TerritorialEntry) -> tuple[Territory, ...]:
 def area(rule: TerritorialEntry, ctx: AreaContext) -> list[Finding]:
     import numpy as np  # evaluation only: loading the rulebook stays light
 
-    from riskline.detection.geometry import track_motion
+    from riskline.detection.geometry import paths_meet_box, within_box
 
     territories: tuple[Territory, ...] = ctx.state
     snapshot, t = ctx.snapshot, ctx.t
-    motion = track_motion(snapshot, t)
+    motion = ctx.motion
     names = snapshot.party_names
     steps = np.arange(0.0, rule.lookahead_s + 1e-9, STEP_S)  # [s]
     findings: list[Finding] = []
     for territory in territories:
-        foreign = snapshot.is_military & np.asarray([names[p] != territory.party for p in snapshot.party])
-        candidates = np.flatnonzero(foreign)
+        foreign = np.asarray([name != territory.party for name in names], dtype=bool)[snapshot.party]
+        candidates = np.flatnonzero(snapshot.is_military & foreign)
+        bounds = territory.area.bounds  # only paths meeting the box are sampled, only samples in it are tested
+        candidates = candidates[paths_meet_box(motion, candidates, float(steps[0]), float(steps[-1]), bounds)]
         if len(candidates) == 0:
             continue
-        first_inside = np.full(len(candidates), np.nan)
-        for step in steps[::-1]:
-            lat = motion.lat[candidates] + motion.lat_rate[candidates] * step
-            lon = motion.lon[candidates] + motion.lon_rate[candidates] * step
-            inside = territory.contains(lat, lon)
-            first_inside[inside] = step
+        sample = steps[:, None]  # [s] one row per sample, one column per candidate
+        lat = motion.lat[candidates] + motion.lat_rate[candidates] * sample
+        lon = motion.lon[candidates] + motion.lon_rate[candidates] * sample
+        inside = within_box(lat, lon, bounds)
+        inside[inside] = territory.contains(lat[inside], lon[inside])
+        first_inside = np.where(inside.any(axis=0), steps[np.argmax(inside, axis=0)], np.nan)  # [s] earliest sample
         for row in np.flatnonzero(~np.isnan(first_inside)):
             k = int(candidates[row])
             tau = float(first_inside[row])
