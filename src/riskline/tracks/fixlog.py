@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +27,7 @@ from riskline.tracks.history import _GEOD, VERTICAL_LOOKBACK, Kinematics
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+_Scalar = TypeVar("_Scalar", bound=np.generic)
 _DEG_TO_RAD = math.pi / 180.0  # exactly what ``math.radians`` multiplies by
 
 
@@ -348,7 +350,7 @@ def _derived_many(lon0: FloatArray, lat0: FloatArray, t0: FloatArray, t: FloatAr
             speed * np.fromiter(map(math.cos, heading), np.float64, count))
 
 
-def _grown(array: npt.NDArray[np.generic], size: int, fill: object) -> npt.NDArray[np.generic]:
+def _grown(array: npt.NDArray[_Scalar], size: int, fill: object) -> npt.NDArray[_Scalar]:
     bigger = np.full(size, fill, dtype=array.dtype)
     bigger[:len(array)] = array
     return bigger

@@ -132,6 +132,9 @@ class TrackTable:
         self._transponder = np.ones(size, dtype=bool)
         self._party = np.zeros(size, dtype=np.int64)
         self._identity_id = np.zeros(size, dtype=np.int64)
+        self._max_age = np.full(size, self.max_age_sea_s)  # [s] by the slot's domain
+        self._ids_cache: tuple[npt.NDArray[np.int64], tuple[str, ...]] | None = None
+        """(slots, their ids) of the last snapshot."""
         """``id`` of the identity object held for the slot (0 if none), to see in bulk which ones a batch changes."""
         self._log = FixLog(self.history_s, slots=size)
         """Recent fixes of every slot (``riskline.tracks.fixlog``)."""
@@ -158,20 +161,22 @@ class TrackTable:
         """Live tracks at ``t``: last fix at or before ``t`` and no older than its domain's maximum age."""
         order = self._ordered_slots()
         t_fix = self._t_fix[order]
-        is_air = self._is_air[order]
         age = t - t_fix  # [s] NaN where there is no fix: every comparison below is False there
-        live = (age >= 0.0) & (age <= np.where(is_air, self.max_age_air_s, self.max_age_sea_s))
+        live = (age >= 0.0) & (age <= self._max_age[order])
         rows = order[live]
-        air = is_air[live]
+        air = self._is_air[rows]
         codes = self._party[rows]
-        present = np.flatnonzero(np.bincount(codes, minlength=len(self._party_names)))
-        party_names = sorted(self._party_names[code] for code in present)
+        present = np.zeros(max(len(self._party_names), 1), dtype=bool)
+        present[codes] = True
+        party_names = sorted(self._party_names[code] for code in np.flatnonzero(present).tolist())
         renumber = np.zeros(max(len(self._party_names), 1), dtype=np.int64)
         for index, name in enumerate(party_names):
             renumber[self._party_code[name]] = index
+        if self._ids_cache is None or not np.array_equal(self._ids_cache[0], rows):
+            self._ids_cache = (rows, tuple(self._ids[rows].tolist()))  # the live set rarely changes tick to tick
         return Snapshot(
             t=t,
-            ids=tuple(self._ids[rows].tolist()),
+            ids=self._ids_cache[1],
             party=_frozen(renumber[codes]),
             party_names=tuple(party_names),
             is_air=_frozen(air),
@@ -292,7 +297,8 @@ class TrackTable:
             group_newest = np.maximum.reduceat(np.where(timed, t, -np.inf)[order], starts)
 
         last_identities = [identities[row] for row in order[group_ends].tolist()]
-        changed = np.fromiter(map(id, last_identities), np.int64, len(last_identities)) != self._identity_id[group_slots]
+        held = np.fromiter(map(id, last_identities), np.int64, len(last_identities))
+        changed = held != self._identity_id[group_slots]
         for k in np.flatnonzero(changed).tolist():
             self._set_identity(int(group_slots[k]), last_identities[k])
         self._t_seen[group_slots] = np.maximum(self._t_seen[group_slots], group_newest)
@@ -325,8 +331,7 @@ class TrackTable:
         """The platforms ``expire(t)`` would drop (not heard from for longer than their maximum age), sorted."""
         used = self._used
         silence = t - self._t_seen[:used]  # [s]
-        max_age = np.where(self._is_air[:used], self.max_age_air_s, self.max_age_sea_s)
-        stale_slots = np.flatnonzero(self._occupied[:used] & (silence > max_age))
+        stale_slots = np.flatnonzero(self._occupied[:used] & (silence > self._max_age[:used]))
         return sorted(str(self._ids[slot]) for slot in stale_slots)
 
     def expire(self, t: float) -> list[str]:
@@ -382,7 +387,9 @@ class TrackTable:
     def _set_identity(self, slot: int, identity: PlatformIdentity) -> None:
         self._identity_of[identity.platform_id] = identity
         self._identity_id[slot] = id(identity)
-        self._is_air[slot] = identity.domain is Domain.AIR
+        air = identity.domain is Domain.AIR
+        self._is_air[slot] = air
+        self._max_age[slot] = self.max_age_air_s if air else self.max_age_sea_s
         self._is_military[slot] = identity.kind is Kind.MILITARY
         self._party[slot] = self._party_index(identity.party)
 
@@ -424,6 +431,7 @@ class TrackTable:
             self._used += 1
         self._slot_of[platform_id] = slot
         self._ids[slot] = platform_id
+        self._ids_cache = None
         self._occupied[slot] = True
         position = bisect.bisect_left(self._order_ids, platform_id)
         self._order_ids.insert(position, platform_id)
@@ -439,6 +447,7 @@ class TrackTable:
         if self._has_fix[slot]:
             self._with_fix -= 1
         self._ids[slot] = None
+        self._ids_cache = None
         self._occupied[slot] = False
         self._has_fix[slot] = False
         self._t_fix[slot] = np.nan
@@ -495,6 +504,7 @@ class TrackTable:
         self._transponder = _grown(self._transponder, new, True)
         self._party = _grown(self._party, new, 0)
         self._identity_id = _grown(self._identity_id, new, 0)
+        self._max_age = _grown(self._max_age, new, self.max_age_sea_s)
         self._log.grow_slots(new)
 
 
