@@ -171,14 +171,14 @@ class FixLog:
         if m == 0:
             return
         first = self._rows(m)
-        rows = np.arange(first, first + m, dtype=np.int64)
+        rows = slice(first, first + m)
         ends = np.append(starts[1:], m)
         owner = np.repeat(slots, ends - starts)
         self.t[rows], self.lat[rows], self.lon[rows], self.alt[rows] = t, lat, lon, alt
         self.v_east[rows], self.v_north[rows], self.v_up[rows] = v_east, v_north, v_up
         self.owner[rows] = owner
         self.generation[rows] = self.slot_generation[owner]
-        prev = rows - 1
+        prev = np.arange(first - 1, first + m - 1, dtype=np.int64)
         prev[starts] = self.head[slots]
         self.prev[rows] = prev
         self.head[slots] = first + ends - 1

@@ -4,7 +4,9 @@ Design note. Each platform owns a slot: one row in a set of preallocated NumPy a
 time of fix, party, flags), grown geometrically and reused after expiry. ``snapshot(t)`` selects the live rows
 with one boolean mask and copies them with fancy indexing; no Python loop touches the rows, so it scales to
 100k tracks. Rows come out sorted by platform id (the order is kept incrementally), which makes snapshots
-reproducible whatever order the reports arrived in.
+reproducible whatever order the reports arrived in. The recent fixes of every slot sit in one ``FixLog``
+(``riskline.tracks.fixlog``), so ``update_batch`` takes a batch in NumPy over its rows: one grouping by
+platform, one append, the kinematics of every platform it moved at once.
 
 Time is always a parameter, never the wall clock. Reports may come late or twice (several receivers, replays):
 - a report at the same time as one already held for that platform is a duplicate: ignored and counted;
@@ -110,8 +112,7 @@ class TrackTable:
         self._with_fix = 0
         self._order_ids: list[str] = []
         """Platform ids, sorted; ``_order_slots`` holds their slots in the same order."""
-        self._order_slots: list[int] = []
-        self._order_cache: npt.NDArray[np.int64] | None = None
+        self._order_slots = np.zeros(0, dtype=np.int64)
         self._party_code: dict[str, int] = {}
         self._party_names: list[str] = []
 
@@ -268,15 +269,14 @@ class TrackTable:
         slots = self._slots_of(platform_ids)
         t, lat, lon = batch.t, batch.lat, batch.lon
         timed = np.isfinite(t)
-        with np.errstate(invalid="ignore"):
-            located = ~np.isnan(lat) & ~np.isnan(lon)
-            valid = located & (lat >= -90.0) & (lon >= -180.0) & (lat <= 90.0) & (lon <= 180.0) & timed
+        valid = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0) & timed  # False where NaN
+        every_row_valid = bool(valid.all())
         order = np.argsort(slots, kind="stable")  # rows grouped by platform, each group in arrival order
         grouped = slots[order]
         starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1])))
         group_slots = grouped[starts]
 
-        fix_rows = order[valid[order]]  # fixes, grouped by platform, in arrival order
+        fix_rows = order if every_row_valid else order[valid[order]]  # fixes by platform, in arrival order
         fix_slots = slots[fix_rows]
         fix_t = t[fix_rows]
         opens = np.concatenate(([True], fix_slots[1:] != fix_slots[:-1]))[:len(fix_rows)]
@@ -292,7 +292,7 @@ class TrackTable:
             group_newest = np.maximum.reduceat(np.where(timed, t, -np.inf)[order], starts)[kept]
             fix_rows = fix_rows[~disordered[fix_slots]]
         else:
-            orderly = np.ones(n, dtype=bool)
+            orderly = None
             group_ends = np.append(starts[1:], n) - 1
             group_newest = np.maximum.reduceat(np.where(timed, t, -np.inf)[order], starts)
 
@@ -302,9 +302,11 @@ class TrackTable:
         for k in np.flatnonzero(changed).tolist():
             self._set_identity(int(group_slots[k]), last_identities[k])
         self._t_seen[group_slots] = np.maximum(self._t_seen[group_slots], group_newest)
-        unlocated = orderly & timed & ~located
-        self.stats.no_position += int(np.count_nonzero(unlocated))
-        self.stats.invalid += int(np.count_nonzero(orderly & ~valid & ~unlocated))
+        if not every_row_valid:
+            taken = ~valid if orderly is None else orderly & ~valid
+            unlocated = taken & timed & (np.isnan(lat) | np.isnan(lon))
+            self.stats.no_position += int(np.count_nonzero(unlocated))
+            self.stats.invalid += int(np.count_nonzero(taken & ~unlocated))
         if not len(fix_rows):
             return
         fix_slots = slots[fix_rows]
@@ -435,8 +437,7 @@ class TrackTable:
         self._occupied[slot] = True
         position = bisect.bisect_left(self._order_ids, platform_id)
         self._order_ids.insert(position, platform_id)
-        self._order_slots.insert(position, slot)
-        self._order_cache = None
+        self._order_slots = np.insert(self._order_slots, position, slot)
         return slot
 
     def _remove(self, platform_id: str) -> None:
@@ -459,22 +460,21 @@ class TrackTable:
 
     def _unorder(self, removed: list[str]) -> None:
         if len(removed) <= _FEW_REMOVALS:
-            for platform_id in removed:
+            positions = []
+            for platform_id in sorted(removed, reverse=True):
                 position = bisect.bisect_left(self._order_ids, platform_id)
                 del self._order_ids[position]
-                del self._order_slots[position]
+                positions.append(position)
+            self._order_slots = np.delete(self._order_slots, positions)
         else:
             gone = set(removed)
-            kept = [(platform_id, slot) for platform_id, slot in zip(self._order_ids, self._order_slots, strict=True)
-                    if platform_id not in gone]
-            self._order_ids = [platform_id for platform_id, _ in kept]
-            self._order_slots = [slot for _, slot in kept]
-        self._order_cache = None
+            kept = np.fromiter((platform_id not in gone for platform_id in self._order_ids), bool,
+                               len(self._order_ids))
+            self._order_ids = [platform_id for platform_id in self._order_ids if platform_id not in gone]
+            self._order_slots = self._order_slots[kept]
 
     def _ordered_slots(self) -> npt.NDArray[np.int64]:
-        if self._order_cache is None:
-            self._order_cache = np.array(self._order_slots, dtype=np.int64)
-        return self._order_cache
+        return self._order_slots
 
     def _party_index(self, party: str) -> int:
         code = self._party_code.get(party)
