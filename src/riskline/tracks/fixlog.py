@@ -47,9 +47,13 @@ class KinematicsColumns:
 def horizontal_velocity(sog: FloatArray, cog: FloatArray) -> tuple[FloatArray, FloatArray]:
     """[m/s] (east, north) from speed and course, NaN where absent; a speed of 0 without course is at rest.
     The same numbers as ``math.sin`` / ``math.cos`` of ``math.radians`` per row."""
+    both = ~(np.isnan(sog) | np.isnan(cog))
+    if both.all():  # the common case: every report gives both
+        radians = (cog * _DEG_TO_RAD).tolist()
+        return (sog * np.fromiter(map(math.sin, radians), np.float64, len(radians)),
+                sog * np.fromiter(map(math.cos, radians), np.float64, len(radians)))
     east = np.full(len(sog), np.nan)
     north = np.full(len(sog), np.nan)
-    both = ~(np.isnan(sog) | np.isnan(cog))
     if both.any():
         radians = (cog[both] * _DEG_TO_RAD).tolist()
         speed = sog[both]
@@ -172,8 +176,8 @@ class FixLog:
             return
         first = self._rows(m)
         rows = slice(first, first + m)
-        ends = np.append(starts[1:], m)
-        owner = np.repeat(slots, ends - starts)
+        ends = np.concatenate((starts[1:], [m]))
+        owner = slots.repeat(ends - starts)
         self.t[rows], self.lat[rows], self.lon[rows], self.alt[rows] = t, lat, lon, alt
         self.v_east[rows], self.v_north[rows], self.v_up[rows] = v_east, v_north, v_up
         self.owner[rows] = owner
@@ -249,7 +253,7 @@ class FixLog:
         alt, v_up = self.alt[newest], self.v_up[newest]
         prev, t_col = self.prev, self.t
 
-        wanting = np.flatnonzero(np.isnan(v_east) | np.isnan(v_north))
+        wanting = (np.isnan(v_east) | np.isnan(v_north)).nonzero()[0]
         if len(wanting):
             v_east[wanting] = 0.0
             v_north[wanting] = 0.0
@@ -272,7 +276,7 @@ class FixLog:
                 v_east[which], v_north[which] = _derived_many(
                     self.lon[earlier], self.lat[earlier], t_col[earlier], t[which], lat[which], lon[which])
 
-        climbing = np.flatnonzero(np.isnan(v_up))
+        climbing = np.isnan(v_up).nonzero()[0]
         if len(climbing):
             v_up[climbing] = 0.0
             row = prev[newest[climbing]]

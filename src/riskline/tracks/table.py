@@ -262,6 +262,8 @@ class TrackTable:
             raise ValueError(
                 f"update_batch: identity is for {identities[row].platform_id}, the report for {platform_ids[row]}"
             )
+        if n == 0:
+            return
         if n < _SMALL_BATCH:  # a few rows cost less one by one than the batch's fixed NumPy overhead
             for row, identity in enumerate(identities):
                 self.update(batch.row(row), identity)
@@ -271,9 +273,9 @@ class TrackTable:
         timed = np.isfinite(t)
         valid = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0) & timed  # False where NaN
         every_row_valid = bool(valid.all())
-        order = np.argsort(slots, kind="stable")  # rows grouped by platform, each group in arrival order
+        order = slots.argsort(kind="stable")  # rows grouped by platform, each group in arrival order
         grouped = slots[order]
-        starts = np.flatnonzero(np.concatenate(([True], grouped[1:] != grouped[:-1])))
+        starts, group_ends = _groups(grouped)
         group_slots = grouped[starts]
 
         fix_rows = order if every_row_valid else order[valid[order]]  # fixes by platform, in arrival order
@@ -281,25 +283,24 @@ class TrackTable:
         fix_t = t[fix_rows]
         opens = np.concatenate(([True], fix_slots[1:] != fix_slots[:-1]))[:len(fix_rows)]
         disordered = np.zeros(self._capacity, dtype=bool)
-        disordered[fix_slots[1:][~opens[1:] & (np.diff(fix_t) <= 0.0)]] = True
+        disordered[fix_slots[1:][~opens[1:] & (fix_t[1:] <= fix_t[:-1])]] = True
         disordered[fix_slots[opens & self._has_fix[fix_slots] & (fix_t <= self._t_fix[fix_slots])]] = True
         if disordered.any():
-            for row in np.flatnonzero(disordered[slots]).tolist():
+            for row in disordered[slots].nonzero()[0].tolist():
                 self.update(batch.row(row), identities[row])
             orderly = ~disordered[slots]
             kept = ~disordered[group_slots]
-            group_slots, group_ends = group_slots[kept], np.append(starts[1:], n)[kept] - 1
+            group_slots, group_ends = group_slots[kept], group_ends[kept]
             group_newest = np.maximum.reduceat(np.where(timed, t, -np.inf)[order], starts)[kept]
             fix_rows = fix_rows[~disordered[fix_slots]]
         else:
             orderly = None
-            group_ends = np.append(starts[1:], n) - 1
             group_newest = np.maximum.reduceat(np.where(timed, t, -np.inf)[order], starts)
 
         last_identities = [identities[row] for row in order[group_ends].tolist()]
         held = np.fromiter(map(id, last_identities), np.int64, len(last_identities))
         changed = held != self._identity_id[group_slots]
-        for k in np.flatnonzero(changed).tolist():
+        for k in changed.nonzero()[0].tolist():
             self._set_identity(int(group_slots[k]), last_identities[k])
         self._t_seen[group_slots] = np.maximum(self._t_seen[group_slots], group_newest)
         if not every_row_valid:
@@ -310,7 +311,7 @@ class TrackTable:
         if not len(fix_rows):
             return
         fix_slots = slots[fix_rows]
-        fix_starts = np.flatnonzero(np.concatenate(([True], fix_slots[1:] != fix_slots[:-1])))
+        fix_starts, fix_lasts = _groups(fix_slots)
         fixed = fix_slots[fix_starts]
         v_east, v_north = horizontal_velocity(batch.sog_mps[fix_rows], batch.cog_deg[fix_rows])
         self._log.extend(fixed, fix_starts, t[fix_rows], lat[fix_rows], lon[fix_rows], batch.alt_m[fix_rows],
@@ -318,7 +319,7 @@ class TrackTable:
         first_fixes = fixed[~self._has_fix[fixed]]
         self._has_fix[first_fixes] = True
         self._with_fix += len(first_fixes)
-        self._transponder[fixed] = batch.transponder[fix_rows[np.append(fix_starts[1:], len(fix_rows)) - 1]]
+        self._transponder[fixed] = batch.transponder[fix_rows[fix_lasts]]
         state = self._log.kinematics_of(fixed, MIN_DERIVE_DT_S)
         self._t_fix[fixed] = state.t
         self._lat[fixed] = state.lat
@@ -506,6 +507,12 @@ class TrackTable:
         self._identity_id = _grown(self._identity_id, new, 0)
         self._max_age = _grown(self._max_age, new, self.max_age_sea_s)
         self._log.grow_slots(new)
+
+
+def _groups(keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(first, last) index of each run of equal values in ``keys`` (not empty)."""
+    last = (keys[1:] != keys[:-1]).nonzero()[0]
+    return np.concatenate(([0], last + 1)), np.concatenate((last, [len(keys) - 1]))
 
 
 def _reported(obs: Observation) -> tuple[float, float, float, float]:
