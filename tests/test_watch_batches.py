@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from riskline.detection.rulebook import load_rulebook
 from riskline.incidents.model import Encounter
 from riskline.ingest.batch import ObservationBatch
-from riskline.ingest.observation import Domain, Observation
+from riskline.ingest.observation import Domain, Kind, Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.sources import read_path, read_path_batches
 from riskline.ingest.stats import IngestStats
@@ -194,3 +194,104 @@ def test_the_track_table_takes_a_batch_as_it_takes_its_rows(
             assert left == right, field.name
     for pid in ("id:a", "id:b", "id:c"):
         assert one_by_one.segment(pid, 0.0, 2e9) == in_batches.segment(pid, 0.0, 2e9)
+
+
+# --- the whole watch, row path against batch path, on interleaved platforms, late and repeated times ---
+
+
+def _state(watch: Watch) -> tuple[object, ...]:
+    """Everything the watch shows: status, table counts, the last picture, identities and observed activity."""
+    t = watch.status().t
+    snapshot = watch.tracks.snapshot(t if t is not None else 0.0)
+    arrays = tuple(
+        getattr(snapshot, f.name).tolist() if isinstance(getattr(snapshot, f.name), np.ndarray)
+        else getattr(snapshot, f.name)
+        for f in dataclasses.fields(snapshot)
+    )
+    segments = tuple(watch.tracks.segment(pid, 0.0, 2e9) for pid in snapshot.ids)
+    return (watch.status(), watch.tracks.stats, repr(arrays), segments, watch.identities(),
+            watch.activity.activity().rows())
+
+
+def _rows_and_batches(observations: list[Observation], cuts: list[int], make_watch: object,
+                      ) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    rows_watch, batch_watch = make_watch(), make_watch()  # type: ignore[operator]
+    expected = [e for o in observations for e in rows_watch.feed(o)] + rows_watch.finish()
+    got: list[Encounter] = []
+    start, k = 0, 0
+    while start < len(observations):
+        size = cuts[k % len(cuts)]
+        got += batch_watch.feed_batch(ObservationBatch.from_observations(observations[start:start + size]))
+        start, k = start + size, k + 1
+    got += batch_watch.finish()
+    return (expected, *_state(rows_watch)), (got, *_state(batch_watch))
+
+
+_PLATFORMS = ("mmsi:273148200", "mmsi:230123000", "mmsi:111273100", "icao:3c6444", "icao:43c1e4", "id:T1",
+              "id:T2")
+
+
+@st.composite
+def _interleaved(draw: st.DrawFn) -> list[Observation]:
+    """Reports of a few platforms close together, identity fields changing, times late, repeated or missing."""
+    t = 1_700_000_000.0
+    reports: list[Observation] = []
+    for _ in range(draw(st.integers(1, 70))):
+        step = draw(st.sampled_from(["next", "next", "next", "same", "late", "jump", "nan"]))
+        if step == "next":
+            t += draw(st.sampled_from([0.25, 0.5, 1.0, 1.5, 3.0]))
+        elif step == "jump":
+            t += draw(st.sampled_from([20.0, 61.0, 400.0]))
+        when = {"late": t - draw(st.sampled_from([0.5, 2.0, 9.0, 5000.0])), "nan": math.nan}.get(step, t)
+        located = draw(st.integers(0, 9)) > 0
+        reports.append(Observation(
+            when,
+            draw(st.sampled_from(_PLATFORMS)),
+            "table",
+            59.5 + draw(st.integers(-3, 3)) * 0.002 if located else None,
+            24.5 + draw(st.integers(-3, 3)) * 0.004 if located else None,
+            alt_m=draw(st.sampled_from([None, None, 0.0, 300.0, 3000.0])),
+            sog_mps=draw(st.sampled_from([None, 0.0, 8.0, 120.0])),
+            cog_deg=draw(st.sampled_from([None, 0.0, 90.0, 271.5])),
+            vrate_mps=draw(st.sampled_from([None, 0.0, -5.0])),
+            domain=draw(st.sampled_from([None, None, Domain.SEA, Domain.AIR])),
+            party=draw(st.sampled_from([None, None, None, "RU", "EE", "civil"])),
+            kind=draw(st.sampled_from([None, None, Kind.MILITARY, Kind.CIVIL])),
+            transponder=draw(st.booleans()),
+            callsign=draw(st.sampled_from([None, None, "RFF123", "ESTAF1"])),
+            name=draw(st.sampled_from([None, None, "SOOBRAZITELNY", "@@"])),
+            ship_type=draw(st.sampled_from([None, None, 0, 35, 70])),
+        ))
+    return reports
+
+
+@settings(max_examples=80, deadline=None)
+@given(_interleaved(), st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=6), st.booleans())
+def test_the_watch_takes_interleaved_late_and_repeated_reports_in_batches_as_one_by_one(
+    observations: list[Observation], cuts: list[int], columnar: bool
+) -> None:
+    rulebook = load_rulebook()
+    small = table_module._SMALL_BATCH
+    table_module._SMALL_BATCH = 0 if columnar else small  # every batch through the columnar code, or the default
+    try:
+        expected, got = _rows_and_batches(observations, cuts, lambda: Watch(rulebook))
+    finally:
+        table_module._SMALL_BATCH = small
+    assert repr(got) == repr(expected)  # repr: exact floats, and NaN equal to NaN
+
+
+@pytest.mark.parametrize("columnar", [True, False])
+def test_the_busy_hour_merged_in_time_order_gives_the_same_watch_column_wise(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, columnar: bool
+) -> None:
+    """As ``bench`` replays it: ships and aircraft merged in time order, fed 5,000 rows a call."""
+    busy = busy_baltic_hour(data_dir, tmp_path, ships=80, aircraft=30, seed=3)
+    stats = IngestStats()
+    merged = ObservationBatch.concat(
+        [*read_path_batches(busy.nmea_path, stats), *read_path_batches(busy.sbs_path, stats)]).in_time_order()
+    if columnar:
+        monkeypatch.setattr(table_module, "_SMALL_BATCH", 0)
+    rulebook = load_rulebook()
+    expected, got = _rows_and_batches(merged.observations(), [5000], lambda: Watch(rulebook))
+    assert repr(got) == repr(expected)
+    assert expected[1].observations == len(merged) > 5_000

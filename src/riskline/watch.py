@@ -11,6 +11,7 @@ import heapq
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from itertools import repeat
 
 import numpy as np
 
@@ -68,7 +69,11 @@ class Watch:
         self._last_tick: float | None = None
         self._observations = 0
         self._identities: dict[str, PlatformIdentity] = {}
-        self._identity_memo: dict[str, tuple[tuple[object, ...], PlatformIdentity | None, PlatformIdentity]] = {}
+        self._steady: dict[tuple[object, ...], PlatformIdentity] = {}
+        """Identity fields of a row (``_identity_keys``) → the platform's current identity, for the fields the
+        attributor is known to answer with the current identity itself (a fixed point: it is pure)."""
+        self._steady_keys: dict[str, list[tuple[object, ...]]] = {}
+        """The ``_steady`` keys of each platform, dropped when its identity changes."""
         self._ticks = 0
         self._closed = 0
         self.activity = ActivityLog()
@@ -88,7 +93,10 @@ class Watch:
             closed += self._catch_up(t)
         self._observations += 1
         pid = observation.platform_id
-        identity = self.attributor.identify(observation, self._identities.get(pid))
+        previous = self._identities.get(pid)
+        identity = self.attributor.identify(observation, previous)
+        if identity != previous:
+            self._identity_changed(pid)
         self._identities[pid] = identity
         self.tracks.update(observation, identity)
         self.activity.add(observation, identity)
@@ -104,11 +112,11 @@ class Watch:
             batch = batch.select(np.flatnonzero(np.isfinite(t)))
             t = batch.t
         start, n = 0, len(batch)
+        newest = np.maximum.accumulate(t) if n else t  # [s] the first row after a time is where this passes it
         while start < n:
             if self._next_tick is None:
                 self._next_tick = math.floor(t[start] / self._tick_s) * self._tick_s + self._tick_s
-            later = np.flatnonzero(t[start:] > self._next_tick)
-            stop = start + int(later[0]) if len(later) else n
+            stop = max(start, int(np.searchsorted(newest, self._next_tick, side="right")))
             if stop > start:
                 self._absorb(batch.take(start, stop))
             if stop == n:
@@ -118,35 +126,45 @@ class Watch:
         return closed
 
     def _absorb(self, batch: ObservationBatch) -> None:
-        identities = [self._identity_of_row(batch, row) for row in range(len(batch))]
+        identities = self._identities_of(batch)
         self._observations += len(batch)
         self.tracks.update_batch(batch, identities)
         self.activity.add_batch(batch, identities)
 
-    def _identity_of_row(self, batch: ObservationBatch, row: int) -> PlatformIdentity:
-        """The attributor's identity for a batch row; it is pure, so a row with the same identity fields as the
-        platform's previous one, on the same previous identity, gets the same answer without asking again."""
-        pid = batch.platform_id[row]
-        fields = (
-            None if batch.callsign is None else batch.callsign[row],
-            None if batch.name is None else batch.name[row],
-            None if batch.ship_type is None else batch.ship_type[row],
-            batch.party[row],
-            batch.kind[row],
-            batch.domain[row],
-            math.isnan(batch.alt_m[row]),
-        )
-        previous = self._identities.get(pid)
-        memo = self._identity_memo.get(pid)
-        if memo is not None and memo[0] == fields and memo[1] is previous:
-            self._identities[pid] = memo[2]
-            return memo[2]
-        identity = self.attributor.identify(batch.row(row), previous)
-        if identity == previous:
-            identity = previous  # a fixed point: the next row with these fields is answered from the memo
-        self._identity_memo[pid] = (fields, previous, identity)
-        self._identities[pid] = identity
-        return identity
+    def _identities_of(self, batch: ObservationBatch) -> list[PlatformIdentity]:
+        """The attributor's identity for each row, as ``feed`` gives them row by row. The attributor is pure:
+        a row whose identity fields it answered before with the platform's current identity itself gets that
+        identity again without asking (one dictionary look-up per row); it is asked only for the platforms
+        with a row it has not answered so, and for those, row by row in order."""
+        keys = _identity_keys(batch)
+        identities = list(map(self._steady.get, keys))
+        asking = [row for row, identity in enumerate(identities) if identity is None]
+        if not asking:
+            return identities  # type: ignore[return-value]
+        platform_ids = batch.platform_id
+        changing = {platform_ids[row] for row in asking}
+        for row in range(asking[0], len(batch)):  # the rows before the first one asked for are answered
+            pid = platform_ids[row]
+            if pid not in changing:
+                continue
+            identity = self._steady.get(keys[row])
+            if identity is None:
+                previous = self._identities.get(pid)
+                identity = self.attributor.identify(batch.row(row), previous)
+                if identity == previous:
+                    assert previous is not None
+                    identity = previous
+                    self._steady[keys[row]] = previous
+                    self._steady_keys.setdefault(pid, []).append(keys[row])
+                else:
+                    self._identity_changed(pid)
+                    self._identities[pid] = identity
+            identities[row] = identity
+        return identities  # type: ignore[return-value]
+
+    def _identity_changed(self, platform_id: str) -> None:
+        for key in self._steady_keys.pop(platform_id, ()):
+            del self._steady[key]
 
     def _catch_up(self, t: float) -> list[Encounter]:
         """The ticks an observation at ``t`` (after the next tick) makes due, as ``feed`` runs them."""
@@ -272,6 +290,23 @@ class Watch:
         area_rule = encounter.b.startswith(("territory:", "hazard:"))  # the other side is an area, not a track
         segment_b = None if area_rule else self._segment(number, encounter.b, t0, t1)
         return build_evidence(segment_a, segment_b, three_d=encounter.details.get("domain") == "air")
+
+
+def _identity_keys(batch: ObservationBatch) -> list[tuple[object, ...]]:
+    """Per row, every field the attributor reads: platform, callsign, name, ship type, party, kind, domain and
+    whether the altitude is missing."""
+    nothing = repeat(None)
+    return list(zip(
+        batch.platform_id,
+        nothing if batch.callsign is None else batch.callsign,
+        nothing if batch.name is None else batch.name,
+        nothing if batch.ship_type is None else batch.ship_type,
+        batch.party,
+        batch.kind,
+        batch.domain,
+        np.isnan(batch.alt_m).tolist(),
+        strict=False,  # the absent columns repeat None without end
+    ))
 
 
 def in_time_order(sources: Iterable[Iterable[Observation]], *, reorder_window_s: float = 10.0) -> Iterator[Observation]:

@@ -15,6 +15,9 @@ state whatever order they arrived in:
   altitude at least ``min_dt`` older; a vertical rate reported within ``min_dt`` before is kept; else 0.
   The walk back for it stops after ``VERTICAL_LOOKBACK`` fixes;
 - altitude: the newest reported altitude held (NaN if none is held).
+
+The track table keeps every platform's fixes in one ``FixLog`` (``riskline.tracks.fixlog``) by these rules;
+``FixHistory`` is its test oracle.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Design note. Each platform owns a slot: one row in a set of preallocated NumPy a
 time of fix, party, flags), grown geometrically and reused after expiry. ``snapshot(t)`` selects the live rows
 with one boolean mask and copies them with fancy indexing; no Python loop touches the rows, so it scales to
 100k tracks. Rows come out sorted by platform id (the order is kept incrementally), which makes snapshots
-reproducible whatever order the reports arrived in.
+reproducible whatever order the reports arrived in. The recent fixes of every slot sit in one ``FixLog``
+(``riskline.tracks.fixlog``), so ``update_batch`` takes a batch in NumPy over its rows: one grouping by
+platform, one append, the kinematics of every platform it moved at once.
 
 Time is always a parameter, never the wall clock. Reports may come late or twice (several receivers, replays):
 - a report at the same time as one already held for that platform is a duplicate: ignored and counted;
@@ -25,6 +27,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import attrgetter
 from typing import TypeVar
 
 import numpy as np
@@ -32,7 +35,7 @@ import numpy.typing as npt
 
 from riskline.ingest.batch import ObservationBatch
 from riskline.ingest.observation import Domain, Kind, Observation
-from riskline.tracks.history import FixHistory
+from riskline.tracks.fixlog import FixLog, horizontal_velocity
 from riskline.tracks.identity import PlatformIdentity
 from riskline.tracks.segment import TrackSegment
 from riskline.tracks.snapshot import Snapshot
@@ -40,7 +43,8 @@ from riskline.tracks.snapshot import Snapshot
 MIN_DERIVE_DT_S = 1.0  # [s] shortest interval a velocity is derived over; position noise dominates below it
 _INITIAL_CAPACITY = 1024
 _FEW_REMOVALS = 64
-_SMALL_BATCH = 48  # rows below which update_batch takes them one by one
+_SMALL_BATCH = 16  # rows below which update_batch takes them one by one
+_PLATFORM_ID = attrgetter("platform_id")
 _Scalar = TypeVar("_Scalar", bound=np.generic)
 
 
@@ -105,12 +109,10 @@ class TrackTable:
         self._free: list[int] = []
         self._slot_of: dict[str, int] = {}
         self._identity_of: dict[str, PlatformIdentity] = {}
-        self._history_of: dict[str, FixHistory] = {}
         self._with_fix = 0
         self._order_ids: list[str] = []
         """Platform ids, sorted; ``_order_slots`` holds their slots in the same order."""
-        self._order_slots: list[int] = []
-        self._order_cache: npt.NDArray[np.int64] | None = None
+        self._order_slots = np.zeros(0, dtype=np.int64)
         self._party_code: dict[str, int] = {}
         self._party_names: list[str] = []
 
@@ -130,6 +132,13 @@ class TrackTable:
         self._is_military = np.zeros(size, dtype=bool)
         self._transponder = np.ones(size, dtype=bool)
         self._party = np.zeros(size, dtype=np.int64)
+        self._identity_id = np.zeros(size, dtype=np.int64)
+        self._max_age = np.full(size, self.max_age_sea_s)  # [s] by the slot's domain
+        self._ids_cache: tuple[npt.NDArray[np.int64], tuple[str, ...]] | None = None
+        """(slots, their ids) of the last snapshot."""
+        """``id`` of the identity object held for the slot (0 if none), to see in bulk which ones a batch changes."""
+        self._log = FixLog(self.history_s, slots=size)
+        """Recent fixes of every slot (``riskline.tracks.fixlog``)."""
 
     # --- reading ---
 
@@ -153,20 +162,22 @@ class TrackTable:
         """Live tracks at ``t``: last fix at or before ``t`` and no older than its domain's maximum age."""
         order = self._ordered_slots()
         t_fix = self._t_fix[order]
-        is_air = self._is_air[order]
         age = t - t_fix  # [s] NaN where there is no fix: every comparison below is False there
-        live = (age >= 0.0) & (age <= np.where(is_air, self.max_age_air_s, self.max_age_sea_s))
+        live = (age >= 0.0) & (age <= self._max_age[order])
         rows = order[live]
-        air = is_air[live]
+        air = self._is_air[rows]
         codes = self._party[rows]
-        present = np.flatnonzero(np.bincount(codes, minlength=len(self._party_names)))
-        party_names = sorted(self._party_names[code] for code in present)
+        present = np.zeros(max(len(self._party_names), 1), dtype=bool)
+        present[codes] = True
+        party_names = sorted(self._party_names[code] for code in np.flatnonzero(present).tolist())
         renumber = np.zeros(max(len(self._party_names), 1), dtype=np.int64)
         for index, name in enumerate(party_names):
             renumber[self._party_code[name]] = index
+        if self._ids_cache is None or not np.array_equal(self._ids_cache[0], rows):
+            self._ids_cache = (rows, tuple(self._ids[rows].tolist()))  # the live set rarely changes tick to tick
         return Snapshot(
             t=t,
-            ids=tuple(self._ids[rows].tolist()),
+            ids=self._ids_cache[1],
             party=_frozen(renumber[codes]),
             party_names=tuple(party_names),
             is_air=_frozen(air),
@@ -185,10 +196,10 @@ class TrackTable:
         """The platform's fixes with ``t0 <= t <= t1``, oldest first (none if the table does not hold it)."""
         if t1 < t0:
             raise ValueError(f"segment: t0 ({t0}) is after t1 ({t1})")
-        history = self._history_of.get(platform_id)
-        if history is None:
+        slot = self._slot_of.get(platform_id)
+        if slot is None or not self._has_fix[slot]:
             return TrackSegment(platform_id, (), (), (), ())
-        rows = history.between(t0, t1)
+        rows = self._between(slot, t0, t1)
         identity = self._identity_of[platform_id]
         alt = rows[:, 3] if identity.domain is Domain.AIR else np.zeros(len(rows))
         return TrackSegment(platform_id, tuple(rows[:, 0].tolist()), tuple(rows[:, 1].tolist()),
@@ -204,10 +215,7 @@ class TrackTable:
         slot = self._slot_of.get(platform_id)
         if slot is None:
             slot = self._add(platform_id)
-        self._identity_of[platform_id] = identity
-        self._is_air[slot] = identity.domain is Domain.AIR
-        self._is_military[slot] = identity.kind is Kind.MILITARY
-        self._party[slot] = self._party_index(identity.party)
+        self._set_identity(slot, identity)
 
         t = obs.t
         if not math.isfinite(t):
@@ -237,107 +245,96 @@ class TrackTable:
 
     def update_batch(self, batch: ObservationBatch, identities: Sequence[PlatformIdentity]) -> None:
         """Take many reports at once, ``identities[k]`` the one the attributor gave row ``k``: the same state and
-        counts as ``update`` on each row in order, with each platform's state computed once per batch.
+        counts as ``update`` on each row in order, in NumPy over the batch.
 
-        A platform whose new fixes all come after its current one, in strictly increasing time, has them
-        appended in one copy; any other platform (a late or repeated fix) has its rows taken one by one.
-        Platforms are independent, so handling them one after the other gives the same result as the rows'
-        interleaved order.
+        Rows are grouped by platform. A platform whose new fixes all come after its current one, in strictly
+        increasing time, has them appended in bulk and its state computed once, with every other such platform's
+        (``FixLog.kinematics_of``); its identity is written only when the batch changes it. Any other platform
+        (a late or repeated fix) has its rows taken one by one. Platforms are independent, so handling them
+        apart gives the same result as the rows' interleaved order.
         """
         n = len(batch)
         if len(identities) != n:
             raise ValueError(f"update_batch: {len(identities)} identities for {n} reports")
+        platform_ids = batch.platform_id
+        if list(map(_PLATFORM_ID, identities)) != platform_ids:
+            row = next(k for k in range(n) if identities[k].platform_id != platform_ids[k])
+            raise ValueError(
+                f"update_batch: identity is for {identities[row].platform_id}, the report for {platform_ids[row]}"
+            )
+        if n == 0:
+            return
         if n < _SMALL_BATCH:  # a few rows cost less one by one than the batch's fixed NumPy overhead
             for row, identity in enumerate(identities):
                 self.update(batch.row(row), identity)
             return
-        code_of: dict[str, int] = {}
-        codes = np.fromiter((code_of.setdefault(pid, len(code_of)) for pid in batch.platform_id), np.int64, n)
-        ids = list(code_of)
-        for row, identity in enumerate(identities):
-            if identity.platform_id != batch.platform_id[row]:
-                raise ValueError(
-                    f"update_batch: identity is for {identity.platform_id}, the report for {batch.platform_id[row]}"
-                )
+        slots = self._slots_of(platform_ids)
         t, lat, lon = batch.t, batch.lat, batch.lon
         timed = np.isfinite(t)
-        with np.errstate(invalid="ignore"):
-            located = ~np.isnan(lat) & ~np.isnan(lon)
-            valid = located & (lat >= -90.0) & (lat <= 90.0) & (lon >= -180.0) & (lon <= 180.0) & timed
-        order = np.argsort(codes, kind="stable")  # rows grouped by platform, each group in arrival order
-        group = codes[order]
-        starts = np.concatenate(([0], np.flatnonzero(np.diff(group)) + 1))
-        heard_t = np.where(timed, t, -np.inf)[order]
-        newest = np.maximum.reduceat(heard_t, starts)
-        count_rows = np.diff(np.append(starts, n))
-        count_unlocated = np.add.reduceat((timed & ~located)[order].astype(np.int64), starts)
-        fix_rows = order[valid[order]]  # fixes, grouped by platform, in arrival order
-        fix_group = codes[fix_rows]
+        valid = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0) & timed  # False where NaN
+        every_row_valid = bool(valid.all())
+        order = slots.argsort(kind="stable")  # rows grouped by platform, each group in arrival order
+        grouped = slots[order]
+        starts, group_ends = _groups(grouped)
+        group_slots = grouped[starts]
+
+        fix_rows = order if every_row_valid else order[valid[order]]  # fixes by platform, in arrival order
+        fix_slots = slots[fix_rows]
         fix_t = t[fix_rows]
-        count_fixes = np.bincount(fix_group, minlength=len(ids))
-        fix_start = np.concatenate(([0], np.cumsum(count_fixes)[:-1]))
-        backwards = (fix_group[1:] == fix_group[:-1]) & (np.diff(fix_t) <= 0.0)
-        disordered = np.zeros(len(ids), dtype=bool)
-        disordered[fix_group[1:][backwards]] = True
-        block = np.empty((len(fix_rows), 7))
-        block[:, 0] = fix_t
-        block[:, 1] = lat[fix_rows]
-        block[:, 2] = lon[fix_rows]
-        block[:, 3] = batch.alt_m[fix_rows]
-        block[:, 6] = batch.vrate_mps[fix_rows]
-        if len(fix_rows):
-            block[:, 4:6] = [
-                _horizontal_velocity(sog, cog)
-                for sog, cog in zip(batch.sog_mps[fix_rows].tolist(), batch.cog_deg[fix_rows].tolist(), strict=True)
-            ]
-        stats = self.stats
-        fixes_of, first_of = count_fixes.tolist(), fix_start.tolist()
-        rows_of, start_of = count_rows.tolist(), starts.tolist()
-        newest_of, unlocated_of = newest.tolist(), count_unlocated.tolist()
-        disordered_of, fix_t_of = disordered.tolist(), block[:, 0].tolist()
-        order_of, fix_rows_of = order.tolist(), fix_rows.tolist()
-        transponder = batch.transponder
-        for code, platform_id in enumerate(ids):
-            slot = self._slot_of.get(platform_id)
-            if slot is None:
-                slot = self._add(platform_id)
-            fixes, first = fixes_of[code], first_of[code]
-            group_start, group_rows = start_of[code], rows_of[code]
-            if disordered_of[code] or (fixes and self._has_fix[slot] and fix_t_of[first] <= self._t_fix[slot]):
-                for row in order_of[group_start:group_start + group_rows]:
-                    self.update(batch.row(row), identities[row])
-                continue
-            identity = identities[order_of[group_start + group_rows - 1]]
-            self._identity_of[platform_id] = identity
-            self._is_air[slot] = identity.domain is Domain.AIR
-            self._is_military[slot] = identity.kind is Kind.MILITARY
-            self._party[slot] = self._party_index(identity.party)
-            if newest_of[code] > self._t_seen[slot]:
-                self._t_seen[slot] = newest_of[code]
-            unlocated = unlocated_of[code]
-            stats.invalid += group_rows - unlocated - fixes
-            stats.no_position += unlocated
-            if not fixes:
-                continue
-            history = self._history_of.get(platform_id)
-            if history is None:
-                history = FixHistory()
-                self._history_of[platform_id] = history
-                self._has_fix[slot] = True
-                self._with_fix += 1
-            last = first + fixes - 1
-            history.extend(block[first:last + 1])
-            history.trim_before(fix_t_of[last] - self.history_s)
-            self._transponder[slot] = bool(transponder[fix_rows_of[last]])
-            self._set_state(slot, history)
-            stats.accepted += fixes
+        opens = np.concatenate(([True], fix_slots[1:] != fix_slots[:-1]))[:len(fix_rows)]
+        disordered = np.zeros(self._capacity, dtype=bool)
+        disordered[fix_slots[1:][~opens[1:] & (fix_t[1:] <= fix_t[:-1])]] = True
+        disordered[fix_slots[opens & self._has_fix[fix_slots] & (fix_t <= self._t_fix[fix_slots])]] = True
+        if disordered.any():
+            for row in disordered[slots].nonzero()[0].tolist():
+                self.update(batch.row(row), identities[row])
+            orderly = ~disordered[slots]
+            kept = ~disordered[group_slots]
+            group_slots, group_ends = group_slots[kept], group_ends[kept]
+            group_newest = np.maximum.reduceat(np.where(timed, t, -np.inf)[order], starts)[kept]
+            fix_rows = fix_rows[~disordered[fix_slots]]
+        else:
+            orderly = None
+            group_newest = np.maximum.reduceat(np.where(timed, t, -np.inf)[order], starts)
+
+        last_identities = [identities[row] for row in order[group_ends].tolist()]
+        held = np.fromiter(map(id, last_identities), np.int64, len(last_identities))
+        changed = held != self._identity_id[group_slots]
+        for k in changed.nonzero()[0].tolist():
+            self._set_identity(int(group_slots[k]), last_identities[k])
+        self._t_seen[group_slots] = np.maximum(self._t_seen[group_slots], group_newest)
+        if not every_row_valid:
+            taken = ~valid if orderly is None else orderly & ~valid
+            unlocated = taken & timed & (np.isnan(lat) | np.isnan(lon))
+            self.stats.no_position += int(np.count_nonzero(unlocated))
+            self.stats.invalid += int(np.count_nonzero(taken & ~unlocated))
+        if not len(fix_rows):
+            return
+        fix_slots = slots[fix_rows]
+        fix_starts, fix_lasts = _groups(fix_slots)
+        fixed = fix_slots[fix_starts]
+        v_east, v_north = horizontal_velocity(batch.sog_mps[fix_rows], batch.cog_deg[fix_rows])
+        self._log.extend(fixed, fix_starts, t[fix_rows], lat[fix_rows], lon[fix_rows], batch.alt_m[fix_rows],
+                         v_east, v_north, batch.vrate_mps[fix_rows])
+        first_fixes = fixed[~self._has_fix[fixed]]
+        self._has_fix[first_fixes] = True
+        self._with_fix += len(first_fixes)
+        self._transponder[fixed] = batch.transponder[fix_rows[fix_lasts]]
+        state = self._log.kinematics_of(fixed, MIN_DERIVE_DT_S)
+        self._t_fix[fixed] = state.t
+        self._lat[fixed] = state.lat
+        self._lon[fixed] = state.lon
+        self._alt[fixed] = state.alt
+        self._v_east[fixed] = state.v_east
+        self._v_north[fixed] = state.v_north
+        self._v_up[fixed] = state.v_up
+        self.stats.accepted += len(fix_rows)
 
     def stale(self, t: float) -> list[str]:
         """The platforms ``expire(t)`` would drop (not heard from for longer than their maximum age), sorted."""
         used = self._used
         silence = t - self._t_seen[:used]  # [s]
-        max_age = np.where(self._is_air[:used], self.max_age_air_s, self.max_age_sea_s)
-        stale_slots = np.flatnonzero(self._occupied[:used] & (silence > max_age))
+        stale_slots = np.flatnonzero(self._occupied[:used] & (silence > self._max_age[:used]))
         return sorted(str(self._ids[slot]) for slot in stale_slots)
 
     def expire(self, t: float) -> list[str]:
@@ -354,21 +351,17 @@ class TrackTable:
     # --- internals ---
 
     def _first_fix(self, slot: int, platform_id: str, obs: Observation, lat: float, lon: float) -> None:
-        history = FixHistory()
-        history.append(obs.t, lat, lon, *_reported(obs))
-        self._history_of[platform_id] = history
+        self._log.append(slot, obs.t, lat, lon, *_reported(obs))
         self._has_fix[slot] = True
         self._with_fix += 1
         self._transponder[slot] = obs.transponder
-        self._set_state(slot, history)
+        self._set_state(slot)
         self.stats.accepted += 1
 
     def _next_fix(self, slot: int, platform_id: str, obs: Observation, lat: float, lon: float) -> None:
-        history = self._history_of[platform_id]
-        history.append(obs.t, lat, lon, *_reported(obs))
-        history.trim_before(obs.t - self.history_s)
+        self._log.append(slot, obs.t, lat, lon, *_reported(obs))
         self._transponder[slot] = obs.transponder
-        self._set_state(slot, history)
+        self._set_state(slot)
         self.stats.accepted += 1
 
     def _late_fix(self, slot: int, platform_id: str, obs: Observation, lat: float, lon: float,
@@ -376,17 +369,16 @@ class TrackTable:
         if obs.t < t_current - self.history_s:
             self.stats.out_of_order += 1
             return UpdateResult.OUT_OF_ORDER
-        history = self._history_of[platform_id]
-        if not history.insert(obs.t, lat, lon, *_reported(obs)):
+        if not self._log.insert(slot, obs.t, lat, lon, *_reported(obs)):
             self.stats.duplicates += 1
             return UpdateResult.DUPLICATE
-        self._set_state(slot, history)
+        self._set_state(slot)
         self.stats.out_of_order += 1
         self.stats.out_of_order_in_history += 1
         return UpdateResult.OUT_OF_ORDER
 
-    def _set_state(self, slot: int, history: FixHistory) -> None:
-        state = history.kinematics(MIN_DERIVE_DT_S)
+    def _set_state(self, slot: int) -> None:
+        state = self._log.kinematics(slot, MIN_DERIVE_DT_S)
         self._t_fix[slot] = state.t
         self._lat[slot] = state.lat
         self._lon[slot] = state.lon
@@ -394,6 +386,43 @@ class TrackTable:
         self._v_east[slot] = state.v_east
         self._v_north[slot] = state.v_north
         self._v_up[slot] = state.v_up
+
+    def _set_identity(self, slot: int, identity: PlatformIdentity) -> None:
+        self._identity_of[identity.platform_id] = identity
+        self._identity_id[slot] = id(identity)
+        air = identity.domain is Domain.AIR
+        self._is_air[slot] = air
+        self._max_age[slot] = self.max_age_air_s if air else self.max_age_sea_s
+        self._is_military[slot] = identity.kind is Kind.MILITARY
+        self._party[slot] = self._party_index(identity.party)
+
+    def _slots_of(self, platform_ids: list[str]) -> npt.NDArray[np.int64]:
+        """Each row's slot, new platforms added (in order of first appearance)."""
+        found = list(map(self._slot_of.get, platform_ids))
+        if None in found:
+            for row, slot in enumerate(found):
+                if slot is None:
+                    known = self._slot_of.get(platform_ids[row])
+                    found[row] = known if known is not None else self._add(platform_ids[row])
+        return np.array(found, dtype=np.int64)
+
+    def _between(self, slot: int, t0: float, t1: float) -> npt.NDArray[np.float64]:
+        """Rows ``[t, lat, lon, alt]`` of the slot's fixes with ``t0 <= t <= t1``, oldest first; a missing
+        altitude is carried forward from the fix before it (NaN while none is known), as ``FixHistory.between``."""
+        log = self._log
+        rows = log.rows_of(slot)
+        times = log.t[rows]
+        first = int(np.searchsorted(times, t0, side="left"))
+        last = int(np.searchsorted(times, t1, side="right"))
+        picked = rows[first:last]
+        out = np.empty((len(picked), 4))
+        out[:, 0], out[:, 1], out[:, 2] = log.t[picked], log.lat[picked], log.lon[picked]
+        if len(picked):
+            known = log.alt[rows[:last]]
+            index = np.where(np.isfinite(known), np.arange(len(known)), -1)
+            carried = np.maximum.accumulate(index)[first:]
+            out[:, 3] = np.where(carried >= 0, known[np.maximum(carried, 0)], np.nan)
+        return out
 
     def _add(self, platform_id: str) -> int:
         if self._free:
@@ -405,20 +434,22 @@ class TrackTable:
             self._used += 1
         self._slot_of[platform_id] = slot
         self._ids[slot] = platform_id
+        self._ids_cache = None
         self._occupied[slot] = True
         position = bisect.bisect_left(self._order_ids, platform_id)
         self._order_ids.insert(position, platform_id)
-        self._order_slots.insert(position, slot)
-        self._order_cache = None
+        self._order_slots = np.insert(self._order_slots, position, slot)
         return slot
 
     def _remove(self, platform_id: str) -> None:
         slot = self._slot_of.pop(platform_id)
         del self._identity_of[platform_id]
-        self._history_of.pop(platform_id, None)
+        self._log.clear(slot)
+        self._identity_id[slot] = 0
         if self._has_fix[slot]:
             self._with_fix -= 1
         self._ids[slot] = None
+        self._ids_cache = None
         self._occupied[slot] = False
         self._has_fix[slot] = False
         self._t_fix[slot] = np.nan
@@ -430,22 +461,21 @@ class TrackTable:
 
     def _unorder(self, removed: list[str]) -> None:
         if len(removed) <= _FEW_REMOVALS:
-            for platform_id in removed:
+            positions = []
+            for platform_id in sorted(removed, reverse=True):
                 position = bisect.bisect_left(self._order_ids, platform_id)
                 del self._order_ids[position]
-                del self._order_slots[position]
+                positions.append(position)
+            self._order_slots = np.delete(self._order_slots, positions)
         else:
             gone = set(removed)
-            kept = [(platform_id, slot) for platform_id, slot in zip(self._order_ids, self._order_slots, strict=True)
-                    if platform_id not in gone]
-            self._order_ids = [platform_id for platform_id, _ in kept]
-            self._order_slots = [slot for _, slot in kept]
-        self._order_cache = None
+            kept = np.fromiter((platform_id not in gone for platform_id in self._order_ids), bool,
+                               len(self._order_ids))
+            self._order_ids = [platform_id for platform_id in self._order_ids if platform_id not in gone]
+            self._order_slots = self._order_slots[kept]
 
     def _ordered_slots(self) -> npt.NDArray[np.int64]:
-        if self._order_cache is None:
-            self._order_cache = np.array(self._order_slots, dtype=np.int64)
-        return self._order_cache
+        return self._order_slots
 
     def _party_index(self, party: str) -> int:
         code = self._party_code.get(party)
@@ -474,6 +504,15 @@ class TrackTable:
         self._is_military = _grown(self._is_military, new, False)
         self._transponder = _grown(self._transponder, new, True)
         self._party = _grown(self._party, new, 0)
+        self._identity_id = _grown(self._identity_id, new, 0)
+        self._max_age = _grown(self._max_age, new, self.max_age_sea_s)
+        self._log.grow_slots(new)
+
+
+def _groups(keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(first, last) index of each run of equal values in ``keys`` (not empty)."""
+    last = (keys[1:] != keys[:-1]).nonzero()[0]
+    return np.concatenate(([0], last + 1)), np.concatenate((last, [len(keys) - 1]))
 
 
 def _reported(obs: Observation) -> tuple[float, float, float, float]:
@@ -492,16 +531,6 @@ def _reported(obs: Observation) -> tuple[float, float, float, float]:
         v_north,
         obs.vrate_mps if obs.vrate_mps is not None else math.nan,
     )
-
-
-def _horizontal_velocity(sog: float, cog: float) -> tuple[float, float]:
-    """[m/s] (east, north) as ``_reported`` gives them, from speed and course with NaN for absent."""
-    if not (math.isnan(sog) or math.isnan(cog)):
-        radians = math.radians(cog)
-        return sog * math.sin(radians), sog * math.cos(radians)
-    if sog == 0.0:
-        return 0.0, 0.0
-    return math.nan, math.nan
 
 
 def _grown(array: npt.NDArray[_Scalar], size: int, fill: object) -> npt.NDArray[_Scalar]:
