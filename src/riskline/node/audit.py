@@ -47,12 +47,13 @@ from riskline.channel.checkpoint import (
     verify_cosignature,
 )
 from riskline.channel.errors import ChannelError, KeyChanged, MalformedEnvelope
+from riskline.channel.key_history import KeyHistory
 from riskline.channel.merkle import Frontier
 from riskline.channel.receipt import Receipt, SignatureMemo, signatures_hold
 from riskline.channel.signing import Purpose, VerifyKey
 from riskline.node.audit_implied import EVERYTHING, Since, implied_problems
 from riskline.node.audit_workers import LogChanged, facts_of_range, seals_of_range, streamed_facts
-from riskline.node.key_rotation import own_history, peer_histories
+from riskline.node.key_rotation import logged_both_ways, own_history, peer_histories
 from riskline.node.local import LocalNode, seal_key
 from riskline.storage import channel_store as store
 from riskline.storage import seals
@@ -116,8 +117,13 @@ def node_keys(node: LocalNode) -> KeyRing:
     """Every node's current key, with the keys each rotated away from (``key_rotation.py``)."""
     with node.database.read() as connection:
         peers = store.list_peers(connection)
-        histories = peer_histories(connection, peers)
-        histories[node.origin] = own_history(node, connection)
+        logged = logged_both_ways(connection)
+        histories = peer_histories(connection, peers, logged)
+        histories[node.origin] = own_history(node, connection, logged)
+    return _key_ring(node, peers, histories)
+
+
+def _key_ring(node: LocalNode, peers: Sequence[store.PeerRow], histories: Mapping[str, KeyHistory]) -> KeyRing:
     keys = {peer.node: VerifyKey.from_text(peer.key) for peer in peers}
     keys |= {name: history.current for name, history in histories.items()}
     keys[node.origin] = node.key
@@ -138,9 +144,10 @@ def node_bundle(
     receipts_from: int = 0,
     with_entries: bool = True,
     after: int = -1,
+    keys: KeyRing | None = None,
 ) -> Bundle:
     """``build_bundle`` as a ``Bundle`` (``with_entries=False``: without the entries, for ``check_bundle`` with
-    their facts found elsewhere)."""
+    their facts found elsewhere; ``keys``: ``node_keys``, when the caller has them)."""
     with node.database.read() as connection:
         stored = store.log_size(connection)
         size = stored if upto is None else min(upto, stored)
@@ -166,7 +173,7 @@ def node_bundle(
         receipts = [r for r in receipts if _within(r, bound, node)]
     return Bundle(
         node.origin,
-        node_keys(node),
+        node_keys(node) if keys is None else keys,
         tuple(row.data for row in rows),
         tuple(checkpoints),
         tuple(cosignatures),
@@ -220,10 +227,15 @@ def _leaf_digest(connection: Any, start: int, end: int, digest: Any = None) -> A
     ``hashlib`` object). What an incremental check holds the stored log before its mark against: one C-level
     hash of 32 bytes an entry, where the Merkle root would cost a hash call per node."""
     digest = hashlib.sha256() if digest is None else digest
-    rows = connection.exec_driver_sql(
-        "SELECT leaf_hash FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
-    )
-    digest.update(b"".join([bytes(row[0]) for row in rows]))
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    cursor = connection.connection.cursor()  # the driver's own rows: a million of them
+    try:
+        cursor.execute(
+            f"SELECT leaf_hash FROM log_entries WHERE idx >= {mark} AND idx < {mark} ORDER BY idx", (start, end)
+        )
+        digest.update(b"".join([bytes(row[0]) for row in cursor]))
+    finally:
+        cursor.close()
     return digest
 
 
@@ -318,8 +330,10 @@ def _verify(
                 )
             )
             since, start = None, 0
-        dense = connection.exec_driver_sql("SELECT count(*) FROM log_entries").scalar_one() == entries
-        gap = _first_gap(connection, start if dense else 0)
+        count, first = connection.exec_driver_sql("SELECT count(*), min(idx) FROM log_entries").one()
+        dense = count == entries
+        # Distinct integers from 0 to entries - 1, as many as entries: all of them (the gap query reads them all).
+        gap = None if dense and first == 0 else _first_gap(connection, start if dense else 0)
         if gap is not None:
             expected, found = gap
             problems.append(
@@ -334,9 +348,13 @@ def _verify(
                 continue
             if signed.checkpoint.size != size or signed.checkpoint.root != root:
                 problems.append(Problem("checkpoints", size, "stored size/root differ from the signed checkpoint"))
-        histories = peer_histories(connection, store.list_peers(connection))
-        ours = own_history(node, connection).keys()
+        peers = store.list_peers(connection)
+        logged = logged_both_ways(connection)
+        histories = peer_histories(connection, peers, logged)
+        own = own_history(node, connection, logged)
+        ours = own.keys()
         stored = store.all_peer_checkpoints(connection)
+    keys = _key_ring(node, peers, {**histories, node.origin: own})
     mark = 0 if since is None else since.marks.get("peer_checkpoints", 0)
     heads_by_size: dict[tuple[str, int], list[SignedCheckpoint]] = {}
     equivocations: list[dict[str, Any]] = []
@@ -372,7 +390,9 @@ def _verify(
         parallel = helpers is not None and helpers.size == entries
         resume = None if since is None else Resume(Frontier(start, since.resume.frontier.nodes), since.resume.streams)
         try:
-            bundle = node_bundle(node, upto=entries, with_entries=False, receipts_from=start, after=start - 1)
+            bundle = node_bundle(
+                node, upto=entries, with_entries=False, receipts_from=start, after=start - 1, keys=keys
+            )
         except (ChannelError, ValueError) as error:
             problems.append(Problem("bundle", None, f"cannot assemble the log: {error}"))
         else:
