@@ -227,15 +227,20 @@ def _leaf_digest(connection: Any, start: int, end: int, digest: Any = None) -> A
     ``hashlib`` object). What an incremental check holds the stored log before its mark against: one C-level
     hash of 32 bytes an entry, where the Merkle root would cost a hash call per node."""
     digest = hashlib.sha256() if digest is None else digest
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    cursor = connection.connection.cursor()  # the driver's own rows: a million of them
-    try:
-        cursor.execute(
-            f"SELECT leaf_hash FROM log_entries WHERE idx >= {mark} AND idx < {mark} ORDER BY idx", (start, end)
-        )
-        digest.update(b"".join([bytes(row[0]) for row in cursor]))
-    finally:
-        cursor.close()
+    if connection.dialect.name == "sqlite":  # one blob, concatenated by SQLite in the subquery's order
+        joined = connection.exec_driver_sql(
+            "SELECT CAST(group_concat(leaf_hash, '') AS BLOB) FROM"
+            " (SELECT leaf_hash FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx)",
+            (start, end),
+        ).scalar()
+        digest.update(b"" if joined is None else bytes(joined))
+        return digest
+    rows = connection.execute(
+        sa.select(store.log_entries.c.leaf_hash)
+        .where(store.log_entries.c.idx >= start, store.log_entries.c.idx < end)
+        .order_by(store.log_entries.c.idx)
+    )
+    digest.update(b"".join([bytes(row[0]) for row in rows]))
     return digest
 
 
