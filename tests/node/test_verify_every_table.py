@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from riskline.channel.merkle import leaf_hash
 from riskline.channel.messages import MessageType
 from riskline.node.audit import VerifyResult, verify_node
 from riskline.node.local import LocalNode
@@ -397,3 +398,40 @@ def test_an_old_row_edited_after_a_sound_check_is_left_to_the_full_check(node_co
     with LocalNode.open(node_copy) as node:
         full = verify_node(node, full=True)
     assert full.first_failing_entry == 4
+
+
+def test_an_incremental_check_after_appends_finds_an_old_entry_rewritten_with_its_leaf_hash(node_copy: Path) -> None:
+    with LocalNode.open(node_copy) as node:
+        verified = verify_node(node)
+    assert verified.ok
+    _exchange_more(node_copy, node_copy, 2)
+    with hostile(node_copy / "node.db") as connection:
+        data = connection.execute("SELECT data FROM log_entries WHERE idx = 4").fetchone()[0]
+        rewritten = bytes(data).replace(b'"text":"', b'"text":"rewritten ')
+        connection.execute(
+            "UPDATE log_entries SET data = ?, leaf_hash = ? WHERE idx = 4", (rewritten, leaf_hash(rewritten))
+        )
+    with LocalNode.open(node_copy) as node:
+        incremental = verify_node(node, full=False)
+        full = verify_node(node, full=True)
+    assert (incremental.ok, incremental.checked_from, incremental.first_failing_entry) == (False, 0, 4)
+    assert str(incremental.problems[0]) == str(full.problems[0])
+    assert (
+        f"log_verified[id=1]: the first {verified.entries} entries stored are not those verified at"
+        f" {verified.entries} entries: an entry before the mark was rewritten (the log of {verified.entries + 6}"
+        " entries is not an extension of the one verified); checked in full"
+    ) in [str(p) for p in incremental.problems]
+    assert [p for p in incremental.problems if p.section != "log_verified"] == list(full.problems)
+
+
+def test_an_incremental_check_after_appends_of_a_sound_log_goes_on_from_its_mark_again(node_copy: Path) -> None:
+    with LocalNode.open(node_copy) as node:
+        first = verify_node(node)
+    _exchange_more(node_copy, node_copy, 1)
+    with LocalNode.open(node_copy) as node:
+        second = verify_node(node, full=False)
+    _exchange_more(node_copy, node_copy, 1)
+    with LocalNode.open(node_copy) as node:
+        third = verify_node(node, full=False)
+    assert (second.ok, second.checked_from) == (True, first.entries)
+    assert (third.ok, third.checked_from, third.entries) == (True, first.entries + 3, first.entries + 6)

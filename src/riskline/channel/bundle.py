@@ -374,6 +374,13 @@ class EntryChecker:
     keys: Mapping[str, VerifyKey]
     origin: str
     recanonicalize: bool = False
+    _known: frozenset[VerifyKey] = field(init=False, repr=False, compare=False)
+    """``all_keys(keys)`` and ``keys_of(keys, origin)``, found once (the keys do not change during a check)."""
+    _own: frozenset[VerifyKey] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_known", all_keys(self.keys))
+        object.__setattr__(self, "_own", keys_of(self.keys, self.origin))
 
     def facts(self, leaf: bytes) -> EntryFacts:
         """Checks 1 and 2 of the module docstring for one entry."""
@@ -383,12 +390,12 @@ class EntryChecker:
             return EntryFacts(f"not a valid signed envelope: {error}")
         envelope = signed.envelope
         sender = envelope.sender
-        if sender.key not in all_keys(self.keys):
+        if sender.key not in self._known:
             return EntryFacts(
                 f"signed by {sender.node!r} with key {sender.key.fingerprint}, which is not among the given keys"
             )
         named = self.keys.get(sender.node)
-        if named is not None and sender.key not in keys_of(self.keys, sender.node):
+        if named is not None and sender.key != named and sender.key not in keys_of(self.keys, sender.node):
             return EntryFacts(
                 f"signed by {sender.node!r} with key {sender.key.fingerprint},"
                 f" but that node's key is {named.fingerprint}"
@@ -406,7 +413,7 @@ class EntryChecker:
             sender=sender.node,
             channel=envelope.channel,
             seq=envelope.seq,
-            cites=(head.size, head.root) if sender.key in keys_of(self.keys, self.origin) else None,
+            cites=(head.size, head.root) if sender.key in self._own else None,
         )
 
     def facts_of(self, leaves: Iterable[bytes]) -> list[EntryFacts]:

@@ -17,9 +17,10 @@ which names the first failing entry. Around it, the checks only the database can
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import multiprocessing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,13 +47,14 @@ from riskline.channel.checkpoint import (
     verify_cosignature,
 )
 from riskline.channel.errors import ChannelError, KeyChanged, MalformedEnvelope
+from riskline.channel.key_history import KeyHistory
 from riskline.channel.merkle import Frontier
 from riskline.channel.receipt import Receipt, SignatureMemo, signatures_hold
 from riskline.channel.signing import Purpose, VerifyKey
 from riskline.node import audit_sql
 from riskline.node.audit_implied import EVERYTHING, Since, implied_problems
-from riskline.node.audit_workers import LogChanged, facts_of_range, streamed_facts
-from riskline.node.key_rotation import own_history, peer_histories
+from riskline.node.audit_workers import LogChanged, facts_of_range, seals_of_range, streamed_facts
+from riskline.node.key_rotation import logged_both_ways, own_history, peer_histories
 from riskline.node.local import LocalNode, seal_key
 from riskline.storage import channel_store as store
 from riskline.storage import seals, seals_pg
@@ -62,6 +64,8 @@ PARALLEL_FROM = 20_000
 _UNBOUNDED = 2**62
 PARALLEL_CHUNK = 10_000
 """Entries per worker task."""
+SEAL_CHUNK = 50_000
+"""Rowids of a sealed table per worker task (tables of ``PARALLEL_FROM`` rows or more)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +118,13 @@ def node_keys(node: LocalNode) -> KeyRing:
     """Every node's current key, with the keys each rotated away from (``key_rotation.py``)."""
     with node.database.read() as connection:
         peers = store.list_peers(connection)
-        histories = peer_histories(connection, peers)
-        histories[node.origin] = own_history(node, connection)
+        logged = logged_both_ways(connection)
+        histories = peer_histories(connection, peers, logged)
+        histories[node.origin] = own_history(node, connection, logged)
+    return _key_ring(node, peers, histories)
+
+
+def _key_ring(node: LocalNode, peers: Sequence[store.PeerRow], histories: Mapping[str, KeyHistory]) -> KeyRing:
     keys = {peer.node: VerifyKey.from_text(peer.key) for peer in peers}
     keys |= {name: history.current for name, history in histories.items()}
     keys[node.origin] = node.key
@@ -136,9 +145,10 @@ def node_bundle(
     receipts_from: int = 0,
     with_entries: bool = True,
     after: int = -1,
+    keys: KeyRing | None = None,
 ) -> Bundle:
     """``build_bundle`` as a ``Bundle`` (``with_entries=False``: without the entries, for ``check_bundle`` with
-    their facts found elsewhere)."""
+    their facts found elsewhere; ``keys``: ``node_keys``, when the caller has them)."""
     with node.database.read() as connection:
         stored = store.log_size(connection)
         size = stored if upto is None else min(upto, stored)
@@ -164,7 +174,7 @@ def node_bundle(
         receipts = [r for r in receipts if _within(r, bound, node)]
     return Bundle(
         node.origin,
-        node_keys(node),
+        node_keys(node) if keys is None else keys,
         tuple(row.data for row in rows),
         tuple(checkpoints),
         tuple(cosignatures),
@@ -193,17 +203,58 @@ def verify_node(node: LocalNode, *, workers: int = 1, full: bool = True) -> Veri
     a sound result is remembered for the next incremental check.
     """
     since = None if full else _verified_before(node)
+    prior: list[Problem] = []
+    digest = None
     with node.database.read() as connection:
         size = store.log_size(connection)
+        if since is not None and since.leaves is not None and since.resume.frontier.size <= size:
+            digest = _leaf_digest(connection, 0, since.resume.frontier.size)
+            if digest.hexdigest() != since.leaves:
+                prior.append(_rewritten(since.resume.frontier.size, size))
+                since, digest = None, None
     start = since.resume.frontier.size if since is not None else 0
     with contextlib.ExitStack() as stack:
         helpers: _Helpers | None = None
         if workers > 1 and size - start >= PARALLEL_FROM:
             helpers = stack.enter_context(_Helpers(node, workers, size, start))
-        result = _verify(node, helpers, since)
+        result = _verify(node, helpers, since, prior)
     if result.ok:
-        _remember(node, result)
+        _remember(node, result, digest)
     return result
+
+
+def _leaf_digest(connection: Any, start: int, end: int, digest: Any = None) -> Any:
+    """SHA-256 over the stored leaf hashes of entries ``start..end-1`` in order, continuing ``digest`` (a
+    ``hashlib`` object). What an incremental check holds the stored log before its mark against: one C-level
+    hash of 32 bytes an entry, where the Merkle root would cost a hash call per node."""
+    digest = hashlib.sha256() if digest is None else digest
+    if connection.dialect.name == "sqlite":  # one blob, concatenated by SQLite in the subquery's order
+        joined = connection.exec_driver_sql(
+            "SELECT CAST(group_concat(leaf_hash, '') AS BLOB) FROM"
+            " (SELECT leaf_hash FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx)",
+            (start, end),
+        ).scalar()
+        digest.update(b"" if joined is None else bytes(joined))
+        return digest
+    rows = connection.execute(
+        sa.select(store.log_entries.c.leaf_hash)
+        .where(store.log_entries.c.idx >= start, store.log_entries.c.idx < end)
+        .order_by(store.log_entries.c.idx)
+    )
+    digest.update(b"".join([bytes(row[0]) for row in rows]))
+    return digest
+
+
+def _rewritten(verified: int, size: int) -> Problem:
+    """The stored log before the mark is not the one verified: no consistency proof from the head verified to
+    the log now exists (RFC 9162 §2.1.4), so the check is redone in full, which names the entry."""
+    return Problem(
+        "log_verified",
+        None,
+        f"the first {verified} entries stored are not those verified at {verified} entries: an entry before"
+        f" the mark was rewritten (the log of {size} entries is not an extension of the one verified); checked in full",
+        row="id=1",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +265,8 @@ class _Before:
     root: bytes
     marks: dict[str, int]
     verified: float
+    leaves: str | None = None
+    """SHA-256 hex of the stored leaf hashes of the entries verified (``_leaf_digest``); None from before."""
 
 
 def _verified_before(node: LocalNode) -> _Before | None:
@@ -223,18 +276,33 @@ def _verified_before(node: LocalNode) -> _Before | None:
         return None
     try:
         state = json.loads(row.state)
-        return _Before(Resume.from_dict(state["resume"]), bytes(row.root), dict(state["marks"]), float(row.verified))
+        leaves = state.get("leaves")
+        return _Before(
+            Resume.from_dict(state["resume"]),
+            bytes(row.root),
+            dict(state["marks"]),
+            float(row.verified),
+            leaves if isinstance(leaves, str) else None,
+        )
     except (MalformedEnvelope, KeyError, TypeError, ValueError):
         return None  # unreadable: a full check (the row's seal reports the edit)
 
 
-def _remember(node: LocalNode, result: VerifyResult) -> None:
-    """Keep where this sound check ended, for the next incremental one."""
+def _remember(node: LocalNode, result: VerifyResult, digest: Any = None) -> None:
+    """Keep where this sound check ended, for the next incremental one (``digest``: ``_leaf_digest`` of the
+    entries before ``result.checked_from``, when the check went on from there)."""
     if result.resume is None:
         return
+    size = result.resume.frontier.size
     with node.database.read() as connection:
-        marks = seals.marks(connection) if node.database.dialect == "sqlite" else {}  # no rowid on PostgreSQL
-    state = json.dumps({"resume": result.resume.to_dict(), "marks": marks}, separators=(",", ":"))
+        marks = seals.marks(connection) if node.database.dialect == "sqlite" else {}
+        if digest is None or not result.checked_from:
+            leaves = _leaf_digest(connection, 0, size)
+        else:
+            leaves = _leaf_digest(connection, result.checked_from, size, digest)
+    state = json.dumps(
+        {"resume": result.resume.to_dict(), "marks": marks, "leaves": leaves.hexdigest()}, separators=(",", ":")
+    )
     values = {
         "size": result.resume.frontier.size,
         "root": result.resume.frontier.root(),
@@ -249,8 +317,10 @@ def _remember(node: LocalNode, result: VerifyResult) -> None:
             connection.execute(seals.log_verified.insert().values(id=1, **values))
 
 
-def _verify(node: LocalNode, helpers: _Helpers | None, since: _Before | None) -> VerifyResult:
-    problems: list[Problem] = []
+def _verify(
+    node: LocalNode, helpers: _Helpers | None, since: _Before | None, prior: Sequence[Problem] = ()
+) -> VerifyResult:
+    problems: list[Problem] = list(prior)
     start = 0 if since is None else since.resume.frontier.size
     with node.database.read() as connection:
         entries = store.log_size(connection)
@@ -266,8 +336,10 @@ def _verify(node: LocalNode, helpers: _Helpers | None, since: _Before | None) ->
                 )
             )
             since, start = None, 0
-        dense = connection.exec_driver_sql("SELECT count(*) FROM log_entries").scalar_one() == entries
-        gap = audit_sql.first_gap(connection, start if dense else 0)
+        count, first = connection.exec_driver_sql("SELECT count(*), min(idx) FROM log_entries").one()
+        dense = count == entries
+        # Distinct integers from 0 to entries - 1, as many as entries: all of them (the gap query reads them all).
+        gap = None if dense and first == 0 else audit_sql.first_gap(connection, start if dense else 0)
         if gap is not None:
             expected, found = gap
             problems.append(
@@ -282,9 +354,13 @@ def _verify(node: LocalNode, helpers: _Helpers | None, since: _Before | None) ->
                 continue
             if signed.checkpoint.size != size or signed.checkpoint.root != root:
                 problems.append(Problem("checkpoints", size, "stored size/root differ from the signed checkpoint"))
-        histories = peer_histories(connection, store.list_peers(connection))
-        ours = own_history(node, connection).keys()
+        peers = store.list_peers(connection)
+        logged = logged_both_ways(connection)
+        histories = peer_histories(connection, peers, logged)
+        own = own_history(node, connection, logged)
+        ours = own.keys()
         stored = store.all_peer_checkpoints(connection)
+    keys = _key_ring(node, peers, {**histories, node.origin: own})
     mark = 0 if since is None else since.marks.get("peer_checkpoints", 0)
     heads_by_size: dict[tuple[str, int], list[SignedCheckpoint]] = {}
     equivocations: list[dict[str, Any]] = []
@@ -320,7 +396,9 @@ def _verify(node: LocalNode, helpers: _Helpers | None, since: _Before | None) ->
         parallel = helpers is not None and helpers.size == entries
         resume = None if since is None else Resume(Frontier(start, since.resume.frontier.nodes), since.resume.streams)
         try:
-            bundle = node_bundle(node, upto=entries, with_entries=False, receipts_from=start, after=start - 1)
+            bundle = node_bundle(
+                node, upto=entries, with_entries=False, receipts_from=start, after=start - 1, keys=keys
+            )
         except (ChannelError, ValueError) as error:
             problems.append(Problem("bundle", None, f"cannot assemble the log: {error}"))
         else:
@@ -343,7 +421,8 @@ def _verify(node: LocalNode, helpers: _Helpers | None, since: _Before | None) ->
                 failure = report.failure
                 problems.append(Problem(failure.section, failure.index, failure.reason))
     log_sound = not any(p.section == "entries" for p in problems)
-    problems.extend(_database_problems(node, entries, since, log_sound=log_sound))
+    checked = helpers.seal_checks() if helpers is not None else {}
+    problems.extend(_database_problems(node, entries, since, log_sound=log_sound, checked=checked))
     problems.sort(key=lambda p: (p.section != "entries", p.index if p.index is not None else -1))
     return VerifyResult(
         ok=not problems,
@@ -360,9 +439,17 @@ def _verify(node: LocalNode, helpers: _Helpers | None, since: _Before | None) ->
     )
 
 
-def _database_problems(node: LocalNode, entries: int, since: _Before | None, *, log_sound: bool) -> list[Problem]:
+def _database_problems(
+    node: LocalNode,
+    entries: int,
+    since: _Before | None,
+    *,
+    log_sound: bool,
+    checked: Mapping[str, seals.RowsChecked] | None = None,
+) -> list[Problem]:
     """Every row seal (``storage/seals.py``) and, when the log itself holds, what it implies about the other
-    tables (``audit_implied``); with ``since``, what was added after it."""
+    tables (``audit_implied``); with ``since``, what was added after it. ``checked``: the seals of large tables
+    the workers checked (``seals.check_table`` trusts them only when they hold)."""
     problems: list[Problem] = []
     marks = {} if since is None else since.marks
     with node.database.read() as connection:
@@ -371,8 +458,11 @@ def _database_problems(node: LocalNode, entries: int, since: _Before | None, *, 
             for implied in implied_problems(connection, node.origin, entries, after):
                 problems.append(Problem(implied.table, None, implied.reason, row=implied.row))
         sealer = seals.Sealer(seal_key(node.anchor))
-        check_all = seals.check_all if node.database.dialect == "sqlite" else seals_pg.check_all
-        for sealed in check_all(connection, sealer, marks):
+        if node.database.dialect == "sqlite":
+            sealed_problems = seals.check_all(connection, sealer, marks, checked=checked)
+        else:
+            sealed_problems = seals_pg.check_all(connection, sealer, marks)
+        for sealed in sealed_problems:
             problems.append(Problem(sealed.table, None, sealed.reason, row=sealed.row))
     return problems
 
@@ -393,6 +483,36 @@ class _Helpers:
             self._pool.submit(task, checker, database, low, min(size, low + PARALLEL_CHUNK))
             for low in range(start, size, PARALLEL_CHUNK)
         ]
+        self._seals: dict[str, list[Future[seals.RowsChecked]]] = {}
+        if start == 0 and isinstance(database, Path):  # SQLite: the workers read the file
+            self._check_seals(node, database)
+
+    def _check_seals(self, node: LocalNode, database: Path) -> None:
+        """Queue the seal checks of the large tables, ``SEAL_CHUNK`` rowids a task (a full check only)."""
+        key = seal_key(node.anchor)
+        with node.database.read() as connection:
+            for table, head in seals.heads(connection).items():
+                if table == seals.MASTER or head.rows < PARALLEL_FROM:
+                    continue
+                low, high = connection.exec_driver_sql(f'SELECT min(rowid), max(rowid) FROM "{table}"').one()
+                if low is None:
+                    continue
+                columns = json.loads(head.columns)
+                primary = seals.primary_key(connection, table)
+                bounds = list(range(int(low) - 1, int(high), SEAL_CHUNK))
+                self._seals[table] = [
+                    self._pool.submit(
+                        seals_of_range,
+                        key,
+                        database,
+                        table,
+                        columns,
+                        primary,
+                        None if number == 0 else above,
+                        None if number == len(bounds) - 1 else above + SEAL_CHUNK,
+                    )
+                    for number, above in enumerate(bounds)
+                ]
 
     def __enter__(self) -> _Helpers:
         return self
@@ -404,6 +524,13 @@ class _Helpers:
         """The entries' facts, in log order, as the workers deliver them."""
         for task in self._entries:
             yield from task.result()
+
+    def seal_checks(self) -> dict[str, seals.RowsChecked]:
+        """The workers' seal checks of the large tables, by table (each table's ranges combined)."""
+        return {
+            table: seals.RowsChecked.combined(table, [task.result() for task in tasks])
+            for table, tasks in self._seals.items()
+        }
 
     def receipt_signatures(self, bundle: Bundle) -> SignatureMemo:
         """A memo of the receipts' signatures, verified by the workers (after the entries: they queue behind)."""

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from riskline.channel.bundle import EntryChecker, EntryFacts
 from riskline.channel.errors import ChannelError
 from riskline.channel.merkle import leaf_hash
+
+if TYPE_CHECKING:
+    from riskline.storage.seals import RowsChecked
 
 
 class LogChanged(ChannelError):
@@ -58,3 +62,20 @@ def streamed_facts(checker: EntryChecker, database: Path, start: int, end: int) 
     with contextlib.closing(_connect(database)) as connection:
         for low in range(start, end, STREAM_CHUNK):
             yield from _facts(checker, _rows(connection, low, min(end, low + STREAM_CHUNK)))
+
+
+def seals_of_range(
+    key: bytes,
+    database: Path,
+    table: str,
+    columns: Sequence[str],
+    primary: Sequence[str],
+    above: int | None,
+    upto: int | None,
+) -> RowsChecked:
+    """``storage.seals.check_rows`` of the rows of ``table`` with ``above < rowid <= upto``, read from the node's
+    database (read-only) under the row-seal ``key``."""
+    from riskline.storage import seals  # the storage package only for this task: entry tasks stay light
+
+    with contextlib.closing(_connect(database)) as connection:
+        return seals.check_rows(connection, seals.Sealer(key), table, columns, primary, above=above, upto=upto)

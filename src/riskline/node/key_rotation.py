@@ -42,32 +42,49 @@ def logged_statements(
     connection: Connection, direction: str, node_id: str | None = None
 ) -> list[tuple[str, KeyRotation | KeyRevocation]]:
     """(sender node, statement) of the key statements logged here, in log order (``out``: ours, ``in``: peers')."""
+    return [
+        (sender, statement)
+        for sender, statement in logged_both_ways(connection, direction)[direction]
+        if node_id is None or sender == node_id
+    ]
+
+
+Logged = dict[str, list[tuple[str, KeyRotation | KeyRevocation]]]
+"""``logged_statements`` by direction (``in``, ``out``)."""
+
+
+def logged_both_ways(connection: Connection, direction: str | None = None) -> Logged:
+    """``logged_statements`` of both directions (or of ``direction``) in one pass over the messages."""
     rows = store.list_messages(connection, direction=direction, types=tuple(sorted(KEY_MESSAGE_TYPES)))
-    statements: list[tuple[str, KeyRotation | KeyRevocation]] = []
+    statements: Logged = {"in": [], "out": []}
     for row in rows:
-        if node_id is not None and row.sender_node != node_id:
-            continue
         entry = store.log_entry(connection, row.log_index)
         if entry is None:
             continue
         envelope = SignedEnvelope.from_leaf(entry.data).envelope
-        statements.append((row.sender_node, statement_of(envelope.type, envelope.body)))
+        statements.setdefault(row.direction, []).append((row.sender_node, statement_of(envelope.type, envelope.body)))
     return statements
 
 
-def own_history(node: LocalNode, connection: Connection) -> KeyHistory:
-    """This node's keys: the anchor key it was created with, then its logged rotations and revocations."""
+def own_history(node: LocalNode, connection: Connection, logged: Logged | None = None) -> KeyHistory:
+    """This node's keys: the anchor key it was created with, then its logged rotations and revocations
+    (``logged``: ``logged_both_ways``, when the caller has it)."""
     history = KeyHistory(node.config.id, node.anchor.public_key)
-    for _, statement in logged_statements(connection, "out", node.config.id):
-        _take(history, statement)
+    statements = logged_statements(connection, "out") if logged is None else logged["out"]
+    for sender, statement in statements:
+        if sender == node.config.id:
+            _take(history, statement)
     return history
 
 
-def peer_histories(connection: Connection, peers: list[store.PeerRow]) -> dict[str, KeyHistory]:
+def peer_histories(
+    connection: Connection, peers: list[store.PeerRow], logged: Logged | None = None
+) -> dict[str, KeyHistory]:
     """Each pinned peer's keys by node: the pinned key, then what it announced to us that follows from that pin
     (a peer re-pinned with another key starts over from the new pin)."""
     histories = {peer.node: KeyHistory(peer.node, VerifyKey.from_text(peer.key)) for peer in peers}
-    for sender, statement in logged_statements(connection, "in"):
+    statements = logged_statements(connection, "in") if logged is None else logged["in"]
+    for sender, statement in statements:
         history = histories.get(sender)
         if history is None:
             continue

@@ -340,9 +340,16 @@ def marks(connection: Connection, *, at_least: int = 10_000) -> dict[str, int]:
     return found
 
 
-def check_all(connection: Connection, sealer: Sealer, since: Mapping[str, int] | None = None) -> Iterator[SealProblem]:
+def check_all(
+    connection: Connection,
+    sealer: Sealer,
+    since: Mapping[str, int] | None = None,
+    *,
+    checked: Mapping[str, RowsChecked] | None = None,
+) -> Iterator[SealProblem]:
     """Every seal problem of the database: tables, heads, rows. ``since`` (``marks`` of an earlier full check):
-    of those tables only the rows added after, with the row counts."""
+    of those tables only the rows added after, with the row counts. ``checked``: tables whose rows were checked
+    elsewhere (``check_table``)."""
     known = heads(connection)
     master = known.get(MASTER)
     tables = sealable_tables(connection)
@@ -365,7 +372,9 @@ def check_all(connection: Connection, sealer: Sealer, since: Mapping[str, int] |
         if table not in listed and master is not None:
             yield SealProblem(table, None, "is not among the sealed tables of seal_heads['*']")
         mark = (since or {}).get(table, 0)
-        yield from check_table(connection, sealer, table, json.loads(head.columns), head, since=mark)
+        yield from check_table(
+            connection, sealer, table, json.loads(head.columns), head, since=mark, checked=(checked or {}).get(table)
+        )
 
 
 def _describe(table: str, key: Sequence[str], columns: Sequence[str], values: Sequence[Any], row_id: int) -> str:
@@ -376,47 +385,26 @@ def _describe(table: str, key: Sequence[str], columns: Sequence[str], values: Se
 
 
 def check_table(
-    connection: Connection, sealer: Sealer, table: str, columns: Sequence[str], head: Head, *, since: int = 0
+    connection: Connection,
+    sealer: Sealer,
+    table: str,
+    columns: Sequence[str],
+    head: Head,
+    *,
+    since: int = 0,
+    checked: RowsChecked | None = None,
 ) -> Iterator[SealProblem]:
     """The seal problems of one table against its ``head``, naming rows by their primary key; ``since``: only
-    the rows above that ``rowid``, and the counts (a deletion anywhere still shows)."""
+    the rows above that ``rowid``, and the counts (a deletion anywhere still shows). ``checked``: the rows
+    already checked elsewhere (``check_rows`` in a worker process) — trusted only when it found nothing and its
+    count and digest are the head's; any doubt and the table is checked here, which names what is wrong."""
     if not hmac.compare_digest(head.mac, sealer.head_mac(table, head.columns, head.rows, head.digest)):
         yield SealProblem(table, None, "its seal head (row count and digest) is not this node's: edited")
+    if checked is not None and not since and checked.holds(head):
+        return
     key = primary_key(connection, table)
-    selected = ", ".join(f'"{c}"' for c in columns)
-    rows = connection.exec_driver_sql(
-        f'SELECT rowid, {selected} FROM "{table}" WHERE rowid > ? ORDER BY rowid', (since if since else -(2**62),)
-    )
-    seals = connection.execute(
-        sa.select(row_seals.c.row_id, row_seals.c.sealed)
-        .where(row_seals.c.tbl == table, row_seals.c.row_id > (since if since else -(2**62)))
-        .order_by(row_seals.c.row_id)
-    )
-    stored = iter(seals)
-    pending = next(stored, None)
-    digest = _EMPTY
-    count = 0
-    for row in rows:
-        row_id, values = int(row[0]), list(row[1:])
-        while pending is not None and pending[0] < row_id:
-            yield _deleted(sealer, table, key, columns, pending[0], pending[1])
-            digest = xor_digest(digest, pending[1])
-            count += 1
-            pending = next(stored, None)
-        name = _describe(table, key, columns, values, row_id)
-        if pending is None or pending[0] != row_id:
-            yield SealProblem(table, name, "has no seal: written behind the node's back")
-            continue
-        sealed = str(pending[1])
-        digest = xor_digest(digest, sealed)
-        count += 1
-        pending = next(stored, None)
-        yield from _row_problems(sealer, table, name, columns, row_id, values, sealed)
-    while pending is not None:
-        yield _deleted(sealer, table, key, columns, pending[0], pending[1])
-        digest = xor_digest(digest, pending[1])
-        count += 1
-        pending = next(stored, None)
+    found = check_rows(connection.connection, sealer, table, columns, key, above=since if since else None)
+    yield from found.problems
     if since:
         present = connection.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one()
         sealed_rows = connection.execute(
@@ -427,14 +415,106 @@ def check_table(
                 table, None, f"{head.rows} rows were sealed, {present} rows and {sealed_rows} seals remain"
             )
         return
-    if count != head.rows or digest != head.digest:
+    if found.count != head.rows or found.digest != head.digest:
         yield SealProblem(
             table,
             None,
-            f"{head.rows} rows were sealed, {count} seals remain: a row was deleted with its seal"
-            if count != head.rows
+            f"{head.rows} rows were sealed, {found.count} seals remain: a row was deleted with its seal"
+            if found.count != head.rows
             else "the seals present are not the ones sealed (a seal was replaced)",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RowsChecked:
+    """What ``check_rows`` found in one table (or one ``rowid`` range of it): the problems of its rows, and
+    the number and XOR digest of the seals in the range, for the caller to hold against the table's head."""
+
+    table: str
+    problems: tuple[SealProblem, ...]
+    count: int
+    digest: bytes
+
+    def holds(self, head: Head) -> bool:
+        return not self.problems and self.count == head.rows and self.digest == head.digest
+
+    @staticmethod
+    def combined(table: str, parts: Sequence[RowsChecked]) -> RowsChecked:
+        """The ranges ``parts`` (disjoint, in order) as one."""
+        digest = 0
+        for part in parts:
+            digest ^= int.from_bytes(part.digest, "big")
+        return RowsChecked(
+            table,
+            tuple(problem for part in parts for problem in part.problems),
+            sum(part.count for part in parts),
+            digest.to_bytes(_DIGEST_SIZE, "big"),
+        )
+
+
+def check_rows(
+    database: Any,
+    sealer: Sealer,
+    table: str,
+    columns: Sequence[str],
+    key: Sequence[str],
+    *,
+    above: int | None = None,
+    upto: int | None = None,
+) -> RowsChecked:
+    """Every row of ``table`` with ``above < rowid <= upto`` (unbounded when None) against its seal, on a DBAPI
+    connection of SQLite (``database.cursor()``: the caller's, or a worker's own, read-only). A row whose seal is
+    exactly what ``Sealer.seal`` gives for its values costs one HMAC and one comparison; any other is looked at
+    closely (``_row_problems``)."""
+    low = -(2**63) if above is None else above
+    high = 2**63 - 1 if upto is None else upto
+    selected = ", ".join(f'"{c}"' for c in columns)
+    rows = database.cursor()
+    rows.execute(f'SELECT rowid, {selected} FROM "{table}" WHERE rowid > ? AND rowid <= ? ORDER BY rowid', (low, high))
+    stored = database.cursor()
+    stored.execute(
+        "SELECT row_id, sealed FROM row_seals WHERE tbl = ? AND row_id > ? AND row_id <= ? ORDER BY row_id",
+        (table, low, high),
+    )
+    problems: list[SealProblem] = []
+    seal = sealer.seal
+    pending = stored.fetchone()
+    digest = 0
+    count = 0
+    for row in rows:
+        row_id = row[0]
+        while pending is not None and pending[0] < row_id:
+            problems.append(_deleted(sealer, table, key, columns, pending[0], pending[1]))
+            digest ^= _mac_value(pending[1])
+            count += 1
+            pending = stored.fetchone()
+        if pending is None or pending[0] != row_id:
+            name = _describe(table, key, columns, row[1:], row_id)
+            problems.append(SealProblem(table, name, "has no seal: written behind the node's back"))
+            continue
+        sealed = pending[1]
+        count += 1
+        pending = stored.fetchone()
+        if sealed == seal(table, row_id, *row[1:]):
+            digest ^= int(sealed[: 2 * _DIGEST_SIZE], 16)
+            continue
+        sealed = str(sealed)
+        digest ^= _mac_value(sealed)
+        name = _describe(table, key, columns, row[1:], row_id)
+        problems.extend(_row_problems(sealer, table, name, columns, row_id, list(row[1:]), sealed))
+    while pending is not None:
+        problems.append(_deleted(sealer, table, key, columns, pending[0], pending[1]))
+        digest ^= _mac_value(pending[1])
+        count += 1
+        pending = stored.fetchone()
+    rows.close()
+    stored.close()
+    return RowsChecked(table, tuple(problems), count, digest.to_bytes(_DIGEST_SIZE, "big"))
+
+
+def _mac_value(sealed: object) -> int:
+    """The MAC of a ``row_seals.sealed`` value as a number, 0 when unreadable (as ``xor_digest`` leaves it out)."""
+    return int.from_bytes(xor_digest(None, None if sealed is None else str(sealed)), "big")
 
 
 def _row_problems(
