@@ -317,23 +317,42 @@ def bench_version(runs: int) -> str:
     )
 
 
+PARTS = ("version", "ais", "sbs", "baltic", "table")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--runs", type=int, default=3, help="runs of each side of the big comparisons")
+    parser.add_argument(
+        "--parts", default=",".join(PARTS), help=f"comma-separated parts to run, of: {', '.join(PARTS)}"
+    )
     args = parser.parse_args()
     quick, runs = args.quick, args.runs
+    start_load = os.getloadavg()[0]
+    parts = set(args.parts.split(","))
+    if not parts <= set(PARTS):
+        parser.error(f"unknown part(s): {', '.join(sorted(parts - set(PARTS)))}")
+    skipped = "(not run)"
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        version = bench_version(5 if quick else 9)
-        ais = bench_ais(tmp, 10 if quick else 50, 3)
-        sbs = bench_sbs(tmp, 60 if quick else 600, 3 if quick else 5)
-        baltic = bench_baltic(tmp, 300 if quick else 3000, 60 if quick else 600, 1 if quick else runs)
-        table = bench_table(tmp, 2000, 30 if quick else 300, 1 if quick else runs, 10 if quick else 20)
+        version = bench_version(5 if quick else 9) if "version" in parts else skipped
+        ais = bench_ais(tmp, 10 if quick else 50, 3) if "ais" in parts else skipped
+        sbs = bench_sbs(tmp, 60 if quick else 600, 3 if quick else 5) if "sbs" in parts else skipped
+        baltic = (
+            bench_baltic(tmp, 300 if quick else 3000, 60 if quick else 600, 1 if quick else runs)
+            if "baltic" in parts
+            else skipped
+        )
+        table = (
+            bench_table(tmp, 2000, 30 if quick else 300, 1 if quick else runs, 10 if quick else 20)
+            if "table" in parts
+            else skipped
+        )
     text = f"""## The columnar path (issue 9), side by side in one run
 
 {machine_line()}
-- Load average at the end: {os.getloadavg()[0]:.1f} (the machine is shared).
+- Load average at the start: {start_load:.1f}, at the end: {os.getloadavg()[0]:.1f} (the machine is shared).
 
 ### Start-up (goal: `riskline --version` under 0.3 s)
 
