@@ -1,6 +1,6 @@
 """The columnar path, measured side by side in one run against the peers issue 9 names.
 
-    .venv/bin/python bench/bench_columnar.py [--quick]
+    .venv/bin/python bench/bench_columnar.py [--quick] [--runs N] [--parts version,ais,sbs,baltic,table]
 
 1. AIS NMEA ingest: ``read_path_batches`` (columns: ``ObservationBatch`` out, every check and count) and
    ``read_path`` (lines in batches, position reports decoded in bulk, ``Observation`` objects out) against a plain
@@ -11,6 +11,7 @@
 3. ``riskline watch`` (a real process) on a positions table of N aircraft at 1 Hz for S seconds, against
    S ticks of all-pairs CPA (BlueSky's state-based detection, bench_detection.py) on the same states.
 4. ``riskline --version`` as a real process.
+5. SBS-1 ingest: the busy hour's aircraft read row by row (``read_path``) and column-wise (``read_path_batches``).
 
 The machine is shared and noisy: every figure is the median of several runs, A and B alternated, and both wall
 and CPU seconds are given (CPU seconds suffer less from other processes).

@@ -1,7 +1,7 @@
 """Positions-table CSV read column-wise: a block of lines parsed by pyarrow, checked and converted per column.
 
 The per-line reader (``table.TableCsvDecoder``) spends most of its time turning each cell into a Python value.
-Here a block of lines (one chunk of the file, ``sources.CHUNK_BYTES``) is parsed by pyarrow's CSV reader with
+Here a block of lines (one chunk of the file, ``sources.COLUMN_CHUNK_DEFAULT``) is parsed by pyarrow's CSV reader with
 every cell as text, numeric columns are converted by one cast each, and text columns (time, id, party, domain,
 kind, transponder) are converted once per *distinct* value with the per-line reader's own helpers — a table has
 few distinct ids, parties and times. Every check of ``table.observation_from_row`` is made on whole columns.
@@ -10,7 +10,7 @@ Exactness first: a block is taken column-wise only if it is plain (no comment, b
 every row as wide as the header) and every one of its rows passes every check; otherwise the whole block goes
 through the per-line reader, which counts each bad row with its reason. So a clean block gives exactly the
 per-line reader's observations, and a dirty one exactly its observations and rejects
-(``tests/ingest/test_table_columns.py`` compares both on clean and dirty tables).
+(``tests/test_watch_batches.py`` compares both on clean and dirty tables).
 
 Parquet tables (``read_table_parquet_batches``) are read the same way, one Parquet record batch at a time (so
 memory stays bounded): typed numeric and timestamp columns are cast as a whole, text columns converted per distinct
