@@ -63,9 +63,11 @@ from riskline.ingest.nmea_columns import (
     STATIC,
     BulkJumpGate,
     ParsedLines,
+    StaticPair,
     chain_admits,
     interleave,
     parse_lines,
+    static_pairs,
 )
 from riskline.ingest.observation import Domain, Observation
 from riskline.ingest.options import ReaderOptions
@@ -406,10 +408,18 @@ class NmeaDecoder(LineDecoder):
         deferred: list[_Deferred] = []
         held: list[_Held] = []
         self._deferred, self._held = deferred, held
+        pairs = static_pairs(lines, slow)
+        taken = -1  # the second line of the latest pair read whole
         try:
             for k, index in enumerate(slow):
                 if assembler.pending and now[k] > -math.inf:
                     assembler.evict(now[k])
+                if index == taken:
+                    continue
+                pair = pairs.get(index)
+                if pair is not None and self._static_pair(pair, lines, deferred):
+                    taken = index + 1
+                    continue
                 self._line = index
                 self.feed(lines[index])
             self._held = None
@@ -420,6 +430,19 @@ class NmeaDecoder(LineDecoder):
         if assembler.pending and now[-1] > -math.inf:
             assembler.evict(now[-1])
         return deferred
+
+    def _static_pair(self, pair: StaticPair, lines: Sequence[bytes], deferred: list[_Deferred]) -> bool:
+        """What feeding a static's two adjacent fragment lines does (``nmea_columns.static_pairs``), without pyais:
+        False, having done nothing ``feed`` would not do first, when a group of its key is open."""
+        if not self._assembler.add_adjacent(pair.key, pair.t, pair.t):
+            return False
+        self._stats.bytes_read += len(lines[pair.first]) + len(lines[pair.first + 1])
+        self._timed = True
+        self._group_station_of(TagBlock(pair.t, pair.station, pair.group, True))
+        identity = pair.identity
+        report = AisReport(pair.mmsi, name=identity.name, callsign=identity.callsign, ship_type=identity.ship_type)
+        deferred.append(_Deferred(pair.first + 1, report, pair.msg_type, 2, pair.t, pair.station))
+        return True
 
     def _decode_held(self, held: list[_Held]) -> None:
         """Decode the held-back messages: statics (type 5, type 24 A/B) in bulk (``ais_bulk.decode_statics``),

@@ -38,6 +38,7 @@ from riskline.ingest.ais_bulk import (
     decode_sixbit_positions,
     decode_statics,
     reports,
+    sixbit_rows,
 )
 from riskline.ingest.ais_fields import SUPPORTED_TYPES
 from riskline.ingest.batch import ObservationBatch
@@ -357,6 +358,116 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     )
 
 
+_FRAGMENT = re.compile(
+    rb"\\([^\\*]*)\*([0-9A-F]{2})\\!(([A-Z]{2})VD[MO],2,([12]),([0-9]?),([A-Z0-9]?),([0-9:;<=>?@A-W`a-w]{1,200}),"
+    rb"([0-5]))\*([0-9A-F]{2})"
+)
+_GROUP = re.compile(rb"([12])-2-([0-9]{1,9})")
+_PLAIN_VALUE = re.compile(rb"[A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class StaticPair:
+    """A static (type 5, type 24) sent in two sentences on two adjacent lines, tagged as one group (NMEA 4.10
+    ``g:1-2-id`` then ``g:2-2-id``), read without pyais: what the per-line reader would make of it if no group of
+    its key were open."""
+
+    first: int
+    """Index of the first fragment's line (the second's is the next)."""
+    key: tuple[str | None, str, int | None, str, int]
+    """The ``nmea_assembly.GroupKey`` of its fragments: station, talker, sequence id, channel, 2."""
+    group: str
+    """Tag-block group id (as ``nmea.TagBlock.group``)."""
+    station: str
+    t: float
+    """[s] the first fragment's ``c:`` time."""
+    msg_type: int
+    mmsi: int
+    identity: StaticIdentity
+
+
+def _xor(data: bytes) -> int:
+    """The XOR of the bytes (IEC 61162-1 checksum), folding the bytes as one integer in halves."""
+    value = int.from_bytes(data, "little")
+    width = 1 << max(len(data) - 1, 0).bit_length()  # [bytes] a power of two, zeros above the data
+    while width > 1:
+        width //= 2
+        value = (value >> (8 * width)) ^ (value & ((1 << (8 * width)) - 1))
+    return value
+
+
+def _tag_fields(raw: bytes, checksum: bytes) -> dict[bytes, bytes] | None:
+    """The fields of a tag block whose checksum holds and whose fields are all plain ``g``, ``s``, ``c``, ``t``."""
+    if _xor(raw) != int(checksum, 16):
+        return None
+    fields: dict[bytes, bytes] = {}
+    for field in raw.split(b","):
+        name, colon, text = field[:1], field[1:2], field[2:]
+        if colon != b":" or name not in (b"g", b"s", b"c", b"t") or name in fields or not _PLAIN_VALUE.fullmatch(text):
+            return None
+        fields[name] = text
+    return fields
+
+
+def _fragment(line: bytes) -> tuple[dict[bytes, bytes], re.Match[bytes]] | None:
+    """The tag fields and the sentence of a line ``\\tags*hh\\!xxVDM,2,n,...*hh`` whose checksums hold."""
+    found = _FRAGMENT.fullmatch(line.strip())
+    if found is None:
+        return None
+    if _xor(found.group(3)) != int(found.group(10), 16):
+        return None
+    fields = _tag_fields(found.group(1), found.group(2))
+    return None if fields is None else (fields, found)
+
+
+def static_pairs(lines: Sequence[bytes], slow: Sequence[int]) -> dict[int, StaticPair]:
+    """The statics in two fragments on adjacent lines among ``slow`` (lines ``parse_lines`` left), by their first
+    line: both sentences and tag blocks valid (IEC 61162-1 checksums), the first with its station (``s:``) and its
+    time (``c:``, 9-10 digits) and no other time, the second with no time of its own and the first's station or
+    none; the joined payload a type 5 or 24 that ``decode_statics`` reads (pyais its oracle). Anything else is left
+    to the per-line reader."""
+    firsts: list[tuple[int, dict[bytes, bytes], re.Match[bytes], re.Match[bytes]]] = []
+    following = set(slow)
+    for index in slow:
+        if index + 1 not in following or b"g:1-2-" not in lines[index]:
+            continue
+        one, two = _fragment(lines[index]), _fragment(lines[index + 1])
+        if one is None or two is None:
+            continue
+        (tags, first), (later, second) = one, two
+        g1, g2 = _GROUP.fullmatch(tags.get(b"g", b"")), _GROUP.fullmatch(later.get(b"g", b""))
+        if (
+            g1 is None or g2 is None or g1.group(1) != b"1" or g2.group(1) != b"2" or g1.group(2) != g2.group(2)
+            or first.group(5) != b"1" or second.group(5) != b"2" or first.group(4) != second.group(4)
+            or first.group(6, 7) != second.group(6, 7) or b"s" not in tags or later.get(b"s", tags[b"s"]) != tags[b"s"]
+            or not 9 <= len(tags.get(b"c", b"")) <= 10 or not tags[b"c"].isdigit() or b"c" in later
+        ):
+            continue
+        firsts.append((index, tags, first, second))
+    if not firsts:
+        return {}
+    payloads = [first.group(8) + second.group(8) for _, _, first, second in firsts]
+    values = sixbit_rows(payloads, STATIC_WIDTH)
+    usable = np.array(
+        [6 * len(payload) - int(second.group(9)) for payload, (_, _, _, second) in zip(payloads, firsts, strict=True)],
+        dtype=np.int64,
+    )
+    mmsi = decode_sixbit_positions(values[:, :WIDTH], usable).mmsi.tolist()
+    pairs: dict[int, StaticPair] = {}
+    for (index, tags, first, _), identity, number, msg_type in zip(
+        firsts, decode_statics(values, usable), mmsi, values[:, 0].tolist(), strict=True
+    ):
+        if identity is None or msg_type not in (5, 24):
+            continue
+        seq = first.group(6)
+        key = (tags[b"s"].decode(), first.group(4).decode(), int(seq) if seq else None, first.group(7).decode(), 2)
+        group = str(int(_GROUP.fullmatch(tags[b"g"]).group(2)))  # type: ignore[union-attr]
+        pairs[index] = StaticPair(
+            index, key, group, tags[b"s"].decode(), float(tags[b"c"]), msg_type, number, identity
+        )
+    return pairs
+
+
 def _prefix_xor(arr: npt.NDArray[np.uint8], size: int) -> npt.NDArray[np.uint8]:
     """``x[k]``: the XOR of the first ``k`` bytes (a range's checksum is ``x[end] ^ x[start]``)."""
     prefix = np.zeros(size + 1, dtype=np.uint8)
@@ -450,7 +561,9 @@ __all__ = [
     "STATIC",
     "BulkJumpGate",
     "ParsedLines",
+    "StaticPair",
     "chain_admits",
     "interleave",
     "parse_lines",
+    "static_pairs",
 ]
