@@ -358,12 +358,17 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     )
 
 
-_FRAGMENT = re.compile(
-    rb"\\([^\\*]*)\*([0-9A-F]{2})\\!(([A-Z]{2})VD[MO],2,([12]),([0-9]?),([A-Z0-9]?),([0-9:;<=>?@A-W`a-w]{1,200}),"
-    rb"([0-5]))\*([0-9A-F]{2})"
+_PAIR = re.compile(
+    rb"\s*\\(g:1-2-([0-9]{1,9}),s:([A-Za-z0-9_.-]{1,32}),c:([0-9]{9,10})(?:,t:[0-9]{1,10})?)\*([0-9A-F]{2})\\"
+    rb"!(([A-Z]{2})VD[MO],2,1,([0-9]?),([A-Z0-9]?),([0-9:;<=>?@A-W`a-w]{1,200}),[0-5])\*([0-9A-F]{2})\s*"
+    rb"\\(g:2-2-\2(?:,s:\3)?)\*([0-9A-F]{2})\\"
+    rb"!(\7VD[MO],2,2,\8,\9,([0-9:;<=>?@A-W`a-w]{1,200}),([0-5]))\*([0-9A-F]{2})\s*"
 )
-_GROUP = re.compile(rb"([12])-2-([0-9]{1,9})")
-_PLAIN_VALUE = re.compile(rb"[A-Za-z0-9_.-]+")
+"""Two adjacent lines holding the fragments of one message in the plain shape: the first's tag block ``g:1-2-id``,
+``s:``, ``c:`` (9-10 digits) and perhaps ``t:``; the second's ``g:2-2-id`` and perhaps the same ``s:``; the same
+talker, sequence id and channel; nothing after either checksum."""
+_SUMMED = (1, 6, 12, 14)  # groups of ``_PAIR`` whose checksum follows them
+_SUMS = (5, 11, 13, 17)
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,85 +391,49 @@ class StaticPair:
     identity: StaticIdentity
 
 
-def _xor(data: bytes) -> int:
-    """The XOR of the bytes (IEC 61162-1 checksum), folding the bytes as one integer in halves."""
-    value = int.from_bytes(data, "little")
-    width = 1 << max(len(data) - 1, 0).bit_length()  # [bytes] a power of two, zeros above the data
-    while width > 1:
-        width //= 2
-        value = (value >> (8 * width)) ^ (value & ((1 << (8 * width)) - 1))
-    return value
-
-
-def _tag_fields(raw: bytes, checksum: bytes) -> dict[bytes, bytes] | None:
-    """The fields of a tag block whose checksum holds and whose fields are all plain ``g``, ``s``, ``c``, ``t``."""
-    if _xor(raw) != int(checksum, 16):
-        return None
-    fields: dict[bytes, bytes] = {}
-    for field in raw.split(b","):
-        name, colon, text = field[:1], field[1:2], field[2:]
-        if colon != b":" or name not in (b"g", b"s", b"c", b"t") or name in fields or not _PLAIN_VALUE.fullmatch(text):
-            return None
-        fields[name] = text
-    return fields
-
-
-def _fragment(line: bytes) -> tuple[dict[bytes, bytes], re.Match[bytes]] | None:
-    """The tag fields and the sentence of a line ``\\tags*hh\\!xxVDM,2,n,...*hh`` whose checksums hold."""
-    found = _FRAGMENT.fullmatch(line.strip())
-    if found is None:
-        return None
-    if _xor(found.group(3)) != int(found.group(10), 16):
-        return None
-    fields = _tag_fields(found.group(1), found.group(2))
-    return None if fields is None else (fields, found)
-
-
 def static_pairs(lines: Sequence[bytes], slow: Sequence[int]) -> dict[int, StaticPair]:
     """The statics in two fragments on adjacent lines among ``slow`` (lines ``parse_lines`` left), by their first
-    line: both sentences and tag blocks valid (IEC 61162-1 checksums), the first with its station (``s:``) and its
-    time (``c:``, 9-10 digits) and no other time, the second with no time of its own and the first's station or
-    none; the joined payload a type 5 or 24 that ``decode_statics`` reads (pyais its oracle). Anything else is left
-    to the per-line reader."""
-    firsts: list[tuple[int, dict[bytes, bytes], re.Match[bytes], re.Match[bytes]]] = []
+    line: the two lines in the shape of ``_PAIR`` with all four checksums right (IEC 61162-1 XOR), the joined payload
+    a type 5 or 24 that ``decode_statics`` reads (pyais its oracle). Anything else is left to the per-line reader."""
+    found: list[tuple[int, re.Match[bytes]]] = []
     following = set(slow)
     for index in slow:
-        if index + 1 not in following or b"g:1-2-" not in lines[index]:
-            continue
-        one, two = _fragment(lines[index]), _fragment(lines[index + 1])
-        if one is None or two is None:
-            continue
-        (tags, first), (later, second) = one, two
-        g1, g2 = _GROUP.fullmatch(tags.get(b"g", b"")), _GROUP.fullmatch(later.get(b"g", b""))
-        if (
-            g1 is None or g2 is None or g1.group(1) != b"1" or g2.group(1) != b"2" or g1.group(2) != g2.group(2)
-            or first.group(5) != b"1" or second.group(5) != b"2" or first.group(4) != second.group(4)
-            or first.group(6, 7) != second.group(6, 7) or b"s" not in tags or later.get(b"s", tags[b"s"]) != tags[b"s"]
-            or not 9 <= len(tags.get(b"c", b"")) <= 10 or not tags[b"c"].isdigit() or b"c" in later
-        ):
-            continue
-        firsts.append((index, tags, first, second))
-    if not firsts:
+        if index + 1 in following and b"g:1-2-" in lines[index]:
+            match = _PAIR.fullmatch(lines[index] + lines[index + 1])
+            if match is not None:
+                found.append((index, match))
+    if not found:
         return {}
-    payloads = [first.group(8) + second.group(8) for _, _, first, second in firsts]
+    texts = [match.string for _, match in found]
+    base = np.zeros(len(texts), dtype=np.int64)
+    base[1:] = np.cumsum([len(text) for text in texts[:-1]])
+    spans = np.array([[match.span(group) for group in _SUMMED] for _, match in found], dtype=np.int64)
+    given = np.array([[int(match.group(group), 16) for group in _SUMS] for _, match in found], dtype=np.int64)
+    joined = b"".join(texts)
+    xor = _prefix_xor(np.frombuffer(joined, dtype=np.uint8), len(joined))
+    spans += base[:, None, None]
+    summed = np.all((xor[spans[:, :, 1]] ^ xor[spans[:, :, 0]]).astype(np.int64) == given, axis=1).tolist()
+    found = [pair for pair, right in zip(found, summed, strict=True) if right]
+    if not found:
+        return {}
+    payloads = [match.group(10) + match.group(15) for _, match in found]
     values = sixbit_rows(payloads, STATIC_WIDTH)
     usable = np.array(
-        [6 * len(payload) - int(second.group(9)) for payload, (_, _, _, second) in zip(payloads, firsts, strict=True)],
+        [6 * len(payload) - int(match.group(16)) for payload, (_, match) in zip(payloads, found, strict=True)],
         dtype=np.int64,
     )
     mmsi = decode_sixbit_positions(values[:, :WIDTH], usable).mmsi.tolist()
     pairs: dict[int, StaticPair] = {}
-    for (index, tags, first, _), identity, number, msg_type in zip(
-        firsts, decode_statics(values, usable), mmsi, values[:, 0].tolist(), strict=True
+    for (index, match), identity, number, msg_type in zip(
+        found, decode_statics(values, usable), mmsi, values[:, 0].tolist(), strict=True
     ):
         if identity is None or msg_type not in (5, 24):
             continue
-        seq = first.group(6)
-        key = (tags[b"s"].decode(), first.group(4).decode(), int(seq) if seq else None, first.group(7).decode(), 2)
-        group = str(int(_GROUP.fullmatch(tags[b"g"]).group(2)))  # type: ignore[union-attr]
-        pairs[index] = StaticPair(
-            index, key, group, tags[b"s"].decode(), float(tags[b"c"]), msg_type, number, identity
-        )
+        station = match.group(3).decode()
+        seq = match.group(8)
+        key = (station, match.group(7).decode(), int(seq) if seq else None, match.group(9).decode(), 2)
+        t = float(match.group(4))
+        pairs[index] = StaticPair(index, key, str(int(match.group(2))), station, t, msg_type, number, identity)
     return pairs
 
 
