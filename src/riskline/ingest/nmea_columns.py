@@ -138,20 +138,42 @@ def _stations(
 ) -> None:
     """``out[line]``: the station text ``joined[start:end]`` (None when empty) of each line; stations of up to
     ``_STATION_MAX`` printable characters are read as fixed-width byte strings, each distinct one decoded once."""
+    short = end - start <= 8
+    if short.any():  # most stations: up to 8 characters, one integer each
+        rows, width = lines[short], (end - start)[short]
+        inside = np.arange(8) < width[:, None]
+        chars = np.where(inside, _gather(arr, start[short], 8), np.uint8(0))
+        plain = ((chars > 32) | ~inside).all(axis=1)
+        words = chars.view("<u8").ravel()[plain]
+        rows = rows[plain]
+        for _ in range(4):  # a batch seldom has more than a few stations: take them one at a time
+            if not len(rows):
+                break
+            same = words == words[0]
+            out[rows[same]] = int(words[0]).to_bytes(8, "little").rstrip(b"\0").decode() or None
+            rows, words = rows[~same], words[~same]
+        if len(rows):
+            distinct_words, which_word = np.unique(words, return_inverse=True)
+            names = np.empty(len(distinct_words), dtype=object)
+            names[:] = [int(w).to_bytes(8, "little").rstrip(b"\0").decode() or None for w in distinct_words.tolist()]
+            out[rows] = names[which_word]
+        keep = ~short
+        keep[np.flatnonzero(short)[~plain]] = True  # left to the lines below, one by one
+        lines, start, end = lines[keep], start[keep], end[keep]
     width = end - start
     chars = _gather(arr, start, _STATION_MAX)
     inside = np.arange(_STATION_MAX) < width[:, None]
     chars[~inside] = 0
     plain = (width <= _STATION_MAX) & ((chars > 32) | ~inside).all(axis=1)
     rows, chars = lines[plain], chars[plain]
+    words = np.ascontiguousarray(chars).view("<u8").reshape(len(rows), _STATION_MAX // 8)
     for _ in range(4):  # a batch seldom has more than a few stations: take them one at a time
         if not len(rows):
             break
-        same = (chars == chars[0]).all(axis=1)
+        same = (words == words[0]).all(axis=1)
         out[rows[same]] = chars[0].tobytes().rstrip(b"\0").decode() or None
-        rows, chars = rows[~same], chars[~same]
+        rows, chars, words = rows[~same], chars[~same], words[~same]
     if len(rows):
-        words = np.ascontiguousarray(chars).view("<u8").reshape(len(rows), _STATION_MAX // 8)
         short = (words[:, 1:] == 0).all(axis=1)  # up to 8 characters: one integer each
         distinct_words, which_word = np.unique(words[short, 0], return_inverse=True)
         names = np.empty(len(distinct_words), dtype=object)
