@@ -349,6 +349,8 @@ class NmeaDecoder(LineDecoder):
         statics = np.flatnonzero(good & (parsed.kind == STATIC)).tolist()
         if statics:
             deferred += [self._static(parsed, row) for row in statics]
+        if deferred:
+            deferred = self._without_idle_reports(deferred)
         rows = np.flatnonzero(good & (parsed.kind == POSITION))
         unique, code = np.unique(parsed.mmsi[rows], return_inverse=True)
         keys = self._keys_of(unique.tolist())
@@ -370,6 +372,38 @@ class NmeaDecoder(LineDecoder):
             else:
                 batch = ordered
         return [batch] if len(batch) else []
+
+    def _without_idle_reports(self, deferred: list[_Deferred]) -> list[_Deferred]:
+        """The held-back reports less those of platforms whose every report only repeats the identity already known
+        (a static sent again): ``_apply_report`` would only count each accepted, and those platforms' positions may
+        pass the gates column-wise."""
+        memory = self._identities
+        busy: set[int] = set()
+        idle = False
+        for held in deferred:
+            report = held.report
+            if held.msg_type in POSITION_TYPES and report.lat is not None and report.lon is not None:
+                busy.add(report.mmsi)
+                continue
+            known = memory.get(f"mmsi:{report.mmsi:09d}")
+            if known is None:
+                same = report.name is None and report.callsign is None and report.ship_type is None
+            else:
+                same = (
+                    (report.callsign is None or report.callsign == known.callsign)
+                    and (report.name is None or report.name == known.name)
+                    and (report.ship_type is None or report.ship_type == known.ship_type)
+                )
+            if same:
+                idle = True
+            else:
+                busy.add(report.mmsi)
+        if not idle:
+            return deferred
+        kept = [held for held in deferred if held.report.mmsi in busy]
+        if len(kept) < len(deferred):
+            self._accept(sum(held.units for held in deferred if held.report.mmsi not in busy))
+        return kept
 
     def _keys_of(self, mmsis: list[int]) -> list[str]:
         """The platform key of each MMSI (``mmsi:%09d``), each made once per decoder."""
