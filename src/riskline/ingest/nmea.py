@@ -366,11 +366,7 @@ class NmeaDecoder(LineDecoder):
         batch, batch_lines = self._columns(parsed, rows[~in_order], code[~in_order], keys, unique)
         if observations:
             ordered = ObservationBatch.from_observations(observations)
-            if len(batch):
-                every = np.concatenate([batch_lines, np.array(lines_out, dtype=np.int64)])
-                batch = interleave(batch, ordered, np.argsort(every, kind="stable"))
-            else:
-                batch = ordered
+            batch = interleave(batch, ordered, np.searchsorted(batch_lines, lines_out)) if len(batch) else ordered
         return [batch] if len(batch) else []
 
     def _without_idle_reports(self, deferred: list[_Deferred]) -> list[_Deferred]:

@@ -492,24 +492,31 @@ class BulkJumpGate(JumpGate):
                 del self._candidate[key]
 
 
-def interleave(first: ObservationBatch, second: ObservationBatch, order: IntArray) -> ObservationBatch:
-    """The rows of both batches (``first``'s, then ``second``'s) in ``order``: ``concat`` then ``select``, with
-    the object columns taken by NumPy."""
+def interleave(first: ObservationBatch, second: ObservationBatch, at: IntArray) -> ObservationBatch:
+    """The rows of both batches, each kept in its order, ``second``'s row ``j`` put before ``first``'s row
+    ``at[j]`` (``at`` not decreasing; ``len(first)``: at the end): a merge, ``first`` copied in slices."""
     columns: dict[str, Any] = {"source": first.source}
     n1, n2 = len(first), len(second)
+    places = at.tolist()
     for field in dataclasses.fields(ObservationBatch):
         if field.name == "source":
             continue
         a, b = getattr(first, field.name), getattr(second, field.name)
         if isinstance(a, np.ndarray):
-            columns[field.name] = np.concatenate([a, b])[order]
+            columns[field.name] = np.insert(a, at, b)
         elif a is None and b is None:
             columns[field.name] = None
         else:
-            both = np.empty(n1 + n2, dtype=object)
-            both[:n1] = a if a is not None else None
-            both[n1:] = b if b is not None else None
-            columns[field.name] = both[order].tolist()
+            left = a if a is not None else [None] * n1
+            right = b if b is not None else [None] * n2
+            merged: list[Any] = []
+            done = 0
+            for place, value in zip(places, right, strict=True):
+                merged += left[done:place]
+                merged.append(value)
+                done = place
+            merged += left[done:]
+            columns[field.name] = merged
     return ObservationBatch(**columns)
 
 
