@@ -118,8 +118,8 @@ class ParsedLines:
     mmsi: IntArray
     values: Reports
     """Per row: the position report's values (meaningful on ``POSITION`` rows only)."""
-    identity: list[StaticIdentity | None]
-    """Per row: the identity a ``STATIC`` row gives (None on the others)."""
+    identity: dict[int, StaticIdentity]
+    """The identity each ``STATIC`` row gives, by row."""
 
 
 def _gather(arr: npt.NDArray[np.uint8], start: IntArray, width: int) -> npt.NDArray[np.uint8]:
@@ -335,7 +335,7 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     kind[batch.complete] = POSITION
     kind[np.isin(batch.msg_type, _PLAIN_OTHER) & (usable >= 6)] = OTHER
     maybe_static = np.flatnonzero(np.isin(batch.msg_type, (5, 24)))
-    identity: list[StaticIdentity | None] = [None] * len(rows)
+    identity: dict[int, StaticIdentity] = {}
     static_chars = _gather(arr, payload_start[maybe_static], STATIC_WIDTH)
     static_chars[np.arange(STATIC_WIDTH) >= length[maybe_static, None]] = ord("0")
     statics = decode_statics(_SIXBIT[static_chars], usable[maybe_static])
@@ -345,6 +345,7 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
             kind[row] = STATIC
     keep = kind >= 0
     rows = rows[keep]
+    renumbered = np.cumsum(keep) - 1  # the row each kept one becomes
 
     # --- times, checksums, reasons ------------------------------------------------------------------------------
     if xor is None:
@@ -376,7 +377,7 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
         msg_type=batch.msg_type[keep],
         mmsi=batch.mmsi[keep],
         values=Reports(values.lat[keep], values.lon[keep], values.sog_mps[keep], values.cog_deg[keep]),
-        identity=[static for static, kept in zip(identity, keep.tolist(), strict=True) if kept],
+        identity=dict(zip(renumbered[list(identity)].tolist(), identity.values(), strict=True)),
     )
 
 
