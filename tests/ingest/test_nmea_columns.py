@@ -17,7 +17,15 @@ from ingest_support import balanced
 from pyais.util import checksum
 
 from riskline.ingest.nmea import NmeaDecoder
-from riskline.ingest.nmea_columns import _PLAIN_OTHER, OTHER, POSITION, STATIC, parse_lines, static_pairs
+from riskline.ingest.nmea_columns import (
+    _PLAIN_OTHER,
+    OTHER,
+    POSITION,
+    STATIC,
+    _XorPrefix,
+    parse_lines,
+    static_pairs,
+)
 from riskline.ingest.observation import Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.sources import read_path, read_path_batches
@@ -404,3 +412,14 @@ def test_the_real_receiver_files_statics_in_two_fragments_are_read_without_pyais
     decoder = NmeaDecoder(stats)
     got = [o for batch in decoder.feed_columns(lines) for o in batch.observations()]
     assert got == _one_by_one(lines, ReaderOptions())[0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=300))
+def test_xor_prefix_by_words_is_the_xor_of_the_bytes_before(data: bytes) -> None:
+    arr = np.frombuffer(data + b"\0" * 64, dtype=np.uint8)
+    got = _XorPrefix(arr, len(data)).at(np.arange(len(data) + 1)).tolist()
+    expected = [0]
+    for byte in data:
+        expected.append(expected[-1] ^ byte)
+    assert got == expected

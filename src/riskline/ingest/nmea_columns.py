@@ -288,8 +288,8 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
             tag_t[rows[owner[c_fields]]] = seconds
             tag_malformed[rows[owner[c_fields]]] = seconds >= 1e10
         good &= ~bad
-        xor = _prefix_xor(arr, size)
-        tag_sum_ok[rows] = (xor[p + 1] ^ xor[region_end]).astype(np.int64) == (hi * 16 + lo)
+        xor = _XorPrefix(arr, size)
+        tag_sum_ok[rows] = (xor.at(p + 1) ^ xor.at(region_end)).astype(np.int64) == (hi * 16 + lo)
         s_fields = np.flatnonzero(is_s & ~bad_field)
         _stations(arr, joined, rows[owner[s_fields]], field_start[s_fields] + 2, field_end[s_fields], station)
         ok[rows[~good]] = False
@@ -349,9 +349,9 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
 
     # --- times, checksums, reasons ------------------------------------------------------------------------------
     if xor is None:
-        xor = _prefix_xor(arr, size)
+        xor = _XorPrefix(arr, size)
     bang, c5r = b[rows], c5[rows]
-    sentence_ok = (xor[bang + 1] ^ xor[c5r + 2]).astype(np.int64) == _HEX[arr[c5r + 3]] * 16 + _HEX[arr[c5r + 4]]
+    sentence_ok = (xor.at(bang + 1) ^ xor.at(c5r + 2)).astype(np.int64) == _HEX[arr[c5r + 3]] * 16 + _HEX[arr[c5r + 4]]
     t = np.where(np.isnan(tag_t[rows]), leading_t[rows], tag_t[rows])
     untimed = np.flatnonzero(np.isnan(t) & (c5r + 5 < end[rows]))
     for row, a, z in zip(untimed.tolist(), (c5r[untimed] + 5).tolist(), end[rows[untimed]].tolist(), strict=True):
@@ -458,6 +458,29 @@ def static_pairs(lines: Sequence[bytes], slow: Sequence[int]) -> dict[int, Stati
         t = float(match.group(4))
         pairs[index] = StaticPair(index, key, str(int(match.group(2))), station, t, msg_type, number, identity)
     return pairs
+
+
+class _XorPrefix:
+    """The XOR of the first ``k`` bytes of a buffer for many ``k`` (a range's checksum is ``at(end) ^ at(start)``),
+    from a prefix XOR over 8-byte words: a word's bytes XOR to what its bytes' XOR is, folded."""
+
+    __slots__ = ("_prefix", "_words")
+
+    def __init__(self, arr: npt.NDArray[np.uint8], size: int) -> None:
+        count = size // 8 + 1  # [words] ``arr`` runs on past ``size`` (the padding)
+        self._words = arr[: 8 * count].view("<u8")
+        self._prefix = np.zeros(count + 1, dtype=np.uint64)
+        np.bitwise_xor.accumulate(self._words, out=self._prefix[1:])
+
+    def at(self, k: IntArray) -> npt.NDArray[np.uint8]:
+        word = k >> 3
+        below = (np.uint64(1) << (np.uint64(8) * (k & 7).astype(np.uint64))) - np.uint64(1)  # the bytes before k
+        value = self._prefix[word] ^ (self._words[word] & below)
+        value ^= value >> np.uint64(32)
+        value ^= value >> np.uint64(16)
+        value ^= value >> np.uint64(8)
+        folded: npt.NDArray[np.uint8] = value.astype(np.uint8)
+        return folded
 
 
 def _prefix_xor(arr: npt.NDArray[np.uint8], size: int) -> npt.NDArray[np.uint8]:
