@@ -63,6 +63,7 @@ from riskline.ingest.nmea_columns import (
     STATIC,
     BulkJumpGate,
     ParsedLines,
+    SlowTag,
     StaticPair,
     chain_admits,
     interleave,
@@ -236,6 +237,21 @@ class NmeaDecoder(LineDecoder):
                 station = self._group_station_of(tag)
             text = text[end + 1 :]
             first = text[0]
+        return self._after_tag(text, first, t_line, station)
+
+    def _feed_tagged(self, line: bytes, tag: SlowTag) -> tuple[Observation, ...]:
+        """``feed`` for a line that starts with a right tag block already read (``nmea_columns.SlowTag``)."""
+        self._stats.bytes_read += len(line)
+        text = line.strip()[tag.offset :]
+        try:
+            return self._after_tag(text, text[0], tag.t, tag.station)
+        except Rejected as rejected:
+            return self._reject(rejected.reason)
+
+    def _after_tag(
+        self, text: bytes, first: int, t_line: float | None, station: str | None
+    ) -> tuple[Observation, ...]:
+        """The rest of ``_sentence``: the sentence after any leading time and tag block."""
         if first == _DOLLAR:
             return self._proprietary(text)
         if first != _BANG:
@@ -439,6 +455,7 @@ class NmeaDecoder(LineDecoder):
         held: list[_Held] = []
         self._deferred, self._held = deferred, held
         pairs = static_pairs(lines, slow)
+        tags = parsed.slow_tags
         taken = -1  # the second line of the latest pair read whole
         try:
             for k, index in enumerate(slow):
@@ -451,7 +468,11 @@ class NmeaDecoder(LineDecoder):
                     taken = index + 1
                     continue
                 self._line = index
-                self.feed(lines[index])
+                tag = tags.get(index)
+                if tag is None:
+                    self.feed(lines[index])
+                else:
+                    self._feed_tagged(lines[index], tag)
             self._held = None
             if held:
                 self._decode_held(held)

@@ -24,7 +24,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -96,6 +96,16 @@ _SIXBIT[list(b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW")] = np.arange(40)
 _SIXBIT[list(b"`abcdefghijklmnopqrstuvw")] = np.arange(40, 64)
 
 
+class SlowTag(NamedTuple):
+    """What the per-line reader takes from a line's leading tag block, read column-wise."""
+
+    offset: int
+    """Where the sentence starts in the line."""
+    t: float | None
+    """[s] the ``c:`` time."""
+    station: str | None
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedLines:
     """A batch of lines with the bulk-decodable ones parsed; the arrays have one row per such line."""
@@ -120,6 +130,8 @@ class ParsedLines:
     """Per row: the position report's values (meaningful on ``POSITION`` rows only)."""
     identity: dict[int, StaticIdentity]
     """The identity each ``STATIC`` row gives, by row."""
+    slow_tags: dict[int, SlowTag]
+    """Lines among ``slow`` that start with a tag block this function has read and found right, by line."""
 
 
 def _gather(arr: npt.NDArray[np.uint8], start: IntArray, width: int) -> npt.NDArray[np.uint8]:
@@ -240,6 +252,7 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     tag_sum_ok = np.ones(n, dtype=bool)
     sentence = at.copy()
     station = np.full(n, None, dtype=object)
+    tag_ready = np.zeros(n, dtype=bool)
     if len(rows):
         p = at[rows]
         after = np.searchsorted(backslashes, p + 1)
@@ -294,6 +307,7 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
         _stations(arr, joined, rows[owner[s_fields]], field_start[s_fields] + 2, field_end[s_fields], station)
         ok[rows[~good]] = False
         sentence[rows] = np.where(good, q + 1, p)
+        tag_ready[rows] = good & tag_sum_ok[rows] & ~tag_malformed[rows] & (p == starts[rows])
     else:
         xor = None
 
@@ -366,6 +380,17 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     fast = np.zeros(n, dtype=bool)
     fast[rows] = True
     values = reports(batch)
+    ready = np.flatnonzero(tag_ready & ~fast)
+    slow_tags = {
+        line: SlowTag(offset, None if t != t else t, name)
+        for line, offset, t, name in zip(
+            ready.tolist(),
+            (sentence[ready] - starts[ready]).tolist(),
+            tag_t[ready].tolist(),
+            station[ready].tolist(),
+            strict=True,
+        )
+    }
     return ParsedLines(
         slow=np.flatnonzero(~fast).tolist(),
         line=rows,
@@ -378,6 +403,7 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
         mmsi=batch.mmsi[keep],
         values=Reports(values.lat[keep], values.lon[keep], values.sog_mps[keep], values.cog_deg[keep]),
         identity=dict(zip(renumbered[list(identity)].tolist(), identity.values(), strict=True)),
+        slow_tags=slow_tags,
     )
 
 
