@@ -601,7 +601,7 @@ class NmeaDecoder(LineDecoder):
         n = len(rows)
         hits: list[int] = []
         if self._identified:
-            used = np.unique(code)
+            used = np.flatnonzero(np.bincount(code, minlength=len(keys)))
             known_mmsi = np.fromiter(self._identified, dtype=np.int64, count=len(self._identified))
             hits = used[np.isin(unique[used], known_mmsi)].tolist()
         identities = [self._identities.get(keys[k]) for k in hits]
