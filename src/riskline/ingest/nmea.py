@@ -363,10 +363,8 @@ class NmeaDecoder(LineDecoder):
             stats.read += int(other.sum())
             stats.reject("unsupported_type", int(other.sum()))
         statics = np.flatnonzero(good & (parsed.kind == STATIC)).tolist()
-        if statics:
-            deferred += [self._static(parsed, row) for row in statics]
-        if deferred:
-            deferred = self._without_idle_reports(deferred)
+        if deferred or statics:
+            deferred = self._without_idle_reports(deferred, parsed, statics)
         rows = np.flatnonzero(good & (parsed.kind == POSITION))
         unique, code = np.unique(parsed.mmsi[rows], return_inverse=True)
         keys = self._keys_of(unique.tolist())
@@ -385,37 +383,55 @@ class NmeaDecoder(LineDecoder):
             batch = interleave(batch, ordered, np.searchsorted(batch_lines, lines_out)) if len(batch) else ordered
         return [batch] if len(batch) else []
 
-    def _without_idle_reports(self, deferred: list[_Deferred]) -> list[_Deferred]:
-        """The held-back reports less those of platforms whose every report only repeats the identity already known
-        (a static sent again): ``_apply_report`` would only count each accepted, and those platforms' positions may
-        pass the gates column-wise."""
-        memory = self._identities
+    def _without_idle_reports(
+        self, deferred: list[_Deferred], parsed: ParsedLines, statics: list[int]
+    ) -> list[_Deferred]:
+        """The held-back reports and those of the static rows ``statics``, less those of platforms whose every report
+        only repeats the identity already known (a static sent again): ``_apply_report`` would only count each
+        accepted, and those platforms' positions may pass the gates column-wise."""
         busy: set[int] = set()
         idle = False
         for held in deferred:
             report = held.report
             if held.msg_type in POSITION_TYPES and report.lat is not None and report.lon is not None:
                 busy.add(report.mmsi)
-                continue
-            known = memory.get(f"mmsi:{report.mmsi:09d}")
-            if known is None:
-                same = report.name is None and report.callsign is None and report.ship_type is None
+            elif self._repeats(report.mmsi, report.name, report.callsign, report.ship_type):
+                idle = True
             else:
-                same = (
-                    (report.callsign is None or report.callsign == known.callsign)
-                    and (report.name is None or report.name == known.name)
-                    and (report.ship_type is None or report.ship_type == known.ship_type)
+                busy.add(report.mmsi)
+        mmsis = parsed.mmsi[statics].tolist()
+        repeats: dict[tuple[int, StaticIdentity], bool] = {}  # the same static comes many times in a batch
+        for mmsi, row in zip(mmsis, statics, strict=True):
+            identity = parsed.identity[row]
+            same = repeats.get((mmsi, identity))
+            if same is None:
+                same = repeats[mmsi, identity] = self._repeats(
+                    mmsi, identity.name, identity.callsign, identity.ship_type
                 )
             if same:
                 idle = True
             else:
-                busy.add(report.mmsi)
+                busy.add(mmsi)
         if not idle:
-            return deferred
+            return deferred + [self._static(parsed, row) for row in statics]
         kept = [held for held in deferred if held.report.mmsi in busy]
-        if len(kept) < len(deferred):
-            self._accept(sum(held.units for held in deferred if held.report.mmsi not in busy))
-        return kept
+        dropped = sum(held.units for held in deferred if held.report.mmsi not in busy)
+        kept_rows = [row for mmsi, row in zip(mmsis, statics, strict=True) if mmsi in busy]
+        dropped += len(statics) - len(kept_rows)
+        if dropped:
+            self._accept(dropped)
+        return kept + [self._static(parsed, row) for row in kept_rows]
+
+    def _repeats(self, mmsi: int, name: str | None, callsign: str | None, ship_type: int | None) -> bool:
+        """Whether an identity update with these fields would change nothing of what is known."""
+        known = self._identities.get(f"mmsi:{mmsi:09d}")
+        if known is None:
+            return name is None and callsign is None and ship_type is None
+        return (
+            (callsign is None or callsign == known.callsign)
+            and (name is None or name == known.name)
+            and (ship_type is None or ship_type == known.ship_type)
+        )
 
     def _keys_of(self, mmsis: list[int]) -> list[str]:
         """The platform key of each MMSI (``mmsi:%09d``), each made once per decoder."""
