@@ -24,6 +24,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -456,12 +457,13 @@ def static_pairs(lines: Sequence[bytes], slow: Sequence[int]) -> dict[int, Stati
     texts = [match.string for _, match in found]
     base = np.zeros(len(texts), dtype=np.int64)
     base[1:] = np.cumsum([len(text) for text in texts[:-1]])
-    spans = np.array([[match.span(group) for group in _SUMMED] for _, match in found], dtype=np.int64)
-    given = np.array([[int(match.group(group), 16) for group in _SUMS] for _, match in found], dtype=np.int64)
+    spans = np.array([itemgetter(*_SUMMED)(match.regs) for _, match in found], dtype=np.int64)
+    hexes = b"".join([b"".join(match.group(*_SUMS)) for _, match in found])
+    given = np.frombuffer(bytes.fromhex(hexes.decode()), dtype=np.uint8).reshape(len(found), len(_SUMS))
     joined = b"".join(texts)
     xor = _prefix_xor(np.frombuffer(joined, dtype=np.uint8), len(joined))
     spans += base[:, None, None]
-    summed = np.all((xor[spans[:, :, 1]] ^ xor[spans[:, :, 0]]).astype(np.int64) == given, axis=1).tolist()
+    summed = np.all((xor[spans[:, :, 1]] ^ xor[spans[:, :, 0]]) == given, axis=1).tolist()
     found = [pair for pair, right in zip(found, summed, strict=True) if right]
     if not found:
         return {}
