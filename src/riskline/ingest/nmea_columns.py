@@ -9,7 +9,9 @@ decodes with its generic field plan, so always ``unsupported_type`` (``OTHER``).
 per-line reader does before any state is involved: both checksums (IEC 61162-1 §7.2.3 XOR, one cumulative XOR
 over the batch), the tag block's ``s:`` station and ``c:`` time (digits only here), the leading epoch, the time in
 the receiver fields, and the field decoding (``ais_bulk``, pyais its oracle). Each picked line gets its time and
-the reason it is rejected, if it is. Every other line is left to the per-line reader (``NmeaDecoder.feed``).
+the reason it is rejected, if it is. Every other line is left to the per-line reader (``NmeaDecoder.feed``), but
+for two helps: ``ParsedLines.slow_tags`` hands it the tag blocks already read, and ``static_pairs`` reads the
+statics sent in two fragments on adjacent lines with grouped tag blocks (``g:1-2-id``, ``g:2-2-id``).
 ``chain_admits`` is the jump gate (``gate.JumpGate``) run optimistically on whole columns, ``BulkJumpGate`` the
 gate whose anchors it reads and settles at once.
 
