@@ -115,13 +115,13 @@ class _Words:
     __slots__ = ("_words",)
 
     def __init__(self, values: npt.NDArray[np.uint8]) -> None:
-        six = values.astype(np.int64)
+        six = values[:, :WIDTH].astype(np.int64)
         self._words: list[tuple[IntArray, int, int]] = []  # (word, first bit, bits)
         for first in range(0, WIDTH, 10):
-            word = np.zeros(len(values), dtype=np.int64)
-            for column in range(first, min(first + 10, WIDTH)):
-                word = (word << 6) | six[:, column]
-            self._words.append((word, 6 * first, 6 * (min(first + 10, WIDTH) - first)))
+            last = min(first + 10, WIDTH)
+            weights = np.left_shift(np.int64(1), 6 * np.arange(last - first - 1, -1, -1, dtype=np.int64))
+            word: IntArray = six[:, first:last] @ weights  # exact: below 2**60
+            self._words.append((word, 6 * first, 6 * (last - first)))
 
     def field(self, start: int, width: int, *, signed: bool = False) -> IntArray:
         end = start + width
