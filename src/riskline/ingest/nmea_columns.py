@@ -91,7 +91,8 @@ _UPPER = _table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _UPPER_DIGIT = _DIGIT | _UPPER
 _LOWER = _table(b"abcdefghijklmnopqrstuvwxyz")
 _FILL = _table(b"012345")
-_UNARMOURED = bytes(0 if 48 <= value <= 87 or 96 <= value <= 119 else 1 for value in range(256))
+_ARMOUR = b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"
+_ARMOURED = _table(_ARMOUR)
 _HEX = np.full(256, -1, dtype=np.int64)
 _HEX[list(b"0123456789ABCDEF")] = np.arange(16)
 _SIXBIT = np.zeros(256, dtype=np.uint8)
@@ -338,15 +339,18 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     ok &= (_HEX[arr[c5 + 3]] >= 0) & (_HEX[arr[c5 + 4]] >= 0)
     rows = np.flatnonzero(ok)
     payload_start, payload_end = c4[rows] + 1, c5[rows]
-    if len(rows):
-        unarmoured = np.frombuffer(joined.translate(_UNARMOURED), dtype=np.int8)  # 1 where not 0-W or `-w
-        bounds = np.column_stack([payload_start, payload_end]).ravel()  # payloads are in order, apart, not empty
-        armoured = np.add.reduceat(unarmoured, bounds, dtype=np.int32)[::2] == 0
-        rows, payload_start, payload_end = rows[armoured], payload_start[armoured], payload_end[armoured]
     length = payload_end - payload_start
-    usable = 6 * length - (arr[c5[rows] + 1].astype(np.int64) - 48)  # [bits]
     chars = _gather(arr, payload_start, WIDTH)
-    chars[np.arange(WIDTH) >= length[:, None]] = ord("0")
+    beyond = np.arange(WIDTH) >= length[:, None]
+    armoured: BoolArray = (_ARMOURED[chars] | beyond).all(axis=1)  # the first WIDTH characters, then the rest
+    longer = np.flatnonzero(armoured & (length > WIDTH))
+    rest_start, rest_end = (payload_start[longer] + WIDTH).tolist(), payload_end[longer].tolist()
+    for k, a, z in zip(longer.tolist(), rest_start, rest_end, strict=True):
+        armoured[k] = not joined[a:z].translate(None, _ARMOUR)
+    rows, payload_start, payload_end = rows[armoured], payload_start[armoured], payload_end[armoured]
+    length, chars, beyond = length[armoured], chars[armoured], beyond[armoured]
+    usable = 6 * length - (arr[c5[rows] + 1].astype(np.int64) - 48)  # [bits]
+    chars[beyond] = ord("0")
     batch = decode_sixbit_positions(_SIXBIT[chars], usable)
     kind = np.full(len(rows), -1, dtype=np.int64)
     kind[batch.complete] = POSITION
