@@ -342,7 +342,7 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     length = payload_end - payload_start
     chars = _gather(arr, payload_start, WIDTH)
     beyond = np.arange(WIDTH) >= length[:, None]
-    armoured: BoolArray = (_ARMOURED[chars] | beyond).all(axis=1)  # the first WIDTH characters, then the rest
+    armoured = np.all(_ARMOURED[chars] | beyond, axis=1, keepdims=True)[:, 0]  # first WIDTH characters, then the rest
     longer = np.flatnonzero(armoured & (length > WIDTH))
     rest_start, rest_end = (payload_start[longer] + WIDTH).tolist(), payload_end[longer].tolist()
     for k, a, z in zip(longer.tolist(), rest_start, rest_end, strict=True):
