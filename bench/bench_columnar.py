@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -130,15 +131,57 @@ def _ais_table(path: Path, runs: int) -> str:
     )
 
 
+_TAG_BLOCK = re.compile(rb"\\([^\\*]*)\*([0-9A-Fa-f]{2})\\")
+_TAG_TIME = re.compile(rb"(?<![^,])([ct]):(\d+)(?![^,])")
+
+
+def _xor(data: bytes) -> int:
+    value = 0
+    for byte in data:
+        value ^= byte
+    return value
+
+
+def shifted_copies(source: bytes, copies: int) -> bytes:
+    """``copies`` copies of an NMEA file recorded with tag blocks, one after the other in time: copy ``k`` has every
+    tag-block time (``c:``, and the receiver's ``t:``) shifted by ``k`` times the file's span (its latest ``c:``
+    second minus its earliest, plus one), each tag block's checksum (IEC 61162-1: XOR of the bytes between the
+    backslash and the ``*``) changed by exactly the bytes that changed, so that a wrong one stays wrong. Everything
+    else (MMSIs, payloads, stations) is left as recorded: each ship carries on from where the previous copy left it
+    at the time the copy starts, as a real receiver's next minute would show, but for the jump back to its first
+    position."""
+    seconds = [int(v) for v in re.findall(rb"(?<![^,\\])c:(\d{9,10})(?=[,*])", source)]
+    span = max(seconds) - min(seconds) + 1 if seconds else 0  # [s]
+    parts = [source]
+    for k in range(1, copies):
+        offset = k * span  # [s]
+
+        def shift_time(found: re.Match[bytes], offset: int = offset) -> bytes:
+            value = int(found.group(2))
+            shifted = value + (offset * 1000 if value > 1e11 else offset)
+            return found.group(1) + b":" + str(shifted).encode()
+
+        def shift_block(found: re.Match[bytes]) -> bytes:
+            fields = found.group(1)
+            shifted = _TAG_TIME.sub(shift_time, fields)
+            given = int(found.group(2), 16) ^ _xor(fields) ^ _xor(shifted)
+            return b"\\" + shifted + b"*%02X\\" % given
+
+        parts.append(_TAG_BLOCK.sub(shift_block, source))
+    return b"".join(parts)
+
+
 def bench_ais(tmp: Path, copies: int, runs: int) -> str:
     source = (shared_dir() / "data" / "ais" / "test_data_20211101.nm4").read_bytes()
     path = tmp / "ais.nm4"
-    path.write_bytes(source * copies)
+    path.write_bytes(shifted_copies(source, copies))
     ships = 3000 if copies >= 50 else 300
     hour = busy_baltic_hour(shared_dir() / "data", tmp / "busy_ais", ships=ships, aircraft=10)
     return (
-        f"`test_data_20211101.nm4` × {copies} (real receiver data: statics, multi-sentence messages, other types), "
-        f"median of {runs} runs, A B C alternated:\n\n{_ais_table(path, runs)}\n\n"
+        f"`test_data_20211101.nm4` × {copies} (real receiver data: statics, multi-sentence messages, other types; "
+        "each copy's tag-block times shifted by the file's span and the tag-block checksums recomputed "
+        "(`shifted_copies`), so the copies follow one another in time as a longer recording would; MMSIs and "
+        f"payloads as recorded), median of {runs} runs, A B C alternated:\n\n{_ais_table(path, runs)}\n\n"
         f"The busy Baltic hour's AIS file ({hour.ship_reports:,} type 1 reports of {ships:,} ships, tag blocks):"
         f"\n\n{_ais_table(hour.nmea_path, runs)}"
     )

@@ -17,7 +17,15 @@ from ingest_support import balanced
 from pyais.util import checksum
 
 from riskline.ingest.nmea import NmeaDecoder
-from riskline.ingest.nmea_columns import _PLAIN_OTHER, OTHER, POSITION, STATIC, parse_lines
+from riskline.ingest.nmea_columns import (
+    _PLAIN_OTHER,
+    OTHER,
+    POSITION,
+    STATIC,
+    _XorPrefix,
+    parse_lines,
+    static_pairs,
+)
 from riskline.ingest.observation import Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.sources import read_path, read_path_batches
@@ -295,3 +303,123 @@ def test_many_stations_of_every_length_in_one_batch_read_alike() -> None:
     _agree(lines, ReaderOptions, [len(lines), 5])
     got, _ = _as_columns(lines, ReaderOptions(), [len(lines)])
     assert [o.station for o in got] == [station or None for station in stations * 3]
+
+
+# --- statics in two fragments with grouped tag blocks (``static_pairs``) ----------------------------------------
+
+
+def _fragments(payload: bytes, fill: int, split: int, seq: str, channel: str, talker: bytes = b"AIVDM") -> list[bytes]:
+    bodies = [
+        b"%s,2,1,%s,%s,%s,0" % (talker, seq.encode(), channel.encode(), payload[:split]),
+        b"%s,2,2,%s,%s,%s,%d" % (talker, seq.encode(), channel.encode(), payload[split:], fill),
+    ]
+    return [b"!%s*%02X" % (body, checksum(body)) for body in bodies]
+
+
+def _grouped(sentence: bytes, fields: str) -> bytes:
+    tag = fields.encode()
+    return b"\\%s*%02X\\%s\n" % (tag, checksum(tag), sentence)
+
+
+def _static_payload(msg_type: int, mmsi: int, name: str) -> tuple[bytes, int]:
+    if msg_type == 5:
+        fields = {"type": 5, "mmsi": mmsi, "shipname": name, "callsign": "N1", "ship_type": 35}
+    else:
+        fields = {"type": 24, "mmsi": mmsi, "partno": 0, "shipname": name}
+    sentences = [pyais.NMEAMessage(s.encode()) for s in pyais.encode_dict(fields, talker_id="AI", seq_id=1)]
+    return b"".join(s.payload for s in sentences), sentences[-1].fill_bits
+
+
+@st.composite
+def _grouped_lines(draw: st.DrawFn) -> list[bytes]:
+    out: list[bytes] = []
+    t = T0
+    group = 3454
+    for _ in range(draw(st.integers(1, 30))):
+        t += draw(st.sampled_from([0, 1, 4, 9, 11, 30]))
+        group += draw(st.sampled_from([0, 1, 1, 1]))  # now and then a group id used again
+        mmsi = draw(st.sampled_from(_MMSIS))
+        kind = draw(st.sampled_from(["pair"] * 6 + ["lone first", "lone second", "position", "apart", "swapped"]))
+        if kind == "position":
+            out.append(_tagged(_position(mmsi, 57.0, 11.0), t, draw(st.sampled_from(["41925", "7"]))))
+            continue
+        payload, fill = _static_payload(draw(st.sampled_from([5, 5, 24])), mmsi, draw(st.sampled_from(["A", "NAVY"])))
+        cut = draw(st.sampled_from([0, 0, 0, 1, 20]))  # a static too short for its fields
+        if cut:
+            payload, fill = payload[:-cut], 0
+        split = draw(st.integers(1, len(payload) - 1))
+        seq, channel = draw(st.sampled_from(["", "1", "7"])), draw(st.sampled_from(["", "A", "B"]))
+        talker = draw(st.sampled_from([b"AIVDM", b"AIVDM", b"AIVDO", b"BSVDM"]))
+        first, second = _fragments(payload, fill, split, seq, channel, talker)
+        station = draw(st.sampled_from(["41925", "41925", "7"]))
+        first_tags = [
+            f"g:1-2-{group},s:{station},c:{t},t:{t + 70}",
+            f"s:{station},g:1-2-{group},c:{t}",
+            f"g:1-2-{group},c:{t}",  # no station
+            f"g:1-2-{group},s:{station}",  # no time
+            f"g:1-2-0{group},s:{station},c:{t}",
+        ]
+        second_tags = [f"g:2-2-{group}"] * 4 + [
+            f"g:2-2-{group},s:{station}",
+            f"g:2-2-{group},s:9",
+            f"g:2-2-{group},c:{t + 1}",
+            f"g:2-2-{group + 1}",
+            f"g:1-2-{group}",
+        ]
+        first_tag, second_tag = draw(st.sampled_from(first_tags)), draw(st.sampled_from(second_tags))
+        lines = [_grouped(first, first_tag), _grouped(second, second_tag)]
+        spoil = draw(st.sampled_from([None] * 8 + [0, 1]))
+        if spoil is not None:
+            star = lines[spoil].rfind(b"*")
+            lines[spoil] = lines[spoil][: star + 1] + b"00\n"
+        if kind == "lone first":
+            lines = lines[:1]
+        elif kind == "lone second":
+            lines = lines[1:]
+        elif kind == "apart":
+            lines.insert(1, _tagged(_position(mmsi, 57.0, 11.0), t, station))
+        elif kind == "swapped":
+            lines.reverse()
+        out += lines
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_grouped_lines(), st.lists(st.integers(1, 40), min_size=1, max_size=4))
+def test_grouped_two_fragment_statics_read_alike(lines: list[bytes], sizes: list[int]) -> None:
+    _agree(lines, ReaderOptions, sizes)
+
+
+def test_open_groups_are_dropped_as_reading_one_by_one_does() -> None:
+    payload, fill = _static_payload(5, 273_000_001, "NAVY")
+    first, second = _fragments(payload, fill, 40, "3", "A")
+    pair = [_grouped(first, f"g:1-2-7,s:41925,c:{T0}"), _grouped(second, "g:2-2-7")]
+    lone = [_grouped(first, f"g:1-2-6,s:41925,c:{T0 - 5}"), _grouped(second, "g:2-2-5")]
+    lines = [lone[0], *pair, lone[1], *pair, *pair]  # an open group of the same key; timed out at T0 + 20
+    lines += [_tagged(_position(273_000_002, 57.0, 11.0), T0 + 20), lone[0], *pair]
+    for sizes in ([len(lines)], [1], [2], [3, 5]):
+        stats = _agree(lines, ReaderOptions, sizes)
+        assert stats.rejected["incomplete_multipart"] > 0
+
+
+def test_the_real_receiver_files_statics_in_two_fragments_are_read_without_pyais(ais_dir: Path) -> None:
+    lines = (ais_dir / "test_data_20211101.nm4").read_bytes().splitlines(keepends=True)
+    parsed = parse_lines(lines, b"".join(lines))
+    pairs = static_pairs(lines, parsed.slow)
+    assert len(pairs) == 18  # every type 5 of the file: two adjacent fragments, g:1-2-id then g:2-2-id
+    assert all(lines[k].startswith(b"\\g:1-2-") and lines[k + 1].startswith(b"\\g:2-2-") for k in pairs)
+    stats = IngestStats()
+    decoder = NmeaDecoder(stats)
+    got = [o for batch in decoder.feed_columns(lines) for o in batch.observations()]
+    assert got == _one_by_one(lines, ReaderOptions())[0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=300))
+def test_xor_prefix_by_words_is_the_xor_of_the_bytes_before(data: bytes) -> None:
+    arr = np.frombuffer(data + b"\0" * 64, dtype=np.uint8)
+    got = _XorPrefix(arr, len(data)).at(np.arange(len(data) + 1)).tolist()
+    expected = [0]
+    for byte in data:
+        expected.append(expected[-1] ^ byte)
+    assert got == expected

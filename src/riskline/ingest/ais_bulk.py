@@ -115,13 +115,13 @@ class _Words:
     __slots__ = ("_words",)
 
     def __init__(self, values: npt.NDArray[np.uint8]) -> None:
-        six = values.astype(np.int64)
+        six = values[:, :WIDTH].astype(np.int64)
         self._words: list[tuple[IntArray, int, int]] = []  # (word, first bit, bits)
         for first in range(0, WIDTH, 10):
-            word = np.zeros(len(values), dtype=np.int64)
-            for column in range(first, min(first + 10, WIDTH)):
-                word = (word << 6) | six[:, column]
-            self._words.append((word, 6 * first, 6 * (min(first + 10, WIDTH) - first)))
+            last = min(first + 10, WIDTH)
+            weights = np.left_shift(np.int64(1), 6 * np.arange(last - first - 1, -1, -1, dtype=np.int64))
+            word: IntArray = six[:, first:last] @ weights  # exact: below 2**60
+            self._words.append((word, 6 * first, 6 * (last - first)))
 
     def field(self, start: int, width: int, *, signed: bool = False) -> IntArray:
         end = start + width
@@ -178,15 +178,21 @@ def decode_sixbit_positions(values: npt.NDArray[np.uint8], usable: IntArray) -> 
     course_a, course_b = bits.field(116, 12), bits.field(112, 12)
     heading_a, heading_b = bits.field(128, 9), bits.field(124, 9)
     second_a, second_b = bits.field(137, 6), bits.field(133, 6)
-    lon_27, lat_27 = bits.field(44, 18, signed=True), bits.field(62, 17, signed=True)
-    speed_27, course_27 = bits.field(79, 6), bits.field(85, 9)
-
-    lat = np.where(long_range, _degrees(lat_27, 10000), np.where(class_b, _degrees(lat_b, 10), _degrees(lat_a, 10)))
-    lon = np.where(long_range, _degrees(lon_27, 10000), np.where(class_b, _degrees(lon_b, 10), _degrees(lon_a, 10)))
-    speed = np.where(long_range, speed_27.astype(np.float64), np.where(class_b, speed_b, speed_a) / 10.0)
-    course = np.where(long_range, course_27.astype(np.float64), np.where(class_b, course_b, course_a) / 10.0)
-    heading = np.where(long_range, 0, np.where(class_b, heading_b, heading_a))
-    second = np.where(long_range, -1, np.where(class_b, second_b, second_a))
+    lat = np.where(class_b, _degrees(lat_b, 10), _degrees(lat_a, 10))
+    lon = np.where(class_b, _degrees(lon_b, 10), _degrees(lon_a, 10))
+    speed = np.where(class_b, speed_b, speed_a) / 10.0
+    course = np.where(class_b, course_b, course_a) / 10.0
+    heading = np.where(class_b, heading_b, heading_a)
+    second = np.where(class_b, second_b, second_a)
+    if long_range.any():
+        lon_27, lat_27 = bits.field(44, 18, signed=True), bits.field(62, 17, signed=True)
+        speed_27, course_27 = bits.field(79, 6), bits.field(85, 9)
+        lat = np.where(long_range, _degrees(lat_27, 10000), lat)
+        lon = np.where(long_range, _degrees(lon_27, 10000), lon)
+        speed = np.where(long_range, speed_27.astype(np.float64), speed)
+        course = np.where(long_range, course_27.astype(np.float64), course)
+        heading = np.where(long_range, 0, heading)
+        second = np.where(long_range, -1, second)
     return PositionBatch(
         complete, msg_type, mmsi, lat, lon, speed, course, np.asarray(heading, dtype=np.int64),
         np.asarray(second, dtype=np.int64),

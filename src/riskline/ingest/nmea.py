@@ -63,9 +63,12 @@ from riskline.ingest.nmea_columns import (
     STATIC,
     BulkJumpGate,
     ParsedLines,
+    SlowTag,
+    StaticPair,
     chain_admits,
     interleave,
     parse_lines,
+    static_pairs,
 )
 from riskline.ingest.observation import Domain, Observation
 from riskline.ingest.options import ReaderOptions
@@ -234,6 +237,21 @@ class NmeaDecoder(LineDecoder):
                 station = self._group_station_of(tag)
             text = text[end + 1 :]
             first = text[0]
+        return self._after_tag(text, first, t_line, station)
+
+    def _feed_tagged(self, line: bytes, tag: SlowTag) -> tuple[Observation, ...]:
+        """``feed`` for a line that starts with a right tag block already read (``nmea_columns.SlowTag``)."""
+        self._stats.bytes_read += len(line)
+        text = line.strip()[tag.offset :]
+        try:
+            return self._after_tag(text, text[0], tag.t, tag.station)
+        except Rejected as rejected:
+            return self._reject(rejected.reason)
+
+    def _after_tag(
+        self, text: bytes, first: int, t_line: float | None, station: str | None
+    ) -> tuple[Observation, ...]:
+        """The rest of ``_sentence``: the sentence after any leading time and tag block."""
         if first == _DOLLAR:
             return self._proprietary(text)
         if first != _BANG:
@@ -318,7 +336,9 @@ class NmeaDecoder(LineDecoder):
 
         The common lines (``nmea_columns.parse_lines``: position reports, statics, types riskline does not use) are
         checked, timed and decoded as arrays. The others go through ``feed`` in input order with their reports held
-        back (``_Deferred``; the statics among whole messages decoded in bulk, ``_decode_held``). Then the held
+        back (``_Deferred``; the statics among whole messages decoded in bulk, ``_decode_held``; a static in two
+        adjacent fragments read without pyais, ``_static_pair``). Reports that only repeat a known identity are
+        counted and dropped (``_without_idle_reports``). Then the held
         reports and the statics, with the common position reports of the platforms they concern, go through
         ``_apply_report`` in input order, while every other platform's position reports pass the gates
         column-wise (the jump gate optimistically, ``chain_admits``, sequentially for a platform whose fixes do not
@@ -345,8 +365,8 @@ class NmeaDecoder(LineDecoder):
             stats.read += int(other.sum())
             stats.reject("unsupported_type", int(other.sum()))
         statics = np.flatnonzero(good & (parsed.kind == STATIC)).tolist()
-        if statics:
-            deferred += [self._static(parsed, row) for row in statics]
+        if deferred or statics:
+            deferred = self._without_idle_reports(deferred, parsed, statics)
         rows = np.flatnonzero(good & (parsed.kind == POSITION))
         unique, code = np.unique(parsed.mmsi[rows], return_inverse=True)
         keys = self._keys_of(unique.tolist())
@@ -362,12 +382,58 @@ class NmeaDecoder(LineDecoder):
         batch, batch_lines = self._columns(parsed, rows[~in_order], code[~in_order], keys, unique)
         if observations:
             ordered = ObservationBatch.from_observations(observations)
-            if len(batch):
-                every = np.concatenate([batch_lines, np.array(lines_out, dtype=np.int64)])
-                batch = interleave(batch, ordered, np.argsort(every, kind="stable"))
-            else:
-                batch = ordered
+            batch = interleave(batch, ordered, np.searchsorted(batch_lines, lines_out)) if len(batch) else ordered
         return [batch] if len(batch) else []
+
+    def _without_idle_reports(
+        self, deferred: list[_Deferred], parsed: ParsedLines, statics: list[int]
+    ) -> list[_Deferred]:
+        """The held-back reports and those of the static rows ``statics``, less those of platforms whose every report
+        only repeats the identity already known (a static sent again): ``_apply_report`` would only count each
+        accepted, and those platforms' positions may pass the gates column-wise."""
+        busy: set[int] = set()
+        idle = False
+        for held in deferred:
+            report = held.report
+            if held.msg_type in POSITION_TYPES and report.lat is not None and report.lon is not None:
+                busy.add(report.mmsi)
+            elif self._repeats(report.mmsi, report.name, report.callsign, report.ship_type):
+                idle = True
+            else:
+                busy.add(report.mmsi)
+        mmsis = parsed.mmsi[statics].tolist()
+        repeats: dict[tuple[int, StaticIdentity], bool] = {}  # the same static comes many times in a batch
+        for mmsi, row in zip(mmsis, statics, strict=True):
+            identity = parsed.identity[row]
+            same = repeats.get((mmsi, identity))
+            if same is None:
+                same = repeats[mmsi, identity] = self._repeats(
+                    mmsi, identity.name, identity.callsign, identity.ship_type
+                )
+            if same:
+                idle = True
+            else:
+                busy.add(mmsi)
+        if not idle:
+            return deferred + [self._static(parsed, row) for row in statics]
+        kept = [held for held in deferred if held.report.mmsi in busy]
+        dropped = sum(held.units for held in deferred if held.report.mmsi not in busy)
+        kept_rows = [row for mmsi, row in zip(mmsis, statics, strict=True) if mmsi in busy]
+        dropped += len(statics) - len(kept_rows)
+        if dropped:
+            self._accept(dropped)
+        return kept + [self._static(parsed, row) for row in kept_rows]
+
+    def _repeats(self, mmsi: int, name: str | None, callsign: str | None, ship_type: int | None) -> bool:
+        """Whether an identity update with these fields would change nothing of what is known."""
+        known = self._identities.get(f"mmsi:{mmsi:09d}")
+        if known is None:
+            return name is None and callsign is None and ship_type is None
+        return (
+            (callsign is None or callsign == known.callsign)
+            and (name is None or name == known.name)
+            and (ship_type is None or ship_type == known.ship_type)
+        )
 
     def _keys_of(self, mmsis: list[int]) -> list[str]:
         """The platform key of each MMSI (``mmsi:%09d``), each made once per decoder."""
@@ -406,12 +472,25 @@ class NmeaDecoder(LineDecoder):
         deferred: list[_Deferred] = []
         held: list[_Held] = []
         self._deferred, self._held = deferred, held
+        pairs = static_pairs(lines, slow)
+        tags = parsed.slow_tags
+        taken = -1  # the second line of the latest pair read whole
         try:
             for k, index in enumerate(slow):
                 if assembler.pending and now[k] > -math.inf:
                     assembler.evict(now[k])
+                if index == taken:
+                    continue
+                pair = pairs.get(index)
+                if pair is not None and self._static_pair(pair, lines, deferred):
+                    taken = index + 1
+                    continue
                 self._line = index
-                self.feed(lines[index])
+                tag = tags.get(index)
+                if tag is None:
+                    self.feed(lines[index])
+                else:
+                    self._feed_tagged(lines[index], tag)
             self._held = None
             if held:
                 self._decode_held(held)
@@ -420,6 +499,19 @@ class NmeaDecoder(LineDecoder):
         if assembler.pending and now[-1] > -math.inf:
             assembler.evict(now[-1])
         return deferred
+
+    def _static_pair(self, pair: StaticPair, lines: Sequence[bytes], deferred: list[_Deferred]) -> bool:
+        """What feeding a static's two adjacent fragment lines does (``nmea_columns.static_pairs``), without pyais:
+        False, having done nothing ``feed`` would not do first, when a group of its key is open."""
+        if not self._assembler.add_adjacent(pair.key, pair.t, pair.t):
+            return False
+        self._stats.bytes_read += len(lines[pair.first]) + len(lines[pair.first + 1])
+        self._timed = True
+        self._group_station_of(TagBlock(pair.t, pair.station, pair.group, True))
+        identity = pair.identity
+        report = AisReport(pair.mmsi, name=identity.name, callsign=identity.callsign, ship_type=identity.ship_type)
+        deferred.append(_Deferred(pair.first + 1, report, pair.msg_type, 2, pair.t, pair.station))
+        return True
 
     def _decode_held(self, held: list[_Held]) -> None:
         """Decode the held-back messages: statics (type 5, type 24 A/B) in bulk (``ais_bulk.decode_statics``),
@@ -527,7 +619,7 @@ class NmeaDecoder(LineDecoder):
         n = len(rows)
         hits: list[int] = []
         if self._identified:
-            used = np.unique(code)
+            used = np.flatnonzero(np.bincount(code, minlength=len(keys)))
             known_mmsi = np.fromiter(self._identified, dtype=np.int64, count=len(self._identified))
             hits = used[np.isin(unique[used], known_mmsi)].tolist()
         identities = [self._identities.get(keys[k]) for k in hits]

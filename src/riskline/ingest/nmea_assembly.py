@@ -78,6 +78,21 @@ class MultipartAssembler(Counting):
         for key in list(self._pending):
             self._drop(key)
 
+    def add_adjacent(self, key: GroupKey, t: float, now: float | None) -> bool:
+        """What ``add`` does with the fragments of a message that come one after the other, the first at time ``t``
+        and data time ``now``, the others with no time: the timeouts, the room made for its group and its group
+        opened and closed at once. False, with only the timeouts run, when a group of ``key`` is open: then the
+        fragments must go through ``add``."""
+        if now is not None and self._pending:
+            self.evict(now)
+        if key in self._pending:
+            return False
+        if len(self._pending) >= self._max_pending:
+            self._drop(next(iter(self._pending)))
+        if now is not None and now < self._earliest:
+            self._earliest = now
+        return True
+
     def add(self, sentence: Any, t: float | None, station: str | None, now: float | None) -> AssembledMessage | None:
         """Add one fragment (a pyais ``AISSentence`` with a valid checksum); the whole message once complete."""
         if now is not None and self._pending:

@@ -9,7 +9,9 @@ decodes with its generic field plan, so always ``unsupported_type`` (``OTHER``).
 per-line reader does before any state is involved: both checksums (IEC 61162-1 §7.2.3 XOR, one cumulative XOR
 over the batch), the tag block's ``s:`` station and ``c:`` time (digits only here), the leading epoch, the time in
 the receiver fields, and the field decoding (``ais_bulk``, pyais its oracle). Each picked line gets its time and
-the reason it is rejected, if it is. Every other line is left to the per-line reader (``NmeaDecoder.feed``).
+the reason it is rejected, if it is. Every other line is left to the per-line reader (``NmeaDecoder.feed``), but
+for two helps: ``ParsedLines.slow_tags`` hands it the tag blocks already read, and ``static_pairs`` reads the
+statics sent in two fragments on adjacent lines with grouped tag blocks (``g:1-2-id``, ``g:2-2-id``).
 ``chain_admits`` is the jump gate (``gate.JumpGate``) run optimistically on whole columns, ``BulkJumpGate`` the
 gate whose anchors it reads and settles at once.
 
@@ -24,7 +26,8 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +41,7 @@ from riskline.ingest.ais_bulk import (
     decode_sixbit_positions,
     decode_statics,
     reports,
+    sixbit_rows,
 )
 from riskline.ingest.ais_fields import SUPPORTED_TYPES
 from riskline.ingest.batch import ObservationBatch
@@ -87,12 +91,23 @@ _UPPER = _table(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _UPPER_DIGIT = _DIGIT | _UPPER
 _LOWER = _table(b"abcdefghijklmnopqrstuvwxyz")
 _FILL = _table(b"012345")
-_UNARMOURED = bytes(0 if 48 <= value <= 87 or 96 <= value <= 119 else 1 for value in range(256))
+_ARMOUR = b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"
+_ARMOURED = _table(_ARMOUR)
 _HEX = np.full(256, -1, dtype=np.int64)
 _HEX[list(b"0123456789ABCDEF")] = np.arange(16)
 _SIXBIT = np.zeros(256, dtype=np.uint8)
 _SIXBIT[list(b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW")] = np.arange(40)
 _SIXBIT[list(b"`abcdefghijklmnopqrstuvw")] = np.arange(40, 64)
+
+
+class SlowTag(NamedTuple):
+    """What the per-line reader takes from a line's leading tag block, read column-wise."""
+
+    offset: int
+    """Where the sentence starts in the line."""
+    t: float | None
+    """[s] the ``c:`` time."""
+    station: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +132,10 @@ class ParsedLines:
     mmsi: IntArray
     values: Reports
     """Per row: the position report's values (meaningful on ``POSITION`` rows only)."""
-    identity: list[StaticIdentity | None]
-    """Per row: the identity a ``STATIC`` row gives (None on the others)."""
+    identity: dict[int, StaticIdentity]
+    """The identity each ``STATIC`` row gives, by row."""
+    slow_tags: dict[int, SlowTag]
+    """Lines among ``slow`` that start with a tag block this function has read and found right, by line."""
 
 
 def _gather(arr: npt.NDArray[np.uint8], start: IntArray, width: int) -> npt.NDArray[np.uint8]:
@@ -137,20 +154,42 @@ def _stations(
 ) -> None:
     """``out[line]``: the station text ``joined[start:end]`` (None when empty) of each line; stations of up to
     ``_STATION_MAX`` printable characters are read as fixed-width byte strings, each distinct one decoded once."""
+    short = end - start <= 8
+    if short.any():  # most stations: up to 8 characters, one integer each
+        rows, width = lines[short], (end - start)[short]
+        inside = np.arange(8) < width[:, None]
+        chars = np.where(inside, _gather(arr, start[short], 8), np.uint8(0))
+        plain = ((chars > 32) | ~inside).all(axis=1)
+        words = chars.view("<u8").ravel()[plain]
+        rows = rows[plain]
+        for _ in range(4):  # a batch seldom has more than a few stations: take them one at a time
+            if not len(rows):
+                break
+            same = words == words[0]
+            out[rows[same]] = int(words[0]).to_bytes(8, "little").rstrip(b"\0").decode() or None
+            rows, words = rows[~same], words[~same]
+        if len(rows):
+            distinct_words, which_word = np.unique(words, return_inverse=True)
+            names = np.empty(len(distinct_words), dtype=object)
+            names[:] = [int(w).to_bytes(8, "little").rstrip(b"\0").decode() or None for w in distinct_words.tolist()]
+            out[rows] = names[which_word]
+        keep = ~short
+        keep[np.flatnonzero(short)[~plain]] = True  # left to the lines below, one by one
+        lines, start, end = lines[keep], start[keep], end[keep]
     width = end - start
     chars = _gather(arr, start, _STATION_MAX)
     inside = np.arange(_STATION_MAX) < width[:, None]
     chars[~inside] = 0
     plain = (width <= _STATION_MAX) & ((chars > 32) | ~inside).all(axis=1)
     rows, chars = lines[plain], chars[plain]
+    words = np.ascontiguousarray(chars).view("<u8").reshape(len(rows), _STATION_MAX // 8)
     for _ in range(4):  # a batch seldom has more than a few stations: take them one at a time
         if not len(rows):
             break
-        same = (chars == chars[0]).all(axis=1)
+        same = (words == words[0]).all(axis=1)
         out[rows[same]] = chars[0].tobytes().rstrip(b"\0").decode() or None
-        rows, chars = rows[~same], chars[~same]
+        rows, chars, words = rows[~same], chars[~same], words[~same]
     if len(rows):
-        words = np.ascontiguousarray(chars).view("<u8").reshape(len(rows), _STATION_MAX // 8)
         short = (words[:, 1:] == 0).all(axis=1)  # up to 8 characters: one integer each
         distinct_words, which_word = np.unique(words[short, 0], return_inverse=True)
         names = np.empty(len(distinct_words), dtype=object)
@@ -217,6 +256,7 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     tag_sum_ok = np.ones(n, dtype=bool)
     sentence = at.copy()
     station = np.full(n, None, dtype=object)
+    tag_ready = np.zeros(n, dtype=bool)
     if len(rows):
         p = at[rows]
         after = np.searchsorted(backslashes, p + 1)
@@ -265,12 +305,13 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
             tag_t[rows[owner[c_fields]]] = seconds
             tag_malformed[rows[owner[c_fields]]] = seconds >= 1e10
         good &= ~bad
-        xor = _prefix_xor(arr, size)
-        tag_sum_ok[rows] = (xor[p + 1] ^ xor[region_end]).astype(np.int64) == (hi * 16 + lo)
+        xor = _XorPrefix(arr, size)
+        tag_sum_ok[rows] = (xor.at(p + 1) ^ xor.at(region_end)).astype(np.int64) == (hi * 16 + lo)
         s_fields = np.flatnonzero(is_s & ~bad_field)
         _stations(arr, joined, rows[owner[s_fields]], field_start[s_fields] + 2, field_end[s_fields], station)
         ok[rows[~good]] = False
         sentence[rows] = np.where(good, q + 1, p)
+        tag_ready[rows] = good & tag_sum_ok[rows] & ~tag_malformed[rows] & (p == starts[rows])
     else:
         xor = None
 
@@ -298,21 +339,24 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     ok &= (_HEX[arr[c5 + 3]] >= 0) & (_HEX[arr[c5 + 4]] >= 0)
     rows = np.flatnonzero(ok)
     payload_start, payload_end = c4[rows] + 1, c5[rows]
-    if len(rows):
-        unarmoured = np.frombuffer(joined.translate(_UNARMOURED), dtype=np.int8)  # 1 where not 0-W or `-w
-        bounds = np.column_stack([payload_start, payload_end]).ravel()  # payloads are in order, apart, not empty
-        armoured = np.add.reduceat(unarmoured, bounds, dtype=np.int32)[::2] == 0
-        rows, payload_start, payload_end = rows[armoured], payload_start[armoured], payload_end[armoured]
     length = payload_end - payload_start
-    usable = 6 * length - (arr[c5[rows] + 1].astype(np.int64) - 48)  # [bits]
     chars = _gather(arr, payload_start, WIDTH)
-    chars[np.arange(WIDTH) >= length[:, None]] = ord("0")
+    beyond = np.arange(WIDTH) >= length[:, None]
+    armoured = np.all(_ARMOURED[chars] | beyond, axis=1, keepdims=True)[:, 0]  # first WIDTH characters, then the rest
+    longer = np.flatnonzero(armoured & (length > WIDTH))
+    rest_start, rest_end = (payload_start[longer] + WIDTH).tolist(), payload_end[longer].tolist()
+    for k, a, z in zip(longer.tolist(), rest_start, rest_end, strict=True):
+        armoured[k] = not joined[a:z].translate(None, _ARMOUR)
+    rows, payload_start, payload_end = rows[armoured], payload_start[armoured], payload_end[armoured]
+    length, chars, beyond = length[armoured], chars[armoured], beyond[armoured]
+    usable = 6 * length - (arr[c5[rows] + 1].astype(np.int64) - 48)  # [bits]
+    chars[beyond] = ord("0")
     batch = decode_sixbit_positions(_SIXBIT[chars], usable)
     kind = np.full(len(rows), -1, dtype=np.int64)
     kind[batch.complete] = POSITION
     kind[np.isin(batch.msg_type, _PLAIN_OTHER) & (usable >= 6)] = OTHER
     maybe_static = np.flatnonzero(np.isin(batch.msg_type, (5, 24)))
-    identity: list[StaticIdentity | None] = [None] * len(rows)
+    identity: dict[int, StaticIdentity] = {}
     static_chars = _gather(arr, payload_start[maybe_static], STATIC_WIDTH)
     static_chars[np.arange(STATIC_WIDTH) >= length[maybe_static, None]] = ord("0")
     statics = decode_statics(_SIXBIT[static_chars], usable[maybe_static])
@@ -322,12 +366,13 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
             kind[row] = STATIC
     keep = kind >= 0
     rows = rows[keep]
+    renumbered = np.cumsum(keep) - 1  # the row each kept one becomes
 
     # --- times, checksums, reasons ------------------------------------------------------------------------------
     if xor is None:
-        xor = _prefix_xor(arr, size)
+        xor = _XorPrefix(arr, size)
     bang, c5r = b[rows], c5[rows]
-    sentence_ok = (xor[bang + 1] ^ xor[c5r + 2]).astype(np.int64) == _HEX[arr[c5r + 3]] * 16 + _HEX[arr[c5r + 4]]
+    sentence_ok = (xor.at(bang + 1) ^ xor.at(c5r + 2)).astype(np.int64) == _HEX[arr[c5r + 3]] * 16 + _HEX[arr[c5r + 4]]
     t = np.where(np.isnan(tag_t[rows]), leading_t[rows], tag_t[rows])
     untimed = np.flatnonzero(np.isnan(t) & (c5r + 5 < end[rows]))
     for row, a, z in zip(untimed.tolist(), (c5r[untimed] + 5).tolist(), end[rows[untimed]].tolist(), strict=True):
@@ -342,6 +387,17 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     fast = np.zeros(n, dtype=bool)
     fast[rows] = True
     values = reports(batch)
+    ready = np.flatnonzero(tag_ready & ~fast)
+    slow_tags = {
+        line: SlowTag(offset, None if t != t else t, name)
+        for line, offset, t, name in zip(
+            ready.tolist(),
+            (sentence[ready] - starts[ready]).tolist(),
+            tag_t[ready].tolist(),
+            station[ready].tolist(),
+            strict=True,
+        )
+    }
     return ParsedLines(
         slow=np.flatnonzero(~fast).tolist(),
         line=rows,
@@ -353,8 +409,112 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
         msg_type=batch.msg_type[keep],
         mmsi=batch.mmsi[keep],
         values=Reports(values.lat[keep], values.lon[keep], values.sog_mps[keep], values.cog_deg[keep]),
-        identity=[static for static, kept in zip(identity, keep.tolist(), strict=True) if kept],
+        identity=dict(zip(renumbered[list(identity)].tolist(), identity.values(), strict=True)),
+        slow_tags=slow_tags,
     )
+
+
+_PAIR = re.compile(
+    rb"\s*\\(g:1-2-([0-9]{1,9}),s:([A-Za-z0-9_.-]{1,32}),c:([0-9]{9,10})(?:,t:[0-9]{1,10})?)\*([0-9A-F]{2})\\"
+    rb"!(([A-Z]{2})VD[MO],2,1,([0-9]?),([A-Z0-9]?),([0-9:;<=>?@A-W`a-w]{1,200}),[0-5])\*([0-9A-F]{2})\s*"
+    rb"\\(g:2-2-\2(?:,s:\3)?)\*([0-9A-F]{2})\\"
+    rb"!(\7VD[MO],2,2,\8,\9,([0-9:;<=>?@A-W`a-w]{1,200}),([0-5]))\*([0-9A-F]{2})\s*"
+)
+"""Two adjacent lines holding the fragments of one message in the plain shape: the first's tag block ``g:1-2-id``,
+``s:``, ``c:`` (9-10 digits) and perhaps ``t:``; the second's ``g:2-2-id`` and perhaps the same ``s:``; the same
+talker, sequence id and channel; nothing after either checksum."""
+_SUMMED = (1, 6, 12, 14)  # groups of ``_PAIR`` whose checksum follows them
+_SUMS = (5, 11, 13, 17)
+
+
+@dataclass(frozen=True, slots=True)
+class StaticPair:
+    """A static (type 5, type 24) sent in two sentences on two adjacent lines, tagged as one group (NMEA 4.10
+    ``g:1-2-id`` then ``g:2-2-id``), read without pyais: what the per-line reader would make of it if no group of
+    its key were open."""
+
+    first: int
+    """Index of the first fragment's line (the second's is the next)."""
+    key: tuple[str | None, str, int | None, str, int]
+    """The ``nmea_assembly.GroupKey`` of its fragments: station, talker, sequence id, channel, 2."""
+    group: str
+    """Tag-block group id (as ``nmea.TagBlock.group``)."""
+    station: str
+    t: float
+    """[s] the first fragment's ``c:`` time."""
+    msg_type: int
+    mmsi: int
+    identity: StaticIdentity
+
+
+def static_pairs(lines: Sequence[bytes], slow: Sequence[int]) -> dict[int, StaticPair]:
+    """The statics in two fragments on adjacent lines among ``slow`` (lines ``parse_lines`` left), by their first
+    line: the two lines in the shape of ``_PAIR`` with all four checksums right (IEC 61162-1 XOR), the joined payload
+    a type 5 or 24 that ``decode_statics`` reads (pyais its oracle). Anything else is left to the per-line reader."""
+    found: list[tuple[int, re.Match[bytes]]] = []
+    following = set(slow)
+    for index in slow:
+        if index + 1 in following and b"g:1-2-" in lines[index]:
+            match = _PAIR.fullmatch(lines[index] + lines[index + 1])
+            if match is not None:
+                found.append((index, match))
+    if not found:
+        return {}
+    texts = [match.string for _, match in found]
+    base = np.zeros(len(texts), dtype=np.int64)
+    base[1:] = np.cumsum([len(text) for text in texts[:-1]])
+    spans = np.array([itemgetter(*_SUMMED)(match.regs) for _, match in found], dtype=np.int64)
+    hexes = b"".join([b"".join(match.group(*_SUMS)) for _, match in found])
+    given = np.frombuffer(bytes.fromhex(hexes.decode()), dtype=np.uint8).reshape(len(found), len(_SUMS))
+    joined = b"".join(texts)
+    xor = _prefix_xor(np.frombuffer(joined, dtype=np.uint8), len(joined))
+    spans += base[:, None, None]
+    summed = np.all((xor[spans[:, :, 1]] ^ xor[spans[:, :, 0]]) == given, axis=1).tolist()
+    found = [pair for pair, right in zip(found, summed, strict=True) if right]
+    if not found:
+        return {}
+    payloads = [match.group(10) + match.group(15) for _, match in found]
+    values = sixbit_rows(payloads, STATIC_WIDTH)
+    usable = np.array(
+        [6 * len(payload) - int(match.group(16)) for payload, (_, match) in zip(payloads, found, strict=True)],
+        dtype=np.int64,
+    )
+    mmsi = decode_sixbit_positions(values[:, :WIDTH], usable).mmsi.tolist()
+    pairs: dict[int, StaticPair] = {}
+    for (index, match), identity, number, msg_type in zip(
+        found, decode_statics(values, usable), mmsi, values[:, 0].tolist(), strict=True
+    ):
+        if identity is None or msg_type not in (5, 24):
+            continue
+        station = match.group(3).decode()
+        seq = match.group(8)
+        key = (station, match.group(7).decode(), int(seq) if seq else None, match.group(9).decode(), 2)
+        t = float(match.group(4))
+        pairs[index] = StaticPair(index, key, str(int(match.group(2))), station, t, msg_type, number, identity)
+    return pairs
+
+
+class _XorPrefix:
+    """The XOR of the first ``k`` bytes of a buffer for many ``k`` (a range's checksum is ``at(end) ^ at(start)``),
+    from a prefix XOR over 8-byte words: a word's bytes XOR to what its bytes' XOR is, folded."""
+
+    __slots__ = ("_prefix", "_words")
+
+    def __init__(self, arr: npt.NDArray[np.uint8], size: int) -> None:
+        count = size // 8 + 1  # [words] ``arr`` runs on past ``size`` (the padding)
+        self._words = arr[: 8 * count].view("<u8")
+        self._prefix = np.zeros(count + 1, dtype=np.uint64)
+        np.bitwise_xor.accumulate(self._words, out=self._prefix[1:])
+
+    def at(self, k: IntArray) -> npt.NDArray[np.uint8]:
+        word = k >> 3
+        below = (np.uint64(1) << (np.uint64(8) * (k & 7).astype(np.uint64))) - np.uint64(1)  # the bytes before k
+        value = self._prefix[word] ^ (self._words[word] & below)
+        value ^= value >> np.uint64(32)
+        value ^= value >> np.uint64(16)
+        value ^= value >> np.uint64(8)
+        folded: npt.NDArray[np.uint8] = value.astype(np.uint8)
+        return folded
 
 
 def _prefix_xor(arr: npt.NDArray[np.uint8], size: int) -> npt.NDArray[np.uint8]:
@@ -390,24 +550,31 @@ class BulkJumpGate(JumpGate):
                 del self._candidate[key]
 
 
-def interleave(first: ObservationBatch, second: ObservationBatch, order: IntArray) -> ObservationBatch:
-    """The rows of both batches (``first``'s, then ``second``'s) in ``order``: ``concat`` then ``select``, with
-    the object columns taken by NumPy."""
+def interleave(first: ObservationBatch, second: ObservationBatch, at: IntArray) -> ObservationBatch:
+    """The rows of both batches, each kept in its order, ``second``'s row ``j`` put before ``first``'s row
+    ``at[j]`` (``at`` not decreasing; ``len(first)``: at the end): a merge, ``first`` copied in slices."""
     columns: dict[str, Any] = {"source": first.source}
     n1, n2 = len(first), len(second)
+    places = at.tolist()
     for field in dataclasses.fields(ObservationBatch):
         if field.name == "source":
             continue
         a, b = getattr(first, field.name), getattr(second, field.name)
         if isinstance(a, np.ndarray):
-            columns[field.name] = np.concatenate([a, b])[order]
+            columns[field.name] = np.insert(a, at, b)
         elif a is None and b is None:
             columns[field.name] = None
         else:
-            both = np.empty(n1 + n2, dtype=object)
-            both[:n1] = a if a is not None else None
-            both[n1:] = b if b is not None else None
-            columns[field.name] = both[order].tolist()
+            left = a if a is not None else [None] * n1
+            right = b if b is not None else [None] * n2
+            merged: list[Any] = []
+            done = 0
+            for place, value in zip(places, right, strict=True):
+                merged += left[done:place]
+                merged.append(value)
+                done = place
+            merged += left[done:]
+            columns[field.name] = merged
     return ObservationBatch(**columns)
 
 
@@ -450,7 +617,9 @@ __all__ = [
     "STATIC",
     "BulkJumpGate",
     "ParsedLines",
+    "StaticPair",
     "chain_admits",
     "interleave",
     "parse_lines",
+    "static_pairs",
 ]
