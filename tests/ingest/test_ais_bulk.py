@@ -218,3 +218,65 @@ def test_bulk_statics_agree_with_pyais(messages: list[tuple[bytes, int]]) -> Non
         first = _ARMOUR.index(payload[:1])
         if first == 5 and usable_bits >= 240:
             assert took
+
+
+@st.composite
+def type19_messages(draw: st.DrawFn) -> tuple[bytes, int]:
+    """A random extended class B position report (type 19, 312 bits, sometimes more or fewer), every bit random,
+    often with a name as vessels send it: letters, digits, spaces, ``@`` padding."""
+    length = draw(st.sampled_from([312, 312, 312, 318, 306, 271, 168]))
+    bits = "010011" + format(draw(st.integers(0, (1 << (length - 6)) - 1)), f"0{length - 6}b")
+    if draw(st.booleans()):
+        codes = [draw(st.sampled_from([0, 0, 1, 13, 26, 32, 32, 48, 57])) for _ in range(20)]
+        bits = bits[:143] + "".join(format(code, "06b") for code in codes) + bits[263:]
+    return _armour(bits[:length])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(type19_messages(), min_size=1, max_size=30))
+def test_bulk_type_19_agrees_with_pyais_field_for_field(messages: list[tuple[bytes, int]]) -> None:
+    payloads = [payload for payload, _ in messages]
+    fills = [fill for _, fill in messages]
+    usable = np.array([6 * len(payload) - fill for payload, fill in messages], dtype=np.int64)
+    batch = decode_positions(payloads, fills)
+    kept = reports(batch)
+    identities = decode_statics(sixbit_rows(payloads, STATIC_WIDTH), usable)
+    assert not batch.complete.any()  # a type 19 is never a plain position report
+    for row, ((payload, fill), identity) in enumerate(zip(messages, identities, strict=True)):
+        assert (identity is not None) == (usable[row] >= 312)
+        if identity is None:
+            continue  # left to pyais
+        message = pyais.decode(_sentence(payload, fill))
+        assert int(batch.msg_type[row]) == message.msg_type == 19
+        assert int(batch.mmsi[row]) == message.mmsi
+        assert float(batch.lat[row]) == message.lat
+        assert float(batch.lon[row]) == message.lon
+        assert float(batch.speed[row]) == message.speed
+        assert float(batch.course[row]) == message.course
+        assert int(batch.heading[row]) == message.heading
+        assert int(batch.second[row]) == message.second
+        report = ais_report(message)
+        assert report is not None
+        got = (float(kept.lat[row]), float(kept.lon[row]), float(kept.sog_mps[row]), float(kept.cog_deg[row]))
+        expected = (report.lat, report.lon, report.sog_mps, report.cog_deg)
+        assert [None if value != value else value for value in got] == list(expected)
+        assert identity.name == report.name
+        assert identity.name is None or identity.name == message.shipname.strip()
+        assert identity.callsign is None
+        assert identity.ship_type == report.ship_type
+
+
+def test_type_19_name_padding_is_dropped_as_pyais_drops_it() -> None:
+    bits = "010011" + "00" + format(244_123_456, "030b") + "0" * 8 + format(123, "010b") + "0"
+    bits += format(int(11.5 * 600000), "028b") + format(int(57.5 * 600000), "027b") + format(900, "012b")
+    bits += format(511, "09b") + format(60, "06b") + "0" * 4
+    name = "SEA  HAWK  "  # trailing spaces, then @ padding
+    codes = [ord(c) - 64 if c.isalpha() else ord(c) for c in name] + [0] * (20 - len(name))
+    bits += "".join(format(code, "06b") for code in codes) + format(37, "08b") + "0" * 41
+    payload, fill = _armour(bits)
+    identity = decode_statics(sixbit_rows([payload], STATIC_WIDTH), np.array([6 * len(payload) - fill]))[0]
+    message = pyais.decode(_sentence(payload, fill))
+    assert message.shipname == "SEA  HAWK"
+    assert identity is not None
+    assert identity.name == "SEA  HAWK"
+    assert identity.ship_type == 37

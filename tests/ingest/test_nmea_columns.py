@@ -96,9 +96,10 @@ def test_most_lines_of_a_tagged_file_are_read_as_columns(ais_dir: Path) -> None:
     parsed = parse_lines(lines, b"".join(lines))
     kinds = np.bincount(parsed.kind, minlength=3).tolist()
     assert kinds[POSITION] == 913  # the single-sentence position reports of types 1-3, 18, 27
-    assert kinds[STATIC] == 24  # type 24
+    assert kinds[STATIC] == 28  # type 24, and type 19 (position and identity)
+    assert np.bincount(parsed.msg_type[parsed.kind == STATIC]).tolist()[19:] == [4, 0, 0, 0, 0, 24]
     assert kinds[OTHER] == 16  # types 4 and 21
-    assert len(parsed.slow) == 47  # multi-sentence messages, type 19, binary messages, blank lines
+    assert len(parsed.slow) == 43  # multi-sentence messages, binary messages, blank lines
 
 
 # --- dirty inputs ---------------------------------------------------------------------------------------------
@@ -412,6 +413,71 @@ def test_the_real_receiver_files_statics_in_two_fragments_are_read_without_pyais
     decoder = NmeaDecoder(stats)
     got = [o for batch in decoder.feed_columns(lines) for o in batch.observations()]
     assert got == _one_by_one(lines, ReaderOptions())[0]
+
+
+def _type19(mmsi: int, lat: float, lon: float, name: str, ship_type: int, speed: float = 5.0) -> bytes:
+    fields = {"type": 19, "mmsi": mmsi, "lat": lat, "lon": lon, "speed": speed, "course": 45.0, "second": 10,
+              "shipname": name, "ship_type": ship_type}
+    return pyais.encode_dict(fields, talker_id="AI")[0].encode()
+
+
+@st.composite
+def _class_b_lines(draw: st.DrawFn) -> list[bytes]:
+    """Class B traffic of few vessels: positions (18), identities (24 A/B) and extended reports (19) that carry
+    both, names repeated, changed, blank or ``@``-padded, positions sometimes not available (91°, 181°) or jumping."""
+    out: list[bytes] = []
+    t = T0
+    for _ in range(draw(st.integers(1, 50))):
+        mmsi = draw(st.sampled_from([244_000_001, 244_000_002, 244_000_003]))
+        t += draw(st.sampled_from([0, 1, 10, -5, 600]))
+        lat = draw(st.sampled_from([57.0, 57.001, 57.5, 91.0]))
+        lon = draw(st.sampled_from([11.0, 11.002, 181.0]))
+        kind = draw(st.sampled_from(["18", "18", "19", "19", "24a", "24b", "bad19"]))
+        if kind == "18":
+            sentence = _position(mmsi, lat, lon, msg_type=18)
+        elif kind in ("19", "bad19"):
+            name = draw(st.sampled_from(["", "SEA HAWK", "SEA HAWK  ", "@@@@", "B"]))
+            sentence = _type19(mmsi, lat, lon, name, draw(st.sampled_from([0, 37, 36, 99])),
+                               draw(st.sampled_from([5.0, 102.3])))
+            if kind == "bad19":
+                sentence = draw(st.sampled_from([sentence[:-2] + b"00", sentence.replace(b",0*", b",2*")]))
+        else:
+            fields = {"type": 24, "mmsi": mmsi, "partno": int(kind == "24b"),
+                      "shipname": draw(st.sampled_from(["B", "SEA HAWK"])), "callsign": "X1",
+                      "ship_type": draw(st.sampled_from([37, 36]))}
+            sentence = pyais.encode_dict(fields, talker_id="AI")[0].encode()
+        timing = draw(st.sampled_from(["tag", "tag", "leading", "none"]))
+        if timing == "tag":
+            out.append(_tagged(sentence, t))
+        elif timing == "leading":
+            out.append(b"%d,%s\n" % (t, sentence))
+        else:
+            out.append(sentence + b"\n")
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_class_b_lines(), st.lists(st.integers(1, 40), min_size=1, max_size=4))
+def test_type_19_mixed_with_18_and_24_of_the_same_vessels_reads_alike(lines: list[bytes], sizes: list[int]) -> None:
+    _agree(lines, ReaderOptions, sizes)
+    _agree(lines, lambda: _options("range"), sizes)
+
+
+def test_type_19_is_read_as_columns_with_its_identity() -> None:
+    lines = [
+        _tagged(_type19(244_000_001, 57.0, 11.0, "SEA HAWK", 37), T0),
+        _tagged(_position(244_000_001, 57.0001, 11.0, msg_type=18), T0 + 1),
+        _tagged(_type19(244_000_001, 91.0, 181.0, "SEA HAWK", 37), T0 + 2),  # no position: identity only
+    ]
+    parsed = parse_lines(lines, b"".join(lines))
+    assert parsed.slow == []
+    assert parsed.kind.tolist() == [STATIC, POSITION, STATIC]
+    assert parsed.identity[0].name == "SEA HAWK"
+    assert parsed.identity[0].ship_type == 37
+    stats = _agree(lines, ReaderOptions, [3])
+    got, _ = _as_columns(lines, ReaderOptions(), [3])
+    assert [(o.name, o.ship_type) for o in got] == [("SEA HAWK", 37), ("SEA HAWK", 37)]
+    assert stats.accepted == 3
 
 
 @settings(max_examples=100, deadline=None)

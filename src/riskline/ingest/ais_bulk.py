@@ -1,4 +1,4 @@
-"""AIS position reports (types 1/2/3, 18 and 27) decoded many at a time with NumPy.
+"""AIS position reports (types 1/2/3, 18 and 27) and identities (types 5, 19, 24) decoded many at a time with NumPy.
 
 ITU-R M.1371-5 Annex 8 (and gpsd's AIVDM/AIVDO protocol decoding): the payload of an AIVDM sentence is
 6-bit ASCII armouring of a fixed-layout bit field. For the position reports riskline needs most, every field
@@ -9,7 +9,9 @@ The values are pyais's, bit for bit (pyais stays the oracle: ``tests/ingest/test
 field for field on random valid messages): latitude and longitude rounded to 1e-6° with the same integer
 arithmetic as ``pyais.messages.to_lat_lon``; speed and course in tenths divided by 10.0; type 27 speed and
 course as whole knots and degrees. A payload shorter than its message type's full length is not decoded here
-(``FULL_BITS``): pyais reads what it can of it, and the caller hands it to pyais.
+(``FULL_BITS``): pyais reads what it can of it, and the caller hands it to pyais. A type 19 (extended class B
+position report, 312 bits) has type 18's layout up to the second, then name and ship type: ``decode_sixbit_positions``
+reads its position (not marked complete: the caller needs its identity too), ``decode_statics`` its identity.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ class PositionBatch:
     """Decoded position reports, one row per payload, in the order given; values as pyais gives them."""
 
     complete: BoolArray
-    """True where the payload is a bulk type at its full length: only those rows hold decoded values."""
+    """True where the payload is a bulk type at its full length: only those rows hold decoded values (and type 19
+    rows, at least 312 bits long, their position, speed and course)."""
     msg_type: IntArray
     mmsi: IntArray
     lat: FloatArray
@@ -166,10 +169,10 @@ def decode_sixbit_positions(values: npt.NDArray[np.uint8], usable: IntArray) -> 
     msg_type = bits.field(0, 6)
     mmsi = bits.field(8, 30)
     class_a = msg_type <= 3
-    class_b = msg_type == 18
+    class_b = (msg_type == 18) | (msg_type == 19)  # 19: type 18's layout up to the second; never complete here
     long_range = msg_type == 27
     needed = np.where(long_range, 96, 168)
-    complete = (class_a | class_b | long_range) & (msg_type >= 1) & (usable >= needed)
+    complete = (class_a | (msg_type == 18) | long_range) & (msg_type >= 1) & (usable >= needed)
 
     # Class B (18) has the class A layout from the speed on, 4 bits earlier (no status, no rate of turn).
     speed_a, speed_b = bits.field(50, 10), bits.field(46, 10)
@@ -212,12 +215,14 @@ def reports(batch: PositionBatch) -> Reports:
     return Reports(lat=lat, lon=lon, sog_mps=sog, cog_deg=cog)
 
 
-STATIC_WIDTH = 40
-"""[characters] armoured length of the first 240 bits: as far as a static report's fields used here go."""
+STATIC_WIDTH = 46
+"""[characters] armoured length of the first 276 bits: as far as the identity fields used here go (type 19's ship
+type ends at bit 271)."""
 
 # (type, partno or -1): bits needed, then (name, callsign, ship type) as (start, width) in bits, (0, 0): absent
 _STATIC_LAYOUTS = {
     (5, -1): (240, (112, 120), (70, 42), (232, 8)),
+    (19, -1): (312, (143, 120), (0, 0), (263, 8)),
     (24, 0): (160, (40, 120), (0, 0), (0, 0)),
     (24, 1): (132, (0, 0), (90, 42), (40, 8)),
 }
@@ -228,7 +233,8 @@ _SHIP_TYPE_5 = np.array([int(ShipType.from_value(v) or 0) for v in range(256)], 
 
 @dataclass(frozen=True, slots=True)
 class StaticIdentity:
-    """What a static report (type 5, type 24 part A or B) says of a vessel's identity, as ``ais_fields`` keeps it."""
+    """What a static report (type 5, type 24 part A or B) or a type 19 says of a vessel's identity, as
+    ``ais_fields`` keeps it."""
 
     name: str | None
     callsign: str | None
@@ -245,7 +251,8 @@ def _text(bits: npt.NDArray[np.uint8], start: int, width: int) -> list[str | Non
 def decode_statics(values: npt.NDArray[np.uint8], usable: IntArray) -> list[StaticIdentity | None]:
     """The identity of each static report (rows of 6-bit values of the first ``STATIC_WIDTH`` characters, padded
     with 0, and the payload's length in bits less its fill bits), as pyais decodes it and ``ais_fields`` keeps it;
-    None for a row that is not a type 5 or a type 24 part A/B at least as long as its fields (pyais takes it)."""
+    None for a row that is not a type 5, a type 19 at its full 312 bits or a type 24 part A/B at least as long as
+    its fields (pyais takes it)."""
     out: list[StaticIdentity | None] = [None] * len(values)
     if not len(values):
         return out
@@ -262,7 +269,7 @@ def decode_statics(values: npt.NDArray[np.uint8], usable: IntArray) -> list[Stat
         callsigns = _text(picked, *callsign_at) if callsign_at[1] else nothing
         if ship_type_at[1]:
             raw = _field(picked, *ship_type_at)
-            if kind == 5:  # pyais reads it through ShipType, which folds reserved values
+            if kind != 24:  # pyais reads 5's and 19's through ShipType, which folds reserved values
                 raw = _SHIP_TYPE_5[raw]
             ship_types: list[int | None] = [v if v > 0 else None for v in raw.tolist()]
         else:

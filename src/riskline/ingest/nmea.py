@@ -402,8 +402,12 @@ class NmeaDecoder(LineDecoder):
             else:
                 busy.add(report.mmsi)
         mmsis = parsed.mmsi[statics].tolist()
+        placed = (parsed.msg_type[statics] == 19) & ~np.isnan(parsed.values.lat[statics] + parsed.values.lon[statics])
         repeats: dict[tuple[int, StaticIdentity], bool] = {}  # the same static comes many times in a batch
-        for mmsi, row in zip(mmsis, statics, strict=True):
+        for mmsi, row, with_position in zip(mmsis, statics, placed.tolist(), strict=True):
+            if with_position:  # a type 19 with a position: to the gates, whatever its identity
+                busy.add(mmsi)
+                continue
             identity = parsed.identity[row]
             same = repeats.get((mmsi, identity))
             if same is None:
@@ -452,9 +456,22 @@ class NmeaDecoder(LineDecoder):
         """The report of a static row, as the lines ``feed`` takes give theirs."""
         identity = parsed.identity[row]
         assert identity is not None
-        report = AisReport(
-            int(parsed.mmsi[row]), name=identity.name, callsign=identity.callsign, ship_type=identity.ship_type
-        )
+        mmsi = int(parsed.mmsi[row])
+        if parsed.msg_type[row] == 19:  # an extended class B position report: position and identity
+            values = parsed.values
+            lat, lon = float(values.lat[row]), float(values.lon[row])
+            sog, cog = float(values.sog_mps[row]), float(values.cog_deg[row])
+            report = AisReport(
+                mmsi,
+                None if lat != lat else lat,
+                None if lon != lon else lon,
+                None if sog != sog else sog,
+                None if cog != cog else cog,
+                name=identity.name,
+                ship_type=identity.ship_type,
+            )
+        else:
+            report = AisReport(mmsi, name=identity.name, callsign=identity.callsign, ship_type=identity.ship_type)
         return _Deferred(
             int(parsed.line[row]), report, int(parsed.msg_type[row]), 1, float(parsed.t[row]), parsed.station[row]
         )

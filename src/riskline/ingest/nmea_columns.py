@@ -4,8 +4,10 @@
 picks the lines in the common shape — an optional leading POSIX time, an optional NMEA 4.10 tag block without a
 group (``g:``), then a single-sentence ``!xxVDM``/``!xxVDO`` (IEC 61162-1) with optional receiver fields after the
 checksum — whose message is one of: a position report of type 1/2/3, 18 or 27 at its full length (``POSITION``);
-a static, type 5 or type 24 part A/B, as long as its fields (``STATIC``); a type riskline does not use that pyais
-decodes with its generic field plan, so always ``unsupported_type`` (``OTHER``). For those it does what the
+a static, type 5 or type 24 part A/B, as long as its fields, or an extended class B position report, type 19 at
+its full 312 bits (``STATIC``: it has a position and an identity, and goes with the statics, as each updates the
+identity memory); a type riskline does not use that pyais decodes with its generic field plan, so always
+``unsupported_type`` (``OTHER``). For those it does what the
 per-line reader does before any state is involved: both checksums (IEC 61162-1 §7.2.3 XOR, one cumulative XOR
 over the batch), the tag block's ``s:`` station and ``c:`` time (digits only here), the leading epoch, the time in
 the receiver fields, and the field decoding (``ais_bulk``, pyais its oracle). Each picked line gets its time and
@@ -52,7 +54,8 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 POSITION, STATIC, OTHER = 0, 1, 2
-"""Kinds of rows: a position report (types 1-3, 18, 27), a static (5, 24 A/B), a type riskline does not use."""
+"""Kinds of rows: a position report (types 1-3, 18, 27), a static (5, 24 A/B) or a type 19 (position and
+identity), a type riskline does not use."""
 
 _GENERIC = getattr(Payload.from_vector, "__func__", None)
 _PLAIN_OTHER = np.array(
@@ -131,7 +134,7 @@ class ParsedLines:
     msg_type: IntArray
     mmsi: IntArray
     values: Reports
-    """Per row: the position report's values (meaningful on ``POSITION`` rows only)."""
+    """Per row: the position report's values (meaningful on ``POSITION`` rows and type 19 ``STATIC`` rows only)."""
     identity: dict[int, StaticIdentity]
     """The identity each ``STATIC`` row gives, by row."""
     slow_tags: dict[int, SlowTag]
@@ -355,7 +358,7 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     kind = np.full(len(rows), -1, dtype=np.int64)
     kind[batch.complete] = POSITION
     kind[np.isin(batch.msg_type, _PLAIN_OTHER) & (usable >= 6)] = OTHER
-    maybe_static = np.flatnonzero(np.isin(batch.msg_type, (5, 24)))
+    maybe_static = np.flatnonzero(np.isin(batch.msg_type, (5, 19, 24)))
     identity: dict[int, StaticIdentity] = {}
     static_chars = _gather(arr, payload_start[maybe_static], STATIC_WIDTH)
     static_chars[np.arange(STATIC_WIDTH) >= length[maybe_static, None]] = ord("0")
