@@ -334,11 +334,11 @@ class NmeaDecoder(LineDecoder):
         """Many lines at once, as columns: what feeding them one by one gives (the same observations in the same
         order, the same counts), with no Python object per common line.
 
-        The common lines (``nmea_columns.parse_lines``: position reports, statics, types riskline does not use) are
-        checked, timed and decoded as arrays. The others go through ``feed`` in input order with their reports held
-        back (``_Deferred``; the statics among whole messages decoded in bulk, ``_decode_held``; a static in two
-        adjacent fragments read without pyais, ``_static_pair``). Reports that only repeat a known identity are
-        counted and dropped (``_without_idle_reports``). Then the held
+        The common lines (``nmea_columns.parse_lines``: position reports, statics and type 19, types riskline does
+        not use) are checked, timed and decoded as arrays. The others go through ``feed`` in input order with their
+        reports held back (``_Deferred``; the statics among whole messages decoded in bulk, ``_decode_held``; a
+        static in two adjacent fragments read without pyais, ``_static_pair``). Reports that only repeat a known
+        identity are counted and dropped (``_without_idle_reports``). Then the held
         reports and the statics, with the common position reports of the platforms they concern, go through
         ``_apply_report`` in input order, while every other platform's position reports pass the gates
         column-wise (the jump gate optimistically, ``chain_admits``, sequentially for a platform whose fixes do not
