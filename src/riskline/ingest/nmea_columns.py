@@ -142,8 +142,9 @@ class ParsedLines:
 
 
 def _gather(arr: npt.NDArray[np.uint8], start: IntArray, width: int) -> npt.NDArray[np.uint8]:
-    """``width`` bytes from each start (rows), read from the padded buffer."""
-    gathered: npt.NDArray[np.uint8] = arr[start[:, None] + np.arange(width)]
+    """``width`` bytes from each start (rows, none negative), read from the padded buffer: a copy of the rows of
+    a sliding-window view, one contiguous run each."""
+    gathered: npt.NDArray[np.uint8] = np.lib.stride_tricks.sliding_window_view(arr, width)[start]
     return gathered
 
 
@@ -278,10 +279,14 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
         count = c_hi - c_lo
         total = int(count.sum())
         inner = np.repeat(c_lo - (np.cumsum(count) - count), count) + np.arange(total)
-        field_start = np.concatenate([p + 1, commas[inner] + 1])
-        owner = np.concatenate([np.arange(len(rows)), np.repeat(np.arange(len(rows)), count)])
-        order = np.argsort(field_start, kind="stable")
-        field_start, owner = field_start[order], owner[order]
+        # in position order as they are (rows in line order, each row's fields inside its line): row by row
+        owner = np.repeat(np.arange(len(rows)), count + 1)
+        first_field = np.arange(len(rows)) + np.cumsum(count) - count
+        field_start = np.empty(len(owner), dtype=np.int64)
+        after_comma = np.ones(len(owner), dtype=bool)
+        after_comma[first_field] = False
+        field_start[first_field] = p + 1
+        field_start[after_comma] = commas[inner] + 1
         same_next = np.zeros(len(owner), dtype=bool)
         same_next[:-1] = owner[1:] == owner[:-1]
         field_end = region_end[owner]
@@ -298,7 +303,11 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
         if len(c_fields):
             c_start, c_end = field_start[c_fields] + 2, field_end[c_fields]
             width = c_end - c_start
-            digits = _gather(arr, c_end - _DIGITS_MAX, _DIGITS_MAX) - np.uint8(48)  # wraps below "0": > 9
+            first_digit = c_end - _DIGITS_MAX
+            digits = _gather(arr, np.maximum(first_digit, 0), _DIGITS_MAX)
+            early = np.flatnonzero(first_digit < 0)  # the window starts before the batch: read as it wraps
+            digits[early] = arr[first_digit[early, None] + np.arange(_DIGITS_MAX)]
+            digits -= np.uint8(48)  # wraps below "0": > 9
             inside = np.arange(_DIGITS_MAX) >= (_DIGITS_MAX - width)[:, None]
             digits[~inside] = 0
             plain = (width >= 1) & (width <= _DIGITS_MAX) & (digits <= 9).all(axis=1)
