@@ -340,19 +340,21 @@ def marks(connection: Connection, *, at_least: int = 10_000) -> dict[str, int]:
     return found
 
 
-def check_all(
-    connection: Connection,
-    sealer: Sealer,
-    since: Mapping[str, int] | None = None,
-    *,
-    checked: Mapping[str, RowsChecked] | None = None,
-) -> Iterator[SealProblem]:
-    """Every seal problem of the database: tables, heads, rows. ``since`` (``marks`` of an earlier full check):
-    of those tables only the rows added after, with the row counts. ``checked``: tables whose rows were checked
-    elsewhere (``check_table``)."""
-    known = heads(connection)
+@dataclass(frozen=True, slots=True)
+class SealedTable:
+    """A table whose seal head is there: its rows are checked against it next (``head_problems``)."""
+
+    table: str
+    head: Head
+
+
+def head_problems(
+    known: Mapping[str, Head], tables: Sequence[str], sealer: Sealer
+) -> Iterator[SealProblem | SealedTable]:
+    """The problems of the seal heads — the list of sealed tables, then each table's head — in order, with each
+    table whose head is there given in its turn as a ``SealedTable``, for its rows to be checked. ``known``: the
+    stored heads; ``tables``: the sealable tables of the database (both back-ends share this part)."""
     master = known.get(MASTER)
-    tables = sealable_tables(connection)
     if master is None:
         yield SealProblem("seal_heads", MASTER, "the list of sealed tables is missing: the seals were wiped")
         listed: list[str] = []
@@ -371,6 +373,24 @@ def check_all(
             continue
         if table not in listed and master is not None:
             yield SealProblem(table, None, "is not among the sealed tables of seal_heads['*']")
+        yield SealedTable(table, head)
+
+
+def check_all(
+    connection: Connection,
+    sealer: Sealer,
+    since: Mapping[str, int] | None = None,
+    *,
+    checked: Mapping[str, RowsChecked] | None = None,
+) -> Iterator[SealProblem]:
+    """Every seal problem of the database: tables, heads, rows. ``since`` (``marks`` of an earlier full check):
+    of those tables only the rows added after, with the row counts. ``checked``: tables whose rows were checked
+    elsewhere (``check_table``)."""
+    for item in head_problems(heads(connection), sealable_tables(connection), sealer):
+        if isinstance(item, SealProblem):
+            yield item
+            continue
+        head, table = item.head, item.table
         mark = (since or {}).get(table, 0)
         yield from check_table(
             connection, sealer, table, json.loads(head.columns), head, since=mark, checked=(checked or {}).get(table)

@@ -52,6 +52,7 @@ from riskline.storage.seals import (
     _describe,
     _put_head,
     _row_problems,
+    head_problems,
     heads,
     row_seals,
     xor_digest,
@@ -347,28 +348,11 @@ def _adopt(connection: Connection, sealer: Sealer, shape: Layout) -> None:
 
 def check_all(connection: Connection, sealer: Sealer, since: Mapping[str, int] | None = None) -> Iterator[SealProblem]:
     """``seals.check_all`` on PostgreSQL (``since`` is ignored: every table is checked whole)."""
-    known = heads(connection)
-    master = known.get(MASTER)
-    tables = sealable_tables(connection)
-    if master is None:
-        yield SealProblem("seal_heads", MASTER, "the list of sealed tables is missing: the seals were wiped")
-        listed: list[str] = []
-    elif not hmac.compare_digest(master.mac, sealer.head_mac(MASTER, master.columns, master.rows, master.digest)):
-        yield SealProblem("seal_heads", MASTER, "the list of sealed tables is not this node's (edited)")
-        listed = []
-    else:
-        listed = json.loads(master.columns)
-        for table in listed:
-            if table not in tables:
-                yield SealProblem(table, None, "the table was sealed but is gone from the database")
-    for table in tables:
-        head = known.get(table)
-        if head is None:
-            yield SealProblem(table, None, "its seal head is missing from seal_heads (deleted)")
-            continue
-        if table not in listed and master is not None:
-            yield SealProblem(table, None, "is not among the sealed tables of seal_heads['*']")
-        yield from check_table(connection, sealer, table, json.loads(head.columns), head)
+    for item in head_problems(heads(connection), sealable_tables(connection), sealer):
+        if isinstance(item, SealProblem):
+            yield item
+        else:
+            yield from check_table(connection, sealer, item.table, json.loads(item.head.columns), item.head)
 
 
 _SEALS_OF = sa.text("SELECT row_id, sealed FROM row_seals WHERE tbl = :tbl AND row_id = ANY(CAST(:ids AS bigint[]))")
