@@ -180,12 +180,12 @@ def _python_column(column: Any) -> list[Any]:
     return list(column.to_pylist())
 
 
-def read_table_parquet(
-    source: Path | bytes | BinaryIO, stats: IngestStats, options: ReaderOptions | None = None
-) -> Iterator[Observation]:
-    """Observations from a positions-table Parquet file (path, bytes or binary file), batch by batch."""
-    import pyarrow as pa  # imported here: only Parquet input pays for it
-    import pyarrow.parquet as pq
+def parquet_record_batches(source: Path | bytes | BinaryIO, stats: IngestStats) -> Iterator[Any]:
+    """The record batches of a positions-table Parquet file (path, bytes or binary file), 65,536 rows at most each,
+    with the table's columns only, so memory stays bounded. The file's bytes are counted; the rows of a file that
+    lacks a required column are counted as rejected (``missing_column:<name>``) and not given. Raises what pyarrow
+    raises on a file it cannot read (the callers count it ``malformed``)."""
+    import pyarrow.parquet as pq  # imported here: only Parquet input pays for it
 
     if isinstance(source, bytes):
         stats.bytes_read += len(source)
@@ -195,17 +195,26 @@ def read_table_parquet(
         handle = source
     else:
         handle = source
+    parquet = pq.ParquetFile(handle)
+    names = {name.lower(): name for name in parquet.schema_arrow.names}
+    missing = next((name for name in REQUIRED if name not in names), None)
+    wanted = None if missing is not None else [names[c] for c in COLUMNS if c in names]
+    for batch in parquet.iter_batches(batch_size=65536, columns=wanted):
+        if missing is not None:
+            stats.read += batch.num_rows
+            stats.reject(f"missing_column:{missing}", batch.num_rows)
+            continue
+        yield batch
+
+
+def read_table_parquet(
+    source: Path | bytes | BinaryIO, stats: IngestStats, options: ReaderOptions | None = None
+) -> Iterator[Observation]:
+    """Observations from a positions-table Parquet file (path, bytes or binary file), batch by batch."""
+    import pyarrow as pa  # imported here: only Parquet input pays for it
+
     try:
-        parquet = pq.ParquetFile(handle)
-        names = {name.lower(): name for name in parquet.schema_arrow.names}
-        missing = next((name for name in REQUIRED if name not in names), None)
-        wanted = None if missing is not None else [names[c] for c in COLUMNS if c in names]
-        batches = parquet.iter_batches(batch_size=65536, columns=wanted)
-        for batch in batches:
-            if missing is not None:
-                stats.read += batch.num_rows
-                stats.reject(f"missing_column:{missing}", batch.num_rows)
-                continue
+        for batch in parquet_record_batches(source, stats):
             cells = {
                 name.lower(): _python_column(batch.column(name))
                 for name in batch.schema.names

@@ -38,7 +38,6 @@ from riskline.ingest.table import (
     _NAMESPACES,
     _UNIT_SECONDS,
     COLUMNS,
-    REQUIRED,
     SOURCE,
     TableCsvDecoder,
     _python_column,
@@ -46,6 +45,7 @@ from riskline.ingest.table import (
     _time,
     _transponder,
     observation_from_row,
+    parquet_record_batches,
 )
 from riskline.ingest.textlines import csv_fields
 from riskline.units import KNOT
@@ -313,26 +313,9 @@ def read_table_parquet_batches(
     """``table.read_table_parquet`` as batches, one per Parquet record batch: column-wise where the record batch
     allows, row by row (``table.observation_from_row``) where it does not. Same observations, same counts."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    if isinstance(source, bytes):
-        stats.bytes_read += len(source)
-        handle: Any = io.BytesIO(source)
-    elif isinstance(source, Path):
-        stats.bytes_read += source.stat().st_size
-        handle = source
-    else:
-        handle = source
     try:
-        parquet = pq.ParquetFile(handle)
-        names = {name.lower(): name for name in parquet.schema_arrow.names}
-        missing = next((name for name in REQUIRED if name not in names), None)
-        wanted = None if missing is not None else [names[c] for c in COLUMNS if c in names]
-        for batch in parquet.iter_batches(batch_size=65536, columns=wanted):
-            if missing is not None:
-                stats.read += batch.num_rows
-                stats.reject(f"missing_column:{missing}", batch.num_rows)
-                continue
+        for batch in parquet_record_batches(source, stats):
             columns = parquet_columns(batch) if batch.num_rows else None
             if columns is not None:
                 stats.read += len(columns)
