@@ -317,12 +317,16 @@ def test_worker_processes_find_what_one_process_finds(node_copy: Populated, monk
 # --- PostgreSQL only -----------------------------------------------------------------------------------------
 
 
+ON_POSTGRESQL = pytest.mark.parametrize("populated", ["postgresql"], indirect=True)
+"""For the tests below: the populated node on PostgreSQL only (the module's PostgreSQL node, not a new one)."""
+
+
 def _postgres(copy: Populated) -> str:
-    if copy.url is None:
-        pytest.skip("PostgreSQL only")
+    assert copy.url is not None
     return copy.url
 
 
+@ON_POSTGRESQL
 def test_psql_without_the_node_cannot_write_a_sealed_table(node_copy: Populated) -> None:
     url = _postgres(node_copy)
     refused = psql(url, "UPDATE messages SET summary = 'all quiet' WHERE log_index = 4", triggers=True)
@@ -331,6 +335,7 @@ def test_psql_without_the_node_cannot_write_a_sealed_table(node_copy: Populated)
     assert _verify(node_copy.root).ok
 
 
+@ON_POSTGRESQL
 def test_the_node_seals_its_writes_in_the_same_transaction_and_a_rollback_leaves_no_seal(
     node_copy: Populated,
 ) -> None:
@@ -403,9 +408,9 @@ def _edit_any_column(url: str, table: str) -> str:
     raise AssertionError(f"no column of {table} could be edited")
 
 
+@ON_POSTGRESQL
 def test_an_edited_row_of_every_table_on_postgresql_is_named(populated: Populated, tmp_path: Path) -> None:
-    if populated.url is None:
-        pytest.skip("PostgreSQL only")
+    assert populated.url is not None
     tables = _pg_tables(populated.url)
     database = open_database(populated.url, upgrade=False)
     with database.read() as connection:
@@ -424,9 +429,9 @@ def test_an_edited_row_of_every_table_on_postgresql_is_named(populated: Populate
     assert missed == []
 
 
+@ON_POSTGRESQL
 def test_a_deleted_row_of_every_table_on_postgresql_is_named(populated: Populated, tmp_path: Path) -> None:
-    if populated.url is None:
-        pytest.skip("PostgreSQL only")
+    assert populated.url is not None
     missed = []
     for table in _pg_tables(populated.url):
         (tmp_path / table).mkdir()
@@ -438,6 +443,7 @@ def test_a_deleted_row_of_every_table_on_postgresql_is_named(populated: Populate
     assert missed == []
 
 
+@ON_POSTGRESQL
 def test_going_back_below_0011_lets_an_older_riskline_write_on_postgresql(node_copy: Populated) -> None:
     from alembic import command
 
