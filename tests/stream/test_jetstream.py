@@ -204,12 +204,19 @@ def test_a_watch_stopped_mid_run_and_restarted_publishes_exactly_what_an_uninter
 ) -> None:
     """Stopped with encounters in progress (SIGKILL: anywhere; SIGTERM: between two observations, checkpointed),
     the restarted watch resumes from its checkpoint, tracks and open encounters included: the encounter stream
-    then holds, byte for byte, what a watch that never stopped published, each once."""
+    then holds, byte for byte, what a watch that never stopped published, each once.
+
+    "Mid-run" is made by the input, not by timing: the receiver first publishes the first half of the file, the
+    watch is stopped once its checkpoint holds all of it, then the receiver publishes the whole file (the first
+    half again is recognised as duplicates) and the watch is restarted."""
     assert len(uninterrupted) > 0
     source, fleet = baltic / "demo_positions.csv", baltic / "demo_fleet.toml"
-    total = len(file_observations(source))
+    lines = source.read_bytes().splitlines(keepends=True)
+    first_half = tmp_path / "first_half.csv"
+    first_half.write_bytes(b"".join(lines[: 1 + (len(lines) - 1) // 2]))
+    half = len(file_observations(first_half))
     settings = settings_fingerprint(load_rulebook(), fleet)
-    assert runner.invoke(app, ["ingest", str(source), "--to", nats_server.url]).exit_code == 0
+    assert runner.invoke(app, ["ingest", str(first_half), "--to", nats_server.url]).exit_code == 0
     command = [*RISKLINE, "watch", "--from", nats_server.url, "--durable", "east", "--fleet", str(fleet),
                "--db", str(tmp_path / "east.db"), "--checkpoint-s", "0"]
     with (tmp_path / "first.err").open("wb") as errors:
@@ -220,16 +227,18 @@ def test_a_watch_stopped_mid_run_and_restarted_publishes_exactly_what_an_uninter
             saved = link.load_object(WATCH_STATE_BUCKET, "east")
             return None if saved is None else load_checkpoint(saved, settings=settings, name="east")
 
-        def in_progress() -> bool:
+        def holds_the_first_half() -> bool:
             taken = checkpoint()
-            return taken is not None and taken.observation_seq >= 3_000 and taken.watch.tracker.open_count > 0
+            return taken is not None and taken.observation_seq == half
 
-        wait_until(in_progress, timeout=300, interval=0.2, what="a checkpoint with open encounters")
+        wait_until(holds_the_first_half, timeout=300, interval=0.2, what="a checkpoint of the first half")
         os.killpg(watcher.pid, stop)
         assert watcher.wait(timeout=120) == (-signal.SIGKILL if stop is signal.SIGKILL else 0)
         at_stop = checkpoint()
         assert at_stop is not None
-        assert at_stop.observation_seq < total
+        assert at_stop.observation_seq == half
+        assert at_stop.watch.tracker.open_count > 0  # encounters in progress when it stopped
+    assert runner.invoke(app, ["ingest", str(source), "--to", nats_server.url]).exit_code == 0
     if stop is signal.SIGTERM:
         assert "riskline watch: stopped (SIGTERM) after observation" in (tmp_path / "first.err").read_text()
     restarted = subprocess.run([*command, "--drain"], capture_output=True, text=True, check=False, timeout=600)
