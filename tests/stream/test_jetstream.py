@@ -231,8 +231,10 @@ def test_a_watch_stopped_mid_run_and_restarted_publishes_exactly_what_an_uninter
             taken = checkpoint()
             return taken is not None and taken.observation_seq == half
 
-        wait_until(holds_the_first_half, timeout=300, interval=0.2, what="a checkpoint of the first half")
-        os.killpg(watcher.pid, stop)
+        try:
+            wait_until(holds_the_first_half, timeout=300, interval=0.2, what="a checkpoint of the first half")
+        finally:  # never leave the watch running behind a failed wait
+            os.killpg(watcher.pid, stop)
         assert watcher.wait(timeout=120) == (-signal.SIGKILL if stop is signal.SIGKILL else 0)
         at_stop = checkpoint()
         assert at_stop is not None
