@@ -238,6 +238,20 @@ def heads(connection: Connection) -> dict[str, Head]:
     return {row.tbl: Head(row.tbl, row.columns, row.rows, bytes(row.digest), bytes(row.mac)) for row in rows}
 
 
+def sealed_listing(connection: Connection, sealer: Sealer, known: Mapping[str, Head]) -> list[str] | None:
+    """The tables the master head lists as sealed ([] on a node that never sealed), or None when the seals cannot
+    be trusted to build on: the master head is not this node's, or seals exist without it (tampered: left for
+    ``log verify`` to report). ``known``: the stored heads. Both back-ends' ``install`` start from it."""
+    master = known.get(MASTER)
+    if master is not None:
+        if not hmac.compare_digest(master.mac, sealer.head_mac(MASTER, master.columns, master.rows, master.digest)):
+            return None
+        return list(json.loads(master.columns))
+    if connection.execute(sa.select(sa.func.count()).select_from(row_seals)).scalar_one() or known:
+        return None
+    return []
+
+
 def install(connection: Connection, sealer: Sealer) -> list[str]:
     """Make every sealable table sealed, inside the caller's write transaction; the tables newly adopted.
 
@@ -247,14 +261,10 @@ def install(connection: Connection, sealer: Sealer) -> list[str]:
     whose columns changed (a migration) is resealed only when every row still matches its old seal.
     """
     known = heads(connection)
+    listed = sealed_listing(connection, sealer, known)
+    if listed is None:
+        return []
     master = known.get(MASTER)
-    listed: list[str] = []
-    if master is not None:
-        if not hmac.compare_digest(master.mac, sealer.head_mac(MASTER, master.columns, master.rows, master.digest)):
-            return []
-        listed = json.loads(master.columns)
-    elif connection.execute(sa.select(sa.func.count()).select_from(row_seals)).scalar_one() or known:
-        return []  # seals exist without their master head: tampered, leave it to `log verify`
     adopted: list[str] = []
     triggers = {
         str(row[0])

@@ -55,6 +55,7 @@ from riskline.storage.seals import (
     head_problems,
     heads,
     row_seals,
+    sealed_listing,
     xor_digest,
 )
 
@@ -267,14 +268,10 @@ def install(connection: Connection, sealer: Sealer) -> list[str]:
     """``seals.install`` on PostgreSQL: each sealable table's note function and triggers; the tables newly
     adopted (their rows sealed as they are), inside the caller's write transaction."""
     known = heads(connection)
+    listed = sealed_listing(connection, sealer, known)
+    if listed is None:
+        return []
     master = known.get(MASTER)
-    listed: list[str] = []
-    if master is not None:
-        if not hmac.compare_digest(master.mac, sealer.head_mac(MASTER, master.columns, master.rows, master.digest)):
-            return []
-        listed = json.loads(master.columns)
-    elif connection.execute(sa.select(sa.func.count()).select_from(row_seals)).scalar_one() or known:
-        return []  # seals exist without their master head: tampered, leave it to `log verify`
     present = connection.execute(
         sa.text(
             "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
