@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -175,22 +175,7 @@ def columnar_rows(block: bytes, columns: dict[str, int], width: int) -> Observat
             return None
     if any(value is None for value in text["id"]) or any(value is None for value in text["t"]):
         return None
-    text_columns: dict[str, list[Any]] = text
-    return ObservationBatch(
-        source=SOURCE,
-        t=np.array(text_columns["t"], dtype=np.float64),
-        platform_id=text_columns["id"],
-        lat=lat,
-        lon=lon,
-        alt_m=numbers["alt_m"],
-        sog_mps=sog * KNOT,
-        cog_deg=numbers["cog_deg"] % 360.0,
-        vrate_mps=numbers["vrate_mps"],
-        domain=text_columns["domain"],
-        party=text_columns["party"],
-        kind=text_columns["kind"],
-        transponder=np.array(text_columns["transponder"], dtype=bool),
-    )
+    return _table_batch(np.array(text["t"], dtype=np.float64), text, numbers, lat, lon, sog)
 
 
 class TableCsvBulkDecoder(TableCsvDecoder):
@@ -289,21 +274,27 @@ def parquet_columns(batch: Any) -> ObservationBatch | None:
             return None
     if any(value is None for value in text["id"]):
         return None
-    text_columns: dict[str, list[Any]] = text
+    return _table_batch(t, text, numbers, lat, lon, sog)
+
+
+def _table_batch(
+    t: Any, text: Mapping[str, list[Any]], numbers: Mapping[str, Any], lat: Any, lon: Any, sog: Any
+) -> ObservationBatch:
+    """The batch of checked columns (CSV or Parquet alike): ``t`` [s], ``sog`` [kn], the rest as the table gives."""
     return ObservationBatch(
         source=SOURCE,
         t=t,
-        platform_id=text_columns["id"],
+        platform_id=text["id"],
         lat=lat,
         lon=lon,
         alt_m=numbers["alt_m"],
         sog_mps=sog * KNOT,
         cog_deg=numbers["cog_deg"] % 360.0,
         vrate_mps=numbers["vrate_mps"],
-        domain=text_columns["domain"],
-        party=text_columns["party"],
-        kind=text_columns["kind"],
-        transponder=np.array(text_columns["transponder"], dtype=bool),
+        domain=text["domain"],
+        party=text["party"],
+        kind=text["kind"],
+        transponder=np.array(text["transponder"], dtype=bool),
     )
 
 
