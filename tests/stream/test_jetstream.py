@@ -182,6 +182,30 @@ def test_a_live_consumer_retries_with_backoff_until_the_broker_is_back(nats_serv
     assert all(line.startswith(f"{nats_server.url}: NATS server unreachable") for line in reports)
 
 
+def test_an_object_read_while_another_process_replaces_it_is_one_whole_version(nats_server: NatsServer) -> None:
+    """nats-py reads an object's chunks by the id its description named; a version replaced in between has its
+    chunks purged, and the read would wait for ever. The link reads it again: each read is one whole version."""
+    versions = [bytes([n]) * 600_000 for n in range(4)]  # several chunks each
+    writer = subprocess.Popen(
+        [sys.executable, "-c", "import sys\n"
+         "from riskline.stream import JetStreamLink\n"
+         "from riskline.stream.jetstream import WATCH_STATE_BUCKET\n"
+         "with JetStreamLink(sys.argv[1]) as link:\n"
+         "    for n in range(200):\n"
+         "        link.save_object(WATCH_STATE_BUCKET, 'east', bytes([n % 4]) * 600_000)\n",
+         nats_server.url],
+        stderr=subprocess.PIPE,
+    )
+    reads: list[bytes | None] = []
+    with JetStreamLink(nats_server.url) as link:
+        while writer.poll() is None:
+            reads.append(link.load_object(WATCH_STATE_BUCKET, "east"))
+    _, errors = writer.communicate()
+    assert writer.returncode == 0, errors.decode()[-2000:]
+    assert all(read is None or read in versions for read in reads)
+    assert sum(read is not None for read in reads) > 0
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(baltic: Path, tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
     """The encounter stream after a watch that never stopped consumed the Baltic scenario (sorted payloads)."""
@@ -228,6 +252,7 @@ def test_a_watch_stopped_mid_run_and_restarted_publishes_exactly_what_an_uninter
             return None if saved is None else load_checkpoint(saved, settings=settings, name="east")
 
         def holds_the_first_half() -> bool:
+            assert watcher.poll() is None, (tmp_path / "first.err").read_text()[-2000:]
             taken = checkpoint()
             return taken is not None and taken.observation_seq == half
 

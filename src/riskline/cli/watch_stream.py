@@ -107,9 +107,13 @@ def watch_from_stream(
             err.print(f"riskline watch: observations {taken + 1:,}–{first - 1:,} aged out of the stream before "
                       "this consumer resumed; going on from the first it still holds")
 
+        saved_through = taken
+
         def save() -> None:
+            nonlocal saved_through
             state = WatchCheckpoint(taken, link.counts(ENCOUNTER_STREAM).last_seq, settings, engine)
             link.save_object(WATCH_STATE_BUCKET, durable, dump_checkpoint(state))
+            saved_through = taken
 
         if saved is None:
             save()  # the start is a checkpoint too: anything published after it is this watch's
@@ -143,7 +147,8 @@ def watch_from_stream(
                     if not delivered:
                         if drain and consumer.pending() == 0:
                             break
-                        continue
+                        if taken == saved_through:
+                            continue  # idle, and the checkpoint holds everything read
                     for message in delivered:
                         if stopping.is_set():
                             break
@@ -161,7 +166,7 @@ def watch_from_stream(
                         stats.observations += 1
                         emit(engine.feed(observation))
                     consumer.ack(delivered)
-                    if time.monotonic() - checkpointed >= checkpoint_s:
+                    if time.monotonic() - checkpointed >= checkpoint_s or not delivered:
                         try:
                             save()
                         except StreamError as error:  # an older checkpoint is still exact: it replays more

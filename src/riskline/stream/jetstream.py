@@ -35,7 +35,7 @@ from nats.errors import NoServersError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import DigestMismatchError, NotFoundError
 from nats.js.object_store import ObjectStore
 
 from riskline.stream.errors import BrokerUnreachable, StreamError
@@ -53,6 +53,7 @@ DUPLICATE_WINDOW_S: Final = 3600.0  # [s] a restarted receiver republishing the 
 RETENTION_S: Final = 7 * 86400.0  # [s] how long the streams keep messages
 _PUBLISH_TIMEOUT_S: Final = 5.0  # [s]
 _PUBLISH_ATTEMPTS: Final = 20
+OBJECT_READ_ATTEMPTS: Final = 5
 T = TypeVar("T")
 
 
@@ -82,6 +83,10 @@ class Delivered:
     stream_seq: int
     redelivered: bool
     _message: Msg
+
+
+def _object_read_timeout_s(size: int) -> float:  # [s] generous: it only ends a read that can never finish
+    return 10.0 + size / 1e6
 
 
 def broker_address(url: str) -> str:
@@ -269,11 +274,16 @@ class JetStreamLink:
 
     async def _load_object(self, bucket: str, name: str) -> bytes | None:
         store = await self._object_store(bucket)
-        try:
-            result = await store.get(name)
-        except NotFoundError:
-            return None
-        return bytes(result.data or b"")
+        for _ in range(OBJECT_READ_ATTEMPTS):
+            try:
+                info = await store.get_info(name)
+                result = await asyncio.wait_for(store.get(name), timeout=_object_read_timeout_s(info.size or 0))
+            except NotFoundError:
+                return None
+            except (TimeoutError, DigestMismatchError):
+                continue  # replaced while read: nats-py waits for ever on the chunks the new version purged
+            return bytes(result.data or b"")
+        raise StreamError(f"{self.url}: could not read {bucket}/{name}: it was replaced each time it was read")
 
     def save_object(self, bucket: str, name: str, data: bytes) -> None:
         """Replace the object ``name``: its new chunks are written before its description points at them, so a
@@ -331,6 +341,9 @@ class JetStreamLink:
             # Every publish and acknowledgement has been awaited: nothing is left to drain. (``drain()`` was seen
             # to wait out its 30 s timeout at the end of a watch that had checkpointed between its fetches.)
             self._run(self._client.close())
+        leftover = asyncio.all_tasks(self._loop)  # e.g. the heartbeat checks of a subscription a timeout abandoned
+        if leftover:
+            self._run(_cancelled(leftover))
         self._loop.close()
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -368,6 +381,12 @@ class Consumer:
         """Messages the stream holds that this consumer has not yet been delivered, plus those unacked."""
         info = self._link._run(self._subscription.consumer_info())
         return int(info.num_pending) + int(info.num_ack_pending)
+
+
+async def _cancelled(tasks: set[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _quiet(error: Exception) -> None:
