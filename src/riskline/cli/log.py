@@ -66,19 +66,19 @@ def log_verify(
         )
     elif result.ok:
         typer.echo(
-            f"ok: {result.entries} entries, {result.checkpoints} checkpoints, {result.receipts} receipts, "
-            f"{result.cosignatures} cosignatures, {result.peer_heads} peer heads verified"
+            f"ok: {result.entries:,} entries, {result.checkpoints:,} checkpoints, {result.receipts:,} receipts, "
+            f"{result.cosignatures:,} cosignatures, {result.peer_heads:,} peer heads verified"
             + (
                 ""
                 if result.verified_before is None
-                else f" (entries {result.checked_from}.. since the check of {to_iso(result.verified_before)};"
+                else f" (entries {result.checked_from:,}.. since the check of {to_iso(result.verified_before)};"
                 " --full re-checks all)"
             )
         )
     else:
         first = result.first_failing_entry
         if first is not None:
-            typer.echo(f"FAILED at entry {first}", err=True)
+            typer.echo(f"FAILED at entry {first:,}", err=True)
         for problem in result.problems:
             typer.echo(f"FAILED: {problem}", err=True)
         for proof in result.equivocations:
@@ -102,7 +102,7 @@ def log_export(
     """
     with opened(node_dir) as node, guard():
         count = audit.export_bundle(node, output, upto=end, receipts_from=start)
-    typer.echo(f"wrote {count} entries to {output}")
+    typer.echo(f"wrote {count:,} entries to {output}")
 
 
 @log_app.command("verify-bundle")
@@ -119,8 +119,8 @@ def log_verify_bundle(
         report = audit.verify_bundle_file(bundle, expected_key=expected)
     if report.ok:
         typer.echo(
-            f"ok: log {report.origin}: {report.entries_checked} entries, {report.checkpoints_checked} checkpoints, "
-            f"{report.cosignatures_checked} cosignatures, {report.receipts_checked} receipts verified"
+            f"ok: log {report.origin}: {report.entries_checked:,} entries, {report.checkpoints_checked:,} checkpoints, "
+            f"{report.cosignatures_checked:,} cosignatures, {report.receipts_checked:,} receipts verified"
         )
         return
     typer.echo(f"FAILED: {report.failure}", err=True)
