@@ -35,7 +35,8 @@ import numpy.typing as npt
 
 from riskline.ingest.batch import ObservationBatch
 from riskline.ingest.observation import Domain, Kind, Observation
-from riskline.tracks.fixlog import FixLog, horizontal_velocity
+from riskline.tracks.fixlog import FixLog, IntArray, KinematicsColumns, horizontal_velocity
+from riskline.tracks.history import Kinematics
 from riskline.tracks.identity import PlatformIdentity
 from riskline.tracks.segment import TrackSegment
 from riskline.tracks.snapshot import Snapshot
@@ -320,14 +321,7 @@ class TrackTable:
         self._has_fix[first_fixes] = True
         self._with_fix += len(first_fixes)
         self._transponder[fixed] = batch.transponder[fix_rows[fix_lasts]]
-        state = self._log.kinematics_of(fixed, MIN_DERIVE_DT_S)
-        self._t_fix[fixed] = state.t
-        self._lat[fixed] = state.lat
-        self._lon[fixed] = state.lon
-        self._alt[fixed] = state.alt
-        self._v_east[fixed] = state.v_east
-        self._v_north[fixed] = state.v_north
-        self._v_up[fixed] = state.v_up
+        self._store_state(fixed, self._log.kinematics_of(fixed, MIN_DERIVE_DT_S))
         self.stats.accepted += len(fix_rows)
 
     def stale(self, t: float) -> list[str]:
@@ -378,14 +372,17 @@ class TrackTable:
         return UpdateResult.OUT_OF_ORDER
 
     def _set_state(self, slot: int) -> None:
-        state = self._log.kinematics(slot, MIN_DERIVE_DT_S)
-        self._t_fix[slot] = state.t
-        self._lat[slot] = state.lat
-        self._lon[slot] = state.lon
-        self._alt[slot] = state.alt
-        self._v_east[slot] = state.v_east
-        self._v_north[slot] = state.v_north
-        self._v_up[slot] = state.v_up
+        self._store_state(slot, self._log.kinematics(slot, MIN_DERIVE_DT_S))
+
+    def _store_state(self, slots: int | IntArray, state: Kinematics | KinematicsColumns) -> None:
+        """The state at the newest fix of one slot or of many (its columns in the slots' order)."""
+        self._t_fix[slots] = state.t
+        self._lat[slots] = state.lat
+        self._lon[slots] = state.lon
+        self._alt[slots] = state.alt
+        self._v_east[slots] = state.v_east
+        self._v_north[slots] = state.v_north
+        self._v_up[slots] = state.v_up
 
     def _set_identity(self, slot: int, identity: PlatformIdentity) -> None:
         self._identity_of[identity.platform_id] = identity
