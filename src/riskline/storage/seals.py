@@ -339,13 +339,19 @@ class SealProblem:
     reason: str
 
 
-def marks(connection: Connection, *, at_least: int = 10_000) -> dict[str, int]:
+def marks(connection: Connection, *, at_least: int = 10_000, rows: Mapping[str, int] | None = None) -> dict[str, int]:
     """The highest ``rowid`` of each sealed table holding more than ``at_least`` rows: where an incremental
-    check of a large table starts (smaller tables are always checked whole)."""
+    check of a large table starts (smaller tables are always checked whole). ``rows``: the tables' row counts
+    when the caller knows them (a table missing there is counted)."""
+    known = rows or {}
     found: dict[str, int] = {}
     for table in sealable_tables(connection):
-        rows, highest = connection.exec_driver_sql(f'SELECT count(*), max(rowid) FROM "{table}"').one()
-        if rows > at_least and highest is not None:
+        if table in known:
+            count = known[table]
+            highest = connection.exec_driver_sql(f'SELECT max(rowid) FROM "{table}"').scalar()
+        else:
+            count, highest = connection.exec_driver_sql(f'SELECT count(*), max(rowid) FROM "{table}"').one()
+        if count > at_least and highest is not None:
             found[table] = int(highest)
     return found
 
