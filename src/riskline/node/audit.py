@@ -245,6 +245,14 @@ def _leaf_digest(connection: Any, start: int, end: int, digest: Any = None) -> A
     return digest
 
 
+def _entries_outside(connection: Any, verified: int) -> int:
+    """The stored entries not among the first ``verified`` (index ``verified`` or more, or below 0): with the
+    digest of those held, the log's row count is ``verified`` more, without counting a million rows."""
+    index = store.log_entries.c.idx
+    query = sa.select(sa.func.count()).select_from(store.log_entries).where(sa.or_(index >= verified, index < 0))
+    return int(connection.execute(query).scalar_one())
+
+
 def _rewritten(verified: int, size: int) -> Problem:
     """The stored log before the mark is not the one verified: no consistency proof from the head verified to
     the log now exists (RFC 9162 §2.1.4), so the check is redone in full, which names the entry."""
@@ -345,11 +353,10 @@ def _verify(
                 )
             )
             since, start = None, 0
-        if since is not None and prefix_held:
+        held = since is not None and prefix_held
+        if held:
             # The digest of the first ``start`` leaf hashes held: exactly those entries are there before the mark.
-            count = connection.execute(
-                sa.select(sa.func.count()).select_from(store.log_entries).where(store.log_entries.c.idx >= start)
-            ).scalar_one()
+            count = _entries_outside(connection, start)
             dense = count == entries - start
             gap = None if dense else audit_sql.first_gap(connection, start)
         else:
@@ -439,7 +446,7 @@ def _verify(
                 problems.append(Problem(failure.section, failure.index, failure.reason))
     log_sound = not any(p.section == "entries" for p in problems)
     checked = helpers.seal_checks() if helpers is not None else {}
-    problems.extend(_database_problems(node, entries, since, log_sound=log_sound, checked=checked))
+    problems.extend(_database_problems(node, entries, since, log_sound=log_sound, checked=checked, held=held))
     problems.sort(key=lambda p: (p.section != "entries", p.index if p.index is not None else -1))
     return VerifyResult(
         ok=not problems,
@@ -463,10 +470,12 @@ def _database_problems(
     *,
     log_sound: bool,
     checked: Mapping[str, seals.RowsChecked] | None = None,
+    held: bool = False,
 ) -> list[Problem]:
     """Every row seal (``storage/seals.py``) and, when the log itself holds, what it implies about the other
     tables (``audit_implied``); with ``since``, what was added after it. ``checked``: the seals of large tables
-    the workers checked (``seals.check_table`` trusts them only when they hold)."""
+    the workers checked (``seals.check_table`` trusts them only when they hold); ``held``: the entries before
+    ``since`` are the ones verified (``_leaf_digest``), so only the ones after are counted."""
     problems: list[Problem] = []
     marks = {} if since is None else since.marks
     with node.database.read() as connection:
@@ -476,7 +485,11 @@ def _database_problems(
                 problems.append(Problem(implied.table, None, implied.reason, row=implied.row))
         sealer = seals.Sealer(seal_key(node.anchor))
         if node.database.dialect == "sqlite":
-            sealed_problems = seals.check_all(connection, sealer, marks, checked=checked)
+            counted = {}
+            if held and since is not None:  # counted here, with the seal heads they are held against
+                verified = since.resume.frontier.size
+                counted["log_entries"] = verified + _entries_outside(connection, verified)
+            sealed_problems = seals.check_all(connection, sealer, marks, checked=checked, counted=counted)
         else:
             sealed_problems = seals_pg.check_all(connection, sealer, marks)
         for sealed in sealed_problems:

@@ -398,10 +398,11 @@ def check_all(
     since: Mapping[str, int] | None = None,
     *,
     checked: Mapping[str, RowsChecked] | None = None,
+    counted: Mapping[str, int] | None = None,
 ) -> Iterator[SealProblem]:
     """Every seal problem of the database: tables, heads, rows. ``since`` (``marks`` of an earlier full check):
     of those tables only the rows added after, with the row counts. ``checked``: tables whose rows were checked
-    elsewhere (``check_table``)."""
+    elsewhere (``check_table``); ``counted``: the row counts of tables the caller has taken already."""
     for item in head_problems(heads(connection), sealable_tables(connection), sealer):
         if isinstance(item, SealProblem):
             yield item
@@ -409,7 +410,14 @@ def check_all(
         head, table = item.head, item.table
         mark = (since or {}).get(table, 0)
         yield from check_table(
-            connection, sealer, table, json.loads(head.columns), head, since=mark, checked=(checked or {}).get(table)
+            connection,
+            sealer,
+            table,
+            json.loads(head.columns),
+            head,
+            since=mark,
+            checked=(checked or {}).get(table),
+            present=(counted or {}).get(table),
         )
 
 
@@ -429,11 +437,13 @@ def check_table(
     *,
     since: int = 0,
     checked: RowsChecked | None = None,
+    present: int | None = None,
 ) -> Iterator[SealProblem]:
     """The seal problems of one table against its ``head``, naming rows by their primary key; ``since``: only
     the rows above that ``rowid``, and the counts (a deletion anywhere still shows). ``checked``: the rows
     already checked elsewhere (``check_rows`` in a worker process) — trusted only when it found nothing and its
-    count and digest are the head's; any doubt and the table is checked here, which names what is wrong."""
+    count and digest are the head's; any doubt and the table is checked here, which names what is wrong.
+    ``present``: the table's row count, when the caller has taken it."""
     if not hmac.compare_digest(head.mac, sealer.head_mac(table, head.columns, head.rows, head.digest)):
         yield SealProblem(table, None, "its seal head (row count and digest) is not this node's: edited")
     if checked is not None and not since and checked.holds(head):
@@ -442,7 +452,8 @@ def check_table(
     found = check_rows(connection.connection, sealer, table, columns, key, above=since if since else None)
     yield from found.problems
     if since:
-        present = connection.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one()
+        if present is None:
+            present = connection.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one()
         sealed_rows = connection.execute(
             sa.select(sa.func.count()).select_from(row_seals).where(row_seals.c.tbl == table)
         ).scalar_one()
