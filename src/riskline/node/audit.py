@@ -21,7 +21,7 @@ import hashlib
 import json
 import multiprocessing
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,24 +203,57 @@ def verify_node(node: LocalNode, *, workers: int = 1, full: bool = True) -> Veri
     a sound result is remembered for the next incremental check.
     """
     since = None if full else _verified_before(node)
-    prior: list[Problem] = []
-    digest = None
     with node.database.read() as connection:
         size = store.log_size(connection)
-        if since is not None and since.leaves is not None and since.resume.frontier.size <= size:
-            digest = _leaf_digest(connection, 0, since.resume.frontier.size)
-            if digest.hexdigest() != since.leaves:
-                prior.append(_rewritten(since.resume.frontier.size, size))
-                since, digest = None, None
+    if since is None or since.leaves is None or since.resume.frontier.size > size:
+        return _checked(node, workers, size, since)
+    verified = since.resume.frontier.size
+    with ThreadPoolExecutor(1) as pool:
+        # The stored entries before the mark are held against the digest of those verified while the new ones
+        # are checked: the database reads them without the GIL, on the other core. Should they not hold, what
+        # was checked is dropped and the check is redone in full.
+        prefix = pool.submit(_stored_digest, node, verified)
+        result = _run(node, workers, size, since, prefix_held=True)
+        digest = prefix.result()
+    if digest.hexdigest() != since.leaves:
+        return _checked(node, workers, size, None, [_rewritten(verified, size)])
+    if result.ok:
+        _remember(node, result, digest)
+    return result
+
+
+def _checked(
+    node: LocalNode, workers: int, size: int, since: _Before | None, prior: Sequence[Problem] = ()
+) -> VerifyResult:
+    """``_run``, a sound result remembered for the next incremental check."""
+    result = _run(node, workers, size, since, prior)
+    if result.ok:
+        _remember(node, result)
+    return result
+
+
+def _run(
+    node: LocalNode,
+    workers: int,
+    size: int,
+    since: _Before | None,
+    prior: Sequence[Problem] = (),
+    *,
+    prefix_held: bool = False,
+) -> VerifyResult:
+    """``_verify`` with worker processes when there are entries enough to check from ``since`` on."""
     start = since.resume.frontier.size if since is not None else 0
     with contextlib.ExitStack() as stack:
         helpers: _Helpers | None = None
         if workers > 1 and size - start >= PARALLEL_FROM:
             helpers = stack.enter_context(_Helpers(node, workers, size, start))
-        result = _verify(node, helpers, since, prior, prefix_held=digest is not None)
-    if result.ok:
-        _remember(node, result, digest)
-    return result
+        return _verify(node, helpers, since, prior, prefix_held=prefix_held)
+
+
+def _stored_digest(node: LocalNode, verified: int) -> Any:
+    """``_leaf_digest`` of the first ``verified`` entries stored, in a read transaction of its own."""
+    with node.database.read() as connection:
+        return _leaf_digest(connection, 0, verified)
 
 
 def _leaf_digest(connection: Any, start: int, end: int, digest: Any = None) -> Any:
@@ -371,6 +404,8 @@ def _verify(
             )
             entries = expected
         for size, root, data in store.all_checkpoints(connection):
+            if size <= start:
+                continue  # checked before, as the log was (its row still is, with the table's seals)
             try:
                 signed = SignedCheckpoint.from_dict(json.loads(data))
             except (MalformedEnvelope, ValueError) as error:
