@@ -510,3 +510,20 @@ def test_an_incremental_check_from_marks_finds_a_deleted_old_row_or_seal(node_co
         assert [str(p) for p in row_gone.problems] == [
             f"{table}: {rows} rows were sealed, {rows - 1} rows and {rows - 1} seals remain"
         ]
+
+
+def test_an_incremental_check_finds_a_checkpoint_below_its_mark_edited_by_its_seal(node_copy: Path) -> None:
+    with LocalNode.open(node_copy) as node:
+        verified = verify_node(node)
+    _exchange_more(node_copy, node_copy, 1)
+    with hostile(node_copy / "node.db") as connection:
+        size = connection.execute("SELECT min(size) FROM checkpoints").fetchone()[0]
+        connection.execute("UPDATE checkpoints SET root = zeroblob(32) WHERE size = ?", (size,))
+    with LocalNode.open(node_copy) as node:
+        incremental = verify_node(node, full=False)
+        full = verify_node(node, full=True)
+    assert size <= verified.entries
+    assert (incremental.ok, incremental.checked_from) == (False, verified.entries)
+    assert [p.section for p in incremental.problems] == ["checkpoints"]
+    assert incremental.problems[0].reason.startswith("edited: root is")
+    assert f"checkpoints[{size}]: stored size/root differ from the signed checkpoint" in [str(p) for p in full.problems]
