@@ -208,12 +208,14 @@ def verify_node(node: LocalNode, *, workers: int = 1, full: bool = True) -> Veri
     if since is None or since.leaves is None or since.resume.frontier.size > size:
         return _checked(node, workers, size, since)
     verified = since.resume.frontier.size
-    with ThreadPoolExecutor(1) as pool:
-        # The stored entries before the mark are held against the digest of those verified while the new ones
-        # are checked: the database reads them without the GIL, on the other core. Should they not hold, what
-        # was checked is dropped and the check is redone in full.
+    with ThreadPoolExecutor(2) as pool:
+        # The stored entries before the mark are held against the digest of those verified, and the seals of
+        # the tables checked from their marks are counted, while the new entries are checked: the database
+        # reads them without the GIL, on the other core. Should the entries not hold, what was checked is
+        # dropped and the check is redone in full.
         prefix = pool.submit(_stored_digest, node, verified)
-        result = _run(node, workers, size, since, prefix_held=True)
+        sealed = pool.submit(_seal_counts, node) if since.marks and node.database.dialect == "sqlite" else None
+        result = _run(node, workers, size, since, prefix_held=True, sealed=sealed)
         digest = prefix.result()
     if digest.hexdigest() != since.leaves:
         return _checked(node, workers, size, None, [_rewritten(verified, size)])
@@ -240,6 +242,7 @@ def _run(
     prior: Sequence[Problem] = (),
     *,
     prefix_held: bool = False,
+    sealed: Future[dict[str, int]] | None = None,
 ) -> VerifyResult:
     """``_verify`` with worker processes when there are entries enough to check from ``since`` on."""
     start = since.resume.frontier.size if since is not None else 0
@@ -247,7 +250,13 @@ def _run(
         helpers: _Helpers | None = None
         if workers > 1 and size - start >= PARALLEL_FROM:
             helpers = stack.enter_context(_Helpers(node, workers, size, start))
-        return _verify(node, helpers, since, prior, prefix_held=prefix_held)
+        return _verify(node, helpers, since, prior, prefix_held=prefix_held, sealed=sealed)
+
+
+def _seal_counts(node: LocalNode) -> dict[str, int]:
+    """``seals.seal_counts``, in a read transaction of its own."""
+    with node.database.read() as connection:
+        return seals.seal_counts(connection)
 
 
 def _stored_digest(node: LocalNode, verified: int) -> Any:
@@ -367,9 +376,11 @@ def _verify(
     prior: Sequence[Problem] = (),
     *,
     prefix_held: bool = False,
+    sealed: Future[dict[str, int]] | None = None,
 ) -> VerifyResult:
     """``prefix_held``: the stored leaf hashes before ``since``'s mark are the ones verified (``_leaf_digest``),
-    so those entries are there, dense from 0, and only the ones from the mark on are counted."""
+    so those entries are there, dense from 0, and only the ones from the mark on are counted. ``sealed``: the
+    seals of each table, being counted (``seals.seal_counts``)."""
     problems: list[Problem] = list(prior)
     start = 0 if since is None else since.resume.frontier.size
     with node.database.read() as connection:
@@ -481,7 +492,9 @@ def _verify(
                 problems.append(Problem(failure.section, failure.index, failure.reason))
     log_sound = not any(p.section == "entries" for p in problems)
     checked = helpers.seal_checks() if helpers is not None else {}
-    problems.extend(_database_problems(node, entries, since, log_sound=log_sound, checked=checked, held=held))
+    problems.extend(
+        _database_problems(node, entries, since, log_sound=log_sound, checked=checked, held=held, sealed=sealed)
+    )
     problems.sort(key=lambda p: (p.section != "entries", p.index if p.index is not None else -1))
     return VerifyResult(
         ok=not problems,
@@ -506,11 +519,13 @@ def _database_problems(
     log_sound: bool,
     checked: Mapping[str, seals.RowsChecked] | None = None,
     held: bool = False,
+    sealed: Future[dict[str, int]] | None = None,
 ) -> list[Problem]:
     """Every row seal (``storage/seals.py``) and, when the log itself holds, what it implies about the other
     tables (``audit_implied``); with ``since``, what was added after it. ``checked``: the seals of large tables
     the workers checked (``seals.check_table`` trusts them only when they hold); ``held``: the entries before
-    ``since`` are the ones verified (``_leaf_digest``), so only the ones after are counted."""
+    ``since`` are the ones verified (``_leaf_digest``), so only the ones after are counted; ``sealed``: the seals
+    of each table, counted before (``seals.check_table`` trusts a count only when it is the head's)."""
     problems: list[Problem] = []
     marks = {} if since is None else since.marks
     with node.database.read() as connection:
@@ -524,11 +539,18 @@ def _database_problems(
             if held and since is not None:  # counted here, with the seal heads they are held against
                 verified = since.resume.frontier.size
                 counted["log_entries"] = verified + _entries_outside(connection, verified)
-            sealed_problems = seals.check_all(connection, sealer, marks, checked=checked, counted=counted)
+            sealed_problems = seals.check_all(
+                connection,
+                sealer,
+                marks,
+                checked=checked,
+                counted=counted,
+                seals_counted=None if sealed is None else sealed.result(),
+            )
         else:
             sealed_problems = seals_pg.check_all(connection, sealer, marks)
-        for sealed in sealed_problems:
-            problems.append(Problem(sealed.table, None, sealed.reason, row=sealed.row))
+        for found in sealed_problems:
+            problems.append(Problem(found.table, None, found.reason, row=found.row))
     return problems
 
 
