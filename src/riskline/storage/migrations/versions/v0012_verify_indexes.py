@@ -4,11 +4,15 @@ Revision ID: 0012
 Revises: 0011
 
 * ``log_entries (idx, leaf_hash)``: the stored leaf hashes before the mark of the last sound check are held
-  against its digest (``node/audit.py``, ``_leaf_digest``) by a scan of this index, some 50 bytes an entry,
-  not of the table, whose rows carry the envelopes (a million entries: 50 MB read instead of 1.8 GB). The index
-  is kept by the database on every write, so a row rewritten through SQL changes it as it changes the table.
+  against its digest (``node/audit.py``, ``_leaf_digest``) by a scan of this index, some 46 bytes an entry,
+  not of the table, whose rows carry the envelopes (a million entries: 46 MB read instead of 840 MB). The index
+  is kept by the database on every write, so a row rewritten through SQL changes it as it changes the table
+  (a byte-level edit of the file that leaves the index stale is, like an edit of ``data`` alone, for
+  ``log verify --full``).
 * ``messages (type)``: the logged key rotations and revocations (``key_rotation.logged_both_ways``) are found
-  by their type, not by reading every message.
+  by their type, not by reading every message (some 18 MB a million messages).
+
+Building both on a node of a million entries took some 5 s (SQLite).
 """
 
 from __future__ import annotations
