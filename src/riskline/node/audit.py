@@ -199,8 +199,10 @@ def verify_node(node: LocalNode, *, workers: int = 1, full: bool = True) -> Veri
     ``full=False`` goes on from the last head verified (``log_verified``, sealed like every table): the frontier
     of the Merkle tree at that size must still give its root, the new entries are checked as a full check
     would, their heads, receipts and cosignatures with them, and of the large tables the rows added since (with
-    every table's row count). What changed before it is for ``full=True``, which redoes everything. Either way,
-    a sound result is remembered for the next incremental check.
+    every table's row count). The stored entries before the mark are held against the digest of those verified
+    (``_leaf_digest``, a scan of the index of leaf hashes), so one rewritten or deleted there is found, and the
+    check is then redone in full, which names it. What else changed before the mark is for ``full=True``, which
+    redoes everything. Either way, a sound result is remembered for the next incremental check.
     """
     since = None if full else _verified_before(node)
     with node.database.read() as connection:
@@ -268,7 +270,8 @@ def _stored_digest(node: LocalNode, verified: int) -> Any:
 def _leaf_digest(connection: Any, start: int, end: int, digest: Any = None) -> Any:
     """SHA-256 over the stored leaf hashes of entries ``start..end-1`` in order, continuing ``digest`` (a
     ``hashlib`` object). What an incremental check holds the stored log before its mark against: one C-level
-    hash of 32 bytes an entry, where the Merkle root would cost a hash call per node."""
+    hash of 32 bytes an entry, where the Merkle root would cost a hash call per node. SQLite reads them from the
+    index ``(idx, leaf_hash)`` (migration 0012), not from the table's rows, which carry the envelopes."""
     digest = hashlib.sha256() if digest is None else digest
     if connection.dialect.name == "sqlite":  # one blob, concatenated by SQLite in the subquery's order
         joined = connection.exec_driver_sql(
