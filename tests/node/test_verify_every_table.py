@@ -435,3 +435,95 @@ def test_an_incremental_check_after_appends_of_a_sound_log_goes_on_from_its_mark
         third = verify_node(node, full=False)
     assert (second.ok, second.checked_from) == (True, first.entries)
     assert (third.ok, third.checked_from, third.entries) == (True, first.entries + 3, first.entries + 6)
+
+
+def test_the_stored_prefix_is_read_from_the_covering_index_of_leaf_hashes(node_copy: Path) -> None:
+    with sqlite3.connect(node_copy / "node.db") as connection:
+        plan = connection.execute(
+            "EXPLAIN QUERY PLAN SELECT leaf_hash FROM log_entries WHERE idx >= 0 AND idx < 12 ORDER BY idx"
+        ).fetchall()
+        types = connection.execute("EXPLAIN QUERY PLAN SELECT * FROM messages WHERE type IN ('a', 'b')").fetchall()
+    assert "USING COVERING INDEX ix_log_entries_idx_leaf_hash" in plan[0][-1]
+    assert "ix_messages_type" in types[0][-1]
+
+
+@pytest.fixture
+def marked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every table is large enough to be checked from its mark (a real node: 10,000 rows or more)."""
+    from riskline.storage import seals
+
+    assert seals.marks.__kwdefaults__ is not None
+    monkeypatch.setitem(seals.marks.__kwdefaults__, "at_least", 0)
+
+
+@pytest.mark.usefixtures("marked")
+def test_an_incremental_check_from_marks_counts_the_rows_before_them_without_reading_them(node_copy: Path) -> None:
+    with LocalNode.open(node_copy) as node:
+        first = verify_node(node)
+    _exchange_more(node_copy, node_copy, 1)
+    with LocalNode.open(node_copy) as node:
+        second = verify_node(node, full=False)
+    _exchange_more(node_copy, node_copy, 1)
+    with LocalNode.open(node_copy) as node:
+        third = verify_node(node, full=False)
+    assert (first.ok, second.ok, third.ok) == (True, True, True), [str(p) for p in (*second.problems, *third.problems)]
+    assert (second.checked_from, third.checked_from, third.entries) == (first.entries, first.entries + 3, 18)
+
+
+@pytest.mark.usefixtures("marked")
+def test_an_incremental_check_from_marks_finds_an_old_entry_deleted(node_copy: Path) -> None:
+    with LocalNode.open(node_copy) as node:
+        verified = verify_node(node)
+    _exchange_more(node_copy, node_copy, 1)
+    with hostile(node_copy / "node.db") as connection:
+        connection.execute("DELETE FROM log_entries WHERE idx = 4")
+    with LocalNode.open(node_copy) as node:
+        incremental = verify_node(node, full=False)
+        full = verify_node(node, full=True)
+    assert (incremental.ok, incremental.checked_from, incremental.first_failing_entry) == (False, 0, 4)
+    assert str(incremental.problems[0]) == "entries[4]: entry 4 is missing (the next stored entry is 5)"
+    assert f"the first {verified.entries} entries stored are not those verified" in str(incremental.problems)
+    assert [p for p in incremental.problems if p.section != "log_verified"] == list(full.problems)
+
+
+@pytest.mark.usefixtures("marked")
+@pytest.mark.parametrize("table", ["log_entries", "messages"])
+def test_an_incremental_check_from_marks_finds_a_deleted_old_row_or_seal(node_copy: Path, table: str) -> None:
+    with LocalNode.open(node_copy) as node:
+        verified = verify_node(node)
+    _exchange_more(node_copy, node_copy, 1)
+    rows = {"log_entries": 15, "messages": 15}[table]
+    with hostile(node_copy / "node.db") as connection:
+        row_id = connection.execute(f"SELECT min(rowid) FROM {table}").fetchone()[0]
+        connection.execute("DELETE FROM row_seals WHERE tbl = ? AND row_id = ?", (table, row_id))
+    with LocalNode.open(node_copy) as node:
+        seal_gone = verify_node(node, full=False)
+    assert (seal_gone.ok, seal_gone.checked_from) == (False, verified.entries)
+    assert [str(p) for p in seal_gone.problems] == [
+        f"{table}: {rows} rows were sealed, {rows} rows and {rows - 1} seals remain"
+    ]
+    if table == "messages":  # an old row with its seal: the row count
+        with hostile(node_copy / "node.db") as connection:
+            connection.execute(f"DELETE FROM {table} WHERE rowid = ?", (row_id,))
+        with LocalNode.open(node_copy) as node:
+            row_gone = verify_node(node, full=False)
+        assert [str(p) for p in row_gone.problems] == [
+            f"{table}: {rows} rows were sealed, {rows - 1} rows and {rows - 1} seals remain"
+        ]
+
+
+def test_an_incremental_check_finds_a_checkpoint_below_its_mark_edited_by_its_seal(node_copy: Path) -> None:
+    with LocalNode.open(node_copy) as node:
+        verified = verify_node(node)
+    _exchange_more(node_copy, node_copy, 1)
+    with hostile(node_copy / "node.db") as connection:
+        size = connection.execute("SELECT min(size) FROM checkpoints").fetchone()[0]
+        connection.execute("UPDATE checkpoints SET root = zeroblob(32) WHERE size = ?", (size,))
+    with LocalNode.open(node_copy) as node:
+        incremental = verify_node(node, full=False)
+        full = verify_node(node, full=True)
+    assert size <= verified.entries
+    assert (incremental.ok, incremental.checked_from) == (False, verified.entries)
+    assert [p.section for p in incremental.problems] == ["checkpoints"]
+    assert incremental.problems[0].reason.startswith("edited: root is")
+    assert f"checkpoints[{size}]: stored size/root differ from the signed checkpoint" in [str(p) for p in full.problems]

@@ -21,7 +21,7 @@ import hashlib
 import json
 import multiprocessing
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,34 +199,79 @@ def verify_node(node: LocalNode, *, workers: int = 1, full: bool = True) -> Veri
     ``full=False`` goes on from the last head verified (``log_verified``, sealed like every table): the frontier
     of the Merkle tree at that size must still give its root, the new entries are checked as a full check
     would, their heads, receipts and cosignatures with them, and of the large tables the rows added since (with
-    every table's row count). What changed before it is for ``full=True``, which redoes everything. Either way,
-    a sound result is remembered for the next incremental check.
+    every table's row count). The stored entries before the mark are held against the digest of those verified
+    (``_leaf_digest``, a scan of the index of leaf hashes), so one rewritten or deleted there is found, and the
+    check is then redone in full, which names it. What else changed before the mark is for ``full=True``, which
+    redoes everything. Either way, a sound result is remembered for the next incremental check.
     """
     since = None if full else _verified_before(node)
-    prior: list[Problem] = []
-    digest = None
     with node.database.read() as connection:
         size = store.log_size(connection)
-        if since is not None and since.leaves is not None and since.resume.frontier.size <= size:
-            digest = _leaf_digest(connection, 0, since.resume.frontier.size)
-            if digest.hexdigest() != since.leaves:
-                prior.append(_rewritten(since.resume.frontier.size, size))
-                since, digest = None, None
-    start = since.resume.frontier.size if since is not None else 0
-    with contextlib.ExitStack() as stack:
-        helpers: _Helpers | None = None
-        if workers > 1 and size - start >= PARALLEL_FROM:
-            helpers = stack.enter_context(_Helpers(node, workers, size, start))
-        result = _verify(node, helpers, since, prior)
+    if since is None or since.leaves is None or since.resume.frontier.size > size:
+        return _checked(node, workers, size, since)
+    verified = since.resume.frontier.size
+    with ThreadPoolExecutor(2) as pool:
+        # The stored entries before the mark are held against the digest of those verified, and the seals of
+        # the tables checked from their marks are counted, while the new entries are checked: the database
+        # reads them without the GIL, on the other core. Should the entries not hold, what was checked is
+        # dropped and the check is redone in full.
+        prefix = pool.submit(_stored_digest, node, verified)
+        sealed = pool.submit(_seal_counts, node) if since.marks and node.database.dialect == "sqlite" else None
+        result = _run(node, workers, size, since, prefix_held=True, sealed=sealed)
+        digest = prefix.result()
+    if digest.hexdigest() != since.leaves:
+        return _checked(node, workers, size, None, [_rewritten(verified, size)])
     if result.ok:
         _remember(node, result, digest)
     return result
 
 
+def _checked(
+    node: LocalNode, workers: int, size: int, since: _Before | None, prior: Sequence[Problem] = ()
+) -> VerifyResult:
+    """``_run``, a sound result remembered for the next incremental check."""
+    result = _run(node, workers, size, since, prior)
+    if result.ok:
+        _remember(node, result)
+    return result
+
+
+def _run(
+    node: LocalNode,
+    workers: int,
+    size: int,
+    since: _Before | None,
+    prior: Sequence[Problem] = (),
+    *,
+    prefix_held: bool = False,
+    sealed: Future[dict[str, int]] | None = None,
+) -> VerifyResult:
+    """``_verify`` with worker processes when there are entries enough to check from ``since`` on."""
+    start = since.resume.frontier.size if since is not None else 0
+    with contextlib.ExitStack() as stack:
+        helpers: _Helpers | None = None
+        if workers > 1 and size - start >= PARALLEL_FROM:
+            helpers = stack.enter_context(_Helpers(node, workers, size, start))
+        return _verify(node, helpers, since, prior, prefix_held=prefix_held, sealed=sealed)
+
+
+def _seal_counts(node: LocalNode) -> dict[str, int]:
+    """``seals.seal_counts``, in a read transaction of its own."""
+    with node.database.read() as connection:
+        return seals.seal_counts(connection)
+
+
+def _stored_digest(node: LocalNode, verified: int) -> Any:
+    """``_leaf_digest`` of the first ``verified`` entries stored, in a read transaction of its own."""
+    with node.database.read() as connection:
+        return _leaf_digest(connection, 0, verified)
+
+
 def _leaf_digest(connection: Any, start: int, end: int, digest: Any = None) -> Any:
     """SHA-256 over the stored leaf hashes of entries ``start..end-1`` in order, continuing ``digest`` (a
     ``hashlib`` object). What an incremental check holds the stored log before its mark against: one C-level
-    hash of 32 bytes an entry, where the Merkle root would cost a hash call per node."""
+    hash of 32 bytes an entry, where the Merkle root would cost a hash call per node. SQLite reads them from the
+    index ``(idx, leaf_hash)`` (migration 0012), not from the table's rows, which carry the envelopes."""
     digest = hashlib.sha256() if digest is None else digest
     if connection.dialect.name == "sqlite":  # one blob, concatenated by SQLite in the subquery's order
         joined = connection.exec_driver_sql(
@@ -243,6 +288,14 @@ def _leaf_digest(connection: Any, start: int, end: int, digest: Any = None) -> A
     )
     digest.update(b"".join([bytes(row[0]) for row in rows]))
     return digest
+
+
+def _entries_outside(connection: Any, verified: int) -> int:
+    """The stored entries not among the first ``verified`` (index ``verified`` or more, or below 0): with the
+    digest of those held, the log's row count is ``verified`` more, without counting a million rows."""
+    index = store.log_entries.c.idx
+    query = sa.select(sa.func.count()).select_from(store.log_entries).where(sa.or_(index >= verified, index < 0))
+    return int(connection.execute(query).scalar_one())
 
 
 def _rewritten(verified: int, size: int) -> Problem:
@@ -295,7 +348,9 @@ def _remember(node: LocalNode, result: VerifyResult, digest: Any = None) -> None
         return
     size = result.resume.frontier.size
     with node.database.read() as connection:
-        marks = seals.marks(connection) if node.database.dialect == "sqlite" else {}
+        # A sound check held every table to its seal head's row count: the counts need not be taken again.
+        counted = {table: head.rows for table, head in seals.heads(connection).items()}
+        marks = seals.marks(connection, rows=counted) if node.database.dialect == "sqlite" else {}
         if digest is None or not result.checked_from:
             leaves = _leaf_digest(connection, 0, size)
         else:
@@ -318,8 +373,17 @@ def _remember(node: LocalNode, result: VerifyResult, digest: Any = None) -> None
 
 
 def _verify(
-    node: LocalNode, helpers: _Helpers | None, since: _Before | None, prior: Sequence[Problem] = ()
+    node: LocalNode,
+    helpers: _Helpers | None,
+    since: _Before | None,
+    prior: Sequence[Problem] = (),
+    *,
+    prefix_held: bool = False,
+    sealed: Future[dict[str, int]] | None = None,
 ) -> VerifyResult:
+    """``prefix_held``: the stored leaf hashes before ``since``'s mark are the ones verified (``_leaf_digest``),
+    so those entries are there, dense from 0, and only the ones from the mark on are counted. ``sealed``: the
+    seals of each table, being counted (``seals.seal_counts``)."""
     problems: list[Problem] = list(prior)
     start = 0 if since is None else since.resume.frontier.size
     with node.database.read() as connection:
@@ -336,10 +400,17 @@ def _verify(
                 )
             )
             since, start = None, 0
-        count, first = connection.exec_driver_sql("SELECT count(*), min(idx) FROM log_entries").one()
-        dense = count == entries
-        # Distinct integers from 0 to entries - 1, as many as entries: all of them (the gap query reads them all).
-        gap = None if dense and first == 0 else audit_sql.first_gap(connection, start if dense else 0)
+        held = since is not None and prefix_held
+        if held:
+            # The digest of the first ``start`` leaf hashes held: exactly those entries are there before the mark.
+            count = _entries_outside(connection, start)
+            dense = count == entries - start
+            gap = None if dense else audit_sql.first_gap(connection, start)
+        else:
+            count, first = connection.exec_driver_sql("SELECT count(*), min(idx) FROM log_entries").one()
+            dense = count == entries
+            # Distinct integers from 0 to entries - 1, as many as entries: all of them (the gap query reads them all).
+            gap = None if dense and first == 0 else audit_sql.first_gap(connection, start if dense else 0)
         if gap is not None:
             expected, found = gap
             problems.append(
@@ -347,6 +418,8 @@ def _verify(
             )
             entries = expected
         for size, root, data in store.all_checkpoints(connection):
+            if size <= start:
+                continue  # checked before, as the log was (its row still is, with the table's seals)
             try:
                 signed = SignedCheckpoint.from_dict(json.loads(data))
             except (MalformedEnvelope, ValueError) as error:
@@ -422,7 +495,9 @@ def _verify(
                 problems.append(Problem(failure.section, failure.index, failure.reason))
     log_sound = not any(p.section == "entries" for p in problems)
     checked = helpers.seal_checks() if helpers is not None else {}
-    problems.extend(_database_problems(node, entries, since, log_sound=log_sound, checked=checked))
+    problems.extend(
+        _database_problems(node, entries, since, log_sound=log_sound, checked=checked, held=held, sealed=sealed)
+    )
     problems.sort(key=lambda p: (p.section != "entries", p.index if p.index is not None else -1))
     return VerifyResult(
         ok=not problems,
@@ -446,10 +521,14 @@ def _database_problems(
     *,
     log_sound: bool,
     checked: Mapping[str, seals.RowsChecked] | None = None,
+    held: bool = False,
+    sealed: Future[dict[str, int]] | None = None,
 ) -> list[Problem]:
     """Every row seal (``storage/seals.py``) and, when the log itself holds, what it implies about the other
     tables (``audit_implied``); with ``since``, what was added after it. ``checked``: the seals of large tables
-    the workers checked (``seals.check_table`` trusts them only when they hold)."""
+    the workers checked (``seals.check_table`` trusts them only when they hold); ``held``: the entries before
+    ``since`` are the ones verified (``_leaf_digest``), so only the ones after are counted; ``sealed``: the seals
+    of each table, counted before (``seals.check_table`` trusts a count only when it is the head's)."""
     problems: list[Problem] = []
     marks = {} if since is None else since.marks
     with node.database.read() as connection:
@@ -459,11 +538,22 @@ def _database_problems(
                 problems.append(Problem(implied.table, None, implied.reason, row=implied.row))
         sealer = seals.Sealer(seal_key(node.anchor))
         if node.database.dialect == "sqlite":
-            sealed_problems = seals.check_all(connection, sealer, marks, checked=checked)
+            counted = {}
+            if held and since is not None:  # counted here, with the seal heads they are held against
+                verified = since.resume.frontier.size
+                counted["log_entries"] = verified + _entries_outside(connection, verified)
+            sealed_problems = seals.check_all(
+                connection,
+                sealer,
+                marks,
+                checked=checked,
+                counted=counted,
+                seals_counted=None if sealed is None else sealed.result(),
+            )
         else:
             sealed_problems = seals_pg.check_all(connection, sealer, marks)
-        for sealed in sealed_problems:
-            problems.append(Problem(sealed.table, None, sealed.reason, row=sealed.row))
+        for found in sealed_problems:
+            problems.append(Problem(found.table, None, found.reason, row=found.row))
     return problems
 
 

@@ -339,13 +339,19 @@ class SealProblem:
     reason: str
 
 
-def marks(connection: Connection, *, at_least: int = 10_000) -> dict[str, int]:
+def marks(connection: Connection, *, at_least: int = 10_000, rows: Mapping[str, int] | None = None) -> dict[str, int]:
     """The highest ``rowid`` of each sealed table holding more than ``at_least`` rows: where an incremental
-    check of a large table starts (smaller tables are always checked whole)."""
+    check of a large table starts (smaller tables are always checked whole). ``rows``: the tables' row counts
+    when the caller knows them (a table missing there is counted)."""
+    known = rows or {}
     found: dict[str, int] = {}
     for table in sealable_tables(connection):
-        rows, highest = connection.exec_driver_sql(f'SELECT count(*), max(rowid) FROM "{table}"').one()
-        if rows > at_least and highest is not None:
+        if table in known:
+            count = known[table]
+            highest = connection.exec_driver_sql(f'SELECT max(rowid) FROM "{table}"').scalar()
+        else:
+            count, highest = connection.exec_driver_sql(f'SELECT count(*), max(rowid) FROM "{table}"').one()
+        if count > at_least and highest is not None:
             found[table] = int(highest)
     return found
 
@@ -392,10 +398,13 @@ def check_all(
     since: Mapping[str, int] | None = None,
     *,
     checked: Mapping[str, RowsChecked] | None = None,
+    counted: Mapping[str, int] | None = None,
+    seals_counted: Mapping[str, int] | None = None,
 ) -> Iterator[SealProblem]:
     """Every seal problem of the database: tables, heads, rows. ``since`` (``marks`` of an earlier full check):
     of those tables only the rows added after, with the row counts. ``checked``: tables whose rows were checked
-    elsewhere (``check_table``)."""
+    elsewhere (``check_table``); ``counted``: the row counts of tables the caller has taken already;
+    ``seals_counted``: the seals of each table, counted before (``seal_counts``)."""
     for item in head_problems(heads(connection), sealable_tables(connection), sealer):
         if isinstance(item, SealProblem):
             yield item
@@ -403,7 +412,15 @@ def check_all(
         head, table = item.head, item.table
         mark = (since or {}).get(table, 0)
         yield from check_table(
-            connection, sealer, table, json.loads(head.columns), head, since=mark, checked=(checked or {}).get(table)
+            connection,
+            sealer,
+            table,
+            json.loads(head.columns),
+            head,
+            since=mark,
+            checked=(checked or {}).get(table),
+            present=(counted or {}).get(table),
+            sealed=(seals_counted or {}).get(table),
         )
 
 
@@ -423,11 +440,15 @@ def check_table(
     *,
     since: int = 0,
     checked: RowsChecked | None = None,
+    present: int | None = None,
+    sealed: int | None = None,
 ) -> Iterator[SealProblem]:
     """The seal problems of one table against its ``head``, naming rows by their primary key; ``since``: only
     the rows above that ``rowid``, and the counts (a deletion anywhere still shows). ``checked``: the rows
     already checked elsewhere (``check_rows`` in a worker process) — trusted only when it found nothing and its
-    count and digest are the head's; any doubt and the table is checked here, which names what is wrong."""
+    count and digest are the head's; any doubt and the table is checked here, which names what is wrong.
+    ``present``: the table's row count, when the caller has taken it; ``sealed``: its seals, counted before this
+    transaction (trusted only when they are the head's count: any other and they are counted again here)."""
     if not hmac.compare_digest(head.mac, sealer.head_mac(table, head.columns, head.rows, head.digest)):
         yield SealProblem(table, None, "its seal head (row count and digest) is not this node's: edited")
     if checked is not None and not since and checked.holds(head):
@@ -436,10 +457,13 @@ def check_table(
     found = check_rows(connection.connection, sealer, table, columns, key, above=since if since else None)
     yield from found.problems
     if since:
-        present = connection.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one()
-        sealed_rows = connection.execute(
-            sa.select(sa.func.count()).select_from(row_seals).where(row_seals.c.tbl == table)
-        ).scalar_one()
+        if present is None:
+            present = connection.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one()
+        sealed_rows = sealed
+        if sealed_rows != head.rows:
+            sealed_rows = connection.execute(
+                sa.select(sa.func.count()).select_from(row_seals).where(row_seals.c.tbl == table)
+            ).scalar_one()
         if present != head.rows or sealed_rows != head.rows:
             yield SealProblem(
                 table, None, f"{head.rows} rows were sealed, {present} rows and {sealed_rows} seals remain"
@@ -453,6 +477,12 @@ def check_table(
             if found.count != head.rows
             else "the seals present are not the ones sealed (a seal was replaced)",
         )
+
+
+def seal_counts(connection: Connection) -> dict[str, int]:
+    """The number of seals of each table, in one pass over ``row_seals`` (its primary key's index)."""
+    rows = connection.execute(sa.select(row_seals.c.tbl, sa.func.count()).group_by(row_seals.c.tbl))
+    return {str(table): int(count) for table, count in rows}
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ messages = sa.Table(
     sa.Index(None, "channel", "direction", "sender_node", "seq"),
     sa.Index(None, "thread"),
     sa.Index(None, "status", "deadline"),
+    sa.Index(None, "type"),  # the logged key statements (``key_rotation.logged_both_ways``; 0012)
 )
 """One row per envelope. ``created`` is the sender's clock (recorded, not trusted); ``received``, ``sent`` and
 ``deadline`` are this node's clock. ``status``: ``open`` awaits a reply, ``answered``, ``closed`` needs none."""
