@@ -17,6 +17,7 @@ import pytest
 
 from riskline.channel.merkle import leaf_hash
 from riskline.channel.messages import MessageType
+from riskline.node import audit
 from riskline.node.audit import VerifyResult, verify_node
 from riskline.node.local import LocalNode
 from riskline.node.messaging import Outgoing, send_many
@@ -527,3 +528,28 @@ def test_an_incremental_check_finds_a_checkpoint_below_its_mark_edited_by_its_se
     assert [p.section for p in incremental.problems] == ["checkpoints"]
     assert incremental.problems[0].reason.startswith("edited: root is")
     assert f"checkpoints[{size}]: stored size/root differ from the signed checkpoint" in [str(p) for p in full.problems]
+
+
+@pytest.mark.usefixtures("marked")
+def test_rows_stored_while_a_check_runs_are_read_by_the_next_incremental_one(
+    node_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The marks are taken before a check reads anything: rows the node stores while it runs lie beyond them."""
+    checked = audit._run
+
+    def storing_meanwhile(*args: Any, **kwargs: Any) -> VerifyResult:
+        result = checked(*args, **kwargs)
+        _exchange_more(node_copy, node_copy, 1)  # after the check read the database, before it is remembered
+        return result
+
+    monkeypatch.setattr(audit, "_run", storing_meanwhile)
+    with LocalNode.open(node_copy) as node:
+        assert verify_node(node).ok
+    monkeypatch.setattr(audit, "_run", checked)
+    with hostile(node_copy / "node.db") as connection:
+        rowid = connection.execute("SELECT max(rowid) FROM outbox").fetchone()[0]
+        connection.execute("UPDATE outbox SET attempts = attempts + 7 WHERE rowid = ?", (rowid,))
+    with LocalNode.open(node_copy) as node:
+        incremental = verify_node(node, full=False)
+    assert not incremental.ok
+    assert [p.section for p in incremental.problems] == ["outbox"]

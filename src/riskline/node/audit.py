@@ -205,10 +205,11 @@ def verify_node(node: LocalNode, *, workers: int = 1, full: bool = True) -> Veri
     redoes everything. Either way, a sound result is remembered for the next incremental check.
     """
     since = None if full else _verified_before(node)
+    marks = _marks_before_the_check(node)
     with node.database.read() as connection:
         size = store.log_size(connection)
     if since is None or since.leaves is None or since.resume.frontier.size > size:
-        return _checked(node, workers, size, since)
+        return _checked(node, workers, size, since, marks)
     verified = since.resume.frontier.size
     with ThreadPoolExecutor(2) as pool:
         # The stored entries before the mark are held against the digest of those verified, and the seals of
@@ -220,20 +221,35 @@ def verify_node(node: LocalNode, *, workers: int = 1, full: bool = True) -> Veri
         result = _run(node, workers, size, since, prefix_held=True, sealed=sealed)
         digest = prefix.result()
     if digest.hexdigest() != since.leaves:
-        return _checked(node, workers, size, None, [_rewritten(verified, size)])
+        return _checked(node, workers, size, None, marks, [_rewritten(verified, size)])
     if result.ok:
-        _remember(node, result, digest)
+        _remember(node, result, marks, digest)
     return result
 
 
 def _checked(
-    node: LocalNode, workers: int, size: int, since: _Before | None, prior: Sequence[Problem] = ()
+    node: LocalNode,
+    workers: int,
+    size: int,
+    since: _Before | None,
+    marks: dict[str, int],
+    prior: Sequence[Problem] = (),
 ) -> VerifyResult:
     """``_run``, a sound result remembered for the next incremental check."""
     result = _run(node, workers, size, since, prior)
     if result.ok:
-        _remember(node, result)
+        _remember(node, result, marks)
     return result
+
+
+def _marks_before_the_check(node: LocalNode) -> dict[str, int]:
+    """``seals.marks`` taken before a check reads anything: a row the node stores while the check runs lies
+    beyond them, so the next incremental check reads it (marks taken after would hide it for good)."""
+    if node.database.dialect != "sqlite":
+        return {}
+    with node.database.read() as connection:
+        counted = {table: head.rows for table, head in seals.heads(connection).items()}
+        return seals.marks(connection, rows=counted)
 
 
 def _run(
@@ -341,16 +357,13 @@ def _verified_before(node: LocalNode) -> _Before | None:
         return None  # unreadable: a full check (the row's seal reports the edit)
 
 
-def _remember(node: LocalNode, result: VerifyResult, digest: Any = None) -> None:
-    """Keep where this sound check ended, for the next incremental one (``digest``: ``_leaf_digest`` of the
-    entries before ``result.checked_from``, when the check went on from there)."""
+def _remember(node: LocalNode, result: VerifyResult, marks: dict[str, int], digest: Any = None) -> None:
+    """Keep where this sound check ended, for the next incremental one (``marks``: taken before it began;
+    ``digest``: ``_leaf_digest`` of the entries before ``result.checked_from``, when it went on from there)."""
     if result.resume is None:
         return
     size = result.resume.frontier.size
     with node.database.read() as connection:
-        # A sound check held every table to its seal head's row count: the counts need not be taken again.
-        counted = {table: head.rows for table, head in seals.heads(connection).items()}
-        marks = seals.marks(connection, rows=counted) if node.database.dialect == "sqlite" else {}
         if digest is None or not result.checked_from:
             leaves = _leaf_digest(connection, 0, size)
         else:
