@@ -383,9 +383,9 @@ class EntryChecker:
         object.__setattr__(self, "_known", all_keys(self.keys))
         object.__setattr__(self, "_own", keys_of(self.keys, self.origin))
 
-    def facts(self, leaf: bytes) -> EntryFacts:
+    def facts(self, leaf: bytes, hashed: bytes | None = None) -> EntryFacts:
         """Checks 1 and 2 of the module docstring for one entry (``leaf_view.read_leaf`` reads it when it can,
-        else the strict parse, which names what is wrong)."""
+        else the strict parse, which names what is wrong); ``hashed``: its ``leaf_hash``, when the caller has it."""
         read = None if self.recanonicalize else read_leaf(leaf)
         if read is None:
             try:
@@ -405,9 +405,9 @@ class EntryChecker:
                 signed.signature,
                 signed.signing_payload(),
             )
-        return self._checked(leaf, read)
+        return self._checked(leaf, read, leaf_hash(leaf) if hashed is None else hashed)
 
-    def _checked(self, leaf: bytes, read: SignedLeaf) -> EntryFacts:
+    def _checked(self, leaf: bytes, read: SignedLeaf, hashed: bytes) -> EntryFacts:
         """The sender's key and the signature of an entry read."""
         node, key = read.sender_node, read.sender_key
         if key not in self._known:
@@ -423,7 +423,7 @@ class EntryChecker:
             return EntryFacts(str(error))
         return EntryFacts(
             None,
-            leaf_hash(leaf),
+            hashed,
             hashlib.sha256(leaf).hexdigest(),
             read.id,
             node,
