@@ -435,4 +435,3 @@ def test_an_incremental_check_after_appends_of_a_sound_log_goes_on_from_its_mark
         third = verify_node(node, full=False)
     assert (second.ok, second.checked_from) == (True, first.entries)
     assert (third.ok, third.checked_from, third.entries) == (True, first.entries + 3, first.entries + 6)
-
