@@ -1,4 +1,4 @@
-"""What checking a log needs of one entry's signed envelope, read at a third of ``SignedEnvelope.from_leaf``'s cost.
+"""What checking a log needs of one entry's signed envelope, read at about half ``SignedEnvelope.from_leaf``'s cost.
 
 ``riskline log verify`` parses every entry strictly (``envelope.parse_envelope``) before it checks the signature;
 for a million entries the parse's calls and the value objects it builds cost almost half as much as the
