@@ -378,10 +378,14 @@ class EntryChecker:
     _known: frozenset[VerifyKey] = field(init=False, repr=False, compare=False)
     """``all_keys(keys)`` and ``keys_of(keys, origin)``, found once (the keys do not change during a check)."""
     _own: frozenset[VerifyKey] = field(init=False, repr=False, compare=False)
+    _senders: dict[tuple[str, bytes], tuple[str | None, bool]] = field(init=False, repr=False, compare=False)
+    """By sender node and raw key: why the key may not sign for the node (None: it may), and whether it is one of
+    the log's own keys — a log has few senders, so each is looked at once."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_known", all_keys(self.keys))
         object.__setattr__(self, "_own", keys_of(self.keys, self.origin))
+        object.__setattr__(self, "_senders", {})
 
     def facts(self, leaf: bytes, hashed: bytes | None = None) -> EntryFacts:
         """Checks 1 and 2 of the module docstring for one entry (``leaf_view.read_leaf`` reads it when it can,
@@ -410,13 +414,12 @@ class EntryChecker:
     def _checked(self, leaf: bytes, read: SignedLeaf, hashed: bytes) -> EntryFacts:
         """The sender's key and the signature of an entry read."""
         node, key = read.sender_node, read.sender_key
-        if key not in self._known:
-            return EntryFacts(f"signed by {node!r} with key {key.fingerprint}, which is not among the given keys")
-        named = self.keys.get(node)
-        if named is not None and key != named and key not in keys_of(self.keys, node):
-            return EntryFacts(
-                f"signed by {node!r} with key {key.fingerprint}, but that node's key is {named.fingerprint}"
-            )
+        sender = self._senders.get((node, key.raw))
+        if sender is None:
+            sender = self._senders[(node, key.raw)] = (self._sender_problem(node, key), key in self._own)
+        problem, own = sender
+        if problem is not None:
+            return EntryFacts(problem)
         try:
             key.verify(Purpose.ENVELOPE, read.payload, read.signature)
         except ChannelError as error:
@@ -429,8 +432,17 @@ class EntryChecker:
             node,
             read.channel,
             read.seq,
-            (read.head_size, read.head_root) if key in self._own else None,
+            (read.head_size, read.head_root) if own else None,
         )
+
+    def _sender_problem(self, node: str, key: VerifyKey) -> str | None:
+        """Why ``key`` may not sign an entry sent by ``node``; None when it may."""
+        if key not in self._known:
+            return f"signed by {node!r} with key {key.fingerprint}, which is not among the given keys"
+        named = self.keys.get(node)
+        if named is not None and key != named and key not in keys_of(self.keys, node):
+            return f"signed by {node!r} with key {key.fingerprint}, but that node's key is {named.fingerprint}"
+        return None
 
     def facts_of(self, leaves: Iterable[bytes]) -> list[EntryFacts]:
         """``facts`` of every leaf, in order (one task for a worker process)."""
