@@ -144,16 +144,19 @@ class MerkleTree:
         if size == 0:
             return EMPTY_ROOT
         # MTH splits at the largest power of two below the size, so the root folds the perfect subtrees of
-        # the size's binary digits from the right: one stored node each, popcount(size) - 1 hashes.
-        nodes: list[bytes] = []
-        low = 0
-        for depth in range(size.bit_length() - 1, -1, -1):
-            if size >> depth & 1:
-                nodes.append(self._node(depth, low >> depth))
-                low += 1 << depth
-        root = nodes.pop()
-        while nodes:
-            root = node_hash(nodes.pop(), root)
+        # the size's binary digits from the right: one stored node each, popcount(size) - 1 hashes. The subtree
+        # of digit ``depth`` is the last whole node of that level within the size, (size >> depth) - 1.
+        levels = self._levels
+        root = b""
+        depth = 0
+        rest = size
+        while rest:
+            if rest & 1:
+                start = (rest - 1) * HASH_SIZE
+                node = levels[depth][start : start + HASH_SIZE]
+                root = _sha256(_NODE_PREFIX + node + root).digest() if root else bytes(node)
+            rest >>= 1
+            depth += 1
         return root
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:

@@ -82,8 +82,7 @@ EVERYTHING = Since()
 def implied_problems(connection: Connection, origin: str, size: int, since: Since = EVERYTHING) -> Iterator[Implied]:
     """Every row the first ``size`` entries of the log (already verified) imply and the database lacks or
     contradicts; ``origin`` is this node's id. With ``since``, only what was added after it."""
-    yield from _log_columns(connection, origin, size, since)
-    yield from _messages(connection, size, since)
+    yield from _entries_and_messages(connection, origin, size, since)
     yield from _checkpoints(connection, size)
     yield from _receipts(connection, origin, size, since)
     yield from _outbox(connection, since)
@@ -94,45 +93,56 @@ def _rows(connection: Connection, sql: str, **parameters: object) -> list[tuple[
     return [tuple(row) for row in connection.execute(sa.text(sql), parameters).fetchall()]
 
 
-def _log_columns(connection: Connection, origin: str, size: int, since: Since) -> Iterator[Implied]:
+def _entries_and_messages(connection: Connection, origin: str, size: int, since: Since) -> Iterator[Implied]:
+    """The unsigned columns of ``log_entries``, then the ``messages`` rows missing, orphaned or differing from the
+    log, in that order: one pass over the entries with their message rows (each envelope's JSON read once for
+    both), and one over the messages for the orphans."""
     q = AuditSql.of(connection)
     envelope = q.envelope()
     id_sql, channel_sql = q.json(envelope, "$.id"), q.json(envelope, "$.channel")
     direction_sql = f"CASE WHEN {q.text(envelope, '$.sender.node')} = :origin THEN 'out' ELSE 'in' END"
-    sql = f"""
-        SELECT l.idx, l.envelope_id, {id_sql}, l.channel, {channel_sql}, l.direction, {direction_sql}
-        FROM log_entries AS l{q.envelope_source()} WHERE l.idx >= :start AND l.idx < :size
-            AND ({q.differs(q.value("l.envelope_id"), id_sql)}
-            OR {q.differs(q.value("l.channel"), channel_sql)}
-            OR {q.differs("l.direction", direction_sql)})
-        ORDER BY l.idx"""
-    for idx, stored_id, signed_id, channel, signed_channel, direction, signed_direction in _rows(
-        connection, sql, origin=origin, size=size, start=since.entry
-    ):
-        differs = [
-            f"{name} is {stored!r}, the signed envelope says {signed!r}"
-            for name, stored, signed in (
-                ("envelope_id", stored_id, signed_id),
-                ("channel", channel, signed_channel),
-                ("direction", direction, signed_direction),
-            )
-            if stored != signed
-        ]
-        yield Implied("log_entries", f"idx={idx}", "; ".join(differs))
-
-
-def _messages(connection: Connection, size: int, since: Since) -> Iterator[Implied]:
-    q = AuditSql.of(connection)
-    missing = _rows(
-        connection,
-        """SELECT l.idx, l.envelope_id FROM log_entries AS l
-           LEFT JOIN messages AS m ON m.envelope_id = l.envelope_id
-           WHERE l.idx >= :start AND l.idx < :size AND m.envelope_id IS NULL ORDER BY l.idx""",
-        size=size,
-        start=since.entry,
+    log_differs = (
+        f"{q.differs(q.value('l.envelope_id'), id_sql)} OR {q.differs(q.value('l.channel'), channel_sql)}"
+        f" OR {q.differs('l.direction', direction_sql)}"
     )
-    for idx, envelope_id in missing:
-        yield Implied("messages", f"envelope_id={envelope_id!r}", f"missing: log entry {idx} has no message row")
+    fields = _message_fields(q)
+    stored = ", ".join(f"m.{name}" for name, _ in fields)
+    derived = ", ".join(expression for _, expression in fields)
+    message_differs = " OR ".join(q.differs(q.value(f"m.{name}"), expression) for name, expression in fields)
+    message_differs = f"{q.differs('m.log_index', 'l.idx')} OR {message_differs}"
+    sql = f"""
+        SELECT CASE WHEN {log_differs} THEN 1 ELSE 0 END, CASE WHEN m.envelope_id IS NULL THEN 1 ELSE 0 END,
+            CASE WHEN m.envelope_id IS NOT NULL AND ({message_differs}) THEN 1 ELSE 0 END,
+            l.idx, l.envelope_id, {id_sql}, l.channel, {channel_sql}, l.direction, {direction_sql},
+            m.envelope_id, m.log_index, {stored}, {derived}
+        FROM log_entries AS l{q.envelope_source()} LEFT JOIN messages AS m ON m.envelope_id = l.envelope_id
+        WHERE l.idx >= :start AND l.idx < :size AND ({log_differs} OR m.envelope_id IS NULL OR {message_differs})
+        ORDER BY l.idx"""
+    log_rows: list[Implied] = []
+    missing: list[Implied] = []
+    differing: list[Implied] = []
+    count = len(fields)
+    for row in _rows(connection, sql, origin=origin, size=size, start=since.entry):
+        log_bad, message_missing, message_bad = row[:3]
+        idx, stored_id, signed_id, channel, signed_channel, direction, signed_direction = row[3:10]
+        if log_bad:
+            log_rows.append(_log_row(idx, stored_id, signed_id, channel, signed_channel, direction, signed_direction))
+        if message_missing:
+            missing.append(
+                Implied("messages", f"envelope_id={stored_id!r}", f"missing: log entry {idx} has no message row")
+            )
+        if message_bad:
+            envelope_id, log_index = row[10:12]
+            values, signed = row[12 : 12 + count], row[12 + count :]
+            reasons = [] if log_index == idx else [f"log_index is {log_index!r}, the entry sits at {idx}"]
+            reasons += [
+                f"{name} is {value!r}, the log says {truth!r}"
+                for (name, _), value, truth in zip(fields, values, signed, strict=True)
+                if value != truth
+            ]
+            differing.append(Implied("messages", f"envelope_id={envelope_id!r}", "; ".join(reasons)))
+    yield from log_rows
+    yield from missing
     orphans = _rows(
         connection,
         f"""SELECT m.envelope_id, m.log_index FROM messages AS m
@@ -142,25 +152,28 @@ def _messages(connection: Connection, size: int, since: Since) -> Iterator[Impli
     )
     for envelope_id, log_index in orphans:
         yield Implied("messages", f"envelope_id={envelope_id!r}", f"names log entry {log_index}, which is not there")
-    fields = _message_fields(q)
-    stored = ", ".join(f"m.{name}" for name, _ in fields)
-    derived = ", ".join(expression for _, expression in fields)
-    differs = " OR ".join(q.differs(q.value(f"m.{name}"), expression) for name, expression in fields)
-    sql = f"""SELECT m.envelope_id, m.log_index, l.idx, {stored}, {derived}
-              FROM messages AS m JOIN log_entries AS l ON l.envelope_id = m.envelope_id{q.envelope_source()}
-              WHERE l.idx >= :start AND l.idx < :size AND ({q.differs("m.log_index", "l.idx")} OR {differs})
-              ORDER BY l.idx"""
-    count = len(fields)
-    for row in _rows(connection, sql, size=size, start=since.entry):
-        envelope_id, log_index, idx = row[:3]
-        values, signed = row[3 : 3 + count], row[3 + count :]
-        reasons = [] if log_index == idx else [f"log_index is {log_index!r}, the entry sits at {idx}"]
-        reasons += [
-            f"{name} is {value!r}, the log says {truth!r}"
-            for (name, _), value, truth in zip(fields, values, signed, strict=True)
-            if value != truth
-        ]
-        yield Implied("messages", f"envelope_id={envelope_id!r}", "; ".join(reasons))
+    yield from differing
+
+
+def _log_row(
+    idx: object,
+    stored_id: object,
+    signed_id: object,
+    channel: object,
+    signed_channel: object,
+    direction: object,
+    signed_direction: object,
+) -> Implied:
+    differs = [
+        f"{name} is {stored!r}, the signed envelope says {signed!r}"
+        for name, stored, signed in (
+            ("envelope_id", stored_id, signed_id),
+            ("channel", channel, signed_channel),
+            ("direction", direction, signed_direction),
+        )
+        if stored != signed
+    ]
+    return Implied("log_entries", f"idx={idx}", "; ".join(differs))
 
 
 def _checkpoints(connection: Connection, size: int) -> Iterator[Implied]:

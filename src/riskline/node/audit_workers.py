@@ -46,7 +46,8 @@ def _rows(connection: sqlite3.Connection, start: int, end: int) -> list[tuple[in
 def _facts(checker: EntryChecker, rows: list[tuple[int, bytes, bytes | str]]) -> Iterator[EntryFacts]:
     for _index, stored_hash, data in rows:
         leaf = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)
-        yield checker.facts(leaf) if leaf_hash(leaf) == bytes(stored_hash) else EntryFacts(_CHANGED)
+        hashed = leaf_hash(leaf)
+        yield checker.facts(leaf, hashed) if hashed == bytes(stored_hash) else EntryFacts(_CHANGED)
 
 
 def facts_of_range(checker: EntryChecker, database: Path, start: int, end: int) -> list[EntryFacts]:

@@ -29,10 +29,11 @@ too); a whole-database rollback to an earlier copy is consistent. Both are what 
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -89,12 +90,28 @@ _OPERATIONS: Final = ("insert", "update", "delete")
 def seal_values(values: Sequence[Any]) -> str:
     """Canonical JSON of a row's values: bytes as ``{"hex": …}``, floats exactly (``repr``), text as is."""
     try:
-        return _dumps(values)
+        return _encode_row(values)
     except TypeError:  # bytes: the rare case, so the common one is one C call
         return _dumps([{"hex": bytes(v).hex()} if isinstance(v, bytes | memoryview) else v for v in values])
 
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=True).encode
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+_dumps = _ENCODER.encode
+_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER: Any = (
+    None
+    if _MAKE_ENCODER is None
+    else _MAKE_ENCODER(None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+)
+"""``_ENCODER``'s own C encoder, made once: ``encode`` makes one per call, a third of the cost of a row of
+scalars (no markers: a row's values are scalars, never containers that could hold themselves)."""
+
+
+def _encode_row(values: Sequence[Any]) -> str:
+    """``_dumps(values)`` of a row's scalar values (``TypeError`` on bytes, as ``_dumps``)."""
+    if _C_ENCODER is None:
+        return _dumps(values)
+    return "".join(_C_ENCODER(values, 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,14 +119,38 @@ class Sealer:
     """The seal functions of one node, under its ``key`` (derived from its identity key, never stored)."""
 
     key: bytes
+    _keyed: Any = field(init=False, repr=False, compare=False)
+    """An HMAC-SHA256 that has absorbed ``key``: copied for each MAC, the key's two blocks are hashed once."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_keyed", hmac.new(self.key, digestmod=hashlib.sha256))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Sealer, (self.key,))
 
     def mac(self, table: str, row_id: int, text: str) -> bytes:
         message = b"row\x00" + table.encode() + b"\x00" + str(row_id).encode() + b"\x00" + text.encode()
-        return hmac.digest(self.key, message, "sha256")
+        keyed = self._keyed.copy()
+        keyed.update(message)
+        return bytes(keyed.digest())
 
     def seal(self, table: str, row_id: int, *values: Any) -> str:
         text = seal_values(values)
         return f"{self.mac(table, row_id, text).hex()} {text}"
+
+    def row_sealer(self, table: str) -> Callable[[Sequence[Any]], str]:
+        """``seal(table, row[0], *row[1:])`` of rows read as ``(rowid, *values)``, what every row of ``table``
+        shares made once (checking a table of a million rows)."""
+        prefix = b"row\x00" + table.encode() + b"\x00"
+        keyed = self._keyed
+
+        def sealed(row: Sequence[Any]) -> str:
+            text = seal_values(row[1:])
+            mac = keyed.copy()
+            mac.update(prefix + str(row[0]).encode() + b"\x00" + text.encode())
+            return f"{mac.hexdigest()} {text}"
+
+        return sealed
 
     def head_mac(self, table: str, columns: str, rows: int, digest: bytes) -> bytes:
         message = b"head\x00" + table.encode() + b"\x00" + columns.encode() + b"\x00" + str(rows).encode()
@@ -537,7 +578,7 @@ def check_rows(
         (table, low, high),
     )
     problems: list[SealProblem] = []
-    seal = sealer.seal
+    seal = sealer.row_sealer(table)
     pending = stored.fetchone()
     digest = 0
     count = 0
@@ -555,7 +596,7 @@ def check_rows(
         sealed = pending[1]
         count += 1
         pending = stored.fetchone()
-        if sealed == seal(table, row_id, *row[1:]):
+        if sealed == seal(row):
             digest ^= int(sealed[: 2 * _DIGEST_SIZE], 16)
             continue
         sealed = str(sealed)
