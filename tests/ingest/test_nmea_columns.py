@@ -23,6 +23,7 @@ from riskline.ingest.nmea_columns import (
     POSITION,
     STATIC,
     _XorPrefix,
+    parse_block,
     parse_lines,
     static_pairs,
 )
@@ -30,6 +31,7 @@ from riskline.ingest.observation import Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.sources import read_path, read_path_batches
 from riskline.ingest.stats import IngestStats
+from riskline.ingest.textlines import block_lines
 
 AIS_FILES = [
     "pyais_gatehouse.nmea",
@@ -74,9 +76,30 @@ def _as_columns(lines: list[bytes], options: ReaderOptions, sizes: list[int]) ->
     return observations + list(decoder.flush()), stats
 
 
-def _agree(lines: list[bytes], options: Callable[[], ReaderOptions], sizes: list[int]) -> IngestStats:
+def _as_blocks(lines: list[bytes], options: ReaderOptions, sizes: list[int]) -> tuple[list[Observation], IngestStats]:
+    """``feed_block`` of the lines joined ``size`` at a time (``textlines.line_blocks``'s blocks)."""
+    stats = IngestStats()
+    decoder = NmeaDecoder(stats, options)
+    observations: list[Observation] = []
+    start = 0
+    for size in itertools.cycle(sizes):
+        if start >= len(lines):
+            break
+        for batch in decoder.feed_block(b"".join(lines[start : start + size])):
+            observations += batch.observations()
+        start += size
+    return observations + list(decoder.flush()), stats
+
+
+def _agree(
+    lines: list[bytes], options: Callable[[], ReaderOptions], sizes: list[int], *, blocks: bool = False
+) -> IngestStats:
+    """The columns (``feed_columns``, or ``feed_block`` with ``blocks``: the lines then those a block holds,
+    ``textlines.block_lines``) give what feeding the lines one by one gives."""
+    if blocks:
+        lines = block_lines(b"".join(lines))
     expected, expected_stats = _one_by_one(lines, options())
-    got, stats = _as_columns(lines, options(), sizes)
+    got, stats = (_as_blocks if blocks else _as_columns)(lines, options(), sizes)
     assert got == expected
     assert stats == expected_stats
     assert balanced(stats)
@@ -89,6 +112,24 @@ def _agree(lines: list[bytes], options: Callable[[], ReaderOptions], sizes: list
 def test_columns_give_the_same_observations_and_counts_as_lines(ais_dir: Path, name: str, kind: str, size: int) -> None:
     lines = (ais_dir / name).read_bytes().splitlines(keepends=True)
     _agree(lines, lambda: _options(kind), [size])
+
+
+@pytest.mark.parametrize("kind", ["none", "clock", "start_time", "range"])
+@pytest.mark.parametrize("name", AIS_FILES)
+def test_blocks_give_the_same_observations_and_counts_as_lines(ais_dir: Path, name: str, kind: str) -> None:
+    lines = block_lines((ais_dir / name).read_bytes())
+    for size in (1, 7, 64, 4096):
+        _agree(lines, lambda: _options(kind), [size], blocks=True)
+
+
+def test_a_block_finds_the_lines_feed_columns_is_given(ais_dir: Path) -> None:
+    data = b"".join((ais_dir / name).read_bytes() for name in AIS_FILES) + b"\\s:1*00\\!AIVDM,1,1"  # no final newline
+    lines = block_lines(data)
+    by_block, by_lines = parse_block(data), parse_lines(lines, data)
+    assert by_block.slow == by_lines.slow
+    assert by_block.slow_lines == by_lines.slow_lines == [lines[k] for k in by_lines.slow]
+    assert by_block.line.tolist() == by_lines.line.tolist()
+    assert by_block.fast_bytes == by_lines.fast_bytes == sum(len(lines[k]) for k in by_lines.line.tolist())
 
 
 def test_most_lines_of_a_tagged_file_are_read_as_columns(ais_dir: Path) -> None:
@@ -165,9 +206,10 @@ def test_dirty_files_give_the_same_observations_and_counts_as_lines(ais_dir: Pat
     lines = (ais_dir / "test_data_20211101.nm4").read_bytes().splitlines(keepends=True)
     lines += (ais_dir / "pyais_mixed.txt").read_bytes().splitlines(keepends=True)
     lines += (ais_dir / "test_data_201201.nmea").read_bytes().splitlines(keepends=True)
-    stats = _agree(_spoiled(lines, seed), ReaderOptions, [64, 5, 300])
-    for reason in ("bad_checksum", "malformed", "implausible_value", "implausible_jump", "no_timestamp"):
-        assert stats.rejected[reason] > 0, reason
+    for blocks in (False, True):
+        stats = _agree(_spoiled(lines, seed), ReaderOptions, [64, 5, 300], blocks=blocks)
+        for reason in ("bad_checksum", "malformed", "implausible_value", "implausible_jump", "no_timestamp"):
+            assert stats.rejected[reason] > 0, reason
 
 
 @pytest.mark.parametrize("name", AIS_FILES)
@@ -272,6 +314,7 @@ def _lines(draw: st.DrawFn) -> list[bytes]:
 @given(_lines(), st.lists(st.integers(1, 40), min_size=1, max_size=4))
 def test_random_reports_mixed_with_other_lines_read_alike(lines: list[bytes], sizes: list[int]) -> None:
     _agree(lines, ReaderOptions, sizes)
+    _agree(lines, ReaderOptions, sizes, blocks=True)
 
 
 @settings(max_examples=200, deadline=None)
@@ -389,6 +432,7 @@ def _grouped_lines(draw: st.DrawFn) -> list[bytes]:
 @given(_grouped_lines(), st.lists(st.integers(1, 40), min_size=1, max_size=4))
 def test_grouped_two_fragment_statics_read_alike(lines: list[bytes], sizes: list[int]) -> None:
     _agree(lines, ReaderOptions, sizes)
+    _agree(lines, ReaderOptions, sizes, blocks=True)
 
 
 def test_open_groups_are_dropped_as_reading_one_by_one_does() -> None:
@@ -406,7 +450,7 @@ def test_open_groups_are_dropped_as_reading_one_by_one_does() -> None:
 def test_the_real_receiver_files_statics_in_two_fragments_are_read_without_pyais(ais_dir: Path) -> None:
     lines = (ais_dir / "test_data_20211101.nm4").read_bytes().splitlines(keepends=True)
     parsed = parse_lines(lines, b"".join(lines))
-    pairs = static_pairs(lines, parsed.slow)
+    pairs = static_pairs(parsed)
     assert len(pairs) == 18  # every type 5 of the file: two adjacent fragments, g:1-2-id then g:2-2-id
     assert all(lines[k].startswith(b"\\g:1-2-") and lines[k + 1].startswith(b"\\g:2-2-") for k in pairs)
     stats = IngestStats()

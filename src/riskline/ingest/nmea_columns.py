@@ -1,23 +1,23 @@
 """The columnar half of the AIS NMEA reader: a batch of lines parsed, checked and decoded as arrays of bytes.
 
-``parse_lines`` looks at the bytes of a whole batch at once (NumPy over the joined lines, no Python per line) and
-picks the lines in the common shape — an optional leading POSIX time, an optional NMEA 4.10 tag block without a
-group (``g:``), then a single-sentence ``!xxVDM``/``!xxVDO`` (IEC 61162-1) with optional receiver fields after the
-checksum — whose message is one of: a position report of type 1/2/3, 18 or 27 at its full length (``POSITION``);
-a static, type 5 or type 24 part A/B, as long as its fields, or an extended class B position report, type 19 at
-its full 312 bits (``STATIC``: it has a position and an identity, and goes with the statics, as each updates the
-identity memory); a type riskline does not use that pyais decodes with its generic field plan, so always
-``unsupported_type`` (``OTHER``). For those it does what the
-per-line reader does before any state is involved: both checksums (IEC 61162-1 §7.2.3 XOR, one cumulative XOR
-over the batch), the tag block's ``s:`` station and ``c:`` time (digits only here), the leading epoch, the time in
-the receiver fields, and the field decoding (``ais_bulk``, pyais its oracle). Each picked line gets its time and
-the reason it is rejected, if it is. Every other line is left to the per-line reader (``NmeaDecoder.feed``), but
-for two helps: ``ParsedLines.slow_tags`` hands it the tag blocks already read, and ``static_pairs`` reads the
-statics sent in two fragments on adjacent lines with grouped tag blocks (``g:1-2-id``, ``g:2-2-id``).
-``chain_admits`` is the jump gate (``gate.JumpGate``) run optimistically on whole columns, ``BulkJumpGate`` the
-gate whose anchors it reads and settles at once.
+``parse_lines`` looks at the bytes of a whole batch at once (NumPy over the joined lines, no Python per line;
+``parse_block`` the same on a block of bytes, its lines found column-wise) and picks the lines in the common shape —
+an optional leading POSIX time, an optional NMEA 4.10 tag block without a group (``g:``), then a single-sentence
+``!xxVDM``/``!xxVDO`` (IEC 61162-1) with optional receiver fields after the checksum — whose message is one of: a
+position report of type 1/2/3, 18 or 27 at its full length (``POSITION``); a static, type 5 or type 24 part A/B, as
+long as its fields, or an extended class B position report, type 19 at its full 312 bits (``STATIC``: it has a
+position and an identity, and goes with the statics, as each updates the identity memory); a type riskline does not
+use that pyais decodes with its generic field plan, so always ``unsupported_type`` (``OTHER``). For those it does
+what the per-line reader does before any state is involved: both checksums (IEC 61162-1 §7.2.3 XOR, one cumulative
+XOR over the batch), the tag block's ``s:`` station and ``c:`` time (digits only here), the leading epoch, the time
+in the receiver fields, and the field decoding (``ais_bulk``, pyais its oracle). Each picked line gets its time and
+the reason it is rejected, if it is. Every other line is left to the per-line reader (``NmeaDecoder.feed``), but for
+two helps: ``ParsedLines.slow_tags`` hands it the tag blocks already read, and ``static_pairs`` reads the statics
+sent in two fragments on adjacent lines with grouped tag blocks (``g:1-2-id``, ``g:2-2-id``). ``chain_admits`` is
+the jump gate (``gate.JumpGate``) run optimistically on whole columns, ``BulkJumpGate`` the gate whose anchors it
+reads and settles at once.
 
-Pure but for ``BulkJumpGate``: no I/O. ``NmeaDecoder.feed_columns`` consumes the results.
+Pure but for ``BulkJumpGate``: no I/O. ``NmeaDecoder.feed_columns`` and ``feed_block`` consume the results.
 """
 
 from __future__ import annotations
@@ -119,6 +119,8 @@ class ParsedLines:
 
     slow: list[int]
     """Indices of the lines the per-line reader must take, in input order."""
+    slow_lines: list[bytes]
+    """Those lines."""
     line: IntArray
     """Per row: the index of its line."""
     fast_bytes: int
@@ -221,11 +223,28 @@ def _trailing_epoch(trailing: bytes) -> float | None:
 def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     """Pick and decode the bulk-decodable lines of a batch (see the module's docstring); ``joined`` is
     ``b"".join(lines)``."""
-    n = len(lines)
-    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=n)
+    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
     ends = np.cumsum(lengths)
-    starts = ends - lengths
-    arr = np.frombuffer(joined + _PAD, dtype=np.uint8)
+    return _parse(joined, np.frombuffer(joined + _PAD, dtype=np.uint8), ends - lengths, ends)
+
+
+def parse_block(block: bytes) -> ParsedLines:
+    """``parse_lines`` of the lines of a block of bytes (``textlines.block_lines``: each line up to and with its
+    ``\\n``, the last perhaps without), found column-wise."""
+    arr = np.frombuffer(block + _PAD, dtype=np.uint8)
+    ends = np.flatnonzero(arr[: len(block)] == ord("\n")) + 1
+    if not block.endswith(b"\n"):
+        ends = np.append(ends, len(block))
+    starts = np.empty_like(ends)
+    starts[:1] = 0
+    starts[1:] = ends[:-1]
+    return _parse(block, arr, starts, ends)
+
+
+def _parse(joined: bytes, arr: npt.NDArray[np.uint8], starts: IntArray, ends: IntArray) -> ParsedLines:
+    """``parse_lines`` of the lines ``joined[starts[k]:ends[k]]`` (``arr``: ``joined`` then ``_PAD``)."""
+    n = len(starts)
+    lengths = ends - starts
     size = len(joined)
 
     end = ends.copy()  # after stripping trailing white space (3 characters at most here)
@@ -410,8 +429,10 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
             strict=True,
         )
     }
+    slow = np.flatnonzero(~fast)
     return ParsedLines(
-        slow=np.flatnonzero(~fast).tolist(),
+        slow=slow.tolist(),
+        slow_lines=[joined[a:z] for a, z in zip(starts[slow].tolist(), ends[slow].tolist(), strict=True)],
         line=rows,
         fast_bytes=int(lengths[rows].sum()),
         reason=reason,
@@ -436,6 +457,7 @@ _PAIR = re.compile(
 ``s:``, ``c:`` (9-10 digits) and perhaps ``t:``; the second's ``g:2-2-id`` and perhaps the same ``s:``; the same
 talker, sequence id and channel; nothing after either checksum."""
 _SUMMED = (1, 6, 12, 14)  # groups of ``_PAIR`` whose checksum follows them
+_summed = itemgetter(*_SUMMED)
 _SUMS = (5, 11, 13, 17)
 
 
@@ -447,6 +469,8 @@ class StaticPair:
 
     first: int
     """Index of the first fragment's line (the second's is the next)."""
+    size: int
+    """[bytes] of both lines."""
     key: tuple[str | None, str, int | None, str, int]
     """The ``nmea_assembly.GroupKey`` of its fragments: station, talker, sequence id, channel, 2."""
     group: str
@@ -459,23 +483,25 @@ class StaticPair:
     identity: StaticIdentity
 
 
-def static_pairs(lines: Sequence[bytes], slow: Sequence[int]) -> dict[int, StaticPair]:
-    """The statics in two fragments on adjacent lines among ``slow`` (lines ``parse_lines`` left), by their first
-    line: the two lines in the shape of ``_PAIR`` with all four checksums right (IEC 61162-1 XOR), the joined payload
-    a type 5 or 24 that ``decode_statics`` reads (pyais its oracle). Anything else is left to the per-line reader."""
+def static_pairs(parsed: ParsedLines) -> dict[int, StaticPair]:
+    """The statics in two fragments on adjacent lines among those ``parse_lines`` left (``parsed.slow``), by their
+    first line: the two lines in the shape of ``_PAIR`` with all four checksums right (IEC 61162-1 XOR), the joined
+    payload a type 5 or 24 that ``decode_statics`` reads (pyais its oracle). Anything else is left to the per-line
+    reader."""
     found: list[tuple[int, re.Match[bytes]]] = []
-    following = set(slow)
-    for index in slow:
-        if index + 1 in following and b"g:1-2-" in lines[index]:
-            match = _PAIR.fullmatch(lines[index] + lines[index + 1])
+    slow, lines = parsed.slow, parsed.slow_lines
+    for k in range(len(slow) - 1):
+        if slow[k + 1] == slow[k] + 1 and b"g:1-2-" in lines[k]:
+            match = _PAIR.fullmatch(lines[k] + lines[k + 1])
             if match is not None:
-                found.append((index, match))
+                found.append((slow[k], match))
     if not found:
         return {}
     texts = [match.string for _, match in found]
     base = np.zeros(len(texts), dtype=np.int64)
     base[1:] = np.cumsum([len(text) for text in texts[:-1]])
-    spans = np.array([itemgetter(*_SUMMED)(match.regs) for _, match in found], dtype=np.int64)
+    regs = itertools.chain.from_iterable(itertools.chain.from_iterable(_summed(m.regs) for _, m in found))
+    spans = np.fromiter(regs, dtype=np.int64, count=len(found) * 2 * len(_SUMMED)).reshape(len(found), -1, 2)
     hexes = b"".join([b"".join(match.group(*_SUMS)) for _, match in found])
     given = np.frombuffer(bytes.fromhex(hexes.decode()), dtype=np.uint8).reshape(len(found), len(_SUMS))
     joined = b"".join(texts)
@@ -502,7 +528,9 @@ def static_pairs(lines: Sequence[bytes], slow: Sequence[int]) -> dict[int, Stati
         seq = match.group(8)
         key = (station, match.group(7).decode(), int(seq) if seq else None, match.group(9).decode(), 2)
         t = float(match.group(4))
-        pairs[index] = StaticPair(index, key, str(int(match.group(2))), station, t, msg_type, number, identity)
+        pairs[index] = StaticPair(
+            index, len(match.string), key, str(int(match.group(2))), station, t, msg_type, number, identity
+        )
     return pairs
 
 
@@ -632,6 +660,7 @@ __all__ = [
     "StaticPair",
     "chain_admits",
     "interleave",
+    "parse_block",
     "parse_lines",
     "static_pairs",
 ]
