@@ -349,6 +349,44 @@ def test_many_stations_of_every_length_in_one_batch_read_alike() -> None:
     assert [o.station for o in got] == [station or None for station in stations * 3]
 
 
+_TAGS = [
+    b"s:41925,c:%d,t:1635731965" % T0,
+    b"s:41925,c:%d,t:1635731965" % (T0 + 1),
+    b"s:41926,c:%d,t:1635731965" % T0,  # one byte apart from the first
+    b"s:%s,c:%d" % (b"r" * 60, T0),  # longer than the bytes compared with the line before
+    b"s:%s,c:%d" % (b"r" * 59 + b"x", T0),  # differs from it only past them
+    b"c:%d000" % T0,
+    b"c:99999999999",
+    b"c:x%d" % T0,
+    b"g:1-1-5,c:%d" % T0,
+]
+
+
+@st.composite
+def _repeated_tags(draw: st.DrawFn) -> list[bytes]:
+    """Runs of lines stamped with one tag block (as a receiver stamps a second's sentences), some of them spoiled:
+    a wrong checksum, none, no sentence after the block, a sentence that is not a position report."""
+    out: list[bytes] = []
+    for _ in range(draw(st.integers(1, 12))):
+        tag = draw(st.sampled_from(_TAGS))
+        given = draw(st.sampled_from([b"*%02X" % checksum(tag)] * 4 + [b"*00", b""]))
+        for _ in range(draw(st.integers(1, 5))):
+            mmsi = draw(st.sampled_from(_MMSIS))
+            sentence = draw(
+                st.sampled_from([_position(mmsi, 57.0, 11.0), _position(mmsi, 57.001, 11.0), b"", b"!AIVDM,1,1"])
+            )
+            out.append(b"\\%s%s\\%s\n" % (tag, given, sentence))
+    return out
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_repeated_tags(), st.lists(st.integers(1, 40), min_size=1, max_size=4))
+def test_tag_blocks_repeated_from_line_to_line_read_alike(lines: list[bytes], sizes: list[int]) -> None:
+    """Only the first of a run of equal tag blocks is read field by field (``nmea_columns._repeats_previous``)."""
+    _agree(lines, ReaderOptions, sizes)
+    _agree(lines, ReaderOptions, sizes, blocks=True)
+
+
 # --- statics in two fragments with grouped tag blocks (``static_pairs``) ----------------------------------------
 
 

@@ -11,11 +11,12 @@ use that pyais decodes with its generic field plan, so always ``unsupported_type
 what the per-line reader does before any state is involved: both checksums (IEC 61162-1 §7.2.3 XOR, one cumulative
 XOR over the batch), the tag block's ``s:`` station and ``c:`` time (digits only here), the leading epoch, the time
 in the receiver fields, and the field decoding (``ais_bulk``, pyais its oracle). Each picked line gets its time and
-the reason it is rejected, if it is. Every other line is left to the per-line reader (``NmeaDecoder.feed``), but for
-two helps: ``ParsedLines.slow_tags`` hands it the tag blocks already read, and ``static_pairs`` reads the statics
-sent in two fragments on adjacent lines with grouped tag blocks (``g:1-2-id``, ``g:2-2-id``). ``chain_admits`` is
-the jump gate (``gate.JumpGate``) run optimistically on whole columns, ``BulkJumpGate`` the gate whose anchors it
-reads and settles at once.
+the reason it is rejected, if it is (a tag block that repeats the line before's, as a receiver stamps the sentences
+of one second, is read once). Every other line is left to the per-line reader (``NmeaDecoder.feed``), but for two
+helps: ``ParsedLines.slow_tags`` hands it the tag blocks already read, and ``static_pairs`` reads the statics sent
+in two fragments on adjacent lines with grouped tag blocks (``g:1-2-id``, ``g:2-2-id``). ``chain_admits`` is the
+jump gate (``gate.JumpGate``) run optimistically on whole columns, ``BulkJumpGate`` the gate whose anchors it reads
+and settles at once.
 
 Pure but for ``BulkJumpGate``: no I/O. ``NmeaDecoder.feed_columns`` and ``feed_block`` consume the results.
 """
@@ -212,6 +213,110 @@ def _stations(
         out[line] = joined[a:b].decode() or None
 
 
+_SAME_MAX = 64  # [bytes] longest tag block compared whole with the previous line's
+_WORD_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
+"""The ``k`` low bytes of a little-endian word, for ``k`` in 0-8."""
+
+
+def _repeats_previous(arr: npt.NDArray[np.uint8], p: IntArray, q: IntArray) -> BoolArray:
+    """Per tagged row: the bytes of its tag block (``p`` to ``q`` inclusive, up to ``_SAME_MAX``) are those of the
+    row before (a receiver stamps every sentence of a second with one tag block): compared as 8-byte words."""
+    length = q - p + 1
+    words = _gather(arr, p, _SAME_MAX).view("<u8")
+    words &= _WORD_MASKS[np.clip(length[:, None] - 8 * np.arange(_SAME_MAX // 8), 0, 8)]
+    same = np.zeros(len(p), dtype=bool)
+    same[1:] = (length[1:] == length[:-1]) & (length[1:] <= _SAME_MAX) & (words[1:] == words[:-1]).all(axis=1)
+    return same
+
+
+class _TagBlocks(NamedTuple):
+    """What ``_tag_blocks`` reads of each tag block."""
+
+    good: BoolArray
+    """In the shape read here: ``\\fields*hh\\``, fields ``k:value``, no ``g:``, at most one ``c:`` and ``s:``."""
+    t: FloatArray
+    """[s] the ``c:`` time (NaN: none)."""
+    malformed: BoolArray
+    """The ``c:`` time is 1e10 s or later."""
+    sum_ok: BoolArray
+    """The checksum is right."""
+    station: npt.NDArray[np.object_]
+    """The ``s:`` station (str or None)."""
+
+
+def _tag_blocks(
+    arr: npt.NDArray[np.uint8],
+    joined: bytes,
+    p: IntArray,
+    q: IntArray,
+    stars: IntArray,
+    commas: IntArray,
+    xor: _XorPrefix,
+) -> _TagBlocks:
+    """The tag blocks from each backslash ``p`` to the next one, ``q`` (``p`` where there is none): what the per-line
+    reader takes from them (``nmea._tag_block``), decided by their bytes alone."""
+    count_rows = len(p)
+    t = np.full(count_rows, math.nan)
+    malformed = np.zeros(count_rows, dtype=bool)
+    station = np.full(count_rows, None, dtype=object)
+    good = q > p
+    ks = np.searchsorted(stars, p)
+    star = stars[np.minimum(ks, len(stars) - 1)] if len(stars) else p
+    good &= (ks < len(stars)) & (star == q - 3) & (q - 3 > p + 1)
+    qc = np.maximum(q, 3)
+    hi, lo = _HEX[arr[qc - 2]], _HEX[arr[qc - 1]]
+    good &= (hi >= 0) & (lo >= 0)
+    # fields: the starts are the tag's first byte and every byte after a comma inside it
+    region_end = np.where(good, q - 3, p + 1)
+    c_lo = np.searchsorted(commas, p + 1)
+    c_hi = np.maximum(np.searchsorted(commas, region_end), c_lo)
+    count = c_hi - c_lo
+    total = int(count.sum())
+    inner = np.repeat(c_lo - (np.cumsum(count) - count), count) + np.arange(total)
+    # in position order as they are (rows in line order, each row's fields inside its line): row by row
+    owner = np.repeat(np.arange(count_rows), count + 1)
+    first_field = np.arange(count_rows) + np.cumsum(count) - count
+    field_start = np.empty(len(owner), dtype=np.int64)
+    after_comma = np.ones(len(owner), dtype=bool)
+    after_comma[first_field] = False
+    field_start[first_field] = p + 1
+    field_start[after_comma] = commas[inner] + 1
+    same_next = np.zeros(len(owner), dtype=bool)
+    same_next[:-1] = owner[1:] == owner[:-1]
+    field_end = region_end[owner]
+    field_end[:-1] = np.where(same_next[:-1], field_start[1:] - 1, field_end[:-1])
+    key = arr[field_start]
+    bad_field = (field_end - field_start < 2) | ~_LOWER[key] | (arr[field_start + 1] != ord(":"))
+    is_c, is_s = key == ord("c"), key == ord("s")
+    per_row = np.bincount(owner, minlength=count_rows)
+    bad = (np.bincount(owner, weights=bad_field | (key == ord("g")), minlength=count_rows) > 0) | (per_row == 0)
+    bad |= np.bincount(owner, weights=is_c, minlength=count_rows) > 1
+    bad |= np.bincount(owner, weights=is_s, minlength=count_rows) > 1
+    # c: digits only, read as an integer (exact), milliseconds above 1e11 (as nmea._epoch)
+    c_fields = np.flatnonzero(is_c & ~bad_field)
+    if len(c_fields):
+        c_start, c_end = field_start[c_fields] + 2, field_end[c_fields]
+        width = c_end - c_start
+        first_digit = c_end - _DIGITS_MAX
+        digits = _gather(arr, np.maximum(first_digit, 0), _DIGITS_MAX)
+        early = np.flatnonzero(first_digit < 0)  # the window starts before the batch: read as it wraps
+        digits[early] = arr[first_digit[early, None] + np.arange(_DIGITS_MAX)]
+        digits -= np.uint8(48)  # wraps below "0": > 9
+        inside = np.arange(_DIGITS_MAX) >= (_DIGITS_MAX - width)[:, None]
+        digits[~inside] = 0
+        plain = (width >= 1) & (width <= _DIGITS_MAX) & (digits <= 9).all(axis=1)
+        bad[owner[c_fields[~plain]]] = True
+        seconds = digits @ _POWERS  # exact: integers below 2**53 all along
+        seconds = np.where(seconds > 1e11, seconds / 1000.0, seconds)
+        t[owner[c_fields]] = seconds
+        malformed[owner[c_fields]] = seconds >= 1e10
+    good &= ~bad
+    sum_ok = (xor.at(p + 1) ^ xor.at(region_end)).astype(np.int64) == (hi * 16 + lo)
+    s_fields = np.flatnonzero(is_s & ~bad_field)
+    _stations(arr, joined, owner[s_fields], field_start[s_fields] + 2, field_end[s_fields], station)
+    return _TagBlocks(good, t, malformed, sum_ok, station)
+
+
 def _trailing_epoch(trailing: bytes) -> float | None:
     for field in trailing.split(b","):
         digits = field.split(b".", 1)[0]
@@ -280,71 +385,24 @@ def _parse(joined: bytes, arr: npt.NDArray[np.uint8], starts: IntArray, ends: In
     sentence = at.copy()
     station = np.full(n, None, dtype=object)
     tag_ready = np.zeros(n, dtype=bool)
+    xor = _XorPrefix(arr, size)
     if len(rows):
         p = at[rows]
         after = np.searchsorted(backslashes, p + 1)
-        good = after < len(backslashes)
-        q = np.where(good, backslashes[np.minimum(after, len(backslashes) - 1)], p)  # a tagged line has one
-        ks = np.searchsorted(stars, p)
-        star = stars[np.minimum(ks, len(stars) - 1)] if len(stars) else p
-        good &= (ks < len(stars)) & (star == q - 3) & (q - 3 > p + 1) & (q + 1 < end[rows])
-        qc = np.maximum(q, 3)
-        hi, lo = _HEX[arr[qc - 2]], _HEX[arr[qc - 1]]
-        good &= (hi >= 0) & (lo >= 0)
-        # fields: the starts are the tag's first byte and every byte after a comma inside it
-        region_end = np.where(good, q - 3, p + 1)
-        c_lo = np.searchsorted(commas, p + 1)
-        c_hi = np.maximum(np.searchsorted(commas, region_end), c_lo)
-        count = c_hi - c_lo
-        total = int(count.sum())
-        inner = np.repeat(c_lo - (np.cumsum(count) - count), count) + np.arange(total)
-        # in position order as they are (rows in line order, each row's fields inside its line): row by row
-        owner = np.repeat(np.arange(len(rows)), count + 1)
-        first_field = np.arange(len(rows)) + np.cumsum(count) - count
-        field_start = np.empty(len(owner), dtype=np.int64)
-        after_comma = np.ones(len(owner), dtype=bool)
-        after_comma[first_field] = False
-        field_start[first_field] = p + 1
-        field_start[after_comma] = commas[inner] + 1
-        same_next = np.zeros(len(owner), dtype=bool)
-        same_next[:-1] = owner[1:] == owner[:-1]
-        field_end = region_end[owner]
-        field_end[:-1] = np.where(same_next[:-1], field_start[1:] - 1, field_end[:-1])
-        key = arr[field_start]
-        bad_field = (field_end - field_start < 2) | ~_LOWER[key] | (arr[field_start + 1] != ord(":"))
-        is_c, is_s = key == ord("c"), key == ord("s")
-        per_row = np.bincount(owner, minlength=len(rows))
-        bad = (np.bincount(owner, weights=bad_field | (key == ord("g")), minlength=len(rows)) > 0) | (per_row == 0)
-        bad |= (np.bincount(owner, weights=is_c, minlength=len(rows)) > 1)
-        bad |= (np.bincount(owner, weights=is_s, minlength=len(rows)) > 1)
-        # c: digits only, read as an integer (exact), milliseconds above 1e11 (as nmea._epoch)
-        c_fields = np.flatnonzero(is_c & ~bad_field)
-        if len(c_fields):
-            c_start, c_end = field_start[c_fields] + 2, field_end[c_fields]
-            width = c_end - c_start
-            first_digit = c_end - _DIGITS_MAX
-            digits = _gather(arr, np.maximum(first_digit, 0), _DIGITS_MAX)
-            early = np.flatnonzero(first_digit < 0)  # the window starts before the batch: read as it wraps
-            digits[early] = arr[first_digit[early, None] + np.arange(_DIGITS_MAX)]
-            digits -= np.uint8(48)  # wraps below "0": > 9
-            inside = np.arange(_DIGITS_MAX) >= (_DIGITS_MAX - width)[:, None]
-            digits[~inside] = 0
-            plain = (width >= 1) & (width <= _DIGITS_MAX) & (digits <= 9).all(axis=1)
-            bad[owner[c_fields[~plain]]] = True
-            seconds = digits @ _POWERS  # exact: integers below 2**53 all along
-            seconds = np.where(seconds > 1e11, seconds / 1000.0, seconds)
-            tag_t[rows[owner[c_fields]]] = seconds
-            tag_malformed[rows[owner[c_fields]]] = seconds >= 1e10
-        good &= ~bad
-        xor = _XorPrefix(arr, size)
-        tag_sum_ok[rows] = (xor.at(p + 1) ^ xor.at(region_end)).astype(np.int64) == (hi * 16 + lo)
-        s_fields = np.flatnonzero(is_s & ~bad_field)
-        _stations(arr, joined, rows[owner[s_fields]], field_start[s_fields] + 2, field_end[s_fields], station)
+        closed = after < len(backslashes)
+        q = np.where(closed, backslashes[np.minimum(after, len(backslashes) - 1)], p)  # a tagged line has one
+        lead = ~_repeats_previous(arr, p, q)
+        led = np.cumsum(lead) - 1  # per row: its leader among the rows that lead
+        leaders = np.flatnonzero(lead)
+        tags = _tag_blocks(arr, joined, p[leaders], q[leaders], stars, commas, xor)
+        good = tags.good[led] & closed & (q + 1 < end[rows])
+        tag_t[rows] = tags.t[led]
+        tag_malformed[rows] = tags.malformed[led]
+        tag_sum_ok[rows] = tags.sum_ok[led]
+        station[rows] = tags.station[led]
         ok[rows[~good]] = False
         sentence[rows] = np.where(good, q + 1, p)
         tag_ready[rows] = good & tag_sum_ok[rows] & ~tag_malformed[rows] & (p == starts[rows])
-    else:
-        xor = None
 
     # --- the sentence: !ttVDM,1,1,[seq],[channel],payload,fill*hh -----------------------------------------------
     b = sentence
@@ -400,8 +458,6 @@ def _parse(joined: bytes, arr: npt.NDArray[np.uint8], starts: IntArray, ends: In
     renumbered = np.cumsum(keep) - 1  # the row each kept one becomes
 
     # --- times, checksums, reasons ------------------------------------------------------------------------------
-    if xor is None:
-        xor = _XorPrefix(arr, size)
     bang, c5r = b[rows], c5[rows]
     sentence_ok = (xor.at(bang + 1) ^ xor.at(c5r + 2)).astype(np.int64) == _HEX[arr[c5r + 3]] * 16 + _HEX[arr[c5r + 4]]
     t = np.where(np.isnan(tag_t[rows]), leading_t[rows], tag_t[rows])
