@@ -29,7 +29,6 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -513,7 +512,6 @@ _PAIR = re.compile(
 ``s:``, ``c:`` (9-10 digits) and perhaps ``t:``; the second's ``g:2-2-id`` and perhaps the same ``s:``; the same
 talker, sequence id and channel; nothing after either checksum."""
 _SUMMED = (1, 6, 12, 14)  # groups of ``_PAIR`` whose checksum follows them
-_summed = itemgetter(*_SUMMED)
 _SUMS = (5, 11, 13, 17)
 
 
@@ -556,8 +554,9 @@ def static_pairs(parsed: ParsedLines) -> dict[int, StaticPair]:
     texts = [match.string for _, match in found]
     base = np.zeros(len(texts), dtype=np.int64)
     base[1:] = np.cumsum([len(text) for text in texts[:-1]])
-    regs = itertools.chain.from_iterable(itertools.chain.from_iterable(_summed(m.regs) for _, m in found))
-    spans = np.fromiter(regs, dtype=np.int64, count=len(found) * 2 * len(_SUMMED)).reshape(len(found), -1, 2)
+    regs = [m.span(group) for _, m in found for group in _SUMMED]
+    spans = np.fromiter(itertools.chain.from_iterable(regs), dtype=np.int64, count=2 * len(regs))
+    spans = spans.reshape(len(found), len(_SUMMED), 2)
     hexes = b"".join([b"".join(match.group(*_SUMS)) for _, match in found])
     given = np.frombuffer(bytes.fromhex(hexes.decode()), dtype=np.uint8).reshape(len(found), len(_SUMS))
     joined = b"".join(texts)
