@@ -339,6 +339,23 @@ def test_random_payloads_of_any_type_read_alike(messages: list[tuple[int, int, i
     _agree(lines, ReaderOptions, [7])
 
 
+def test_payloads_with_a_character_that_is_not_armouring_read_alike() -> None:
+    """A character outside the 6-bit armouring anywhere in a payload (within the first characters read as columns,
+    or past them), in payloads shorter and longer than a position report's: left to the per-line reader."""
+    lines = []
+    for length in (16, 27, 28, 29, 50):
+        for at in sorted({0, 5, length - 1, min(27, length - 1), min(28, length - 1)}):
+            for bad in b"X!x ":
+                payload = bytearray(b"1" + b"5" * (length - 1))
+                payload[at] = bad
+                body = b"AIVDM,1,1,,A,%s,0" % payload
+                lines.append(_tagged(b"!%s*%02X" % (body, checksum(body)), T0 + len(lines)))
+    lines.append(_tagged(_position(273_000_001, 57.0, 11.0), T0))
+    _agree(lines, ReaderOptions, [len(lines), 7])
+    _agree(lines, ReaderOptions, [len(lines), 7], blocks=True)
+    assert parse_lines(lines, b"".join(lines)).slow == list(range(len(lines) - 1))  # left to pyais, but the last
+
+
 def test_many_stations_of_every_length_in_one_batch_read_alike() -> None:
     stations = ["1", "22", "", "abcdefgh", "abcdefghi", "a" * 32, "b" * 33, "rx 2", "x:y", "Z9", "a.b-c", "22"]
     lines = [

@@ -101,6 +101,9 @@ _HEX[list(b"0123456789ABCDEF")] = np.arange(16)
 _SIXBIT = np.zeros(256, dtype=np.uint8)
 _SIXBIT[list(b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW")] = np.arange(40)
 _SIXBIT[list(b"`abcdefghijklmnopqrstuvw")] = np.arange(40, 64)
+_NOT_ARMOUR = 64
+_SIXBIT_OR_NOT = np.where(_ARMOURED, _SIXBIT, _NOT_ARMOUR).astype(np.uint8)
+"""A character's 6-bit value, ``_NOT_ARMOUR`` for one that is not armouring."""
 
 
 class SlowTag(NamedTuple):
@@ -213,8 +216,12 @@ def _stations(
 
 
 _SAME_MAX = 64  # [bytes] longest tag block compared whole with the previous line's
-_WORD_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
-"""The ``k`` low bytes of a little-endian word, for ``k`` in 0-8."""
+_LENGTH_MASKS = np.array(
+    [[(1 << (8 * min(max(length - 8 * word, 0), 8))) - 1 for word in range(_SAME_MAX // 8)] for length in range(66)],
+    dtype=np.uint64,
+)
+"""Row ``length``: the words of ``_SAME_MAX`` bytes read as little-endian words with only their first ``length`` bytes
+kept (65: as 64)."""
 
 
 def _repeats_previous(arr: npt.NDArray[np.uint8], p: IntArray, q: IntArray) -> BoolArray:
@@ -222,7 +229,7 @@ def _repeats_previous(arr: npt.NDArray[np.uint8], p: IntArray, q: IntArray) -> B
     row before (a receiver stamps every sentence of a second with one tag block): compared as 8-byte words."""
     length = q - p + 1
     words = _gather(arr, p, _SAME_MAX).view("<u8")
-    words &= _WORD_MASKS[np.clip(length[:, None] - 8 * np.arange(_SAME_MAX // 8), 0, 8)]
+    words &= _LENGTH_MASKS[np.minimum(length, _SAME_MAX + 1)]
     same = np.zeros(len(p), dtype=bool)
     same[1:] = (length[1:] == length[:-1]) & (length[1:] <= _SAME_MAX) & (words[1:] == words[:-1]).all(axis=1)
     return same
@@ -428,18 +435,18 @@ def _parse(joined: bytes, arr: npt.NDArray[np.uint8], starts: IntArray, ends: In
     rows = np.flatnonzero(ok)
     payload_start, payload_end = c4[rows] + 1, c5[rows]
     length = payload_end - payload_start
-    chars = _gather(arr, payload_start, WIDTH)
-    beyond = np.arange(WIDTH) >= length[:, None]
-    armoured = np.all(_ARMOURED[chars] | beyond, axis=1, keepdims=True)[:, 0]  # first WIDTH characters, then the rest
+    six = _SIXBIT_OR_NOT[_gather(arr, payload_start, WIDTH)]  # the first WIDTH characters, then the rest
+    short = np.flatnonzero(length < WIDTH)
+    six[short] *= np.arange(WIDTH) < length[short, None]  # beyond the payload: 0, as ``sixbit_rows`` pads
+    armoured = six.max(axis=1, initial=0) < _NOT_ARMOUR
     longer = np.flatnonzero(armoured & (length > WIDTH))
     rest_start, rest_end = (payload_start[longer] + WIDTH).tolist(), payload_end[longer].tolist()
     for k, a, z in zip(longer.tolist(), rest_start, rest_end, strict=True):
         armoured[k] = not joined[a:z].translate(None, _ARMOUR)
-    rows, payload_start, payload_end = rows[armoured], payload_start[armoured], payload_end[armoured]
-    length, chars, beyond = length[armoured], chars[armoured], beyond[armoured]
+    if not armoured.all():
+        rows, payload_start, length, six = rows[armoured], payload_start[armoured], length[armoured], six[armoured]
     usable = 6 * length - (arr[c5[rows] + 1].astype(np.int64) - 48)  # [bits]
-    chars[beyond] = ord("0")
-    batch = decode_sixbit_positions(_SIXBIT[chars], usable)
+    batch = decode_sixbit_positions(six, usable)
     kind = np.full(len(rows), -1, dtype=np.int64)
     kind[batch.complete] = POSITION
     kind[np.isin(batch.msg_type, _PLAIN_OTHER) & (usable >= 6)] = OTHER
