@@ -362,7 +362,9 @@ class NmeaDecoder(LineDecoder):
 
     def _by_lines(self, data: bytes) -> bool:
         """Whether a batch must go through ``feed_lines`` (see ``feed_columns``)."""
-        return self._clock is not None or self._untimed is not None or self._wrapper_t is not None or b"$PGHP" in data
+        if self._clock is not None or self._untimed is not None or self._wrapper_t is not None:
+            return True
+        return b"$" in data and b"$PGHP" in data  # most AIS files have no "$" at all: one memchr
 
     def _lines_as_batches(self, lines: Sequence[bytes]) -> list[ObservationBatch]:
         observations = self.feed_lines(lines)
@@ -665,10 +667,13 @@ class NmeaDecoder(LineDecoder):
         def identity_column(field: str) -> list[Any] | None:
             if not known:
                 return None
+            given = [None if i is None else getattr(i, field) for i in identities]
+            if all(value is None for value in given):  # every key in ``hits`` has rows: the column would be all None
+                return None
             per_key = np.full(len(keys), None, dtype=object)
-            per_key[hits] = [None if i is None else getattr(i, field) for i in identities]
+            per_key[hits] = given
             column: list[Any] = per_key[code].tolist()
-            return None if all(value is None for value in column) else column
+            return column
 
         batch = ObservationBatch(
             source=SOURCE,
