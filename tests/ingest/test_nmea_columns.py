@@ -339,6 +339,22 @@ def test_random_payloads_of_any_type_read_alike(messages: list[tuple[int, int, i
     _agree(lines, ReaderOptions, [7])
 
 
+def test_sentences_near_the_single_sentence_shape_read_alike() -> None:
+    """The sentence's first bytes, ``!ttVDM,1,1,`` or ``!ttVDO,1,1,``, checked as two words: each near miss is left to
+    the per-line reader, which says what it is."""
+    payload = _position(273_000_001, 57.0, 11.0).split(b",")[5]
+    heads = [b"!AIVDM,1,1,", b"!AIVDO,1,1,", b"!BSVDM,1,1,", b"!AIVDN,1,1,", b"!AIVDL,1,1,", b"!AiVDM,1,1,",
+             b"!A1VDM,1,1,", b"!AIVDM,1,2,", b"!AIVDM,2,1,", b"!AIVEM,1,1,", b"!AIWDM,1,1,", b"!AIVDM;1,1,",
+             b"!AIVDM,1,1;", b"#AIVDM,1,1,", b"!AIVDM,11,1,"]
+    lines = []
+    for head in heads:
+        body = head[1:] + b",A,%s,0" % payload
+        lines.append(_tagged(head[:1] + b"%s*%02X" % (body, checksum(body)), T0 + len(lines)))
+    _agree(lines, ReaderOptions, [len(lines), 3])
+    _agree(lines, ReaderOptions, [len(lines), 3], blocks=True)
+    assert parse_lines(lines, b"".join(lines)).line.tolist() == [0, 1, 2]
+
+
 def test_payloads_with_a_character_that_is_not_armouring_read_alike() -> None:
     """A character outside the 6-bit armouring anywhere in a payload (within the first characters read as columns,
     or past them), in payloads shorter and longer than a position report's: left to the per-line reader."""

@@ -545,7 +545,7 @@ class NmeaDecoder(LineDecoder):
             return False
         self._stats.bytes_read += pair.size
         self._timed = True
-        self._group_station_of(TagBlock(pair.t, pair.station, pair.group, True))
+        self._remember_group(pair.group, pair.station)  # as _group_station_of does for a group's first sentence
         identity = pair.identity
         report = AisReport(pair.mmsi, name=identity.name, callsign=identity.callsign, ship_type=identity.ship_type)
         deferred.append(_Deferred(pair.first + 1, report, pair.msg_type, 2, pair.t, pair.station))
@@ -748,11 +748,15 @@ class NmeaDecoder(LineDecoder):
         assert tag.group is not None
         if tag.group_first:
             if tag.station is not None:
-                if len(self._group_station) >= 1000:
-                    del self._group_station[next(iter(self._group_station))]
-                self._group_station[tag.group] = tag.station
+                self._remember_group(tag.group, tag.station)
             return tag.station
         return tag.station if tag.station is not None else self._group_station.get(tag.group)
+
+    def _remember_group(self, group: str, station: str) -> None:
+        """The station of a tag-block group's first sentence, for the later ones (at most 1000 groups kept)."""
+        if len(self._group_station) >= 1000:
+            del self._group_station[next(iter(self._group_station))]
+        self._group_station[group] = station
 
     def _proprietary(self, text: bytes) -> tuple[Observation, ...]:
         if not text.startswith(b"$PGHP,"):

@@ -101,6 +101,10 @@ _HEX[list(b"0123456789ABCDEF")] = np.arange(16)
 _SIXBIT = np.zeros(256, dtype=np.uint8)
 _SIXBIT[list(b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW")] = np.arange(40)
 _SIXBIT[list(b"`abcdefghijklmnopqrstuvw")] = np.arange(40, 64)
+_HEAD = np.frombuffer(b"!\0\0VDM,1,1,\0\0\0\0\0", dtype="<u8")
+_HEAD_MASK = np.frombuffer(bytes([255, 0, 0, 255, 255, 255 - 2, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0]), dtype="<u8")
+"""The first 16 bytes of ``!ttVDM,1,1,`` or ``!ttVDO,1,1,`` as two little-endian words, and the bits that say so: all
+but the talker's two letters (checked on their own) and the bit that tells ``M`` (0x4D) from ``O`` (0x4F)."""
 _NOT_ARMOUR = 64
 _SIXBIT_OR_NOT = np.where(_ARMOURED, _SIXBIT, _NOT_ARMOUR).astype(np.uint8)
 """A character's 6-bit value, ``_NOT_ARMOUR`` for one that is not armouring."""
@@ -412,12 +416,9 @@ def _parse(joined: bytes, arr: npt.NDArray[np.uint8], starts: IntArray, ends: In
 
     # --- the sentence: !ttVDM,1,1,[seq],[channel],payload,fill*hh -----------------------------------------------
     b = sentence
-    fixed = (
-        (arr[b] == ord("!")) & _UPPER[arr[b + 1]] & _UPPER[arr[b + 2]] & (arr[b + 3] == ord("V"))
-        & (arr[b + 4] == ord("D")) & ((arr[b + 5] == ord("M")) | (arr[b + 5] == ord("O"))) & (arr[b + 6] == ord(","))
-        & (arr[b + 7] == ord("1")) & (arr[b + 8] == ord(",")) & (arr[b + 9] == ord("1")) & (arr[b + 10] == ord(","))
-    )
-    ok &= fixed
+    head = _gather(arr, b, 16).view("<u8")
+    ok &= ((head[:, 0] & _HEAD_MASK[0]) == _HEAD[0]) & ((head[:, 1] & _HEAD_MASK[1]) == _HEAD[1])
+    ok &= _UPPER[arr[b + 1]] & _UPPER[arr[b + 2]]
     k3 = np.searchsorted(commas, b + 11)
     ok &= k3 + 2 < len(commas)
     k3 = np.minimum(k3, max(len(commas) - 3, 0))
