@@ -14,11 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ingest_support import balanced
+from pyais.messages import _MSG6_VARIANTS as MSG6_VARIANTS
+from pyais.messages import _MSG8_VARIANTS as MSG8_VARIANTS
 from pyais.util import checksum
 
 from riskline.ingest.nmea import NmeaDecoder
 from riskline.ingest.nmea_columns import (
-    _PLAIN_OTHER,
+    _UNUSED_TYPES,
     OTHER,
     POSITION,
     STATIC,
@@ -139,8 +141,8 @@ def test_most_lines_of_a_tagged_file_are_read_as_columns(ais_dir: Path) -> None:
     assert kinds[POSITION] == 913  # the single-sentence position reports of types 1-3, 18, 27
     assert kinds[STATIC] == 28  # type 24, and type 19 (position and identity)
     assert np.bincount(parsed.msg_type[parsed.kind == STATIC]).tolist()[19:] == [4, 0, 0, 0, 0, 24]
-    assert kinds[OTHER] == 16  # types 4 and 21
-    assert len(parsed.slow) == 43  # multi-sentence messages, binary messages, blank lines
+    assert kinds[OTHER] == 20  # types 4 and 21, and binary messages (6, 8, 25)
+    assert len(parsed.slow) == 39  # multi-sentence messages, blank lines
 
 
 # --- dirty inputs ---------------------------------------------------------------------------------------------
@@ -321,7 +323,7 @@ def test_random_reports_mixed_with_other_lines_read_alike(lines: list[bytes], si
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from([*_PLAIN_OTHER.tolist(), 5, 24, 1, 18, 27]),
+            st.sampled_from([*_UNUSED_TYPES.tolist(), 5, 24, 1, 18, 27]),
             st.integers(1, 90),
             st.integers(0, 5),
             st.randoms(use_true_random=False),
@@ -370,6 +372,37 @@ def test_payloads_with_a_character_that_is_not_armouring_read_alike() -> None:
     _agree(lines, ReaderOptions, [len(lines), 7])
     _agree(lines, ReaderOptions, [len(lines), 7], blocks=True)
     assert parse_lines(lines, b"".join(lines)).slow == list(range(len(lines) - 1))  # left to pyais, but the last
+
+
+def _armoured(bits: str) -> tuple[bytes, int]:
+    fill = -len(bits) % 6
+    bits += "0" * fill
+    return bytes(_ARMOUR[int(bits[k : k + 6], 2)] for k in range(0, len(bits), 6)), fill
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_binary_messages_of_every_variant_pyais_knows_read_alike(seed: int) -> None:
+    """Types with decoders of their own in pyais (6 and 8 by DAC and FID, 16, 22, 25, 26), at random lengths and bits:
+    pyais decodes each (the per-line reader: ``unsupported_type``), so they are read as columns."""
+    rng = random.Random(seed)
+    variants = [(6, dac, fid) for dac, fid in MSG6_VARIANTS] + [(8, dac, fid) for dac, fid in MSG8_VARIANTS]
+    variants += [(6, 1, 16)] * 4 + [(msg_type, -1, -1) for msg_type in (6, 8, 16, 22, 25, 26)] * 4
+    lines = []
+    for msg_type, dac, fid in variants:
+        for _ in range(4):
+            bits = format(msg_type, "06b") + "".join(rng.choice("01") for _ in range(rng.randrange(1, 1000)))
+            if dac >= 0:
+                at = 72 if msg_type == 6 and rng.random() < 0.7 else 40  # 6: at 40 when 72 bits long at most
+                bits = bits[:at].ljust(at, "0") + format(dac, "010b") + format(fid, "06b") + bits[at + 16 :]
+                bits = bits[: rng.randrange(6, len(bits) + 1)]
+            payload, fill = _armoured(bits)
+            body = b"AIVDM,1,1,,B,%s,%d" % (payload, fill)
+            lines.append(_tagged(b"!%s*%02X" % (body, checksum(body)), T0 + len(lines)))
+    stats = _agree(lines, ReaderOptions, [len(lines), 9])
+    assert stats.rejected["unsupported_type"] == len(lines)
+    parsed = parse_lines(lines, b"".join(lines))
+    assert (parsed.kind == OTHER).all()
+    assert len(parsed.kind) == len(lines)
 
 
 def test_many_stations_of_every_length_in_one_batch_read_alike() -> None:

@@ -7,16 +7,15 @@ an optional leading POSIX time, an optional NMEA 4.10 tag block without a group 
 position report of type 1/2/3, 18 or 27 at its full length (``POSITION``); a static, type 5 or type 24 part A/B, as
 long as its fields, or an extended class B position report, type 19 at its full 312 bits (``STATIC``: it has a
 position and an identity, and goes with the statics, as each updates the identity memory); a type riskline does not
-use that pyais decodes with its generic field plan, so always ``unsupported_type`` (``OTHER``). For those it does
-what the per-line reader does before any state is involved: both checksums (IEC 61162-1 §7.2.3 XOR, one cumulative
-XOR over the batch), the tag block's ``s:`` station and ``c:`` time (digits only here), the leading epoch, the time
-in the receiver fields, and the field decoding (``ais_bulk``, pyais its oracle). Each picked line gets its time and
-the reason it is rejected, if it is (a tag block that repeats the line before's, as a receiver stamps the sentences
-of one second, is read once). Every other line is left to the per-line reader (``NmeaDecoder.feed``), but for two
-helps: ``ParsedLines.slow_tags`` hands it the tag blocks already read, and ``static_pairs`` reads the statics sent
-in two fragments on adjacent lines with grouped tag blocks (``g:1-2-id``, ``g:2-2-id``). ``chain_admits`` is the
-jump gate (``gate.JumpGate``) run optimistically on whole columns, ``BulkJumpGate`` the gate whose anchors it reads
-and settles at once.
+use, always ``unsupported_type`` (``OTHER``). For those it does what the per-line reader does before any state is
+involved: both checksums (IEC 61162-1 §7.2.3 XOR, one cumulative XOR over the batch), the tag block's ``s:`` station
+and ``c:`` time (digits only here), the leading epoch, the time in the receiver fields, and the field decoding
+(``ais_bulk``, pyais its oracle). Each picked line gets its time and the reason it is rejected, if it is (a tag
+block that repeats the line before's, as a receiver stamps the sentences of one second, is read once). Every other
+line is left to the per-line reader (``NmeaDecoder.feed``), but for two helps: ``ParsedLines.slow_tags`` hands it
+the tag blocks already read, and ``static_pairs`` reads the statics sent in two fragments on adjacent lines with
+grouped tag blocks (``g:1-2-id``, ``g:2-2-id``). ``chain_admits`` is the jump gate (``gate.JumpGate``) run
+optimistically on whole columns, ``BulkJumpGate`` the gate whose anchors it reads and settles at once.
 
 Pure but for ``BulkJumpGate``: no I/O. ``NmeaDecoder.feed_columns`` and ``feed_block`` consume the results.
 """
@@ -33,7 +32,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from pyais.messages import MSG_CLASS, Payload
 
 from riskline.ingest.ais_bulk import (
     STATIC_WIDTH,
@@ -57,19 +55,10 @@ POSITION, STATIC, OTHER = 0, 1, 2
 """Kinds of rows: a position report (types 1-3, 18, 27), a static (5, 24 A/B) or a type 19 (position and
 identity), a type riskline does not use."""
 
-_GENERIC = getattr(Payload.from_vector, "__func__", None)
-_PLAIN_OTHER = np.array(
-    [
-        msg_type
-        for msg_type in range(64)
-        if msg_type not in SUPPORTED_TYPES
-        and (msg_type not in MSG_CLASS or getattr(MSG_CLASS[msg_type].from_vector, "__func__", None) is _GENERIC)
-    ],
-    dtype=np.int64,
-)
-"""Types riskline does not use that pyais decodes with its generic field plan (or not at all: unknown types), so
-that a valid sentence of one is always ``unsupported_type`` — binary messages (6, 8, 25, 26...) have decoders of
-their own and go through the per-line reader."""
+_UNUSED_TYPES = np.array([msg_type for msg_type in range(64) if msg_type not in SUPPORTED_TYPES], dtype=np.int64)
+"""Types riskline does not use: a valid single sentence of one is always ``unsupported_type``, as pyais decodes every
+one of them without fail (those with decoders of their own too: binary messages 6, 8, 25, 26, and 16, 22; the
+tests check it on random payloads of each, and of every DAC/FID variant pyais knows) or not at all (unknown types)."""
 
 OK, BAD_CHECKSUM, MALFORMED, NO_TIMESTAMP = 0, 1, 2, 3
 REASONS = {BAD_CHECKSUM: "bad_checksum", MALFORMED: "malformed", NO_TIMESTAMP: "no_timestamp"}
@@ -450,7 +439,7 @@ def _parse(joined: bytes, arr: npt.NDArray[np.uint8], starts: IntArray, ends: In
     batch = decode_sixbit_positions(six, usable)
     kind = np.full(len(rows), -1, dtype=np.int64)
     kind[batch.complete] = POSITION
-    kind[np.isin(batch.msg_type, _PLAIN_OTHER) & (usable >= 6)] = OTHER
+    kind[np.isin(batch.msg_type, _UNUSED_TYPES) & (usable >= 6)] = OTHER
     maybe_static = np.flatnonzero(np.isin(batch.msg_type, (5, 19, 24)))
     identity: dict[int, StaticIdentity] = {}
     static_chars = _gather(arr, payload_start[maybe_static], STATIC_WIDTH)
