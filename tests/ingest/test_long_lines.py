@@ -13,19 +13,24 @@ from ingest_support import balanced
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.sources import read_bytes_stream, read_path
 from riskline.ingest.stats import IngestStats
-from riskline.ingest.textlines import line_batches
+from riskline.ingest.textlines import block_lines, line_batches, line_blocks
 
 _ZEROS = 3 * (1 << 20)  # [bytes] modest stand-in for the 2 GB of the field report; the cap makes it "enormous"
 _CAP = 4096  # [bytes]
 
 
-def _split(data: bytes, cuts: list[int], cap: int) -> tuple[list[bytes], list[int]]:
+def _split(data: bytes, cuts: list[int], cap: int, *, blocks: bool = False) -> tuple[list[bytes], list[int]]:
     chunks, start = [], 0
     for cut in sorted(cuts):
         chunks.append(data[start:cut])
         start = cut
     chunks.append(data[start:])
     overlong: list[int] = []
+    if blocks:
+        found = list(line_blocks(chunks, cap, overlong.append))
+        assert all(found)
+        assert all(block.endswith(b"\n") for block in found[:-1])
+        return [line for block in found for line in block_lines(block)], overlong
     lines = [line for batch in line_batches(chunks, cap, overlong.append) for line in batch]
     return lines, overlong
 
@@ -35,12 +40,14 @@ def _split(data: bytes, cuts: list[int], cap: int) -> tuple[list[bytes], list[in
     st.lists(st.integers(min_value=0, max_value=300), max_size=8),
     st.integers(min_value=1, max_value=8),
     st.booleans(),
+    st.booleans(),
 )
 def test_lines_come_out_whole_whatever_the_chunking_and_overlong_ones_are_counted(
-    texts: list[bytes], cuts: list[int], cap: int, final_newline: bool
+    texts: list[bytes], cuts: list[int], cap: int, final_newline: bool, blocks: bool
 ) -> None:
+    """``line_batches``, and ``line_blocks`` split by ``block_lines``."""
     data = b"\n".join(texts) + (b"\n" if final_newline and texts else b"")
-    lines, overlong = _split(data, [min(cut, len(data)) for cut in cuts], cap)
+    lines, overlong = _split(data, [min(cut, len(data)) for cut in cuts], cap, blocks=blocks)
     pieces = data.split(b"\n")
     last = pieces.pop()
     expected = [piece + b"\n" for piece in pieces if len(piece) <= cap]

@@ -14,15 +14,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ingest_support import balanced
+from pyais.messages import _MSG6_VARIANTS as MSG6_VARIANTS
+from pyais.messages import _MSG8_VARIANTS as MSG8_VARIANTS
 from pyais.util import checksum
 
 from riskline.ingest.nmea import NmeaDecoder
 from riskline.ingest.nmea_columns import (
-    _PLAIN_OTHER,
+    _UNUSED_TYPES,
     OTHER,
     POSITION,
     STATIC,
     _XorPrefix,
+    parse_block,
     parse_lines,
     static_pairs,
 )
@@ -30,6 +33,7 @@ from riskline.ingest.observation import Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.sources import read_path, read_path_batches
 from riskline.ingest.stats import IngestStats
+from riskline.ingest.textlines import block_lines
 
 AIS_FILES = [
     "pyais_gatehouse.nmea",
@@ -74,9 +78,30 @@ def _as_columns(lines: list[bytes], options: ReaderOptions, sizes: list[int]) ->
     return observations + list(decoder.flush()), stats
 
 
-def _agree(lines: list[bytes], options: Callable[[], ReaderOptions], sizes: list[int]) -> IngestStats:
+def _as_blocks(lines: list[bytes], options: ReaderOptions, sizes: list[int]) -> tuple[list[Observation], IngestStats]:
+    """``feed_block`` of the lines joined ``size`` at a time (``textlines.line_blocks``'s blocks)."""
+    stats = IngestStats()
+    decoder = NmeaDecoder(stats, options)
+    observations: list[Observation] = []
+    start = 0
+    for size in itertools.cycle(sizes):
+        if start >= len(lines):
+            break
+        for batch in decoder.feed_block(b"".join(lines[start : start + size])):
+            observations += batch.observations()
+        start += size
+    return observations + list(decoder.flush()), stats
+
+
+def _agree(
+    lines: list[bytes], options: Callable[[], ReaderOptions], sizes: list[int], *, blocks: bool = False
+) -> IngestStats:
+    """The columns (``feed_columns``, or ``feed_block`` with ``blocks``: the lines then those a block holds,
+    ``textlines.block_lines``) give what feeding the lines one by one gives."""
+    if blocks:
+        lines = block_lines(b"".join(lines))
     expected, expected_stats = _one_by_one(lines, options())
-    got, stats = _as_columns(lines, options(), sizes)
+    got, stats = (_as_blocks if blocks else _as_columns)(lines, options(), sizes)
     assert got == expected
     assert stats == expected_stats
     assert balanced(stats)
@@ -91,6 +116,24 @@ def test_columns_give_the_same_observations_and_counts_as_lines(ais_dir: Path, n
     _agree(lines, lambda: _options(kind), [size])
 
 
+@pytest.mark.parametrize("kind", ["none", "clock", "start_time", "range"])
+@pytest.mark.parametrize("name", AIS_FILES)
+def test_blocks_give_the_same_observations_and_counts_as_lines(ais_dir: Path, name: str, kind: str) -> None:
+    lines = block_lines((ais_dir / name).read_bytes())
+    for size in (1, 7, 64, 4096):
+        _agree(lines, lambda: _options(kind), [size], blocks=True)
+
+
+def test_a_block_finds_the_lines_feed_columns_is_given(ais_dir: Path) -> None:
+    data = b"".join((ais_dir / name).read_bytes() for name in AIS_FILES) + b"\\s:1*00\\!AIVDM,1,1"  # no final newline
+    lines = block_lines(data)
+    by_block, by_lines = parse_block(data), parse_lines(lines, data)
+    assert by_block.slow == by_lines.slow
+    assert by_block.slow_lines == by_lines.slow_lines == [lines[k] for k in by_lines.slow]
+    assert by_block.line.tolist() == by_lines.line.tolist()
+    assert by_block.fast_bytes == by_lines.fast_bytes == sum(len(lines[k]) for k in by_lines.line.tolist())
+
+
 def test_most_lines_of_a_tagged_file_are_read_as_columns(ais_dir: Path) -> None:
     lines = (ais_dir / "test_data_20211101.nm4").read_bytes().splitlines(keepends=True)
     parsed = parse_lines(lines, b"".join(lines))
@@ -98,8 +141,8 @@ def test_most_lines_of_a_tagged_file_are_read_as_columns(ais_dir: Path) -> None:
     assert kinds[POSITION] == 913  # the single-sentence position reports of types 1-3, 18, 27
     assert kinds[STATIC] == 28  # type 24, and type 19 (position and identity)
     assert np.bincount(parsed.msg_type[parsed.kind == STATIC]).tolist()[19:] == [4, 0, 0, 0, 0, 24]
-    assert kinds[OTHER] == 16  # types 4 and 21
-    assert len(parsed.slow) == 43  # multi-sentence messages, binary messages, blank lines
+    assert kinds[OTHER] == 20  # types 4 and 21, and binary messages (6, 8, 25)
+    assert len(parsed.slow) == 39  # multi-sentence messages, blank lines
 
 
 # --- dirty inputs ---------------------------------------------------------------------------------------------
@@ -165,9 +208,10 @@ def test_dirty_files_give_the_same_observations_and_counts_as_lines(ais_dir: Pat
     lines = (ais_dir / "test_data_20211101.nm4").read_bytes().splitlines(keepends=True)
     lines += (ais_dir / "pyais_mixed.txt").read_bytes().splitlines(keepends=True)
     lines += (ais_dir / "test_data_201201.nmea").read_bytes().splitlines(keepends=True)
-    stats = _agree(_spoiled(lines, seed), ReaderOptions, [64, 5, 300])
-    for reason in ("bad_checksum", "malformed", "implausible_value", "implausible_jump", "no_timestamp"):
-        assert stats.rejected[reason] > 0, reason
+    for blocks in (False, True):
+        stats = _agree(_spoiled(lines, seed), ReaderOptions, [64, 5, 300], blocks=blocks)
+        for reason in ("bad_checksum", "malformed", "implausible_value", "implausible_jump", "no_timestamp"):
+            assert stats.rejected[reason] > 0, reason
 
 
 @pytest.mark.parametrize("name", AIS_FILES)
@@ -272,13 +316,14 @@ def _lines(draw: st.DrawFn) -> list[bytes]:
 @given(_lines(), st.lists(st.integers(1, 40), min_size=1, max_size=4))
 def test_random_reports_mixed_with_other_lines_read_alike(lines: list[bytes], sizes: list[int]) -> None:
     _agree(lines, ReaderOptions, sizes)
+    _agree(lines, ReaderOptions, sizes, blocks=True)
 
 
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from([*_PLAIN_OTHER.tolist(), 5, 24, 1, 18, 27]),
+            st.sampled_from([*_UNUSED_TYPES.tolist(), 5, 24, 1, 18, 27]),
             st.integers(1, 90),
             st.integers(0, 5),
             st.randoms(use_true_random=False),
@@ -296,6 +341,70 @@ def test_random_payloads_of_any_type_read_alike(messages: list[tuple[int, int, i
     _agree(lines, ReaderOptions, [7])
 
 
+def test_sentences_near_the_single_sentence_shape_read_alike() -> None:
+    """The sentence's first bytes, ``!ttVDM,1,1,`` or ``!ttVDO,1,1,``, checked as two words: each near miss is left to
+    the per-line reader, which says what it is."""
+    payload = _position(273_000_001, 57.0, 11.0).split(b",")[5]
+    heads = [b"!AIVDM,1,1,", b"!AIVDO,1,1,", b"!BSVDM,1,1,", b"!AIVDN,1,1,", b"!AIVDL,1,1,", b"!AiVDM,1,1,",
+             b"!A1VDM,1,1,", b"!AIVDM,1,2,", b"!AIVDM,2,1,", b"!AIVEM,1,1,", b"!AIWDM,1,1,", b"!AIVDM;1,1,",
+             b"!AIVDM,1,1;", b"#AIVDM,1,1,", b"!AIVDM,11,1,"]
+    lines = []
+    for head in heads:
+        body = head[1:] + b",A,%s,0" % payload
+        lines.append(_tagged(head[:1] + b"%s*%02X" % (body, checksum(body)), T0 + len(lines)))
+    _agree(lines, ReaderOptions, [len(lines), 3])
+    _agree(lines, ReaderOptions, [len(lines), 3], blocks=True)
+    assert parse_lines(lines, b"".join(lines)).line.tolist() == [0, 1, 2]
+
+
+def test_payloads_with_a_character_that_is_not_armouring_read_alike() -> None:
+    """A character outside the 6-bit armouring anywhere in a payload (within the first characters read as columns,
+    or past them), in payloads shorter and longer than a position report's: left to the per-line reader."""
+    lines = []
+    for length in (16, 27, 28, 29, 50):
+        for at in sorted({0, 5, length - 1, min(27, length - 1), min(28, length - 1)}):
+            for bad in b"X!x ":
+                payload = bytearray(b"1" + b"5" * (length - 1))
+                payload[at] = bad
+                body = b"AIVDM,1,1,,A,%s,0" % payload
+                lines.append(_tagged(b"!%s*%02X" % (body, checksum(body)), T0 + len(lines)))
+    lines.append(_tagged(_position(273_000_001, 57.0, 11.0), T0))
+    _agree(lines, ReaderOptions, [len(lines), 7])
+    _agree(lines, ReaderOptions, [len(lines), 7], blocks=True)
+    assert parse_lines(lines, b"".join(lines)).slow == list(range(len(lines) - 1))  # left to pyais, but the last
+
+
+def _armoured(bits: str) -> tuple[bytes, int]:
+    fill = -len(bits) % 6
+    bits += "0" * fill
+    return bytes(_ARMOUR[int(bits[k : k + 6], 2)] for k in range(0, len(bits), 6)), fill
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_binary_messages_of_every_variant_pyais_knows_read_alike(seed: int) -> None:
+    """Types with decoders of their own in pyais (6 and 8 by DAC and FID, 16, 22, 25, 26), at random lengths and bits:
+    pyais decodes each (the per-line reader: ``unsupported_type``), so they are read as columns."""
+    rng = random.Random(seed)
+    variants = [(6, dac, fid) for dac, fid in MSG6_VARIANTS] + [(8, dac, fid) for dac, fid in MSG8_VARIANTS]
+    variants += [(6, 1, 16)] * 4 + [(msg_type, -1, -1) for msg_type in (6, 8, 16, 22, 25, 26)] * 4
+    lines = []
+    for msg_type, dac, fid in variants:
+        for _ in range(4):
+            bits = format(msg_type, "06b") + "".join(rng.choice("01") for _ in range(rng.randrange(1, 1000)))
+            if dac >= 0:
+                at = 72 if msg_type == 6 and rng.random() < 0.7 else 40  # 6: at 40 when 72 bits long at most
+                bits = bits[:at].ljust(at, "0") + format(dac, "010b") + format(fid, "06b") + bits[at + 16 :]
+                bits = bits[: rng.randrange(6, len(bits) + 1)]
+            payload, fill = _armoured(bits)
+            body = b"AIVDM,1,1,,B,%s,%d" % (payload, fill)
+            lines.append(_tagged(b"!%s*%02X" % (body, checksum(body)), T0 + len(lines)))
+    stats = _agree(lines, ReaderOptions, [len(lines), 9])
+    assert stats.rejected["unsupported_type"] == len(lines)
+    parsed = parse_lines(lines, b"".join(lines))
+    assert (parsed.kind == OTHER).all()
+    assert len(parsed.kind) == len(lines)
+
+
 def test_many_stations_of_every_length_in_one_batch_read_alike() -> None:
     stations = ["1", "22", "", "abcdefgh", "abcdefghi", "a" * 32, "b" * 33, "rx 2", "x:y", "Z9", "a.b-c", "22"]
     lines = [
@@ -304,6 +413,44 @@ def test_many_stations_of_every_length_in_one_batch_read_alike() -> None:
     _agree(lines, ReaderOptions, [len(lines), 5])
     got, _ = _as_columns(lines, ReaderOptions(), [len(lines)])
     assert [o.station for o in got] == [station or None for station in stations * 3]
+
+
+_TAGS = [
+    b"s:41925,c:%d,t:1635731965" % T0,
+    b"s:41925,c:%d,t:1635731965" % (T0 + 1),
+    b"s:41926,c:%d,t:1635731965" % T0,  # one byte apart from the first
+    b"s:%s,c:%d" % (b"r" * 60, T0),  # longer than the bytes compared with the line before
+    b"s:%s,c:%d" % (b"r" * 59 + b"x", T0),  # differs from it only past them
+    b"c:%d000" % T0,
+    b"c:99999999999",
+    b"c:x%d" % T0,
+    b"g:1-1-5,c:%d" % T0,
+]
+
+
+@st.composite
+def _repeated_tags(draw: st.DrawFn) -> list[bytes]:
+    """Runs of lines stamped with one tag block (as a receiver stamps a second's sentences), some of them spoiled:
+    a wrong checksum, none, no sentence after the block, a sentence that is not a position report."""
+    out: list[bytes] = []
+    for _ in range(draw(st.integers(1, 12))):
+        tag = draw(st.sampled_from(_TAGS))
+        given = draw(st.sampled_from([b"*%02X" % checksum(tag)] * 4 + [b"*00", b""]))
+        for _ in range(draw(st.integers(1, 5))):
+            mmsi = draw(st.sampled_from(_MMSIS))
+            sentence = draw(
+                st.sampled_from([_position(mmsi, 57.0, 11.0), _position(mmsi, 57.001, 11.0), b"", b"!AIVDM,1,1"])
+            )
+            out.append(b"\\%s%s\\%s\n" % (tag, given, sentence))
+    return out
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_repeated_tags(), st.lists(st.integers(1, 40), min_size=1, max_size=4))
+def test_tag_blocks_repeated_from_line_to_line_read_alike(lines: list[bytes], sizes: list[int]) -> None:
+    """Only the first of a run of equal tag blocks is read field by field (``nmea_columns._repeats_previous``)."""
+    _agree(lines, ReaderOptions, sizes)
+    _agree(lines, ReaderOptions, sizes, blocks=True)
 
 
 # --- statics in two fragments with grouped tag blocks (``static_pairs``) ----------------------------------------
@@ -389,6 +536,7 @@ def _grouped_lines(draw: st.DrawFn) -> list[bytes]:
 @given(_grouped_lines(), st.lists(st.integers(1, 40), min_size=1, max_size=4))
 def test_grouped_two_fragment_statics_read_alike(lines: list[bytes], sizes: list[int]) -> None:
     _agree(lines, ReaderOptions, sizes)
+    _agree(lines, ReaderOptions, sizes, blocks=True)
 
 
 def test_open_groups_are_dropped_as_reading_one_by_one_does() -> None:
@@ -406,7 +554,7 @@ def test_open_groups_are_dropped_as_reading_one_by_one_does() -> None:
 def test_the_real_receiver_files_statics_in_two_fragments_are_read_without_pyais(ais_dir: Path) -> None:
     lines = (ais_dir / "test_data_20211101.nm4").read_bytes().splitlines(keepends=True)
     parsed = parse_lines(lines, b"".join(lines))
-    pairs = static_pairs(lines, parsed.slow)
+    pairs = static_pairs(parsed)
     assert len(pairs) == 18  # every type 5 of the file: two adjacent fragments, g:1-2-id then g:2-2-id
     assert all(lines[k].startswith(b"\\g:1-2-") and lines[k + 1].startswith(b"\\g:2-2-") for k in pairs)
     stats = IngestStats()

@@ -97,20 +97,6 @@ def sixbit_rows(payloads: Sequence[bytes], width: int) -> npt.NDArray[np.uint8]:
     return values
 
 
-def _bits(values: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """One row of bits per payload, most significant first (6 per character)."""
-    unpacked = np.unpackbits((values << np.uint8(2))[:, :, None], axis=2)[:, :, :6]
-    return unpacked.reshape(len(values), -1)
-
-
-def _field(bits: npt.NDArray[np.uint8], start: int, width: int, *, signed: bool = False) -> IntArray:
-    weights = np.left_shift(np.int64(1), np.arange(width - 1, -1, -1, dtype=np.int64))
-    value = bits[:, start : start + width].astype(np.int64) @ weights
-    if signed:
-        value = np.where(value >= 1 << (width - 1), value - (1 << width), value)
-    return np.asarray(value, dtype=np.int64)
-
-
 class _Words:
     """The first 168 bits of each payload as three integers (60, 60 and 48 bits): a field is a shift and a mask of
     one or two of them, for the whole batch at once."""
@@ -241,41 +227,63 @@ class StaticIdentity:
     ship_type: int | None
 
 
-def _text(bits: npt.NDArray[np.uint8], start: int, width: int) -> list[str | None]:
-    """pyais's ``get_str`` then ``ais_fields._text``: 6-bit characters, trailing ``@`` and white space removed."""
-    codes = bits[:, start : start + width].reshape(len(bits), width // 6, 6) @ np.array([32, 16, 8, 4, 2, 1])
-    ascii_codes = np.where(codes < 32, codes + 64, codes).astype(np.uint8)
-    return [row.tobytes().decode("ascii").rstrip("@").strip() or None for row in ascii_codes]
+def _sixbit_field(values: npt.NDArray[np.uint8], start: int, width: int) -> IntArray:
+    """The unsigned field of ``width`` bits at bit ``start`` of each row of 6-bit values (most significant first)."""
+    first, last = start // 6, (start + width - 1) // 6
+    value = values[:, first].astype(np.int64)
+    for column in range(first + 1, last + 1):
+        value = (value << 6) | values[:, column]
+    return (value >> (6 * (last + 1) - start - width)) & ((1 << width) - 1)
+
+
+def _text(values: npt.NDArray[np.uint8], start: int, width: int) -> list[str | None]:
+    """pyais's ``get_str`` then ``ais_fields._text``: 6-bit characters, trailing ``@`` and white space removed; the
+    characters at bit ``start`` put together from two 6-bit values each (one when aligned), each distinct text
+    decoded once."""
+    first, shift = divmod(start, 6)
+    count = width // 6
+    codes = values[:, first : first + count]
+    if shift:
+        after = values[:, first + 1 : first + 1 + count]
+        codes = ((codes << np.uint8(shift)) & np.uint8(63)) | (after >> np.uint8(6 - shift))
+    ascii_codes = np.where(codes < 32, codes + np.uint8(64), codes).astype(np.uint8)  # never 0: no padding lost
+    texts = np.ascontiguousarray(ascii_codes).view(f"S{count}").ravel()
+    distinct, which = np.unique(texts, return_inverse=True)
+    decoded = [text.decode("ascii").rstrip("@").strip() or None for text in distinct.tolist()]
+    return [decoded[k] for k in which.tolist()]
 
 
 def decode_statics(values: npt.NDArray[np.uint8], usable: IntArray) -> list[StaticIdentity | None]:
     """The identity of each static report (rows of 6-bit values of the first ``STATIC_WIDTH`` characters, padded
     with 0, and the payload's length in bits less its fill bits), as pyais decodes it and ``ais_fields`` keeps it;
     None for a row that is not a type 5, a type 19 at its full 312 bits or a type 24 part A/B at least as long as
-    its fields (pyais takes it)."""
+    its fields (pyais takes it). Rows that say the same share one ``StaticIdentity``."""
     out: list[StaticIdentity | None] = [None] * len(values)
     if not len(values):
         return out
-    bits = _bits(values)
-    msg_type = _field(bits, 0, 6)
-    part = np.where(msg_type == 24, _field(bits, 38, 2), -1)
+    msg_type = values[:, 0].astype(np.int64)
+    part = np.where(msg_type == 24, _sixbit_field(values, 38, 2), -1)
+    made: dict[tuple[str | None, str | None, int | None], StaticIdentity] = {}
     for (kind, partno), (needed, name_at, callsign_at, ship_type_at) in _STATIC_LAYOUTS.items():
         rows = np.flatnonzero((msg_type == kind) & (part == partno) & (usable >= needed))
         if not len(rows):
             continue
-        picked = bits[rows]
+        picked = values[rows]
         nothing: list[str | None] = [None] * len(rows)
         names = _text(picked, *name_at) if name_at[1] else nothing
         callsigns = _text(picked, *callsign_at) if callsign_at[1] else nothing
         if ship_type_at[1]:
-            raw = _field(picked, *ship_type_at)
+            raw = _sixbit_field(picked, *ship_type_at)
             if kind != 24:  # pyais reads 5's and 19's through ShipType, which folds reserved values
                 raw = _SHIP_TYPE_5[raw]
             ship_types: list[int | None] = [v if v > 0 else None for v in raw.tolist()]
         else:
             ship_types = [None] * len(rows)
-        for row, name, callsign, ship_type in zip(rows.tolist(), names, callsigns, ship_types, strict=True):
-            out[row] = StaticIdentity(name, callsign, ship_type)
+        for row, fields in zip(rows.tolist(), zip(names, callsigns, ship_types, strict=True), strict=True):
+            identity = made.get(fields)
+            if identity is None:
+                identity = made[fields] = StaticIdentity(*fields)
+            out[row] = identity
     return out
 
 

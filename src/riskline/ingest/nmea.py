@@ -67,12 +67,14 @@ from riskline.ingest.nmea_columns import (
     StaticPair,
     chain_admits,
     interleave,
+    parse_block,
     parse_lines,
     static_pairs,
 )
 from riskline.ingest.observation import Domain, Observation
 from riskline.ingest.options import ReaderOptions
 from riskline.ingest.stats import IngestStats
+from riskline.ingest.textlines import block_lines
 
 SOURCE = "nmea"
 
@@ -347,10 +349,29 @@ class NmeaDecoder(LineDecoder):
         latest). With a clock, ``start_time``, or a ``$PGHP`` wrapper in the batch or pending, the batch goes
         through ``feed_lines``."""
         joined = b"".join(lines)
-        if self._clock is not None or self._untimed is not None or self._wrapper_t is not None or b"$PGHP" in joined:
-            observations = self.feed_lines(lines)
-            return [ObservationBatch.from_observations(observations)] if observations else []
-        parsed = parse_lines(lines, joined)
+        if self._by_lines(joined):
+            return self._lines_as_batches(lines)
+        return self._parsed(parse_lines(lines, joined))
+
+    def feed_block(self, block: bytes) -> list[ObservationBatch]:
+        """``feed_columns`` of the lines of a block of bytes (``textlines.line_blocks``), never split into lines
+        but for those ``feed`` takes."""
+        if self._by_lines(block):
+            return self._lines_as_batches(block_lines(block))
+        return self._parsed(parse_block(block))
+
+    def _by_lines(self, data: bytes) -> bool:
+        """Whether a batch must go through ``feed_lines`` (see ``feed_columns``)."""
+        if self._clock is not None or self._untimed is not None or self._wrapper_t is not None:
+            return True
+        return b"$" in data and b"$PGHP" in data  # most AIS files have no "$" at all: one memchr
+
+    def _lines_as_batches(self, lines: Sequence[bytes]) -> list[ObservationBatch]:
+        observations = self.feed_lines(lines)
+        return [ObservationBatch.from_observations(observations)] if observations else []
+
+    def _parsed(self, parsed: ParsedLines) -> list[ObservationBatch]:
+        """The rest of ``feed_columns``, once the batch's lines are parsed."""
         stats = self._stats
         stats.bytes_read += parsed.fast_bytes
         good = parsed.reason == OK
@@ -359,7 +380,7 @@ class NmeaDecoder(LineDecoder):
             stats.read += len(rejected)
             for code, count in zip(*np.unique(rejected, return_counts=True), strict=True):
                 stats.reject(REASONS[int(code)], int(count))
-        deferred = self._feed_slow(lines, parsed, good)
+        deferred = self._feed_slow(parsed, good)
         other = good & (parsed.kind == OTHER)
         if other.any():
             stats.read += int(other.sum())
@@ -476,7 +497,7 @@ class NmeaDecoder(LineDecoder):
             int(parsed.line[row]), report, int(parsed.msg_type[row]), 1, float(parsed.t[row]), parsed.station[row]
         )
 
-    def _feed_slow(self, lines: Sequence[bytes], parsed: ParsedLines, good: np.ndarray) -> list[_Deferred]:
+    def _feed_slow(self, parsed: ParsedLines, good: np.ndarray) -> list[_Deferred]:
         """Feed the lines ``parse_lines`` left, in order, holding their reports back (``_Deferred``); before each,
         the multi-sentence timeouts run on the latest time of the common lines since the previous one."""
         slow = parsed.slow
@@ -489,25 +510,25 @@ class NmeaDecoder(LineDecoder):
         deferred: list[_Deferred] = []
         held: list[_Held] = []
         self._deferred, self._held = deferred, held
-        pairs = static_pairs(lines, slow)
+        pairs = static_pairs(parsed)
         tags = parsed.slow_tags
         taken = -1  # the second line of the latest pair read whole
         try:
-            for k, index in enumerate(slow):
+            for k, (index, line) in enumerate(zip(slow, parsed.slow_lines, strict=True)):
                 if assembler.pending and now[k] > -math.inf:
                     assembler.evict(now[k])
                 if index == taken:
                     continue
                 pair = pairs.get(index)
-                if pair is not None and self._static_pair(pair, lines, deferred):
+                if pair is not None and self._static_pair(pair, deferred):
                     taken = index + 1
                     continue
                 self._line = index
                 tag = tags.get(index)
                 if tag is None:
-                    self.feed(lines[index])
+                    self.feed(line)
                 else:
-                    self._feed_tagged(lines[index], tag)
+                    self._feed_tagged(line, tag)
             self._held = None
             if held:
                 self._decode_held(held)
@@ -517,14 +538,14 @@ class NmeaDecoder(LineDecoder):
             assembler.evict(now[-1])
         return deferred
 
-    def _static_pair(self, pair: StaticPair, lines: Sequence[bytes], deferred: list[_Deferred]) -> bool:
+    def _static_pair(self, pair: StaticPair, deferred: list[_Deferred]) -> bool:
         """What feeding a static's two adjacent fragment lines does (``nmea_columns.static_pairs``), without pyais:
         False, having done nothing ``feed`` would not do first, when a group of its key is open."""
         if not self._assembler.add_adjacent(pair.key, pair.t, pair.t):
             return False
-        self._stats.bytes_read += len(lines[pair.first]) + len(lines[pair.first + 1])
+        self._stats.bytes_read += pair.size
         self._timed = True
-        self._group_station_of(TagBlock(pair.t, pair.station, pair.group, True))
+        self._remember_group(pair.group, pair.station)  # as _group_station_of does for a group's first sentence
         identity = pair.identity
         report = AisReport(pair.mmsi, name=identity.name, callsign=identity.callsign, ship_type=identity.ship_type)
         deferred.append(_Deferred(pair.first + 1, report, pair.msg_type, 2, pair.t, pair.station))
@@ -646,10 +667,13 @@ class NmeaDecoder(LineDecoder):
         def identity_column(field: str) -> list[Any] | None:
             if not known:
                 return None
+            given = [None if i is None else getattr(i, field) for i in identities]
+            if all(value is None for value in given):  # every key in ``hits`` has rows: the column would be all None
+                return None
             per_key = np.full(len(keys), None, dtype=object)
-            per_key[hits] = [None if i is None else getattr(i, field) for i in identities]
+            per_key[hits] = given
             column: list[Any] = per_key[code].tolist()
-            return None if all(value is None for value in column) else column
+            return column
 
         batch = ObservationBatch(
             source=SOURCE,
@@ -724,11 +748,15 @@ class NmeaDecoder(LineDecoder):
         assert tag.group is not None
         if tag.group_first:
             if tag.station is not None:
-                if len(self._group_station) >= 1000:
-                    del self._group_station[next(iter(self._group_station))]
-                self._group_station[tag.group] = tag.station
+                self._remember_group(tag.group, tag.station)
             return tag.station
         return tag.station if tag.station is not None else self._group_station.get(tag.group)
+
+    def _remember_group(self, group: str, station: str) -> None:
+        """The station of a tag-block group's first sentence, for the later ones (at most 1000 groups kept)."""
+        if len(self._group_station) >= 1000:
+            del self._group_station[next(iter(self._group_station))]
+        self._group_station[group] = station
 
     def _proprietary(self, text: bytes) -> tuple[Observation, ...]:
         if not text.startswith(b"$PGHP,"):

@@ -1,23 +1,23 @@
 """The columnar half of the AIS NMEA reader: a batch of lines parsed, checked and decoded as arrays of bytes.
 
-``parse_lines`` looks at the bytes of a whole batch at once (NumPy over the joined lines, no Python per line) and
-picks the lines in the common shape — an optional leading POSIX time, an optional NMEA 4.10 tag block without a
-group (``g:``), then a single-sentence ``!xxVDM``/``!xxVDO`` (IEC 61162-1) with optional receiver fields after the
-checksum — whose message is one of: a position report of type 1/2/3, 18 or 27 at its full length (``POSITION``);
-a static, type 5 or type 24 part A/B, as long as its fields, or an extended class B position report, type 19 at
-its full 312 bits (``STATIC``: it has a position and an identity, and goes with the statics, as each updates the
-identity memory); a type riskline does not use that pyais decodes with its generic field plan, so always
-``unsupported_type`` (``OTHER``). For those it does what the
-per-line reader does before any state is involved: both checksums (IEC 61162-1 §7.2.3 XOR, one cumulative XOR
-over the batch), the tag block's ``s:`` station and ``c:`` time (digits only here), the leading epoch, the time in
-the receiver fields, and the field decoding (``ais_bulk``, pyais its oracle). Each picked line gets its time and
-the reason it is rejected, if it is. Every other line is left to the per-line reader (``NmeaDecoder.feed``), but
-for two helps: ``ParsedLines.slow_tags`` hands it the tag blocks already read, and ``static_pairs`` reads the
-statics sent in two fragments on adjacent lines with grouped tag blocks (``g:1-2-id``, ``g:2-2-id``).
-``chain_admits`` is the jump gate (``gate.JumpGate``) run optimistically on whole columns, ``BulkJumpGate`` the
-gate whose anchors it reads and settles at once.
+``parse_lines`` looks at the bytes of a whole batch at once (NumPy over the joined lines, no Python per line;
+``parse_block`` the same on a block of bytes, its lines found column-wise) and picks the lines in the common shape —
+an optional leading POSIX time, an optional NMEA 4.10 tag block without a group (``g:``), then a single-sentence
+``!xxVDM``/``!xxVDO`` (IEC 61162-1) with optional receiver fields after the checksum — whose message is one of: a
+position report of type 1/2/3, 18 or 27 at its full length (``POSITION``); a static, type 5 or type 24 part A/B, as
+long as its fields, or an extended class B position report, type 19 at its full 312 bits (``STATIC``: it has a
+position and an identity, and goes with the statics, as each updates the identity memory); a type riskline does not
+use, always ``unsupported_type`` (``OTHER``). For those it does what the per-line reader does before any state is
+involved: both checksums (IEC 61162-1 §7.2.3 XOR, one cumulative XOR over the batch), the tag block's ``s:`` station
+and ``c:`` time (digits only here), the leading epoch, the time in the receiver fields, and the field decoding
+(``ais_bulk``, pyais its oracle). Each picked line gets its time and the reason it is rejected, if it is (a tag
+block that repeats the line before's, as a receiver stamps the sentences of one second, is read once). Every other
+line is left to the per-line reader (``NmeaDecoder.feed``), but for two helps: ``ParsedLines.slow_tags`` hands it
+the tag blocks already read, and ``static_pairs`` reads the statics sent in two fragments on adjacent lines with
+grouped tag blocks (``g:1-2-id``, ``g:2-2-id``). ``chain_admits`` is the jump gate (``gate.JumpGate``) run
+optimistically on whole columns, ``BulkJumpGate`` the gate whose anchors it reads and settles at once.
 
-Pure but for ``BulkJumpGate``: no I/O. ``NmeaDecoder.feed_columns`` consumes the results.
+Pure but for ``BulkJumpGate``: no I/O. ``NmeaDecoder.feed_columns`` and ``feed_block`` consume the results.
 """
 
 from __future__ import annotations
@@ -28,12 +28,10 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from pyais.messages import MSG_CLASS, Payload
 
 from riskline.ingest.ais_bulk import (
     STATIC_WIDTH,
@@ -57,19 +55,10 @@ POSITION, STATIC, OTHER = 0, 1, 2
 """Kinds of rows: a position report (types 1-3, 18, 27), a static (5, 24 A/B) or a type 19 (position and
 identity), a type riskline does not use."""
 
-_GENERIC = getattr(Payload.from_vector, "__func__", None)
-_PLAIN_OTHER = np.array(
-    [
-        msg_type
-        for msg_type in range(64)
-        if msg_type not in SUPPORTED_TYPES
-        and (msg_type not in MSG_CLASS or getattr(MSG_CLASS[msg_type].from_vector, "__func__", None) is _GENERIC)
-    ],
-    dtype=np.int64,
-)
-"""Types riskline does not use that pyais decodes with its generic field plan (or not at all: unknown types), so
-that a valid sentence of one is always ``unsupported_type`` — binary messages (6, 8, 25, 26...) have decoders of
-their own and go through the per-line reader."""
+_UNUSED_TYPES = np.array([msg_type for msg_type in range(64) if msg_type not in SUPPORTED_TYPES], dtype=np.int64)
+"""Types riskline does not use: a valid single sentence of one is always ``unsupported_type``, as pyais decodes every
+one of them without fail (those with decoders of their own too: binary messages 6, 8, 25, 26, and 16, 22; the
+tests check it on random payloads of each, and of every DAC/FID variant pyais knows) or not at all (unknown types)."""
 
 OK, BAD_CHECKSUM, MALFORMED, NO_TIMESTAMP = 0, 1, 2, 3
 REASONS = {BAD_CHECKSUM: "bad_checksum", MALFORMED: "malformed", NO_TIMESTAMP: "no_timestamp"}
@@ -101,6 +90,13 @@ _HEX[list(b"0123456789ABCDEF")] = np.arange(16)
 _SIXBIT = np.zeros(256, dtype=np.uint8)
 _SIXBIT[list(b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW")] = np.arange(40)
 _SIXBIT[list(b"`abcdefghijklmnopqrstuvw")] = np.arange(40, 64)
+_HEAD = np.frombuffer(b"!\0\0VDM,1,1,\0\0\0\0\0", dtype="<u8")
+_HEAD_MASK = np.frombuffer(bytes([255, 0, 0, 255, 255, 255 - 2, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0]), dtype="<u8")
+"""The first 16 bytes of ``!ttVDM,1,1,`` or ``!ttVDO,1,1,`` as two little-endian words, and the bits that say so: all
+but the talker's two letters (checked on their own) and the bit that tells ``M`` (0x4D) from ``O`` (0x4F)."""
+_NOT_ARMOUR = 64
+_SIXBIT_OR_NOT = np.where(_ARMOURED, _SIXBIT, _NOT_ARMOUR).astype(np.uint8)
+"""A character's 6-bit value, ``_NOT_ARMOUR`` for one that is not armouring."""
 
 
 class SlowTag(NamedTuple):
@@ -119,6 +115,8 @@ class ParsedLines:
 
     slow: list[int]
     """Indices of the lines the per-line reader must take, in input order."""
+    slow_lines: list[bytes]
+    """Those lines."""
     line: IntArray
     """Per row: the index of its line."""
     fast_bytes: int
@@ -210,6 +208,114 @@ def _stations(
         out[line] = joined[a:b].decode() or None
 
 
+_SAME_MAX = 64  # [bytes] longest tag block compared whole with the previous line's
+_LENGTH_MASKS = np.array(
+    [[(1 << (8 * min(max(length - 8 * word, 0), 8))) - 1 for word in range(_SAME_MAX // 8)] for length in range(66)],
+    dtype=np.uint64,
+)
+"""Row ``length``: the words of ``_SAME_MAX`` bytes read as little-endian words with only their first ``length`` bytes
+kept (65: as 64)."""
+
+
+def _repeats_previous(arr: npt.NDArray[np.uint8], p: IntArray, q: IntArray) -> BoolArray:
+    """Per tagged row: the bytes of its tag block (``p`` to ``q`` inclusive, up to ``_SAME_MAX``) are those of the
+    row before (a receiver stamps every sentence of a second with one tag block): compared as 8-byte words."""
+    length = q - p + 1
+    words = _gather(arr, p, _SAME_MAX).view("<u8")
+    words &= _LENGTH_MASKS[np.minimum(length, _SAME_MAX + 1)]
+    same = np.zeros(len(p), dtype=bool)
+    same[1:] = (length[1:] == length[:-1]) & (length[1:] <= _SAME_MAX) & (words[1:] == words[:-1]).all(axis=1)
+    return same
+
+
+class _TagBlocks(NamedTuple):
+    """What ``_tag_blocks`` reads of each tag block."""
+
+    good: BoolArray
+    """In the shape read here: ``\\fields*hh\\``, fields ``k:value``, no ``g:``, at most one ``c:`` and ``s:``."""
+    t: FloatArray
+    """[s] the ``c:`` time (NaN: none)."""
+    malformed: BoolArray
+    """The ``c:`` time is 1e10 s or later."""
+    sum_ok: BoolArray
+    """The checksum is right."""
+    station: npt.NDArray[np.object_]
+    """The ``s:`` station (str or None)."""
+
+
+def _tag_blocks(
+    arr: npt.NDArray[np.uint8],
+    joined: bytes,
+    p: IntArray,
+    q: IntArray,
+    stars: IntArray,
+    commas: IntArray,
+    xor: _XorPrefix,
+) -> _TagBlocks:
+    """The tag blocks from each backslash ``p`` to the next one, ``q`` (``p`` where there is none): what the per-line
+    reader takes from them (``nmea._tag_block``), decided by their bytes alone."""
+    count_rows = len(p)
+    t = np.full(count_rows, math.nan)
+    malformed = np.zeros(count_rows, dtype=bool)
+    station = np.full(count_rows, None, dtype=object)
+    good = q > p
+    ks = np.searchsorted(stars, p)
+    star = stars[np.minimum(ks, len(stars) - 1)] if len(stars) else p
+    good &= (ks < len(stars)) & (star == q - 3) & (q - 3 > p + 1)
+    qc = np.maximum(q, 3)
+    hi, lo = _HEX[arr[qc - 2]], _HEX[arr[qc - 1]]
+    good &= (hi >= 0) & (lo >= 0)
+    # fields: the starts are the tag's first byte and every byte after a comma inside it
+    region_end = np.where(good, q - 3, p + 1)
+    c_lo = np.searchsorted(commas, p + 1)
+    c_hi = np.maximum(np.searchsorted(commas, region_end), c_lo)
+    count = c_hi - c_lo
+    total = int(count.sum())
+    inner = np.repeat(c_lo - (np.cumsum(count) - count), count) + np.arange(total)
+    # in position order as they are (rows in line order, each row's fields inside its line): row by row
+    owner = np.repeat(np.arange(count_rows), count + 1)
+    first_field = np.arange(count_rows) + np.cumsum(count) - count
+    field_start = np.empty(len(owner), dtype=np.int64)
+    after_comma = np.ones(len(owner), dtype=bool)
+    after_comma[first_field] = False
+    field_start[first_field] = p + 1
+    field_start[after_comma] = commas[inner] + 1
+    same_next = np.zeros(len(owner), dtype=bool)
+    same_next[:-1] = owner[1:] == owner[:-1]
+    field_end = region_end[owner]
+    field_end[:-1] = np.where(same_next[:-1], field_start[1:] - 1, field_end[:-1])
+    key = arr[field_start]
+    bad_field = (field_end - field_start < 2) | ~_LOWER[key] | (arr[field_start + 1] != ord(":"))
+    is_c, is_s = key == ord("c"), key == ord("s")
+    per_row = np.bincount(owner, minlength=count_rows)
+    bad = (np.bincount(owner, weights=bad_field | (key == ord("g")), minlength=count_rows) > 0) | (per_row == 0)
+    bad |= np.bincount(owner, weights=is_c, minlength=count_rows) > 1
+    bad |= np.bincount(owner, weights=is_s, minlength=count_rows) > 1
+    # c: digits only, read as an integer (exact), milliseconds above 1e11 (as nmea._epoch)
+    c_fields = np.flatnonzero(is_c & ~bad_field)
+    if len(c_fields):
+        c_start, c_end = field_start[c_fields] + 2, field_end[c_fields]
+        width = c_end - c_start
+        first_digit = c_end - _DIGITS_MAX
+        digits = _gather(arr, np.maximum(first_digit, 0), _DIGITS_MAX)
+        early = np.flatnonzero(first_digit < 0)  # the window starts before the batch: read as it wraps
+        digits[early] = arr[first_digit[early, None] + np.arange(_DIGITS_MAX)]
+        digits -= np.uint8(48)  # wraps below "0": > 9
+        inside = np.arange(_DIGITS_MAX) >= (_DIGITS_MAX - width)[:, None]
+        digits[~inside] = 0
+        plain = (width >= 1) & (width <= _DIGITS_MAX) & (digits <= 9).all(axis=1)
+        bad[owner[c_fields[~plain]]] = True
+        seconds = digits @ _POWERS  # exact: integers below 2**53 all along
+        seconds = np.where(seconds > 1e11, seconds / 1000.0, seconds)
+        t[owner[c_fields]] = seconds
+        malformed[owner[c_fields]] = seconds >= 1e10
+    good &= ~bad
+    sum_ok = (xor.at(p + 1) ^ xor.at(region_end)).astype(np.int64) == (hi * 16 + lo)
+    s_fields = np.flatnonzero(is_s & ~bad_field)
+    _stations(arr, joined, owner[s_fields], field_start[s_fields] + 2, field_end[s_fields], station)
+    return _TagBlocks(good, t, malformed, sum_ok, station)
+
+
 def _trailing_epoch(trailing: bytes) -> float | None:
     for field in trailing.split(b","):
         digits = field.split(b".", 1)[0]
@@ -221,11 +327,28 @@ def _trailing_epoch(trailing: bytes) -> float | None:
 def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     """Pick and decode the bulk-decodable lines of a batch (see the module's docstring); ``joined`` is
     ``b"".join(lines)``."""
-    n = len(lines)
-    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=n)
+    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
     ends = np.cumsum(lengths)
-    starts = ends - lengths
-    arr = np.frombuffer(joined + _PAD, dtype=np.uint8)
+    return _parse(joined, np.frombuffer(joined + _PAD, dtype=np.uint8), ends - lengths, ends)
+
+
+def parse_block(block: bytes) -> ParsedLines:
+    """``parse_lines`` of the lines of a block of bytes (``textlines.block_lines``: each line up to and with its
+    ``\\n``, the last perhaps without), found column-wise."""
+    arr = np.frombuffer(block + _PAD, dtype=np.uint8)
+    ends = np.flatnonzero(arr[: len(block)] == ord("\n")) + 1
+    if not block.endswith(b"\n"):
+        ends = np.append(ends, len(block))
+    starts = np.empty_like(ends)
+    starts[:1] = 0
+    starts[1:] = ends[:-1]
+    return _parse(block, arr, starts, ends)
+
+
+def _parse(joined: bytes, arr: npt.NDArray[np.uint8], starts: IntArray, ends: IntArray) -> ParsedLines:
+    """``parse_lines`` of the lines ``joined[starts[k]:ends[k]]`` (``arr``: ``joined`` then ``_PAD``)."""
+    n = len(starts)
+    lengths = ends - starts
     size = len(joined)
 
     end = ends.copy()  # after stripping trailing white space (3 characters at most here)
@@ -261,80 +384,30 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     sentence = at.copy()
     station = np.full(n, None, dtype=object)
     tag_ready = np.zeros(n, dtype=bool)
+    xor = _XorPrefix(arr, size)
     if len(rows):
         p = at[rows]
         after = np.searchsorted(backslashes, p + 1)
-        good = after < len(backslashes)
-        q = np.where(good, backslashes[np.minimum(after, len(backslashes) - 1)], p)  # a tagged line has one
-        ks = np.searchsorted(stars, p)
-        star = stars[np.minimum(ks, len(stars) - 1)] if len(stars) else p
-        good &= (ks < len(stars)) & (star == q - 3) & (q - 3 > p + 1) & (q + 1 < end[rows])
-        qc = np.maximum(q, 3)
-        hi, lo = _HEX[arr[qc - 2]], _HEX[arr[qc - 1]]
-        good &= (hi >= 0) & (lo >= 0)
-        # fields: the starts are the tag's first byte and every byte after a comma inside it
-        region_end = np.where(good, q - 3, p + 1)
-        c_lo = np.searchsorted(commas, p + 1)
-        c_hi = np.maximum(np.searchsorted(commas, region_end), c_lo)
-        count = c_hi - c_lo
-        total = int(count.sum())
-        inner = np.repeat(c_lo - (np.cumsum(count) - count), count) + np.arange(total)
-        # in position order as they are (rows in line order, each row's fields inside its line): row by row
-        owner = np.repeat(np.arange(len(rows)), count + 1)
-        first_field = np.arange(len(rows)) + np.cumsum(count) - count
-        field_start = np.empty(len(owner), dtype=np.int64)
-        after_comma = np.ones(len(owner), dtype=bool)
-        after_comma[first_field] = False
-        field_start[first_field] = p + 1
-        field_start[after_comma] = commas[inner] + 1
-        same_next = np.zeros(len(owner), dtype=bool)
-        same_next[:-1] = owner[1:] == owner[:-1]
-        field_end = region_end[owner]
-        field_end[:-1] = np.where(same_next[:-1], field_start[1:] - 1, field_end[:-1])
-        key = arr[field_start]
-        bad_field = (field_end - field_start < 2) | ~_LOWER[key] | (arr[field_start + 1] != ord(":"))
-        is_c, is_s = key == ord("c"), key == ord("s")
-        per_row = np.bincount(owner, minlength=len(rows))
-        bad = (np.bincount(owner, weights=bad_field | (key == ord("g")), minlength=len(rows)) > 0) | (per_row == 0)
-        bad |= (np.bincount(owner, weights=is_c, minlength=len(rows)) > 1)
-        bad |= (np.bincount(owner, weights=is_s, minlength=len(rows)) > 1)
-        # c: digits only, read as an integer (exact), milliseconds above 1e11 (as nmea._epoch)
-        c_fields = np.flatnonzero(is_c & ~bad_field)
-        if len(c_fields):
-            c_start, c_end = field_start[c_fields] + 2, field_end[c_fields]
-            width = c_end - c_start
-            first_digit = c_end - _DIGITS_MAX
-            digits = _gather(arr, np.maximum(first_digit, 0), _DIGITS_MAX)
-            early = np.flatnonzero(first_digit < 0)  # the window starts before the batch: read as it wraps
-            digits[early] = arr[first_digit[early, None] + np.arange(_DIGITS_MAX)]
-            digits -= np.uint8(48)  # wraps below "0": > 9
-            inside = np.arange(_DIGITS_MAX) >= (_DIGITS_MAX - width)[:, None]
-            digits[~inside] = 0
-            plain = (width >= 1) & (width <= _DIGITS_MAX) & (digits <= 9).all(axis=1)
-            bad[owner[c_fields[~plain]]] = True
-            seconds = digits @ _POWERS  # exact: integers below 2**53 all along
-            seconds = np.where(seconds > 1e11, seconds / 1000.0, seconds)
-            tag_t[rows[owner[c_fields]]] = seconds
-            tag_malformed[rows[owner[c_fields]]] = seconds >= 1e10
-        good &= ~bad
-        xor = _XorPrefix(arr, size)
-        tag_sum_ok[rows] = (xor.at(p + 1) ^ xor.at(region_end)).astype(np.int64) == (hi * 16 + lo)
-        s_fields = np.flatnonzero(is_s & ~bad_field)
-        _stations(arr, joined, rows[owner[s_fields]], field_start[s_fields] + 2, field_end[s_fields], station)
+        closed = after < len(backslashes)
+        q = np.where(closed, backslashes[np.minimum(after, len(backslashes) - 1)], p)  # a tagged line has one
+        lead = ~_repeats_previous(arr, p, q)
+        led = np.cumsum(lead) - 1  # per row: its leader among the rows that lead
+        leaders = np.flatnonzero(lead)
+        tags = _tag_blocks(arr, joined, p[leaders], q[leaders], stars, commas, xor)
+        good = tags.good[led] & closed & (q + 1 < end[rows])
+        tag_t[rows] = tags.t[led]
+        tag_malformed[rows] = tags.malformed[led]
+        tag_sum_ok[rows] = tags.sum_ok[led]
+        station[rows] = tags.station[led]
         ok[rows[~good]] = False
         sentence[rows] = np.where(good, q + 1, p)
         tag_ready[rows] = good & tag_sum_ok[rows] & ~tag_malformed[rows] & (p == starts[rows])
-    else:
-        xor = None
 
     # --- the sentence: !ttVDM,1,1,[seq],[channel],payload,fill*hh -----------------------------------------------
     b = sentence
-    fixed = (
-        (arr[b] == ord("!")) & _UPPER[arr[b + 1]] & _UPPER[arr[b + 2]] & (arr[b + 3] == ord("V"))
-        & (arr[b + 4] == ord("D")) & ((arr[b + 5] == ord("M")) | (arr[b + 5] == ord("O"))) & (arr[b + 6] == ord(","))
-        & (arr[b + 7] == ord("1")) & (arr[b + 8] == ord(",")) & (arr[b + 9] == ord("1")) & (arr[b + 10] == ord(","))
-    )
-    ok &= fixed
+    head = _gather(arr, b, 16).view("<u8")
+    ok &= ((head[:, 0] & _HEAD_MASK[0]) == _HEAD[0]) & ((head[:, 1] & _HEAD_MASK[1]) == _HEAD[1])
+    ok &= _UPPER[arr[b + 1]] & _UPPER[arr[b + 2]]
     k3 = np.searchsorted(commas, b + 11)
     ok &= k3 + 2 < len(commas)
     k3 = np.minimum(k3, max(len(commas) - 3, 0))
@@ -352,21 +425,21 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     rows = np.flatnonzero(ok)
     payload_start, payload_end = c4[rows] + 1, c5[rows]
     length = payload_end - payload_start
-    chars = _gather(arr, payload_start, WIDTH)
-    beyond = np.arange(WIDTH) >= length[:, None]
-    armoured = np.all(_ARMOURED[chars] | beyond, axis=1, keepdims=True)[:, 0]  # first WIDTH characters, then the rest
+    six = _SIXBIT_OR_NOT[_gather(arr, payload_start, WIDTH)]  # the first WIDTH characters, then the rest
+    short = np.flatnonzero(length < WIDTH)
+    six[short] *= np.arange(WIDTH) < length[short, None]  # beyond the payload: 0, as ``sixbit_rows`` pads
+    armoured = six.max(axis=1, initial=0) < _NOT_ARMOUR
     longer = np.flatnonzero(armoured & (length > WIDTH))
     rest_start, rest_end = (payload_start[longer] + WIDTH).tolist(), payload_end[longer].tolist()
     for k, a, z in zip(longer.tolist(), rest_start, rest_end, strict=True):
         armoured[k] = not joined[a:z].translate(None, _ARMOUR)
-    rows, payload_start, payload_end = rows[armoured], payload_start[armoured], payload_end[armoured]
-    length, chars, beyond = length[armoured], chars[armoured], beyond[armoured]
+    if not armoured.all():
+        rows, payload_start, length, six = rows[armoured], payload_start[armoured], length[armoured], six[armoured]
     usable = 6 * length - (arr[c5[rows] + 1].astype(np.int64) - 48)  # [bits]
-    chars[beyond] = ord("0")
-    batch = decode_sixbit_positions(_SIXBIT[chars], usable)
+    batch = decode_sixbit_positions(six, usable)
     kind = np.full(len(rows), -1, dtype=np.int64)
     kind[batch.complete] = POSITION
-    kind[np.isin(batch.msg_type, _PLAIN_OTHER) & (usable >= 6)] = OTHER
+    kind[np.isin(batch.msg_type, _UNUSED_TYPES) & (usable >= 6)] = OTHER
     maybe_static = np.flatnonzero(np.isin(batch.msg_type, (5, 19, 24)))
     identity: dict[int, StaticIdentity] = {}
     static_chars = _gather(arr, payload_start[maybe_static], STATIC_WIDTH)
@@ -381,8 +454,6 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
     renumbered = np.cumsum(keep) - 1  # the row each kept one becomes
 
     # --- times, checksums, reasons ------------------------------------------------------------------------------
-    if xor is None:
-        xor = _XorPrefix(arr, size)
     bang, c5r = b[rows], c5[rows]
     sentence_ok = (xor.at(bang + 1) ^ xor.at(c5r + 2)).astype(np.int64) == _HEX[arr[c5r + 3]] * 16 + _HEX[arr[c5r + 4]]
     t = np.where(np.isnan(tag_t[rows]), leading_t[rows], tag_t[rows])
@@ -410,8 +481,10 @@ def parse_lines(lines: Sequence[bytes], joined: bytes) -> ParsedLines:
             strict=True,
         )
     }
+    slow = np.flatnonzero(~fast)
     return ParsedLines(
-        slow=np.flatnonzero(~fast).tolist(),
+        slow=slow.tolist(),
+        slow_lines=[joined[a:z] for a, z in zip(starts[slow].tolist(), ends[slow].tolist(), strict=True)],
         line=rows,
         fast_bytes=int(lengths[rows].sum()),
         reason=reason,
@@ -447,6 +520,8 @@ class StaticPair:
 
     first: int
     """Index of the first fragment's line (the second's is the next)."""
+    size: int
+    """[bytes] of both lines."""
     key: tuple[str | None, str, int | None, str, int]
     """The ``nmea_assembly.GroupKey`` of its fragments: station, talker, sequence id, channel, 2."""
     group: str
@@ -459,23 +534,26 @@ class StaticPair:
     identity: StaticIdentity
 
 
-def static_pairs(lines: Sequence[bytes], slow: Sequence[int]) -> dict[int, StaticPair]:
-    """The statics in two fragments on adjacent lines among ``slow`` (lines ``parse_lines`` left), by their first
-    line: the two lines in the shape of ``_PAIR`` with all four checksums right (IEC 61162-1 XOR), the joined payload
-    a type 5 or 24 that ``decode_statics`` reads (pyais its oracle). Anything else is left to the per-line reader."""
+def static_pairs(parsed: ParsedLines) -> dict[int, StaticPair]:
+    """The statics in two fragments on adjacent lines among those ``parse_lines`` left (``parsed.slow``), by their
+    first line: the two lines in the shape of ``_PAIR`` with all four checksums right (IEC 61162-1 XOR), the joined
+    payload a type 5 or 24 that ``decode_statics`` reads (pyais its oracle). Anything else is left to the per-line
+    reader."""
     found: list[tuple[int, re.Match[bytes]]] = []
-    following = set(slow)
-    for index in slow:
-        if index + 1 in following and b"g:1-2-" in lines[index]:
-            match = _PAIR.fullmatch(lines[index] + lines[index + 1])
+    slow, lines = parsed.slow, parsed.slow_lines
+    for k in range(len(slow) - 1):
+        if slow[k + 1] == slow[k] + 1 and b"g:1-2-" in lines[k]:
+            match = _PAIR.fullmatch(lines[k] + lines[k + 1])
             if match is not None:
-                found.append((index, match))
+                found.append((slow[k], match))
     if not found:
         return {}
     texts = [match.string for _, match in found]
     base = np.zeros(len(texts), dtype=np.int64)
     base[1:] = np.cumsum([len(text) for text in texts[:-1]])
-    spans = np.array([itemgetter(*_SUMMED)(match.regs) for _, match in found], dtype=np.int64)
+    regs = [m.span(group) for _, m in found for group in _SUMMED]
+    spans = np.fromiter(itertools.chain.from_iterable(regs), dtype=np.int64, count=2 * len(regs))
+    spans = spans.reshape(len(found), len(_SUMMED), 2)
     hexes = b"".join([b"".join(match.group(*_SUMS)) for _, match in found])
     given = np.frombuffer(bytes.fromhex(hexes.decode()), dtype=np.uint8).reshape(len(found), len(_SUMS))
     joined = b"".join(texts)
@@ -502,7 +580,9 @@ def static_pairs(lines: Sequence[bytes], slow: Sequence[int]) -> dict[int, Stati
         seq = match.group(8)
         key = (station, match.group(7).decode(), int(seq) if seq else None, match.group(9).decode(), 2)
         t = float(match.group(4))
-        pairs[index] = StaticPair(index, key, str(int(match.group(2))), station, t, msg_type, number, identity)
+        pairs[index] = StaticPair(
+            index, len(match.string), key, str(int(match.group(2))), station, t, msg_type, number, identity
+        )
     return pairs
 
 
@@ -632,6 +712,7 @@ __all__ = [
     "StaticPair",
     "chain_admits",
     "interleave",
+    "parse_block",
     "parse_lines",
     "static_pairs",
 ]

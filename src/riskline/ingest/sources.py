@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from itertools import chain
 from pathlib import Path
-from typing import BinaryIO, Protocol, cast
+from typing import BinaryIO, Protocol, cast, runtime_checkable
 
 from riskline.ingest.batch import ObservationBatch
 from riskline.ingest.beast import BeastDecoder
@@ -35,7 +35,7 @@ from riskline.ingest.sniff import SNIFF_BYTES, detect_format, is_gzip
 from riskline.ingest.stats import IngestStats
 from riskline.ingest.table import read_table_parquet
 from riskline.ingest.table_columns import TableCsvBulkDecoder, read_table_parquet_batches
-from riskline.ingest.textlines import line_batches
+from riskline.ingest.textlines import line_batches, line_blocks
 from riskline.ingest.traffic import TrafficDecoder
 
 __all__ = [
@@ -78,6 +78,13 @@ class ColumnDecoder(Protocol):
     def feed_columns(self, lines: Sequence[bytes], /) -> Sequence[ObservationBatch]: ...
 
     def flush(self) -> Sequence[Observation]: ...
+
+
+@runtime_checkable
+class BlockDecoder(ColumnDecoder, Protocol):
+    """A column decoder that takes a batch's lines as one block of bytes (``textlines.line_blocks``), unsplit."""
+
+    def feed_block(self, block: bytes, /) -> Sequence[ObservationBatch]: ...
 
 
 COLUMN_DECODERS: dict[str, Callable[[IngestStats, ReaderOptions], ColumnDecoder]] = {
@@ -139,8 +146,12 @@ def read_path_batches(
     try:
         with cast(BinaryIO, gzip.open(path, "rb") if is_gzip(head) else path.open("rb")) as handle:
             chunks = iter(partial(handle.read, COLUMN_CHUNK_BYTES.get(fmt, COLUMN_CHUNK_DEFAULT)), b"")
-            for lines in line_batches(chunks, opts.max_line_bytes, overlong_line(stats)):
-                yield from decoder.feed_columns(lines)
+            if isinstance(decoder, BlockDecoder):
+                for block in line_blocks(chunks, opts.max_line_bytes, overlong_line(stats)):
+                    yield from decoder.feed_block(block)
+            else:
+                for lines in line_batches(chunks, opts.max_line_bytes, overlong_line(stats)):
+                    yield from decoder.feed_columns(lines)
     except (OSError, EOFError, zlib.error) as error:
         raise UnreadableInputError(f"{path}: cannot read: {_why(error)}") from None
     rest = list(decoder.flush())
