@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from riskline import __version__
 from riskline.cli.lazy import CommandEntry, load
 from riskline.cli.main import COMMANDS
 
@@ -62,3 +63,16 @@ def test_the_root_help_line_is_the_commands_own(entry: CommandEntry) -> None:
     command = load(entry)
     own = (command.short_help or command.help or "").strip().split("\n\n")[0].replace("\n", " ")
     assert own == entry.short_help
+
+
+def test_piped_version_does_not_load_the_help_renderer() -> None:
+    """``main()`` with its output piped sets the help width without importing ``typer.rich_utils`` (0.1 s)."""
+    probe = (
+        "import json, sys\nfrom riskline.cli.main import main\nsys.argv = ['riskline', '--version']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\nprint(json.dumps(sorted(sys.modules)))\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "TERMINAL_WIDTH"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env,
+                          timeout=120)
+    assert done.stdout.splitlines()[0] == f"riskline {__version__}"
+    assert "typer.rich_utils" not in json.loads(done.stdout.splitlines()[-1])
