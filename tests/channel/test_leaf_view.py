@@ -14,9 +14,8 @@ from channel_builders import RU_EE, T0, Node, deliver, text
 from riskline.channel import bundle
 from riskline.channel.bundle import EntryChecker, EntryFacts
 from riskline.channel.canonical import canonical_json
-from riskline.channel.envelope import SignedEnvelope
 from riskline.channel.errors import MalformedEnvelope
-from riskline.channel.leaf_view import SignedLeaf, read_leaf
+from riskline.channel.leaf_view import SignedLeaf, read_leaf, strict_leaf
 from riskline.channel.messages import MessageType
 
 ODD_VALUES: tuple[Any, ...] = (
@@ -79,22 +78,9 @@ def checker() -> EntryChecker:
 def strict(leaf: bytes) -> SignedLeaf | str:
     """What the strict parse reads of ``leaf``, or the first line of why it refuses it."""
     try:
-        signed = SignedEnvelope.from_leaf(leaf, recanonicalize=False)
+        return strict_leaf(leaf)
     except MalformedEnvelope as error:
         return str(error)
-    envelope = signed.envelope
-    head = envelope.sender_checkpoint
-    return SignedLeaf(
-        envelope.id,
-        envelope.channel,
-        envelope.seq,
-        envelope.sender.node,
-        envelope.sender.key,
-        head.size,
-        head.root,
-        signed.signature,
-        signed.signing_payload(),
-    )
 
 
 def _paths(value: Any, prefix: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:

@@ -64,7 +64,11 @@ def _one_by_one(lines: list[bytes], options: ReaderOptions) -> tuple[list[Observ
     return observations + list(decoder.flush()), stats
 
 
-def _as_columns(lines: list[bytes], options: ReaderOptions, sizes: list[int]) -> tuple[list[Observation], IngestStats]:
+def _as_columns(
+    lines: list[bytes], options: ReaderOptions, sizes: list[int], *, blocks: bool = False
+) -> tuple[list[Observation], IngestStats]:
+    """``feed_columns`` of the lines ``size`` at a time (``blocks``: ``feed_block`` of them joined, as
+    ``textlines.line_blocks`` gives them)."""
     stats = IngestStats()
     decoder = NmeaDecoder(stats, options)
     observations: list[Observation] = []
@@ -72,22 +76,8 @@ def _as_columns(lines: list[bytes], options: ReaderOptions, sizes: list[int]) ->
     for size in itertools.cycle(sizes):
         if start >= len(lines):
             break
-        for batch in decoder.feed_columns(lines[start : start + size]):
-            observations += batch.observations()
-        start += size
-    return observations + list(decoder.flush()), stats
-
-
-def _as_blocks(lines: list[bytes], options: ReaderOptions, sizes: list[int]) -> tuple[list[Observation], IngestStats]:
-    """``feed_block`` of the lines joined ``size`` at a time (``textlines.line_blocks``'s blocks)."""
-    stats = IngestStats()
-    decoder = NmeaDecoder(stats, options)
-    observations: list[Observation] = []
-    start = 0
-    for size in itertools.cycle(sizes):
-        if start >= len(lines):
-            break
-        for batch in decoder.feed_block(b"".join(lines[start : start + size])):
+        some = lines[start : start + size]
+        for batch in decoder.feed_block(b"".join(some)) if blocks else decoder.feed_columns(some):
             observations += batch.observations()
         start += size
     return observations + list(decoder.flush()), stats
@@ -101,7 +91,7 @@ def _agree(
     if blocks:
         lines = block_lines(b"".join(lines))
     expected, expected_stats = _one_by_one(lines, options())
-    got, stats = (_as_blocks if blocks else _as_columns)(lines, options(), sizes)
+    got, stats = _as_columns(lines, options(), sizes, blocks=blocks)
     assert got == expected
     assert stats == expected_stats
     assert balanced(stats)

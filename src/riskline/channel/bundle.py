@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from riskline.channel.checkpoint import Cosignature, SignedCheckpoint, verify_checkpoint
-from riskline.channel.envelope import SignedEnvelope, require_key
+from riskline.channel.envelope import require_key
 from riskline.channel.errors import ChannelError, MalformedEnvelope, OutOfRange
-from riskline.channel.leaf_view import SignedLeaf, read_leaf
+from riskline.channel.leaf_view import SignedLeaf, read_leaf, strict_leaf
 from riskline.channel.merkle import Frontier, MerkleTree, leaf_hash
 from riskline.channel.receipt import Receipt, ReceiptSubject, SignatureMemo, verify_receipt
 from riskline.channel.signing import Purpose, VerifyKey
@@ -393,22 +393,9 @@ class EntryChecker:
         read = None if self.recanonicalize else read_leaf(leaf)
         if read is None:
             try:
-                signed = SignedEnvelope.from_leaf(leaf, recanonicalize=self.recanonicalize)
+                read = strict_leaf(leaf, recanonicalize=self.recanonicalize)
             except MalformedEnvelope as error:
                 return EntryFacts(f"not a valid signed envelope: {error}")
-            envelope = signed.envelope
-            head = envelope.sender_checkpoint
-            read = SignedLeaf(
-                envelope.id,
-                envelope.channel,
-                envelope.seq,
-                envelope.sender.node,
-                envelope.sender.key,
-                head.size,
-                head.root,
-                signed.signature,
-                signed.signing_payload(),
-            )
         return self._checked(leaf, read, leaf_hash(leaf) if hashed is None else hashed)
 
     def _checked(self, leaf: bytes, read: SignedLeaf, hashed: bytes) -> EntryFacts:

@@ -23,6 +23,7 @@ from riskline.channel.envelope import (
     ENVELOPE_FIELDS,
     MAX_JSON_INTEGER,
     WIRE_VERSION,
+    SignedEnvelope,
     _attachments,
     _key_from_text,
     require_signature,
@@ -57,6 +58,25 @@ _TYPES = {member.value: member for member in MessageType}
 _LEVELS = {member.value: member for member in ContactLevel}
 _is_id = MESSAGE_ID.fullmatch
 _is_hash = re.compile(r"[0-9a-f]{64}").fullmatch
+
+
+def strict_leaf(leaf: bytes, *, recanonicalize: bool = False) -> SignedLeaf:
+    """What ``SignedEnvelope.from_leaf`` reads of ``leaf``, kept as a ``SignedLeaf``; raises ``MalformedEnvelope``
+    naming what is wrong (``read_leaf``'s oracle, and its fallback)."""
+    signed = SignedEnvelope.from_leaf(leaf, recanonicalize=recanonicalize)
+    envelope = signed.envelope
+    head = envelope.sender_checkpoint
+    return SignedLeaf(
+        envelope.id,
+        envelope.channel,
+        envelope.seq,
+        envelope.sender.node,
+        envelope.sender.key,
+        head.size,
+        head.root,
+        signed.signature,
+        signed.signing_payload(),
+    )
 
 
 def read_leaf(leaf: bytes) -> SignedLeaf | None:
