@@ -221,6 +221,22 @@ def text(words: str) -> dict[str, Any]:
     return {"text": words}
 
 
+def questions_and_answers(rounds: int, *, answer_after_s: float = 2.0) -> tuple[Node, Node]:
+    """RU and EE after ``rounds`` exchanges on RU-EE, a minute apart: RU asks, EE answers ``answer_after_s`` [s]
+    later in the question's thread. EE's log holds received entries at even and sent ones at odd indexes."""
+    ru, ee = Node("ru-nmdc", "RU"), Node("ee-mod", "EE")
+    for number in range(rounds):
+        at = T0 + 60.0 * number
+        asked = ru.compose(RU_EE, MessageType.FREE_TEXT, text(f"question {number}"), created=at, to=ee)
+        deliver(ru, ee, asked, policy=RU_EE, now=at + 1)
+        answer = ee.compose(
+            RU_EE, MessageType.FREE_TEXT, text(f"answer {number}"), created=at + answer_after_s, to=ru,
+            thread=asked.id, in_reply_to=asked.id,
+        )  # fmt: skip
+        deliver(ee, ru, answer, policy=RU_EE, now=at + 3)
+    return ru, ee
+
+
 def meeting_proposal_body(
     *,
     start: float,

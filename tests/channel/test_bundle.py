@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 import pytest
-from channel_builders import RU_EE, T0, Node, deliver, text
+from channel_builders import RU_EE, T0, Node, questions_and_answers, text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,17 +23,7 @@ ROUNDS = 100  # RU writes, EE answers: EE's log has 200 entries, received at eve
 
 @cache
 def conversation() -> tuple[Node, Node]:
-    ru, ee = Node("ru-nmdc", "RU"), Node("ee-mod", "EE")
-    for number in range(ROUNDS):
-        at = T0 + 60.0 * number
-        asked = ru.compose(RU_EE, MessageType.FREE_TEXT, text(f"question {number}"), created=at, to=ee)
-        deliver(ru, ee, asked, policy=RU_EE, now=at + 1)
-        answer = ee.compose(
-            RU_EE, MessageType.FREE_TEXT, text(f"answer {number}"), created=at + 2, to=ru, thread=asked.id,
-            in_reply_to=asked.id,
-        )  # fmt: skip
-        deliver(ee, ru, answer, policy=RU_EE, now=at + 3)
-    return ru, ee
+    return questions_and_answers(ROUNDS)
 
 
 def keys() -> dict[str, VerifyKey]:

@@ -9,14 +9,13 @@ from functools import cache
 from typing import Any
 
 import pytest
-from channel_builders import RU_EE, T0, Node, deliver, text
+from channel_builders import Node, questions_and_answers
 
 from riskline.channel import bundle
 from riskline.channel.bundle import EntryChecker, EntryFacts
 from riskline.channel.canonical import canonical_json
 from riskline.channel.errors import MalformedEnvelope
 from riskline.channel.leaf_view import SignedLeaf, read_leaf, strict_leaf
-from riskline.channel.messages import MessageType
 
 ODD_VALUES: tuple[Any, ...] = (
     None,
@@ -57,16 +56,7 @@ ODD_VALUES: tuple[Any, ...] = (
 @cache
 def leaves() -> tuple[bytes, ...]:
     """A short conversation as EE logs it: received and sent entries, replies, peer heads."""
-    ru, ee = Node("ru-nmdc", "RU"), Node("ee-mod", "EE")
-    for number in range(4):
-        at = T0 + 60.0 * number
-        asked = ru.compose(RU_EE, MessageType.FREE_TEXT, text(f"question {number}"), created=at, to=ee)
-        deliver(ru, ee, asked, policy=RU_EE, now=at + 1)
-        answer = ee.compose(
-            RU_EE, MessageType.FREE_TEXT, text(f"answer {number}"), created=at + 2.5, to=ru, thread=asked.id,
-            in_reply_to=asked.id,
-        )  # fmt: skip
-        deliver(ee, ru, answer, policy=RU_EE, now=at + 3)
+    _, ee = questions_and_answers(4, answer_after_s=2.5)
     return tuple(ee.leaves)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from sqlalchemy.engine import Connection
 
-from riskline.node.audit_implied import Implied, Since, _message_fields, _rows
+from riskline.node.audit_implied import Implied, Since, _log_row, _message_fields, _rows
 from riskline.node.audit_sql import AuditSql
 
 
@@ -28,19 +28,8 @@ def _log_columns(connection: Connection, origin: str, size: int, since: Since) -
             OR {q.differs(q.value("l.channel"), channel_sql)}
             OR {q.differs("l.direction", direction_sql)})
         ORDER BY l.idx"""
-    for idx, stored_id, signed_id, channel, signed_channel, direction, signed_direction in _rows(
-        connection, sql, origin=origin, size=size, start=since.entry
-    ):
-        differs = [
-            f"{name} is {stored!r}, the signed envelope says {signed!r}"
-            for name, stored, signed in (
-                ("envelope_id", stored_id, signed_id),
-                ("channel", channel, signed_channel),
-                ("direction", direction, signed_direction),
-            )
-            if stored != signed
-        ]
-        yield Implied("log_entries", f"idx={idx}", "; ".join(differs))
+    for row in _rows(connection, sql, origin=origin, size=size, start=since.entry):
+        yield _log_row(*row)  # the wording is shared; the query is the oracle
 
 
 def _messages(connection: Connection, size: int, since: Since) -> Iterator[Implied]:

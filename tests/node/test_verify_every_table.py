@@ -425,15 +425,21 @@ def test_an_incremental_check_after_appends_finds_an_old_entry_rewritten_with_it
     assert [p for p in incremental.problems if p.section != "log_verified"] == list(full.problems)
 
 
-def test_an_incremental_check_after_appends_of_a_sound_log_goes_on_from_its_mark_again(node_copy: Path) -> None:
-    with LocalNode.open(node_copy) as node:
+def _full_then_two_incremental(root: Path) -> tuple[VerifyResult, VerifyResult, VerifyResult]:
+    """A full check, then an incremental one after each of two more exchanges (three entries each)."""
+    with LocalNode.open(root) as node:
         first = verify_node(node)
-    _exchange_more(node_copy, node_copy, 1)
-    with LocalNode.open(node_copy) as node:
+    _exchange_more(root, root, 1)
+    with LocalNode.open(root) as node:
         second = verify_node(node, full=False)
-    _exchange_more(node_copy, node_copy, 1)
-    with LocalNode.open(node_copy) as node:
+    _exchange_more(root, root, 1)
+    with LocalNode.open(root) as node:
         third = verify_node(node, full=False)
+    return first, second, third
+
+
+def test_an_incremental_check_after_appends_of_a_sound_log_goes_on_from_its_mark_again(node_copy: Path) -> None:
+    first, second, third = _full_then_two_incremental(node_copy)
     assert (second.ok, second.checked_from) == (True, first.entries)
     assert (third.ok, third.checked_from, third.entries) == (True, first.entries + 3, first.entries + 6)
 
@@ -459,14 +465,7 @@ def marked(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("marked")
 def test_an_incremental_check_from_marks_counts_the_rows_before_them_without_reading_them(node_copy: Path) -> None:
-    with LocalNode.open(node_copy) as node:
-        first = verify_node(node)
-    _exchange_more(node_copy, node_copy, 1)
-    with LocalNode.open(node_copy) as node:
-        second = verify_node(node, full=False)
-    _exchange_more(node_copy, node_copy, 1)
-    with LocalNode.open(node_copy) as node:
-        third = verify_node(node, full=False)
+    first, second, third = _full_then_two_incremental(node_copy)
     assert (first.ok, second.ok, third.ok) == (True, True, True), [str(p) for p in (*second.problems, *third.problems)]
     assert (second.checked_from, third.checked_from, third.entries) == (first.entries, first.entries + 3, 18)
 
