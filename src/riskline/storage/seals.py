@@ -114,6 +114,10 @@ def _encode_row(values: Sequence[Any]) -> str:
     return "".join(_C_ENCODER(values, 0))
 
 
+def _row_prefix(table: str) -> bytes:
+    return b"row\x00" + table.encode() + b"\x00"
+
+
 @dataclass(frozen=True, slots=True)
 class Sealer:
     """The seal functions of one node, under its ``key`` (derived from its identity key, never stored)."""
@@ -129,10 +133,13 @@ class Sealer:
         return (Sealer, (self.key,))
 
     def mac(self, table: str, row_id: int, text: str) -> bytes:
-        message = b"row\x00" + table.encode() + b"\x00" + str(row_id).encode() + b"\x00" + text.encode()
+        return bytes(self._row_mac(_row_prefix(table), row_id, text).digest())
+
+    def _row_mac(self, prefix: bytes, row_id: object, text: str) -> Any:
+        """The HMAC of row ``row_id`` of the table ``prefix`` names, over its values' ``text``."""
         keyed = self._keyed.copy()
-        keyed.update(message)
-        return bytes(keyed.digest())
+        keyed.update(prefix + str(row_id).encode() + b"\x00" + text.encode())
+        return keyed
 
     def seal(self, table: str, row_id: int, *values: Any) -> str:
         text = seal_values(values)
@@ -141,14 +148,12 @@ class Sealer:
     def row_sealer(self, table: str) -> Callable[[Sequence[Any]], str]:
         """``seal(table, row[0], *row[1:])`` of rows read as ``(rowid, *values)``, what every row of ``table``
         shares made once (checking a table of a million rows)."""
-        prefix = b"row\x00" + table.encode() + b"\x00"
-        keyed = self._keyed
+        prefix = _row_prefix(table)
+        row_mac = self._row_mac
 
         def sealed(row: Sequence[Any]) -> str:
             text = seal_values(row[1:])
-            mac = keyed.copy()
-            mac.update(prefix + str(row[0]).encode() + b"\x00" + text.encode())
-            return f"{mac.hexdigest()} {text}"
+            return f"{row_mac(prefix, row[0], text).hexdigest()} {text}"
 
         return sealed
 
